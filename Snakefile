@@ -1,0 +1,65 @@
+# gapbench: the two experiments of "Architectural nuances and benchmark gaps in scientific ML", end to end.
+#   snakemake --cores N                 whole pipeline on config.yaml
+#   snakemake --cores N pde_data        one stage: pde_data | graph_data | train | tables
+# Every rule calls one `gapbench` subcommand; the science lives in src/gapbench.
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/pde_data.smk"
+include: "workflow/rules/graph_data.smk"
+include: "workflow/rules/train_pde.smk"
+include: "workflow/rules/train_graph.smk"
+include: "workflow/rules/tables.smk"
+
+
+localrules:
+    all,
+    pde_data,
+    graph_data,
+    train,
+    tables,
+
+
+onstart:
+    print("gapbench: config validated; results go to results/, logs to results/logs/")
+
+
+onsuccess:
+    print("gapbench: done. Tables: results/tables/, claims: results/claims.md")
+
+
+onerror:
+    print("gapbench: a job failed; its log path is printed above (results/logs/...).")
+
+
+rule all:
+    default_target: True
+    input:
+        pde_data_targets(),
+        graph_data_targets(),
+        train_pde_targets(),
+        train_graph_targets(),
+        tables_targets(),
+
+
+rule pde_data:
+    input:
+        pde_data_targets(),
+
+
+rule graph_data:
+    input:
+        graph_data_targets(),
+
+
+rule train:
+    input:
+        train_pde_targets(),
+        train_graph_targets(),
+
+
+rule tables:
+    input:
+        tables_targets(),

@@ -1,0 +1,49 @@
+"""The `gapbench` command: every Snakemake rule calls one of its subcommands.
+
+Each area of the package registers its own subcommands (``register(subparsers)`` in its ``cli`` module);
+those modules import only argparse at start-up and defer heavy imports (Dedalus, torch, PyG) to the
+handler, so ``gapbench --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Modules that add subcommands. Order is the order of `gapbench --help`.
+AREAS = (
+    "gapbench.config",
+    "gapbench.pde.cli",
+    "gapbench.graphs.cli",
+    "gapbench.data_cli",
+    "gapbench.train.cli",
+    "gapbench.tables.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gapbench",
+        description="Edge vs node GNNs and memory in PDE surrogates: data, training, tables.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in AREAS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from gapbench.errors import GapbenchError
+
+    try:
+        return int(args.handler(args) or 0)
+    except GapbenchError as err:
+        print(f"gapbench {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

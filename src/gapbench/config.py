@@ -1,0 +1,107 @@
+"""Config validation: JSON Schema (with defaults) plus the cross-field checks a schema cannot express.
+
+The schema, ``workflow/schemas/config.schema.yaml``, is the config's reference manual: every key has a
+``description`` and, where sensible, a ``default``; ``additionalProperties: false`` turns a typo into an error.
+``validate_config`` fills defaults in place and raises :class:`ConfigError` naming the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gapbench.errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+# Cross-field checks, one per area, each `check(config) -> None` raising ConfigError.
+SEMANTIC_CHECKS: tuple[str, ...] = (
+)
+
+
+def _key_path(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _allowed(error) -> str:
+    """What the schema allows at the failing key, in words."""
+    schema = error.schema
+    if error.validator == "additionalProperties":
+        return "allowed keys: " + ", ".join(sorted(schema.get("properties", {})))
+    if "enum" in schema:
+        return "allowed values: " + ", ".join(map(str, schema["enum"]))
+    bounds = []
+    for word, key in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
+        if word in schema:
+            bounds.append(f"{key} {schema[word]}")
+    kind = schema.get("type")
+    desc = schema.get("description", "")
+    parts = [f"type {kind}" if kind else "", " and ".join(bounds)]
+    text = ", ".join(p for p in parts if p)
+    return (f"allowed: {text}" if text else "") + (f" ({desc})" if desc else "")
+
+
+def _validator_with_defaults(schema: dict):
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+
+    def set_defaults(validator, properties, instance, schema_):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub and key not in instance:
+                    instance[key] = yaml.safe_load(yaml.safe_dump(sub["default"]))
+        yield from base.VALIDATORS["properties"](validator, properties, instance, schema_)
+
+    cls = jsonschema.validators.extend(base, {"properties": set_defaults})
+    return cls(schema)
+
+
+def load_schema(path: Path = SCHEMA_PATH) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def validate_config(config: dict[str, Any], schema_path: Path | str = SCHEMA_PATH) -> dict[str, Any]:
+    """Validate ``config`` against the schema, fill defaults in place, run the semantic checks."""
+    validator = _validator_with_defaults(load_schema(Path(schema_path)))
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        lines = []
+        for err in errors[:10]:
+            lines.append(f"  config key {_key_path(err.absolute_path)}: {err.message}; {_allowed(err)}")
+        raise ConfigError("invalid config:\n" + "\n".join(lines))
+    for spec in SEMANTIC_CHECKS:
+        module, func = spec.split(":")
+        getattr(importlib.import_module(module), func)(config)
+    return config
+
+
+def load_config(path: Path | str) -> dict[str, Any]:
+    """Read a YAML config file and validate it (defaults filled)."""
+    with open(path) as fh:
+        config = yaml.safe_load(fh) or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: a config must be a mapping of keys to values")
+    return validate_config(config)
+
+
+def _check(args: argparse.Namespace) -> int:
+    load_config(args.config)
+    print(f"{args.config}: valid")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("config", help="validate a config file against the schema")
+    csub = p.add_subparsers(dest="config_command", required=True)
+    c = csub.add_parser("check", help="validate CONFIG (schema + cross-field checks)")
+    c.add_argument("config", help="path to a YAML config")
+    c.set_defaults(handler=_check)
