@@ -1,0 +1,1 @@
+"""Part I data and operators: synthetic graph datasets, benchmark loaders, line-graph aggregation."""

@@ -1,0 +1,153 @@
+"""The standard benchmarks of seed Table 1, through ``torch_geometric.datasets``, in gapbench's format.
+
+=================  ==========================================  =====================  =====================
+name               PyG class (root = resources/graphs/{name})  task, metric           splits train/val/test
+=================  ==========================================  =====================  =====================
+zinc               ``ZINC(root, subset=True)``                 graph regression, MAE  10000 / 1000 / 1000
+mnist              ``GNNBenchmarkDataset(root, "MNIST")``      10 classes, accuracy   55000 / 5000 / 10000
+cifar10            ``GNNBenchmarkDataset(root, "CIFAR10")``    10 classes, accuracy   45000 / 5000 / 10000
+peptides_func      ``LRGBDataset(root, "peptides-func")``      10 labels, AP          10873 / 2331 / 2331
+peptides_struct    ``LRGBDataset(root, "peptides-struct")``    11 targets, MAE        10873 / 2331 / 2331
+=================  ==========================================  =====================  =====================
+
+Protocols (budgets, splits) follow benchmarking-gnns (Dwivedi et al.) and LRGB; the splits are the
+published ones. :mod:`gapbench.graphs.download` fetches the raw files (``gapbench graphs download NAME``);
+:func:`make` lets PyG process them offline and copies PyG's processed split files, which are already in
+``InMemoryDataset`` storage, into ``results/data/graphs/benchmark/{name}/processed/{train,valid,test}.pt``
+with a dataset card, so :func:`gapbench.graphs.data.load` reads benchmarks and synthetic data alike.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gapbench.errors import StoreError
+
+PYG_SPLIT = {"train": "train", "valid": "val", "test": "test"}
+MARKER = "download.json"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """How to build, describe and check one benchmark."""
+
+    name: str
+    pyg_class: str  # attribute of torch_geometric.datasets
+    pyg_kwargs: dict
+    raw_subdir: str  # PyG's raw_dir relative to the dataset root
+    processed: dict  # split -> PyG processed file relative to the dataset root
+    sizes: dict  # published split sizes (checked after processing)
+    task: str
+    metric: str
+    higher_is_better: bool
+    y_shape: tuple  # per graph
+    y_dtype: str
+    num_classes: int | None = None
+    fields: dict = field(default_factory=dict)
+
+    def dataset(self, root: Path | str, split: str):
+        """PyG's dataset object for ``split`` (train|valid|test); processes the raw files if needed."""
+        import torch_geometric.datasets as pyg_datasets
+
+        cls = getattr(pyg_datasets, self.pyg_class)
+        return cls(str(root), split=PYG_SPLIT[split], **self.pyg_kwargs)
+
+
+def _peptides(name: str, task: str, metric: str, higher: bool, n_out: int) -> Benchmark:
+    pyg = name.replace("_", "-")
+    return Benchmark(
+        name, "LRGBDataset", {"name": pyg}, f"{pyg}/raw",
+        {s: f"{pyg}/processed/{p}.pt" for s, p in PYG_SPLIT.items()},
+        {"train": 10873, "valid": 2331, "test": 2331}, task, metric, higher, (1, n_out), "float32",
+        fields={"x": "9 categorical atom features (long) [N,9]", "edge_attr": "3 categorical bond features [E,3]",
+                "y": f"[1,{n_out}] per graph"})
+
+
+def _superpixels(name: str, upper: str, sizes: dict) -> Benchmark:
+    return Benchmark(
+        name, "GNNBenchmarkDataset", {"name": upper}, f"{upper}/raw",
+        {s: f"{upper}/processed/{p}_data.pt" for s, p in PYG_SPLIT.items()},
+        sizes, "graph_classification", "accuracy", True, (1,), "int64", num_classes=10,
+        fields={"x": "superpixel intensity [N,C]", "pos": "superpixel centre [N,2]",
+                "edge_attr": "edge weight [E]", "y": "class in 0..9 [1]"})
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "zinc": Benchmark(
+        "zinc", "ZINC", {"subset": True}, "raw", {s: f"subset/processed/{p}.pt" for s, p in PYG_SPLIT.items()},
+        {"train": 10000, "valid": 1000, "test": 1000}, "graph_regression", "mae", False, (1,), "float32",
+        fields={"x": "atom type (long) [N,1]", "edge_attr": "bond type (long) [E]",
+                "y": "penalised logP, normalised [1]"}),
+    "mnist": _superpixels("mnist", "MNIST", {"train": 55000, "valid": 5000, "test": 10000}),
+    "cifar10": _superpixels("cifar10", "CIFAR10", {"train": 45000, "valid": 5000, "test": 10000}),
+    "peptides_func": _peptides("peptides_func", "graph_multilabel_classification", "ap", True, 10),
+    "peptides_struct": _peptides("peptides_struct", "graph_regression", "mae", False, 11),
+}
+
+
+def benchmark(name: str) -> Benchmark:
+    if name not in BENCHMARKS:
+        raise StoreError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
+    return BENCHMARKS[name]
+
+
+def process(name: str, root: Path | str, check_sizes: bool = True) -> dict[str, int]:
+    """Let PyG turn the raw files under ``root`` into its processed split files (offline); split sizes.
+
+    Raises StoreError when processing fails or (``check_sizes``) a split size differs from the published one.
+    """
+    bench = benchmark(name)
+    root = Path(root)
+    try:
+        sizes = {split: len(bench.dataset(root, split)) for split in PYG_SPLIT}
+    except Exception as err:  # PyG raises whatever its parser hits on a bad file
+        raise StoreError(f"{name}: PyG could not process the raw files under {root / bench.raw_subdir} "
+                         f"({type(err).__name__}: {err})") from None
+    if check_sizes and sizes != bench.sizes:
+        raise StoreError(f"{name}: split sizes {sizes} differ from the published {bench.sizes} "
+                         f"(incomplete or wrong raw files under {root / bench.raw_subdir})")
+    return sizes
+
+
+def make(name: str, root: Path | str, out: Path | str) -> str:
+    """Copy the processed benchmark under ``root`` (after ``gapbench graphs download``) into ``out``; the
+    check's summary line."""
+    from gapbench.graphs.data import write_dataset
+
+    bench = benchmark(name)
+    root = Path(root)
+    marker = root / MARKER
+    if not marker.is_file():
+        raise StoreError(f"{root}: no {MARKER}; run `gapbench graphs download {name} --root {root.parent}` first")
+    provenance = json.loads(marker.read_text())
+    process(name, root, check_sizes=provenance.get("checked_sizes", True))
+    meta = {
+        "kind": "benchmark", "variant": name, "seed": None,
+        "params": {"name": name}, "task": bench.task, "metric": bench.metric,
+        "higher_is_better": bench.higher_is_better, "num_classes": bench.num_classes,
+        "source": {"pyg_class": bench.pyg_class, "pyg_kwargs": bench.pyg_kwargs,
+                   "published_sizes": bench.sizes, "download": provenance},
+        "fields": bench.fields,
+    }
+    return write_dataset(out, {s: root / bench.processed[s] for s in PYG_SPLIT}, meta)
+
+
+def check_split(path: Path, split: str, graphs: list, meta: dict) -> None:
+    """Benchmark-specific checks of one split's graphs: x present, y dtype/shape/range per graph."""
+    bench = benchmark(meta["variant"])
+    for i, d in enumerate(graphs):
+        where = f"{path} {split}[{i}]"
+        if getattr(d, "x", None) is None or d.x.shape[0] != d.num_nodes:
+            raise StoreError(f"{where}: x missing or not one row per node")
+        y = getattr(d, "y", None)
+        if y is None or tuple(y.shape) != bench.y_shape or str(y.dtype).removeprefix("torch.") != bench.y_dtype:
+            got = None if y is None else (tuple(y.shape), str(y.dtype))
+            raise StoreError(f"{where}: y is {got}, expected shape {bench.y_shape} dtype {bench.y_dtype}")
+        if bench.num_classes is not None and not (0 <= int(y.min()) and int(y.max()) < bench.num_classes):
+            raise StoreError(f"{where}: class label {y.tolist()} outside 0..{bench.num_classes - 1}")
+        if y.is_floating_point() and not bool(y.isfinite().all()):
+            raise StoreError(f"{where}: y has non-finite values")
+        if bench.metric == "ap" and not bool(((y == 0) | (y == 1)).all()):
+            raise StoreError(f"{where}: multilabel y must be 0/1")

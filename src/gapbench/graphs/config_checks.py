@@ -1,0 +1,24 @@
+"""Cross-field checks of the `graphs` config section that the JSON schema cannot express."""
+
+from __future__ import annotations
+
+import math
+
+from gapbench.errors import ConfigError
+
+
+def check(config: dict) -> None:
+    """Split fractions sum to 1 and leave no split empty; MAP sizes are perfect squares."""
+    graphs = config["graphs"]
+    split = graphs["split"]
+    if abs(sum(split) - 1.0) > 1e-9:
+        raise ConfigError(f"config key graphs.split: fractions {split} must sum to 1")
+    for kind in ("planted_star", "map", "ising", "duplicates"):
+        n_graphs = graphs[kind]["n_graphs"]
+        if min(round(split[1] * n_graphs), round(split[2] * n_graphs), n_graphs - round(split[1] * n_graphs)
+               - round(split[2] * n_graphs)) < 1:
+            raise ConfigError(f"config key graphs.{kind}.n_graphs: {n_graphs} graphs split {split} "
+                              "leaves an empty split; use more graphs")
+    bad = [n for n in graphs["map"]["n"] if math.isqrt(n) ** 2 != n]
+    if bad:
+        raise ConfigError(f"config key graphs.map.n: {bad} not perfect squares (n = m^2: m paths of m vertices)")

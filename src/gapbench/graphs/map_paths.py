@@ -1,0 +1,216 @@
+"""Exact MAP of binary pairwise models on hub-and-paths graphs, in O(n) (design.md, Part I; seed Thm 2).
+
+Graph (``n = m^2`` path vertices, ``m = sqrt(n)``): node 0 is the hub; path ``p`` (``0 <= p < m``) has vertices
+``1 + p*m + j`` (``0 <= j < m``) joined in a path; the hub is joined to every path vertex. Pairs, in order:
+the ``n`` hub pairs ``(0, v)``, then the ``m(m-1)`` path pairs ``(v, v+1)`` path by path; ``P = n + m(m-1)``.
+
+Energy of ``x in {0,1}^(n+1)`` (MAP = argmin E = argmax of the seed's ``sum phi``)::
+
+    E(x) = sum_{pairs (a,b)} T_ab[x_a, x_b] + sum_i theta_i x_i                              (MAP-1)
+
+Each pair's table ``T_ab`` is one of :data:`POTENTIALS`, drawn uniformly and independently:
+``zero`` 0, ``copy`` ``1[x_a != x_b]``, ``clamp0`` ``1[(x_a, x_b) != (0, 0)]``, ``clamp1`` ``1[(x_a, x_b) != (1, 1)]``;
+unary energies ``theta_i ~ N(0, unary_scale^2)`` iid (stored as ``node_energy[i] = (0, theta_i)``, float32).
+
+Algorithm: fix the hub value ``h``; each hub pair becomes a unary term ``T_0v[h, x_v]`` of its path vertex, the
+paths decouple, and min-sum dynamic programming along each path (forward ``F``, backward ``B``) gives every
+path vertex's min-marginal given ``h``: ``M_v(s | h) = F_v(s) + B_v(s)`` and the path minimum ``Z_p(h)``.
+With ``E*(h) = theta_0 h + sum_p Z_p(h)`` the min-marginals of the whole model are (MAP-2)::
+
+    mm_0(h) = E*(h),        mm_v(s) = min_h [ E*(h) - Z_p(h) + M_v(s | h) ]   for v on path p.
+
+Work is ``O(n)`` (two hub values x two passes over every vertex). The MAP is unique iff every variable's
+min-marginal gap ``|mm_i(1) - mm_i(0)|`` is positive; then ``x*_i = argmin_s mm_i(s)``. Instances with a gap
+``<= TIE_TOL`` are not unique and are re-drawn by the generator (with continuous unary energies this has
+probability zero; the count of re-draws is recorded in the dataset card).
+
+Everything is batched over graphs of the same ``n`` (leading axis ``B``) and vectorised over paths, with a
+Python loop of length ``m`` along the paths only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from gapbench.errors import ConfigError
+
+POTENTIALS = ("zero", "copy", "clamp0", "clamp1")
+#: TABLES[t, x_a, x_b]: energy of pair type t (index into POTENTIALS).
+TABLES = np.array(
+    [
+        [[0, 0], [0, 0]],  # zero
+        [[0, 1], [1, 0]],  # copy: 1[x_a != x_b]
+        [[0, 1], [1, 1]],  # clamp0: 1[(x_a, x_b) != (0, 0)]
+        [[1, 1], [1, 0]],  # clamp1: 1[(x_a, x_b) != (1, 1)]
+    ],
+    dtype=np.float64,
+)
+TIE_TOL = 1e-9
+
+
+def side(n: int) -> int:
+    """``m = sqrt(n)``; ConfigError unless ``n`` is a positive perfect square."""
+    m = math.isqrt(n) if n > 0 else 0
+    if n < 1 or m * m != n:
+        raise ConfigError(f"MAP graph size n={n}: must be a perfect square (n = m^2 path vertices, m paths of m)")
+    return m
+
+
+def hub_and_paths(n: int) -> np.ndarray:
+    """``pair_index [2, P]`` of the hub-and-paths graph with ``n = m^2`` path vertices (layout in module doc)."""
+    m = side(n)
+    verts = np.arange(1, n + 1).reshape(m, m)
+    hub = np.stack([np.zeros(n, dtype=np.int64), verts.ravel()])
+    path = np.stack([verts[:, :-1].ravel(), verts[:, 1:].ravel()])
+    return np.concatenate([hub, path], axis=1).astype(np.int64)
+
+
+def energy(x: np.ndarray, pair_index: np.ndarray, pair_energy: np.ndarray, node_energy: np.ndarray) -> np.ndarray:
+    """(MAP-1) for assignments ``x [C, N]`` in {0,1}: ``E [C]`` (any graph, used by tests and checks)."""
+    a, b = pair_index
+    xa, xb = x[:, a], x[:, b]
+    pairs = pair_energy[np.arange(pair_energy.shape[0]), xa, xb].sum(axis=1)
+    return pairs + node_energy[np.arange(node_energy.shape[0]), x].sum(axis=1)
+
+
+def min_marginals(n: int, pair_energy: np.ndarray, node_energy: np.ndarray) -> np.ndarray:
+    """(MAP-2): min-marginals ``mm [B, n+1, 2]`` of a batch of hub-and-paths instances.
+
+    ``pair_energy [B, P, 2, 2]`` in :func:`hub_and_paths` pair order, ``node_energy [B, n+1, 2]``; float64.
+    """
+    m = side(n)
+    bsz = pair_energy.shape[0]
+    hub_t = pair_energy[:, :n].reshape(bsz, m, m, 2, 2)  # [B, path, j, h, s]
+    path_t = pair_energy[:, n:].reshape(bsz, m, m - 1, 2, 2)  # [B, path, j, s_j, s_j+1]
+    unary = node_energy[:, 1:].reshape(bsz, m, m, 2)
+    mm = np.empty((bsz, n + 1, 2))
+    per_h = []
+    for h in (0, 1):
+        u = unary + hub_t[:, :, :, h, :]  # [B, path, j, s]
+        fwd = np.empty_like(u)
+        bwd = np.zeros_like(u)
+        fwd[:, :, 0] = u[:, :, 0]
+        for j in range(1, m):  # F_j(s) = U_j(s) + min_s' F_{j-1}(s') + T(s', s)
+            fwd[:, :, j] = u[:, :, j] + (fwd[:, :, j - 1, :, None] + path_t[:, :, j - 1]).min(axis=2)
+        for j in range(m - 2, -1, -1):  # B_j(s) = min_s' T(s, s') + U_{j+1}(s') + B_{j+1}(s')
+            bwd[:, :, j] = (path_t[:, :, j] + (u[:, :, j + 1] + bwd[:, :, j + 1])[:, :, None, :]).min(axis=3)
+        z = fwd[:, :, -1].min(axis=2)  # Z_p(h) [B, path]
+        total = node_energy[:, 0, h] + z.sum(axis=1)  # E*(h) [B]
+        per_h.append((total, z, fwd + bwd))
+    for h in (0, 1):
+        mm[:, 0, h] = per_h[h][0]
+    cand = [total[:, None, None, None] - z[:, :, None, None] + mpath for total, z, mpath in per_h]
+    mm[:, 1:] = np.minimum(cand[0], cand[1]).reshape(bsz, n, 2)
+    return mm
+
+
+def map_assignment(n: int, pair_energy: np.ndarray, node_energy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MAP labels ``x* [B, n+1]`` (int64) and the min-marginal gap ``|mm(1) - mm(0)|`` per variable ``[B, n+1]``.
+
+    The labels are the MAP when every gap exceeds :data:`TIE_TOL` (unique MAP); ties resolve to 0.
+    """
+    mm = min_marginals(n, pair_energy, node_energy)
+    return (mm[..., 1] < mm[..., 0]).astype(np.int64), np.abs(mm[..., 1] - mm[..., 0])
+
+
+@dataclass(frozen=True)
+class MapParams:
+    """One MAP dataset: ``n`` path vertices (perfect square), unary std, graph count, splits, root seed."""
+
+    n: int
+    n_graphs: int
+    unary_scale: float = 0.1
+    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 0
+
+    @property
+    def variant(self) -> str:
+        return f"n{self.n}"
+
+
+def draw_instances(n: int, count: int, unary_scale: float, gen: np.random.Generator):
+    """``count`` unique-MAP instances: pair types ``[B, P]``, theta ``[B, n+1]`` (float32 values), labels, redraws.
+
+    Instances whose MAP is not unique (some gap <= TIE_TOL) are replaced by fresh draws from ``gen``.
+    """
+    n_pairs = hub_and_paths(n).shape[1]
+    types = gen.integers(0, len(POTENTIALS), size=(count, n_pairs))
+    theta = (gen.standard_normal((count, n + 1)) * unary_scale).astype(np.float32).astype(np.float64)
+    redraws = 0
+    while True:
+        node_energy = np.stack([np.zeros_like(theta), theta], axis=-1)
+        labels, gap = map_assignment(n, TABLES[types], node_energy)
+        bad = np.flatnonzero(gap.min(axis=1) <= TIE_TOL)
+        if bad.size == 0:
+            return types, theta, labels, redraws
+        redraws += bad.size
+        if redraws > 100 * count + 100:
+            raise ConfigError(f"MAP n={n}: cannot draw unique-MAP instances (unary_scale={unary_scale} too small?)")
+        types[bad] = gen.integers(0, len(POTENTIALS), size=(bad.size, n_pairs))
+        theta[bad] = (gen.standard_normal((bad.size, n + 1)) * unary_scale).astype(np.float32)
+
+
+def make(params: MapParams):
+    """Generate the dataset: (split -> list of Data, meta). Deterministic from ``params.seed``."""
+    import torch
+    from torch_geometric.data import Data
+
+    from gapbench.graphs.data import rng, split_sizes, undirected_edge_index
+
+    if params.unary_scale <= 0:
+        raise ConfigError(f"MAP unary_scale={params.unary_scale}: must be > 0 (continuous unary energies make the MAP unique)")
+    pair_index = hub_and_paths(params.n)
+    edge_index = undirected_edge_index(pair_index)
+    pidx = torch.as_tensor(pair_index)
+    sizes = split_sizes(params.n_graphs, params.split)
+    splits, redraws = {}, {}
+    for split, count in sizes.items():
+        types, theta, labels, redraws[split] = draw_instances(
+            params.n, count, params.unary_scale, rng(params.seed, "map", params.variant, split))
+        graphs = []
+        for b in range(count):
+            pe = torch.as_tensor(TABLES[types[b]], dtype=torch.float32)
+            ne = torch.stack([torch.zeros(params.n + 1), torch.as_tensor(theta[b], dtype=torch.float32)], dim=1)
+            edge_attr = torch.cat([pe.reshape(-1, 4), pe.transpose(1, 2).reshape(-1, 4)], dim=0)
+            graphs.append(Data(x=ne.clone(), edge_index=edge_index, y=torch.as_tensor(labels[b]),
+                               label_mask=torch.ones(params.n + 1, dtype=torch.bool), node_energy=ne,
+                               pair_index=pidx, pair_energy=pe, edge_attr=edge_attr,
+                               pair_type=torch.as_tensor(types[b], dtype=torch.int64)))
+        splits[split] = graphs
+    meta = {
+        "kind": "map", "variant": params.variant, "seed": params.seed,
+        "params": {"n": params.n, "m": side(params.n), "unary_scale": params.unary_scale},
+        "generator": asdict(params),
+        "task": "node_classification", "num_classes": 2, "metric": "accuracy", "higher_is_better": True,
+        "law": ("hub-and-paths graph: hub 0 joined to every vertex of sqrt(n) paths of sqrt(n) vertices; "
+                "every pair's table drawn uniformly from zero, copy 1[xa!=xb], clamp0 1[(xa,xb)!=(0,0)], "
+                "clamp1 1[(xa,xb)!=(1,1)]; unary theta_i ~ N(0, unary_scale^2), node_energy_i = (0, theta_i); "
+                "y = argmin_x sum_pairs T[xa,xb] + sum_i theta_i x_i, exact by DP (map_paths.py); "
+                "instances with a non-unique MAP re-drawn"),
+        "fields": {"x": "node_energy (E_i(0), E_i(1)) [N,2]", "y": "MAP label in {0,1} [N]",
+                   "edge_attr": "pair table seen from edge_index[0] -> edge_index[1], row-major (00,01,10,11) [E,4]",
+                   "pair_type": "index into " + "|".join(POTENTIALS) + " [P]"},
+        "redraws": redraws,
+    }
+    return splits, meta
+
+
+def verify_labels(path, meta: dict, graphs: list):
+    """Recompute the MAP of every stored graph (one batched DP); ``(index, reason)`` of the first mismatch."""
+    n = int(meta["params"]["n"])
+    expect = hub_and_paths(n)
+    for i, g in enumerate(graphs):
+        if tuple(g.pair_index.shape) != expect.shape or not np.array_equal(g.pair_index.numpy(), expect):
+            return i, f"pair_index is not the hub-and-paths graph with n={n}"
+    labels, gap = map_assignment(n, np.stack([g.pair_energy.double().numpy() for g in graphs]),
+                                 np.stack([g.node_energy.double().numpy() for g in graphs]))
+    stored = np.stack([g.y.numpy() for g in graphs])
+    for i in range(len(graphs)):
+        if gap[i].min() <= TIE_TOL:
+            return i, "MAP not unique"
+        if not np.array_equal(labels[i], stored[i]):
+            return i, f"{int((labels[i] != stored[i]).sum())} MAP labels wrong"
+    return None

@@ -1,0 +1,1 @@
+"""Models: FFNO, MemNO and memory mixers (Part II); node/edge GCNs and DeepSets (Part I)."""

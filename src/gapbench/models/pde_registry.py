@@ -1,0 +1,78 @@
+"""PDE surrogate names -> constructors: the one place where a config's model name becomes a module.
+
+=================  ====================================================================
+``ffno``           Markovian FFNO (:class:`gapbench.models.ffno.FFNO`)
+``memno``          S4-FFNO: FFNO + causal S4D memory (:class:`gapbench.models.memno.MemNO`)
+``memno_lstm``     FFNO + LSTM memory (MemNO's ablation)
+``memno_attention`` FFNO + causal self-attention memory
+``solver``         not a network: the Dedalus solver at the observed resolution (train/baseline.py)
+=================  ====================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from gapbench.errors import ConfigError
+
+MEMORY_OF = {"ffno": None, "memno": "s4", "memno_lstm": "lstm", "memno_attention": "attention"}
+SOLVER = "solver"
+MODEL_NAMES = (*MEMORY_OF, SOLVER)
+
+
+@dataclass(frozen=True)
+class ModelHyper:
+    """Architecture hyperparameters shared by all surrogates (memory ones ignored by ``ffno``)."""
+
+    width: int = 32
+    n_layers: int = 4
+    modes: int = 0  # 0: all modes of the observed resolution (see `resolve_modes`)
+    ff_factor: int = 2
+    memory_position: int = 1
+    state_size: int = 32
+    heads: int = 4
+
+
+def check_model(name: str, hyper: ModelHyper) -> None:
+    """Raise ConfigError for an unknown model or hyperparameters that cannot build it."""
+    if name not in MODEL_NAMES:
+        raise ConfigError(f"unknown PDE model {name!r}; known: {', '.join(MODEL_NAMES)}")
+    if name == SOLVER:
+        return
+    for key in ("width", "n_layers", "ff_factor", "state_size", "heads"):
+        if getattr(hyper, key) < 1:
+            raise ConfigError(f"model {name}: {key} must be >= 1, got {getattr(hyper, key)}")
+    if hyper.modes < 0:
+        raise ConfigError(f"model {name}: modes must be >= 0 (0 = all), got {hyper.modes}")
+    if MEMORY_OF[name] is not None and not 0 <= hyper.memory_position <= hyper.n_layers:
+        raise ConfigError(
+            f"model {name}: memory_position {hyper.memory_position} is out of range 0..{hyper.n_layers} "
+            f"(the number of FFNO layers before the memory layer; n_layers = {hyper.n_layers})"
+        )
+    if MEMORY_OF[name] == "attention" and hyper.width % hyper.heads:
+        raise ConfigError(f"model {name}: width {hyper.width} must be divisible by heads {hyper.heads}")
+
+
+def resolve_modes(hyper: ModelHyper, resolution: int) -> ModelHyper:
+    """``modes = 0`` -> all ``f // 2 + 1`` rfft modes of resolution ``f``; more than that is a ConfigError."""
+    top = resolution // 2 + 1
+    if hyper.modes > top:
+        raise ConfigError(f"modes {hyper.modes} exceeds the {top} Fourier modes of observed resolution {resolution}")
+    return replace(hyper, modes=hyper.modes or top)
+
+
+def build_model(name: str, n_dims: int, hyper: ModelHyper):
+    """Construct surrogate ``name`` for ``n_dims`` spatial dimensions (``hyper.modes`` resolved, >= 1)."""
+    from gapbench.models.ffno import FFNO
+    from gapbench.models.memno import MemNO
+
+    check_model(name, hyper)
+    if name == SOLVER:
+        raise ConfigError("model 'solver' is the numerical baseline, not a network")
+    if hyper.modes < 1:
+        raise ConfigError("modes must be resolved against the data first (resolve_modes)")
+    common = dict(width=hyper.width, n_layers=hyper.n_layers, modes=hyper.modes, ff_factor=hyper.ff_factor)
+    if MEMORY_OF[name] is None:
+        return FFNO(n_dims, **common)
+    return MemNO(n_dims, **common, memory=MEMORY_OF[name], memory_position=hyper.memory_position,
+                 state_size=hyper.state_size, heads=hyper.heads)

@@ -1,0 +1,1 @@
+"""Part II data: Dedalus simulation of KS and 2D NS, observation, Zarr stores."""

@@ -1,0 +1,184 @@
+"""Subcommands of the PDE data stage (Part II); handlers import numpy/xarray/Dedalus only when run.
+
+* ``gapbench simulate ks|ns ... --out X.zarr``: simulate trajectories into one store (standalone use).
+* ``gapbench pde shard ks|ns ... --shard i``: one shard of a split (one Snakemake job).
+* ``gapbench pde merge SHARD... --out``: shards -> one store per (equation, nu, split), lazily.
+* ``gapbench pde observe --sim X --method --resolution --sigma --out``: observed store.
+* ``gapbench pde omega --sim X --resolutions ... --out omega_f.csv``: unobserved energy table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+# Dedalus timesteppers (runner.stepper_names() lists them but imports Dedalus, too slow for --help).
+STEPPERS = ("SBDF1", "SBDF2", "SBDF3", "SBDF4", "RK111", "RK222", "RK443", "RKSMR", "CNAB1", "CNAB2", "MCNAB2", "CNLF2")
+
+
+def _setup_logging() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # Dedalus: threads only slow it down
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+
+
+def _positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    return parse
+
+
+def _physics_args(p: argparse.ArgumentParser, equation: str) -> None:
+    p.add_argument("--nu", type=_positive(float), required=True, help="viscosity (> 0)")
+    p.add_argument("--resolution", type=_positive(int), required=True, help="simulation grid points per direction")
+    p.add_argument("--t-end", type=_positive(float), required=True, help="final time")
+    p.add_argument("--n-frames", type=int, required=True, help="saved frames including t = 0")
+    if equation == "ks":
+        p.add_argument("--dt", type=_positive(float), help="fixed time step (default: ks.DEFAULT_DT, 2.5e-3)")
+    else:
+        p.add_argument("--dt", type=_positive(float), required=True, help="fixed time step")
+    p.add_argument("--stepper", choices=STEPPERS, default="SBDF2", help="Dedalus timestepper (default %(default)s)")
+    if equation == "ks":
+        p.add_argument("--length", type=_positive(float), help="domain period L (default: ks.DEFAULT_LENGTH, 64)")
+    p.add_argument("--batch", type=_positive(int), help=f"trajectories per Dedalus solve (default: {equation}.DEFAULT_BATCH)")
+    p.add_argument("--max-redraws", type=int, default=10, help="re-draws of a diverging trajectory before failing")
+    p.add_argument("--seed", type=int, default=0, help="root seed (default %(default)s)")
+    p.add_argument("--out", required=True, help="output .zarr store")
+
+
+def _params(args, equation: str):
+    """SimParams from the arguments; options left out take the solver module's defaults."""
+    import importlib
+
+    from gapbench.errors import ConfigError
+    from gapbench.pde.config_checks import check_dt
+    from gapbench.pde.generate import SimParams
+
+    solver = importlib.import_module(f"gapbench.pde.{equation}")
+    args.batch = args.batch or solver.DEFAULT_BATCH
+    length = 1.0  # NS: the unit torus
+    if equation == "ks":
+        args.dt = args.dt or solver.DEFAULT_DT
+        length = args.length or solver.DEFAULT_LENGTH
+    if args.n_frames < 2:
+        raise ConfigError(f"--n-frames must be >= 2, got {args.n_frames}")
+    check_dt("--dt", args.t_end, args.n_frames, args.dt)
+    return SimParams(equation, args.nu, args.resolution, args.t_end, args.n_frames, args.dt, args.stepper, length)
+
+
+def _simulate_range(args, equation: str, first: int, stop: int) -> None:
+    from gapbench.pde.generate import simulate_samples
+    from gapbench.pde.store import write_store
+
+    params = _params(args, equation)
+    ds = simulate_samples(params, args.seed, args.split, first, stop, args.batch, args.max_redraws)
+    write_store(ds, args.out)
+    logging.getLogger("gapbench.pde").info("wrote %s (%d samples)", args.out, stop - first)
+
+
+def _simulate(args) -> int:
+    _setup_logging()
+    _simulate_range(args, args.equation, args.first_sample, args.first_sample + args.n_samples)
+    return 0
+
+
+def _shard(args) -> int:
+    from gapbench.errors import ConfigError
+
+    _setup_logging()
+    first = args.shard * args.shard_size
+    if not 0 <= first < args.n_samples:
+        raise ConfigError(f"--shard {args.shard} is empty: {args.n_samples} samples in shards of {args.shard_size}")
+    _simulate_range(args, args.equation, first, min(args.n_samples, first + args.shard_size))
+    return 0
+
+
+def _merge(args) -> int:
+    from gapbench.pde.generate import merge_datasets
+    from gapbench.pde.store import load, write_store
+
+    _setup_logging()
+    merged = merge_datasets([load(p, check_values=False) for p in args.shards])
+    write_store(merged, args.out)
+    logging.getLogger("gapbench.pde").info("merged %d shards into %s", len(args.shards), args.out)
+    return 0
+
+
+def _observe(args) -> int:
+    from gapbench.errors import StoreError
+    from gapbench.naming import obs_key
+    from gapbench.pde.observe import observe_dataset
+    from gapbench.pde.seeds import noise_seed
+    from gapbench.pde.store import load, write_store
+
+    _setup_logging()
+    sim = load(args.sim, check_values=False)
+    a = sim.attrs
+    if a["kind"] != "simulation":
+        raise StoreError(f"{args.sim}: observe reads a simulation store, this is a {a['kind']} store")
+    root = a["root_seed"] if args.seed is None else args.seed
+    seed = noise_seed(root, a["equation"], a["nu"], a["split"], obs_key(args.method, args.resolution, args.sigma))
+    write_store(observe_dataset(sim, args.method, args.resolution, args.sigma, seed), args.out)
+    logging.getLogger("gapbench.pde").info("wrote %s (noise seed %d)", args.out, seed)
+    return 0
+
+
+def _omega(args) -> int:
+    from gapbench.pde.omega import omega_table, write_table
+
+    _setup_logging()
+    rows = omega_table(args.sim, args.resolutions)
+    write_table(rows, args.out)
+    for f, w in rows:
+        print(f"f={f}: omega_f={w:.3e}")
+    return 0
+
+
+def _simulate_parsers(sub, handler, shard: bool) -> None:
+    for equation, title in (("ks", "Kuramoto-Sivashinsky (1D)"), ("ns", "Navier-Stokes, vorticity form (2D)")):
+        p = sub.add_parser(equation, help=f"{title} trajectories into a Zarr store")
+        _physics_args(p, equation)
+        p.add_argument("--split", default="train", help="split label; part of every sample's seed (default %(default)s)")
+        if shard:
+            p.add_argument("--n-samples", type=_positive(int), required=True, help="trajectories in the whole split")
+            p.add_argument("--shard-size", type=_positive(int), required=True, help="trajectories per shard")
+            p.add_argument("--shard", type=int, required=True, help="shard index (samples shard*size ..)")
+        else:
+            p.add_argument("--n-samples", type=_positive(int), required=True, help="trajectories to simulate")
+            p.add_argument("--first-sample", type=int, default=0, help="global index of the first sample (default 0)")
+        p.set_defaults(handler=handler, equation=equation)
+
+
+def register(sub) -> None:
+    """Add ``simulate`` and ``pde`` (shard, merge, observe, omega) to the top-level parser."""
+    sim = sub.add_parser("simulate", help="simulate KS or NS trajectories into a Zarr store (standalone)")
+    _simulate_parsers(sim.add_subparsers(dest="equation_command", required=True), _simulate, shard=False)
+
+    pde = sub.add_parser("pde", help="PDE data stage: shards, merge, observation, omega_f (called by the rules)")
+    psub = pde.add_subparsers(dest="pde_command", required=True)
+    shard = psub.add_parser("shard", help="simulate one shard of a split")
+    _simulate_parsers(shard.add_subparsers(dest="equation_command", required=True), _shard, shard=True)
+
+    m = psub.add_parser("merge", help="merge shard stores into one store (lazy, bounded memory)")
+    m.add_argument("shards", nargs="+", help="shard .zarr stores of one split")
+    m.add_argument("--out", required=True, help="merged .zarr store")
+    m.set_defaults(handler=_merge)
+
+    o = psub.add_parser("observe", help="observe a simulation store at a resolution with noise")
+    o.add_argument("--sim", required=True, help="simulation .zarr store")
+    o.add_argument("--method", choices=("fourier", "subsample"), default="fourier", help="default %(default)s")
+    o.add_argument("--resolution", type=_positive(int), required=True, help="observed points per direction")
+    o.add_argument("--sigma", type=float, default=0.0, help="noise std relative to the field std (default 0)")
+    o.add_argument("--seed", type=int, default=None, help="root seed of the noise (default: the store's root_seed)")
+    o.add_argument("--out", required=True, help="observed .zarr store")
+    o.set_defaults(handler=_observe)
+
+    w = psub.add_parser("omega", help="unobserved energy fraction omega_f per observed resolution")
+    w.add_argument("--sim", nargs="+", required=True, help="simulation .zarr store(s)")
+    w.add_argument("--resolutions", nargs="+", type=_positive(int), required=True, help="observed resolutions f")
+    w.add_argument("--out", required=True, help="CSV with columns resolution,omega_f")
+    w.set_defaults(handler=_omega)

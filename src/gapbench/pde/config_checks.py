@@ -1,0 +1,49 @@
+"""Cross-field checks of the ``pde`` config section that JSON Schema cannot express.
+
+Registered in ``gapbench.config.SEMANTIC_CHECKS``; each failure raises :class:`ConfigError` naming the key
+and what is allowed, before Snakemake builds any job.
+"""
+
+from __future__ import annotations
+
+from gapbench.errors import ConfigError
+from gapbench.naming import fmt_num
+
+
+def check_dt(key: str, t_end: float, n_frames: int, dt: float) -> None:
+    """ConfigError naming ``key`` unless ``dt`` divides the save interval ``t_end / (n_frames - 1)``."""
+    interval = t_end / (n_frames - 1)
+    steps = round(interval / dt)
+    if steps < 1 or abs(steps * dt - interval) > 1e-9 * interval:
+        raise ConfigError(
+            f"{key}: dt={dt} does not divide the save interval t_end/(n_frames-1) = {interval:g}; "
+            f"allowed: {interval:g}/k for an integer k >= 1, e.g. {interval / max(steps, 1):g}"
+        )
+
+
+def check(config: dict) -> None:
+    """Raise ConfigError if the pde section is inconsistent (observed resolutions, dt, regimes)."""
+    pde = config["pde"]
+    ks, ns, obs = pde["ks"], pde["ns"], pde["observe"]
+    check_dt("config key pde.ks.dt", ks["t_end"], ks["n_frames"], ks["dt"])
+    seen = set()
+    for i, regime in enumerate(ns["regimes"]):
+        check_dt(f"config key pde.ns.regimes[{i}].dt", regime["t_end"], regime["n_frames"], regime["dt"])
+        if fmt_num(regime["nu"]) in seen:
+            raise ConfigError(f"config key pde.ns.regimes[{i}].nu: {regime['nu']} repeats another regime's nu")
+        seen.add(fmt_num(regime["nu"]))
+    for eq in ("ks", "ns"):
+        sec, n = pde[eq], pde[eq]["resolution"]
+        for f in obs[eq]["resolutions"]:
+            if f > n:
+                raise ConfigError(
+                    f"config key pde.observe.{eq}.resolutions: {f} exceeds the simulation resolution "
+                    f"pde.{eq}.resolution = {n}; allowed: 2..{n}"
+                )
+            if obs["method"] == "subsample" and n % f:
+                divisors = [d for d in range(2, n + 1) if n % d == 0]
+                raise ConfigError(
+                    f"config key pde.observe.{eq}.resolutions: {f} does not divide pde.{eq}.resolution = {n}, "
+                    f"which pde.observe.method = subsample needs; allowed: {', '.join(map(str, divisors))} "
+                    "(or method fourier)"
+                )

@@ -1,0 +1,76 @@
+"""Unobserved energy fraction ``omega_f`` (``design.md``, Part II "Unobserved energy").
+
+For a simulated frame with Fourier coefficients ``a_n`` (``n`` the integer wavenumber vector),
+
+    omega_f = sum_{|n|_inf > f/2} |a_n|^2 / sum_n |a_n|^2,
+
+averaged over every frame of every trajectory. In 2D the unobserved set is the complement of the box
+``|n|_inf <= f/2``, exactly the modes Fourier truncation to ``f`` points drops (``observe.py``), so
+``omega_f`` is the energy fraction the observed data cannot contain. Frames with zero energy are skipped.
+
+The stores are read one sample chunk at a time, so memory is bounded by one chunk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from gapbench.errors import GapbenchError
+from gapbench.pde.store import field_name, load
+
+
+def unobserved_fractions(u: np.ndarray, resolutions: list[int], ndim: int) -> tuple[np.ndarray, int]:
+    """Per resolution, the sum over frames of the unobserved energy fraction, and the number of frames.
+
+    ``u`` has shape ``(..., N[, N])`` with ``ndim`` spatial axes last.
+    """
+    axes = tuple(range(u.ndim - ndim, u.ndim))
+    n = u.shape[-1]
+    energy = np.abs(np.fft.fftn(u.astype(np.float64), axes=axes)) ** 2
+    wavenumber = np.abs(np.fft.fftfreq(n, 1.0 / n))
+    grids = np.meshgrid(*([wavenumber] * ndim), indexing="ij")
+    kmax = np.max(np.stack(grids), axis=0)  # |n|_inf on the grid
+    total = energy.sum(axis=axes)
+    frames = total > 0
+    sums = np.empty(len(resolutions))
+    for j, f in enumerate(resolutions):
+        unobserved = (energy * (kmax > f / 2)).sum(axis=axes)
+        sums[j] = (unobserved[frames] / total[frames]).sum()
+    return sums, int(frames.sum())
+
+
+def omega_table(paths: list[str | Path], resolutions: list[int]) -> list[tuple[int, float]]:
+    """``(f, omega_f)`` for each ``f`` in ``resolutions``, averaged over all frames of the given sim stores."""
+    sums, count = np.zeros(len(resolutions)), 0
+    for path in paths:
+        ds = load(path, check_values=False)
+        if ds.attrs["kind"] != "simulation":
+            raise GapbenchError(f"{path}: omega_f is computed from simulation stores, not {ds.attrs['kind']} stores")
+        n = ds.attrs["resolution"]
+        too_fine = [f for f in resolutions if not 1 <= f <= n]
+        if too_fine:
+            raise GapbenchError(f"{path}: resolutions {too_fine} are not in [1, simulation resolution {n}]")
+        field = ds[field_name(ds.attrs["equation"])]
+        step = field.data.chunks[0][0]
+        for lo in range(0, field.sizes["sample"], step):
+            block = field.isel(sample=slice(lo, lo + step)).values
+            if not np.isfinite(block).all():
+                raise GapbenchError(f"{path}: non-finite values in samples {lo}..{lo + len(block) - 1}")
+            s, c = unobserved_fractions(block, resolutions, field.ndim - 2)
+            sums += s
+            count += c
+    if count == 0:
+        raise GapbenchError("omega_f: no frame with nonzero energy in " + ", ".join(map(str, paths)))
+    return [(int(f), float(s / count)) for f, s in zip(resolutions, sums)]
+
+
+def write_table(rows: list[tuple[int, float]], out: str | Path) -> Path:
+    """Write ``resolution,omega_f`` rows to ``out`` atomically (temporary file, then rename)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text("resolution,omega_f\n" + "".join(f"{f},{w:.6e}\n" for f, w in rows))
+    tmp.replace(out)
+    return out

@@ -1,0 +1,78 @@
+"""What a validated config asks the PDE data stage for: runs, shards, observation variants, paths.
+
+Used by ``workflow/rules/pde_data.smk`` (targets, shard lists) and by later stages that enumerate the data.
+"""
+
+from __future__ import annotations
+
+import math
+
+from gapbench.naming import fmt_num, obs_key
+
+SPLITS = ("train", "valid", "test")
+ROOT = "results/data/pde"
+
+
+def nus(config: dict, equation: str) -> list[float]:
+    """Viscosities simulated for ``equation`` (KS: ``pde.ks.nus``; NS: the ``nu`` of each regime)."""
+    pde = config["pde"]
+    if equation == "ks":
+        return [float(nu) for nu in pde["ks"]["nus"]]
+    return [float(r["nu"]) for r in pde["ns"]["regimes"]]
+
+
+def runs(config: dict) -> list[tuple[str, str]]:
+    """``(equation, fmt_num(nu))`` of every simulation the config asks for."""
+    return [(eq, fmt_num(nu)) for eq in config["pde"]["equations"] for nu in nus(config, eq)]
+
+
+def regime_index(config: dict, nu: str) -> int:
+    """Index in ``pde.ns.regimes`` of the regime whose viscosity formats as ``nu``."""
+    for i, nu_i in enumerate(nus(config, "ns")):
+        if fmt_num(nu_i) == nu:
+            return i
+    raise KeyError(f"no NS regime with nu={nu}")
+
+
+def n_shards(config: dict, equation: str, split: str) -> int:
+    sec = config["pde"][equation]
+    return math.ceil(sec["n_samples"][split] / sec["shard_size"])
+
+
+def obs_variants(config: dict, equation: str) -> list[str]:
+    """Observation keys (``naming.obs_key``) of ``equation``: every (resolution, sigma) pair."""
+    obs = config["pde"]["observe"]
+    sec = obs[equation]
+    return [obs_key(obs["method"], f, s) for f in sec["resolutions"] for s in sec["sigmas"]]
+
+
+def run_dir(equation: str, nu: str) -> str:
+    return f"{ROOT}/{equation}/nu{nu}"
+
+
+def targets(config: dict) -> list[str]:
+    """Every final output of the stage: sim stores, observed stores, omega_f tables."""
+    out = []
+    for eq, nu in runs(config):
+        base = run_dir(eq, nu)
+        out.append(f"{base}/omega_f.csv")
+        for split in SPLITS:
+            out.append(f"{base}/sim/{split}.zarr")
+            out += [f"{base}/obs/{key}/{split}.zarr" for key in obs_variants(config, eq)]
+    return out
+
+
+# Snakemake input functions (closures over the config; the rule file itself holds no `def`).
+def shard_inputs(config: dict):
+    """Input function: the shard stores of wildcards (eq, nu, split), as many as n_samples / shard_size."""
+
+    def shards(wildcards) -> list[str]:
+        eq, nu, split = wildcards.eq, wildcards.nu, wildcards.split
+        return [f"{run_dir(eq, nu)}/sim/{split}/shard{i}.zarr" for i in range(n_shards(config, eq, split))]
+
+    return shards
+
+
+def ns_regime(config: dict):
+    """Namespace function for ``lookup``: index of the NS regime of wildcard ``nu``."""
+    return lambda wildcards: regime_index(config, wildcards.nu)

@@ -1,0 +1,196 @@
+"""The PDE store format (``design.md``, Part II "Store") and its executable specification.
+
+One Zarr v3 store per (equation, nu, split) and per observation variant, written through xarray:
+
+* data variable ``u`` with dims ``(sample, time, x)`` (KS) or ``vorticity`` with dims ``(sample, time, x, y)``
+  (NS), float32, chunked along ``sample`` only;
+* ``seed`` (sample,) uint64: the seed each trajectory's initial condition was drawn with (see ``seeds.py``);
+* coords ``sample`` (global index in the split), ``time``, ``x`` (, ``y``);
+* attrs :data:`REQUIRED_ATTRS`: everything needed to regenerate the store, plus ``complete = True``, set
+  only after every chunk is written.
+
+Writes go to a hidden temporary path next to the target and are renamed into place (:func:`write_store`), so
+a killed job leaves either the old store or none, never one that looks done. :func:`load` and
+:func:`check_store` refuse a store that fails the checks, with the reason in a :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from gapbench.errors import StoreError
+
+VARIABLES = {"ks": ("u", ("sample", "time", "x")), "ns": ("vorticity", ("sample", "time", "x", "y"))}
+
+REQUIRED_ATTRS = (
+    "equation",  # ks | ns
+    "kind",  # simulation | observation
+    "nu",  # viscosity
+    "length",  # period of the domain in every direction (KS 64, NS 1)
+    "forcing",  # forcing term, as text
+    "initial_condition",  # initial-condition law, as text
+    "stepper",  # Dedalus timestepper
+    "dt",  # fixed time step
+    "t_end",  # final time; frames are evenly spaced on [0, t_end]
+    "n_frames",  # saved frames including t = 0
+    "sim_resolution",  # grid points per direction of the simulation
+    "resolution",  # grid points per direction of this store
+    "obs_method",  # none (simulation) | fourier | subsample
+    "sigma",  # relative noise std (0 for a simulation)
+    "noise_seed",  # seed of the observation noise (-1 for a simulation)
+    "root_seed",  # config seed every trajectory seed derives from
+    "split",  # train | valid | test (or the label given to `gapbench simulate`)
+    "seed_scheme",  # how the per-sample seeds were derived
+    "redraws",  # list of {sample, attempt, seed, replaced_seed, reason} for diverged trajectories
+    "dedalus_version",
+    "gapbench_version",
+)
+
+# Samples per chunk: about this many bytes per chunk, at least one sample.
+CHUNK_BYTES = 16 * 2**20
+
+
+def versions() -> dict[str, str]:
+    """Versions recorded in every store (read from package metadata; importing Dedalus is not needed)."""
+    out = {}
+    for name in ("dedalus", "gapbench"):
+        try:
+            out[f"{name}_version"] = version(name)
+        except PackageNotFoundError:
+            out[f"{name}_version"] = "unknown"
+    return out
+
+
+def field_name(equation: str) -> str:
+    return VARIABLES[equation][0]
+
+
+def chunk_samples(ds: xr.Dataset) -> int:
+    """Samples per chunk so that one chunk of the field holds about :data:`CHUNK_BYTES`."""
+    var = ds[field_name(ds.attrs["equation"])]
+    per_sample = var.dtype.itemsize * int(np.prod(var.shape[1:]))
+    return max(1, min(var.sizes["sample"], CHUNK_BYTES // per_sample))
+
+
+def _sibling(path: Path, tag: str) -> Path:
+    return path.with_name(f".{path.name}.{tag}{os.getpid()}")
+
+
+def write_store(ds: xr.Dataset, path: str | Path, chunk: int | None = None) -> Path:
+    """Write ``ds`` to ``path`` atomically: into a temporary sibling, mark complete, rename into place.
+
+    ``ds`` may be lazy (dask); it is computed chunk by chunk with the synchronous scheduler, so memory stays
+    bounded by a few chunks. On any failure the temporary store is removed and ``path`` is left untouched.
+    """
+    import dask
+    import zarr
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    chunk = chunk or chunk_samples(ds)
+    ds = ds.chunk({"sample": chunk})
+    encoding = {
+        name: {"chunks": tuple(chunk if d == "sample" else ds.sizes[d] for d in var.dims)}
+        for name, var in ds.data_vars.items()
+    }
+    tmp, old = _sibling(path, "tmp"), _sibling(path, "old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with dask.config.set(scheduler="synchronous"):
+            ds.to_zarr(tmp, mode="w", consolidated=False, zarr_format=3, encoding=encoding)
+        zarr.open_group(tmp, mode="r+").attrs["complete"] = True
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not path.exists():
+            old.rename(path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+def open_store(path: str | Path) -> xr.Dataset:
+    """Open a store lazily (dask arrays, one dask chunk per Zarr chunk) without checking it."""
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"{path}: no such store")
+    try:
+        with warnings.catch_warnings():  # Snakemake's .snakemake_timestamp inside directory outputs
+            warnings.filterwarnings("ignore", message="Object at .snakemake_timestamp")
+            return xr.open_zarr(path, consolidated=False, chunks={})
+    except Exception as err:  # zarr/xarray raise many kinds for a broken store
+        raise StoreError(f"{path}: not a readable Zarr store ({type(err).__name__}: {err})") from err
+
+
+def validate(ds: xr.Dataset, where: str = "store", check_values: bool = True) -> None:
+    """Raise :class:`StoreError` unless ``ds`` follows the format in the module docstring."""
+    if ds.attrs.get("complete") is not True:
+        raise StoreError(f"{where}: incomplete store (no 'complete' mark: its write did not finish)")
+    missing = [a for a in REQUIRED_ATTRS if a not in ds.attrs]
+    if missing:
+        raise StoreError(f"{where}: missing attrs {', '.join(missing)}")
+    eq = ds.attrs["equation"]
+    if eq not in VARIABLES:
+        raise StoreError(f"{where}: attr equation={eq!r}; allowed: {', '.join(VARIABLES)}")
+    name, dims = VARIABLES[eq]
+    if name not in ds.data_vars:
+        raise StoreError(f"{where}: no variable {name!r} (a {eq} store holds {name!r} with dims {dims})")
+    if ds[name].dims != dims:
+        raise StoreError(f"{where}: {name!r} has dims {ds[name].dims}, expected {dims}")
+    if "seed" not in ds.data_vars or ds["seed"].dims != ("sample",):
+        raise StoreError(f"{where}: no per-sample 'seed' variable with dims ('sample',)")
+    for coord in dims:
+        if coord not in ds.coords:
+            raise StoreError(f"{where}: missing coordinate {coord!r}")
+    if ds.sizes["time"] != ds.attrs["n_frames"]:
+        raise StoreError(f"{where}: {ds.sizes['time']} frames but attr n_frames={ds.attrs['n_frames']}")
+    for d in dims[2:]:
+        if ds.sizes[d] != ds.attrs["resolution"]:
+            raise StoreError(f"{where}: {d} has {ds.sizes[d]} points but attr resolution={ds.attrs['resolution']}")
+    if ds.sizes["sample"] == 0:
+        raise StoreError(f"{where}: no samples")
+    if check_values:
+        finite = np.isfinite(ds[name].data).all(axis=tuple(range(1, len(dims))))
+        import dask
+
+        with dask.config.set(scheduler="synchronous"):
+            finite = np.asarray(dask.compute(finite)[0])
+        if not finite.all():
+            bad = ds["sample"].values[~finite]
+            raise StoreError(
+                f"{where}: non-finite values (NaN/inf, or chunks missing) in samples {bad[:10].tolist()}"
+                + (f" and {bad.size - 10} more" if bad.size > 10 else "")
+            )
+
+
+def load(path: str | Path, check_values: bool = True) -> xr.Dataset:
+    """Open a PDE store lazily and validate it (:func:`validate`); raise :class:`StoreError` with the reason.
+
+    ``check_values=False`` skips the pass over the data (finite values) for very large stores.
+    """
+    ds = open_store(path)
+    validate(ds, str(path), check_values=check_values)
+    return ds
+
+
+def check_store(path: str | Path) -> str:
+    """One-paragraph summary of a valid store; :class:`StoreError` with the reason for a bad one."""
+    ds = load(path)
+    a = ds.attrs
+    name = field_name(a["equation"])
+    shape = ", ".join(f"{d}={n}" for d, n in ds[name].sizes.items())
+    obs = "" if a["kind"] == "simulation" else f", observed by {a['obs_method']} (sigma={a['sigma']}, noise seed {a['noise_seed']})"
+    return (
+        f"{path}: ok: {a['equation']} {a['kind']} store, {a['split']} split, nu={a['nu']}, {name}({shape}) "
+        f"{ds[name].dtype}, t in [0, {a['t_end']}], simulated at {a['sim_resolution']} points with {a['stepper']} "
+        f"dt={a['dt']}{obs}; {len(a['redraws'])} re-drawn trajectories; all values finite"
+    )

@@ -1,0 +1,1 @@
+"""Aggregation of metrics files into comparison tables, figures, claims and the report."""

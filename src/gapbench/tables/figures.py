@@ -1,0 +1,239 @@
+"""Figures (matplotlib, Agg backend), each written as PNG and PDF under results/figures/.
+
+* ``delta_nrmse_vs_omega_f``: Delta nRMSE = nRMSE(FFNO) - nRMSE(MemNO) against the unobserved energy omega_f,
+  one point per dataset (design.md: omega_f predicts where memory helps), error bars the test's CI.
+* ``rollout_nrmse``: nRMSE over rollout time per model (mean over seeds of each run's rollout.csv), one panel
+  per dataset.
+* ``node_vs_edge``: node vs edge test metric against n (MAP, duplicates) and against the number of leaves
+  (planted star), mean ± std over seeds.
+* ``training_curves``: validation curves from curves.csv (PDE: valid nRMSE; graphs: the validation column of the
+  selected sweep configuration).
+A figure without data says so in its axes; it is still written, so the rule's outputs always exist.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from gapbench.tables.collect import read_csv_rows
+from gapbench.tables.graphs import SWEPT, GraphRow, is_selected, model_rank
+from gapbench.tables.pde import PdeRow
+
+FIGURES = ("delta_nrmse_vs_omega_f", "rollout_nrmse", "node_vs_edge", "training_curves")
+FORMATS = ("png", "pdf")
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, figures_dir: Path, stem: str) -> None:
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    for ext in FORMATS:
+        fd, tmp = tempfile.mkstemp(dir=figures_dir, prefix=f".{stem}.", suffix=f".{ext}")
+        os.close(fd)
+        try:
+            fig.savefig(tmp, format=ext, dpi=100)
+            os.replace(tmp, figures_dir / f"{stem}.{ext}")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    _plt().close(fig)
+
+
+def _empty(ax, what: str) -> None:
+    ax.text(0.5, 0.5, f"no {what} at this scale", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def delta_vs_omega(rows: list[PdeRow], metric: str, figures_dir: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4.2), layout="constrained")
+    pts = [r for r in rows if r.model == "memno" and r.omega_f is not None and r.deltas.get(metric)
+           and r.deltas[metric].estimate is not None]
+    if not pts:
+        _empty(ax, "MemNO/FFNO pair with omega_f")
+    markers = {"ks": "o", "ns": "s"}
+    for eq in sorted({r.equation for r in pts}):
+        sub = [r for r in pts if r.equation == eq]
+        x = np.array([r.omega_f for r in sub])
+        y = np.array([r.deltas[metric].estimate for r in sub])
+        lo = np.array([r.deltas[metric].ci_low if r.deltas[metric].ci_low is not None else e for r, e in zip(sub, y)])
+        hi = np.array([r.deltas[metric].ci_high if r.deltas[metric].ci_high is not None else e
+                       for r, e in zip(sub, y)])
+        ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt=markers.get(eq, "^"), capsize=3, label=eq.upper())
+        for r, xi, yi in zip(sub, x, y):
+            ax.annotate(f"nu={r.nu:g} r{r.resolution} s{r.sigma:g}", (xi, yi), fontsize=6,
+                        xytext=(3, 3), textcoords="offset points")
+    if pts:
+        ax.axhline(0.0, color="grey", lw=0.8)
+        if all(r.omega_f > 0 for r in pts):
+            ax.set_xscale("log")
+        ax.legend()
+    ax.set_xlabel("omega_f (unobserved energy fraction)")
+    ax.set_ylabel(f"Delta {metric} = FFNO - MemNO")
+    ax.set_title("Memory gain vs unobserved energy")
+    _save(fig, figures_dir, "delta_nrmse_vs_omega_f")
+
+
+def _mean_curve(paths: list[Path], xcol: str, ycol: str, keep=None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Mean over files of the ``(xcol, ycol)`` curve, truncated to the shortest; ``keep`` filters rows."""
+    curves = []
+    for p in paths:
+        rows = [r for r in read_csv_rows(p) if keep is None or keep(r)]
+        try:
+            xy = np.array([[float(r[xcol]), float(r[ycol])] for r in rows])
+        except (KeyError, ValueError, TypeError):
+            continue
+        if len(xy):
+            curves.append(xy)
+    if not curves:
+        return None
+    n = min(len(c) for c in curves)
+    return curves[0][:n, 0], np.mean([c[:n, 1] for c in curves], axis=0)
+
+
+def _grid(plt, n: int, width: float = 3.2, height: float = 2.6):
+    cols = max(1, min(4, n))
+    nrows = max(1, -(-n // cols))
+    fig, axes = plt.subplots(nrows, cols, figsize=(width * cols, height * nrows), squeeze=False,
+                             layout="constrained")
+    return fig, axes.ravel()
+
+
+def rollout(rows: list[PdeRow], figures_dir: Path) -> None:
+    plt = _plt()
+    datasets: dict[tuple, list[PdeRow]] = {}
+    for r in rows:
+        datasets.setdefault(r.dataset, []).append(r)
+    curves = {}
+    for ds, rs in sorted(datasets.items()):
+        for r in rs:
+            c = _mean_curve([run.path.parent / "rollout.csv" for run in r.cell.usable], "time", "nrmse")
+            if c is not None:
+                curves.setdefault(ds, []).append((r.model, c))
+    fig, axes = _grid(plt, max(1, len(curves)))
+    if not curves:
+        _empty(axes[0], "rollout.csv")
+    for ax, (ds, cs) in zip(axes, curves.items()):
+        eq, nu, method, res, sigma = ds
+        for model, (t, y) in cs:
+            ax.plot(t, y, label=model)
+        ax.set_title(f"{eq.upper()} nu={nu:g} {method} r{res} s{sigma:g}", fontsize=8)
+        ax.set_xlabel("time")
+        ax.set_ylabel("nRMSE")
+        ax.legend(fontsize=6)
+    for ax in axes[len(curves):] if curves else axes[1:]:
+        ax.axis("off")
+    fig.suptitle("nRMSE over the rollout (mean over seeds)")
+    _save(fig, figures_dir, "rollout_nrmse")
+
+
+def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
+    panels = (("map", "n", "MAP on hub-and-paths"), ("duplicates", "n", "Duplicate task"),
+              ("planted_star", "leaves", "Planted star"))
+    for ax, (kind, xkey, title) in zip(axes, panels):
+        sub = [r for r in rows if r.experiment == kind and r.test.mean is not None and xkey in r.params]
+        if not sub:
+            _empty(ax, f"{kind} results")
+            ax.set_title(title)
+            continue
+        lines: dict[str, list[GraphRow]] = {}
+        for r in sub:
+            label = r.model + (f" (planted k={r.params['depth']})" if kind == "planted_star" else "")
+            lines.setdefault(label, []).append(r)
+        variants: dict[str, str] = {}
+        for label in sorted(lines, key=lambda s: model_rank(s.split(" ")[0]) + (s,)):
+            pts = sorted(lines[label], key=lambda r: int(r.params[xkey]))
+            x = [int(r.params[xkey]) for r in pts]
+            y = [r.test.mean for r in pts]
+            e = [r.test.std or 0.0 for r in pts]
+            base = pts[0].base_model
+            # colour: the model family; marker: the budget or planted depth (same marker = same setting)
+            setting = label.replace(pts[0].model, "") + (f"d{pts[0].budget_depth}w{pts[0].budget_width}"
+                                                         if pts[0].budget else "")
+            marker = variants.setdefault(setting, "osD^v<>"[len(variants) % 7])
+            color = f"C{model_rank(base)[0] % 10}"
+            style = "--" if base.startswith("node") else "-"
+            ax.errorbar(x, y, yerr=e, fmt=marker + style, color=color, capsize=2, label=label)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel(xkey)
+        ax.set_ylabel(f"test {sub[0].metric}")
+        ax.set_title(title)
+        ax.legend(fontsize=6)
+    fig.suptitle("Node (dashed) vs edge (solid) message passing; mean ± std over seeds")
+    _save(fig, figures_dir, "node_vs_edge")
+
+
+def _graph_valid_column(columns: list[str]) -> str | None:
+    for c in ("valid_metric", "valid", "valid_rmse", "valid_mse", "valid_accuracy", "valid_loss"):
+        if c in columns:
+            return c
+    return next((c for c in columns if c.startswith("valid")), "train_loss" if "train_loss" in columns else None)
+
+
+def training_curves(pde_rows: list[PdeRow], graph_rows: list[GraphRow], figures_dir: Path) -> None:
+    plt = _plt()
+    fig, (ax_p, ax_g) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    colors: dict[str, str] = {}
+
+    def color(model: str) -> str:
+        return colors.setdefault(model, f"C{len(colors) % 10}")
+
+    drawn = 0
+    for r in pde_rows:
+        for run in r.cell.usable[:1]:
+            c = _mean_curve([run.path.parent / "curves.csv"], "epoch", "valid_nrmse")
+            if c is not None:
+                ax_p.plot(*c, color=color(r.model), lw=0.8, alpha=0.7,
+                          label=r.model if r.model not in ax_p.get_legend_handles_labels()[1] else None)
+                drawn += 1
+    if drawn:
+        ax_p.set_yscale("log")
+        ax_p.set_xlabel("epoch")
+        ax_p.set_ylabel("valid nRMSE")
+        ax_p.legend(fontsize=7)
+    else:
+        _empty(ax_p, "PDE curves.csv")
+    ax_p.set_title("PDE surrogates (first usable seed per cell)")
+    drawn = 0
+    for r in graph_rows:
+        for run in r.cell.usable[:1]:
+            path = run.path.parent / "curves.csv"
+            rows = read_csv_rows(path)
+            col = _graph_valid_column(list(rows[0])) if rows else None
+            hyper = {k: v for k, v in (run.metrics.get("hyper") or {}).items() if k in SWEPT}
+            # a sweep's curves.csv holds every configuration: draw the selected one
+            c = _mean_curve([path], "epoch", col, lambda row: not hyper or is_selected(row, hyper)) if col else None
+            if c is not None:
+                ax_g.plot(*c, color=color(r.base_model), lw=0.8, alpha=0.7,
+                          label=r.base_model if r.base_model not in ax_g.get_legend_handles_labels()[1] else None)
+                drawn += 1
+    if drawn:
+        ax_g.set_xlabel("epoch")
+        ax_g.set_ylabel("validation metric")
+        ax_g.legend(fontsize=7)
+    else:
+        _empty(ax_g, "graph curves.csv")
+    ax_g.set_title("GNNs (first usable seed per cell)")
+    _save(fig, figures_dir, "training_curves")
+
+
+def write_all(pde_rows: list[PdeRow], graph_rows: list[GraphRow], metric: str, figures_dir: Path) -> None:
+    figures_dir = Path(figures_dir)
+    delta_vs_omega(pde_rows, metric, figures_dir)
+    rollout(pde_rows, figures_dir)
+    node_vs_edge(graph_rows, figures_dir)
+    training_curves(pde_rows, graph_rows, figures_dir)

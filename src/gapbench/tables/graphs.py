@@ -1,0 +1,360 @@
+"""Part I tables: ``table1_benchmarks``, ``table2_planted_star``, ``graphical_models``, and the full run/sweep CSVs.
+
+Each graph cell is (experiment, variant, model[-d{depth}-w{width}]); its value is the test metric of the model
+selected by validation (the trainer's choice, recorded in ``hyper``), mean ± std over seeds. The edge model is
+compared with its node counterpart (same name with ``edge_`` -> ``node_``, same budget): ``edge gain`` is the
+improvement of edge over node in the metric's own direction (node - edge for errors, edge - node for accuracy
+and AP), so a positive gain means edge is better; its significance is tested over seeds (stats.py).
+``runs_graph.csv`` lists every expected run and ``sweeps_graph.csv`` every configuration a sweep tried, with
+the one selected marked, so nothing is cherry-picked silently.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from gapbench.tables import reference
+from gapbench.tables.collect import Cell, Collection, read_csv_rows
+from gapbench.tables.render import (csv_text, fmt, fmt_summary, fmt_test, md_table, missing_section,
+                                    summary_cols, test_cols, write_text)
+from gapbench.tables.stats import StatsOptions, Summary, TestResult, compare, summarize
+
+# Metric and direction when no usable run says so (issue 3/5: planted RMSE, MAP/duplicates accuracy, Ising MSE).
+DEFAULT_METRIC = {"planted_star": ("rmse", False), "map": ("accuracy", True), "duplicates": ("accuracy", True),
+                  "ising": ("mse", False)}
+MODEL_ORDER = ("node_gcn", "edge_gcn", "node_gcn_directed", "edge_gcn_directed", "deepsets")
+MODEL_NAMES = {"node_gcn": "GCN (node)", "edge_gcn": "Edge-GCN", "deepsets": "DeepSets"}
+
+
+def model_rank(model: str) -> tuple:
+    base = model.split("-d")[0]
+    return (MODEL_ORDER.index(base) if base in MODEL_ORDER else len(MODEL_ORDER), base, model)
+
+
+def counterpart(model: str) -> str | None:
+    """The node model an edge model is compared with: 'edge_gcn-d2-w16' -> 'node_gcn-d2-w16'."""
+    return "node_" + model[len("edge_"):] if model.startswith("edge_") else None
+
+
+@dataclass
+class GraphRow:
+    """One (experiment, variant, model) cell."""
+
+    experiment: str
+    variant: str
+    params: dict
+    model: str
+    base_model: str
+    budget_depth: int | None
+    budget_width: int | None
+    metric: str
+    higher_is_better: bool
+    test: Summary
+    valid: Summary
+    train_time: Summary
+    n_params: int | None
+    selected_hyper: str
+    edge_gain: TestResult | None  # set on edge models that have a node counterpart
+    cell: Cell
+
+    @property
+    def budget(self) -> int | None:
+        return self.budget_depth * self.budget_width if self.budget_depth and self.budget_width else None
+
+
+def _metric(cell: Cell) -> tuple[str, bool]:
+    for run in cell.usable:
+        if "metric" in run.metrics:
+            return str(run.metrics["metric"]), bool(run.metrics.get("higher_is_better", False))
+    kind = cell.ident["experiment"]
+    if kind == "benchmark" and cell.ident["variant"] in reference.TABLE1:
+        metric, hib, _ = reference.TABLE1[cell.ident["variant"]]
+        return metric, hib
+    return DEFAULT_METRIC.get(kind, ("test", False))
+
+
+SWEPT = ("depth", "width", "lr")  # the sweep's axes (issue 5); other hyper keys are in runs_graph.csv
+
+
+def hyper_text(hyper: dict) -> str:
+    """The swept hyperparameters of a selected configuration, e.g. 'depth=3 width=32 lr=0.001'."""
+    keys = [k for k in SWEPT if k in hyper] or sorted(hyper)
+    return " ".join(f"{k}={fmt(hyper[k]) if isinstance(hyper[k], float) else hyper[k]}" for k in keys)
+
+
+def is_selected(row: dict, hyper: dict) -> bool:
+    """Whether a sweep.csv/curves.csv row is the configuration ``hyper`` (compared on the keys both have)."""
+    common = [k for k in hyper if k in row]
+    return bool(common) and all(_same(row[k], hyper[k]) for k in common)
+
+
+def _selected(cell: Cell) -> str:
+    """The hyperparameters the trainer selected, with how many seeds chose each when they differ."""
+    counts = Counter(hyper_text(r.metrics.get("hyper") or {}) for r in cell.usable)
+    if len(counts) <= 1:
+        return next(iter(counts), "")
+    return "; ".join(f"{h} (x{c})" for h, c in counts.most_common())
+
+
+def gain(node: list[float], edge: list[float], higher_is_better: bool, opts: StatsOptions) -> TestResult:
+    """Edge improvement over node in the metric's direction, tested over seeds."""
+    return compare(edge, node, opts) if higher_is_better else compare(node, edge, opts)
+
+
+def build_rows(coll: Collection, opts: StatsOptions) -> list[GraphRow]:
+    rows = []
+    by_key = {c.key: c for c in coll.graph.values()}
+    for cell in sorted(coll.graph.values(), key=lambda c: (c.ident["experiment"], c.ident["variant"],
+                                                           model_rank(c.ident["model"]))):
+        i = cell.ident
+        metric, hib = _metric(cell)
+        n_params = cell.first("n_params")
+        edge_gain = None
+        other = counterpart(i["model"])
+        if other is not None and (i["experiment"], i["variant"], other) in by_key:
+            node_cell = by_key[(i["experiment"], i["variant"], other)]
+            edge_gain = gain(node_cell.values("test"), cell.values("test"), hib, opts)
+        rows.append(GraphRow(
+            i["experiment"], i["variant"], dict(i.get("params") or {}), i["model"], i["base_model"],
+            i["budget_depth"], i["budget_width"], metric, hib,
+            summarize(cell.values("test"), cell.n_expected), summarize(cell.values("valid"), cell.n_expected),
+            summarize(cell.values("train_time_s"), cell.n_expected),
+            int(n_params) if isinstance(n_params, (int, float)) else None, _selected(cell), edge_gain, cell))
+    return rows
+
+
+def row_dict(r: GraphRow) -> dict:
+    out = {"experiment": r.experiment, "variant": r.variant, "params": r.params, "model": r.model,
+           "base_model": r.base_model, "budget_depth": r.budget_depth, "budget_width": r.budget_width,
+           "status": r.cell.status, "metric": r.metric, "higher_is_better": r.higher_is_better,
+           "n_params": r.n_params}
+    out.update(summary_cols("test", r.test))
+    out.update(summary_cols("valid", r.valid))
+    out["selected_hyper"] = r.selected_hyper
+    out.update(test_cols("edge_gain", r.edge_gain))
+    out.update(summary_cols("train_time_s", r.train_time))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ Table 1
+def table1(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
+    bench = [r for r in rows if r.experiment == "benchmark"]
+    datasets = sorted({r.variant for r in bench}, key=lambda v: (list(reference.TABLE1).index(v)
+                                                               if v in reference.TABLE1 else 99, v))
+    models = sorted({r.model for r in bench}, key=model_rank)
+    csv_rows, md_rows = [], []
+    for ds in datasets:
+        cells = {r.model: r for r in bench if r.variant == ds}
+        any_row = next(iter(cells.values()))
+        out = {"dataset": ds, "metric": any_row.metric, "higher_is_better": any_row.higher_is_better}
+        md = [ds, any_row.metric + (" (higher better)" if any_row.higher_is_better else " (lower better)")]
+        for m in models:
+            s = cells[m].test if m in cells else Summary(None, None, 0, 0)
+            out.update(summary_cols(m, s))
+            md.append(fmt_summary(s, cells[m].cell.status) if m in cells else "not configured")
+        ref = reference.TABLE1.get(ds, (None, None, {}))[2]
+        for m in ("node_gcn", "edge_gcn"):
+            mean, std = ref.get(m, (None, None))
+            out[f"seed_{m}_mean"], out[f"seed_{m}_std"] = mean, std
+            md.append(f"{fmt(mean)} ± {fmt(std)}" if mean is not None else "")
+        g = cells["edge_gcn"].edge_gain if "edge_gcn" in cells else None
+        out.update(test_cols("edge_gain", g))
+        md.append(fmt_test(g))
+        csv_rows.append(out)
+        md_rows.append(md)
+    headers = ["dataset", "metric", *[MODEL_NAMES.get(m, m) for m in models], "seed GCN", "seed Edge-GCN",
+               "edge gain"]
+    text = ("# Table 1: standard benchmarks, node vs edge GCN (and the structure-free DeepSets)\n\n"
+            "Test metric of the model selected by validation, mean ± std over seeds (n); seed columns: the talk's "
+            "Table 1 (accuracies as fractions). edge gain: improvement of Edge-GCN over GCN in the metric's "
+            f"direction (positive = edge better). Significance: {opts.describe()}; * significant, (ns) not, "
+            "(n/t) not testable.\n\n")
+    text += md_table(headers, md_rows) if md_rows else "_No benchmark runs configured at this scale._\n"
+    text += missing_section([run for r in bench for run in r.cell.runs if not run.usable])
+    return csv_rows, text
+
+
+# ------------------------------------------------------------------------------------------------ Table 2
+def table2(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
+    planted = [r for r in rows if r.experiment == "planted_star"]
+
+    def cellkey(r: GraphRow) -> tuple[int, int]:
+        return int(r.params.get("leaves", -1)), int(r.params.get("depth", -1))
+
+    keys = sorted({cellkey(r) for r in planted}, key=lambda k: (-k[0], -k[1]))
+    models = sorted({r.model for r in planted}, key=lambda m: (m != "edge_gcn", m != "node_gcn", model_rank(m)))
+    csv_rows, md_rows = [], []
+    for key in keys:
+        cells = {r.model: r for r in planted if cellkey(r) == key}
+        out = {"leaves": key[0], "planted_depth": key[1], "variant": next(iter(cells.values())).variant}
+        md = [str(key[0]), str(key[1])]
+        for m in models:
+            r = cells.get(m)
+            s = r.test if r else Summary(None, None, 0, 0)
+            out.update(summary_cols(m, s))
+            out[f"{m}_selected_hyper"] = r.selected_hyper if r else ""
+            md.append(fmt_summary(s, r.cell.status) if r else "not configured")
+        ref = reference.TABLE2.get(key, {})
+        for m in ("edge_gcn", "node_gcn"):
+            out[f"seed_{m}"] = ref.get(m)
+            md.append(fmt(ref.get(m)))
+        g = cells["edge_gcn"].edge_gain if "edge_gcn" in cells else None
+        out.update(test_cols("edge_gain", g))
+        md.append(fmt_test(g))
+        md.append("<br>".join(f"{m}: {cells[m].selected_hyper}" for m in models
+                              if m in cells and cells[m].selected_hyper))
+        csv_rows.append(out)
+        md_rows.append(md)
+    headers = ["leaves", "planted depth", *[f"{MODEL_NAMES.get(m, m)} RMSE" for m in models],
+               "seed edge", "seed node", "edge gain", "selected hyperparameters"]
+    text = ("# Table 2: planted star graphs, test RMSE (lower is better)\n\n"
+            "Per (leaves, planted depth): test RMSE of the configuration selected by validation RMSE over the "
+            "sweep (depth, width, learning rate), mean ± std over seeds (n); `seed` columns: the talk's Table 2. "
+            "edge gain = RMSE(node) - RMSE(edge) (positive = edge better). "
+            f"Significance: {opts.describe()}; * significant, (ns) not, (n/t) not testable. Every configuration "
+            "tried is in sweeps_graph.csv.\n\n")
+    text += md_table(headers, md_rows) if md_rows else "_No planted-star runs configured._\n"
+    text += missing_section([run for r in planted for run in r.cell.runs if not run.usable])
+    return csv_rows, text
+
+
+# ------------------------------------------------------------------------------------------------ graphical models
+def _param_label(r: GraphRow) -> str:
+    if r.experiment == "ising":
+        return str(r.params.get("tree", r.variant))
+    return str(r.params.get("n", r.variant))
+
+
+def _param_sort(r: GraphRow):
+    p = _param_label(r)
+    return (0, int(p), "") if p.isdigit() else (1, 0, p)
+
+
+def smallest_budget(rows: list[GraphRow], threshold: float) -> list[dict]:
+    """Per (base model, n): the smallest depth x width whose mean accuracy reaches ``threshold``."""
+    out = []
+    groups: dict[tuple, list[GraphRow]] = {}
+    for r in rows:
+        if r.budget is not None:
+            groups.setdefault((r.base_model, _param_label(r)), []).append(r)
+    for (base, n), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], _param_sort(kv[1][0]))):
+        ok = [r for r in rs if r.test.mean is not None and r.test.mean >= threshold]
+        best = min(ok, key=lambda r: (r.budget, r.budget_depth)) if ok else None
+        out.append({"model": base, "n": n, "threshold": threshold,
+                    "smallest_budget": best.budget if best else None,
+                    "depth": best.budget_depth if best else None, "width": best.budget_width if best else None,
+                    "tried": sum(r.test.n > 0 for r in rs), "configured": len(rs),
+                    "partial": any(r.test.flag for r in rs)})
+    return out
+
+
+def _budget_text(s: dict) -> str:
+    if s["tried"] == 0:
+        return "missing"
+    text = f"{s['smallest_budget']} (d{s['depth']} w{s['width']})" if s["smallest_budget"] else "none reached"
+    return text + (" !" if s["partial"] else "")
+
+
+def graphical_models(rows: list[GraphRow], opts: StatsOptions, threshold: float) -> tuple[list[dict], str]:
+    sections = [("map", "MAP on hub-and-paths graphs: accuracy vs n and budget (higher is better)"),
+                ("ising", "Ising marginals on trees: MSE by tree family and model (lower is better)"),
+                ("duplicates", "Duplicate task on stars: accuracy vs n (higher is better)")]
+    csv_rows = []
+    text = ("# Graphical models and the duplicate task: node vs edge message passing\n\n"
+            "Test metric, mean ± std over seeds (n). Model names carry the fixed budget as -d{depth}-w{width}. "
+            "edge gain: improvement of the edge model over its node counterpart at the same budget "
+            f"(positive = edge better). Significance: {opts.describe()}; * significant, (ns) not, "
+            "(n/t) not testable.\n")
+    for kind, title in sections:
+        sub = sorted((r for r in rows if r.experiment == kind), key=lambda r: (_param_sort(r),
+                                                                               model_rank(r.model)))
+        for r in sub:
+            csv_rows.append({"section": kind, "param": _param_label(r), **row_dict(r)})
+        text += f"\n## {title}\n\n"
+        if not sub:
+            text += "_Not run at this scale._\n"
+            continue
+        params = sorted({_param_label(r) for r in sub}, key=lambda p: (0, int(p)) if p.isdigit() else (1, p))
+        models = sorted({r.model for r in sub}, key=model_rank)
+        pivot = []
+        for p in params:
+            cells = {r.model: r for r in sub if _param_label(r) == p}
+            pivot.append([p] + [fmt_summary(cells[m].test, cells[m].cell.status) if m in cells else ""
+                                for m in models])
+        text += md_table(["tree" if kind == "ising" else "n", *models], pivot)
+        gains = [[_param_label(r), r.model, counterpart(r.model), fmt_test(r.edge_gain)]
+                 for r in sub if r.edge_gain is not None]
+        if gains:
+            text += "\nEdge vs node at equal budget:\n\n" + md_table(["param", "edge model", "node model",
+                                                                      "edge gain"], gains)
+        if kind == "map":
+            sb = smallest_budget(sub, threshold)
+            if sb:
+                text += (f"\nSmallest budget depth x width whose mean accuracy reaches {threshold:g} "
+                         "(the sqrt(n) lower bound says node models need it to grow with n; '!' partial):\n\n")
+                text += md_table(["model", "n", "smallest depth x width", "budgets with results"],
+                                 [[s["model"], s["n"], _budget_text(s), f"{s['tried']}/{s['configured']}"]
+                                  for s in sb])
+        text += missing_section([run for r in sub for run in r.cell.runs if not run.usable])
+    return csv_rows, text
+
+
+# ------------------------------------------------------------------------------------------------ full CSVs
+def run_rows(coll: Collection) -> list[dict]:
+    out = []
+    for run in sorted((r for r in coll.runs if r.task == "graph"), key=lambda r: (r.key, r.seed)):
+        row = {"experiment": run.ident["experiment"], "variant": run.ident["variant"], "model": run.ident["model"],
+               "seed": run.seed, "status": run.status, "reason": run.reason, "path": str(run.path)}
+        row.update({f"param_{k}": v for k, v in (run.ident.get("params") or {}).items()})
+        row.update({f"hyper_{k}": v for k, v in (run.metrics.get("hyper") or {}).items()})
+        row.update({k: v for k, v in run.metrics.items() if k not in row and not isinstance(v, (dict, list))})
+        out.append(row)
+    return out
+
+
+def _same(a, b) -> bool:
+    try:
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=0.0)
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+
+
+def sweep_rows(coll: Collection) -> list[dict]:
+    """Every row of every sweep.csv next to an expected metrics file, the selected one marked."""
+    out = []
+    for run in sorted((r for r in coll.runs if r.task == "graph"), key=lambda r: (r.key, r.seed)):
+        hyper = run.metrics.get("hyper") or {}
+        for i, row in enumerate(read_csv_rows(run.path.parent / "sweep.csv")):
+            selected = run.usable and is_selected(row, {k: v for k, v in hyper.items() if k in SWEPT} or hyper)
+            out.append({"experiment": run.ident["experiment"], "variant": run.ident["variant"],
+                        "model": run.ident["model"], "seed": run.seed, "config": i, "selected": selected, **row})
+    return out
+
+
+def write(coll: Collection, tables_dir: Path, opts: StatsOptions, map_threshold: float) -> list[GraphRow]:
+    """Write table1_benchmarks, table2_planted_star, graphical_models (.csv, .md), runs/sweeps_graph.csv."""
+    rows = build_rows(coll, opts)
+    tables_dir = Path(tables_dir)
+    for name, (csv_rows, text) in (("table1_benchmarks", table1(rows, opts)),
+                                   ("table2_planted_star", table2(rows, opts)),
+                                   ("graphical_models", graphical_models(rows, opts, map_threshold))):
+        write_text(tables_dir / f"{name}.csv", csv_text(csv_rows, None if csv_rows else EMPTY_COLUMNS[name]))
+        write_text(tables_dir / f"{name}.md", text)
+    runs = run_rows(coll)
+    write_text(tables_dir / "runs_graph.csv", csv_text(runs, None if runs else EMPTY_COLUMNS["runs"]))
+    sweeps = sweep_rows(coll)
+    write_text(tables_dir / "sweeps_graph.csv", csv_text(sweeps, None if sweeps else EMPTY_COLUMNS["sweeps"]))
+    return rows
+
+
+# Header of a table with no rows (nothing of that kind configured).
+EMPTY_COLUMNS = {
+    "table1_benchmarks": ["dataset", "metric", "higher_is_better"],
+    "table2_planted_star": ["leaves", "planted_depth", "variant"],
+    "graphical_models": ["section", "param", "experiment", "variant", "model"],
+    "runs": ["experiment", "variant", "model", "seed", "status", "reason", "path"],
+    "sweeps": ["experiment", "variant", "model", "seed", "config", "selected"],
+}

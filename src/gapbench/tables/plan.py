@@ -1,0 +1,36 @@
+"""What the tables rule reads (workflow/rules/tables.smk): the expected metrics files and omega_f tables.
+
+Stdlib only: imported when Snakemake parses the workflow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def expected_metrics(*target_lists) -> list[str]:
+    """The metrics.json files among the training stage's targets, in order, without repeats."""
+    return list(dict.fromkeys(str(p) for targets in target_lists for p in targets if str(p).endswith("metrics.json")))
+
+
+def expected_omega_f(metrics: list[str], data_dir: str = "results/data") -> list[str]:
+    """The data stage's ``{data_dir}/pde/{eq}/nu{nu}/omega_f.csv`` of every PDE dataset among ``metrics``."""
+    out = []
+    for p in metrics:
+        parts = Path(p).parts
+        for i in range(len(parts) - 3):
+            if parts[i : i + 2] == ("train", "pde"):
+                out.append(str(Path(data_dir) / "pde" / parts[i + 2] / parts[i + 3] / "omega_f.csv"))
+                break
+    return sorted(set(out))
+
+
+def rule_inputs(metrics: list[str], allow_missing, data_dir: str = "results/data") -> list[str]:
+    """The tables rule's inputs: every expected file; with ``allow_missing`` only those that exist now.
+
+    ``allow_missing`` may be the string "true"/"false" (Snakemake passes nested --config values as strings).
+    """
+    files = metrics + expected_omega_f(metrics, data_dir)
+    if str(allow_missing).lower() == "true":
+        return [p for p in files if Path(p).exists()]
+    return files

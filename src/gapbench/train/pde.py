@@ -1,0 +1,331 @@
+"""`gapbench train pde`: train one PDE surrogate on one observed dataset with one seed, then evaluate it.
+
+design.md, Part II "Training": inputs are observed frames, the target of output ``t`` is observed frame
+``t+1`` (teacher forcing over the whole observed history), the loss is the relative L2 error (nRMSE-1 in
+``pde_eval.py``) averaged over samples and steps. AdamW with a cosine learning-rate schedule (no scheduler
+state: the rate is a function of the global step), early stopping on the validation rollout nRMSE, and the
+best checkpoint is evaluated on the test split by autoregressive rollout from the first frame.
+
+Outputs in ``--out``: ``metrics.json`` (written last), ``rollout.csv``, ``curves.csv``, ``last.pt`` (every
+``--checkpoint-every`` steps, every epoch, at the end and on SIGTERM) and ``best.pt``. Rerunning the command
+resumes from ``last.pt``; batch order and input noise are drawn from generators seeded by
+``(seed, epoch)`` / ``(seed, step)``, so a resumed run ends with the same metrics as an uninterrupted one.
+Model ``solver`` runs the numerical baseline instead (``baseline.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from gapbench.models.pde_registry import MODEL_NAMES, SOLVER, ModelHyper, check_model
+from gapbench.train.common import add_common_arguments
+
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Optimisation and evaluation settings (config ``train.pde.<equation>``; schema documents each)."""
+
+    epochs: int = 30
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    grad_clip: float = 1.0
+    patience: int = 10
+    eval_every: int = 1
+    train_noise: float = 0.0
+    max_train_samples: int = 0
+    eval_batch_size: int = 64
+    checkpoint_every: int = 200
+    bf16: bool = False
+    compile: bool = False
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """What to train where: data, model name, seed, output directory, device."""
+
+    data_dir: Path
+    model: str
+    seed: int
+    out: Path
+    resolution: int = 0
+    device: str = "auto"
+    threads: int = 0
+    progress: bool = True
+    inject_failure: bool = False
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One observed dataset (the three splits of ``results/data/pde/{eq}/nu{nu}/obs/{obs}/``), in memory."""
+
+    equation: str
+    nu: float
+    method: str
+    resolution: int
+    sigma: float
+    n_dims: int
+    times: tuple[float, ...]
+    attrs: dict
+    splits: dict  # split -> torch.Tensor (samples, time, *space), float32, CPU
+
+
+def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0) -> Observed:
+    """Read the observed stores into memory (no Zarr reads in the training loop) and check they agree.
+
+    Raises StoreError (missing/bad store) or ConfigError (``resolution`` given and not the data's).
+    """
+    import torch
+
+    from gapbench.errors import ConfigError, StoreError
+    from gapbench.pde.store import field_name, load
+
+    arrays, attrs, times = {}, None, None
+    for split in splits:
+        path = Path(data_dir) / f"{split}.zarr"
+        ds = load(path)
+        a = dict(ds.attrs)
+        if a["kind"] != "observation":
+            raise StoreError(f"{path}: a {a['kind']} store; training reads observed stores (.../obs/<variant>/)")
+        if attrs is None:
+            attrs, times = a, tuple(float(t) for t in ds["time"].values)
+        else:
+            for key in ("equation", "nu", "resolution", "obs_method", "sigma", "n_frames", "t_end"):
+                if a[key] != attrs[key]:
+                    raise StoreError(f"{path}: attr {key}={a[key]!r} differs from the other splits ({attrs[key]!r})")
+        arrays[split] = torch.from_numpy(ds[field_name(a["equation"])].values.astype("float32"))
+    if resolution and int(attrs["resolution"]) != int(resolution):
+        raise ConfigError(
+            f"observed resolution {resolution} is not in the data: {data_dir} holds resolution "
+            f"{attrs['resolution']} (add it to the pde section's observed resolutions, or pick another data dir)"
+        )
+    return Observed(
+        equation=attrs["equation"], nu=float(attrs["nu"]), method=attrs["obs_method"],
+        resolution=int(attrs["resolution"]), sigma=float(attrs["sigma"]),
+        n_dims=2 if attrs["equation"] == "ns" else 1, times=times[1:], attrs=attrs, splits=arrays,
+    )
+
+
+def cosine_lr(lr: float, step: int, total: int) -> float:
+    """Cosine schedule from ``lr`` to 0 over ``total`` steps: ``lr * (1 + cos(pi * step / total)) / 2``."""
+    return lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(total, 1)))
+
+
+def _metrics_head(run: RunParams, obs: Observed) -> dict:
+    return {
+        "task": "pde", "equation": obs.equation, "nu": obs.nu, "method": obs.method,
+        "resolution": obs.resolution, "sigma": obs.sigma, "model": run.model, "seed": run.seed,
+    }
+
+
+def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> dict:
+    """The whole job: checks, (resumed) training, test evaluation of the best checkpoint, output files."""
+    import torch
+
+    from gapbench.errors import ConfigError, GapbenchError
+    from gapbench.models.pde_registry import build_model, resolve_modes
+    from gapbench.train import common as C
+    from gapbench.train.pde_eval import relative_l2, rollout_errors, summarize, write_rollout_csv
+
+    # ---- set-up and every check, before any training ------------------------------------------
+    check_model(run.model, hyper)
+    for key in ("epochs", "batch_size", "eval_every", "patience", "eval_batch_size", "checkpoint_every"):
+        if getattr(tp, key) < 1:
+            raise ConfigError(f"{key} must be >= 1, got {getattr(tp, key)}")
+    if run.threads:
+        torch.set_num_threads(run.threads)
+    if run.model == SOLVER:
+        from gapbench.train.baseline import run_solver
+
+        obs = load_observed(run.data_dir, ("test",), run.resolution)
+        C.maybe_inject_failure(run.inject_failure)
+        return run_solver(obs, run, _metrics_head(run, obs))
+    obs = load_observed(run.data_dir, SPLITS, run.resolution)
+    hyper = resolve_modes(hyper, obs.resolution)
+    device = C.select_device(run.device)
+    out = Path(run.out)
+    out.mkdir(parents=True, exist_ok=True)
+    C.seed_everything(run.seed)
+    model = build_model(run.model, obs.n_dims, hyper)
+    train_x = obs.splits["train"]
+    if tp.max_train_samples:
+        train_x = train_x[: tp.max_train_samples]
+    model.set_normalization(float(train_x.mean()), float(train_x.std()))
+    model.to(device)
+    n_params = C.count_parameters(model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=tp.lr, weight_decay=tp.weight_decay)
+    forward = torch.compile(model) if tp.compile else model
+    n_train = train_x.shape[0]
+    steps_per_epoch = math.ceil(n_train / tp.batch_size)
+    total_steps = tp.epochs * steps_per_epoch
+    signature = {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": asdict(tp),
+                 "data": str(Path(run.data_dir).resolve()), "n_train": n_train}
+    signature["train"].pop("checkpoint_every")  # changing how often we save does not change the run
+
+    st = {"epoch": 0, "batch": 0, "step": 0, "loss_sum": 0.0, "loss_n": 0, "best": math.inf,
+          "best_epoch": 0, "bad_evals": 0, "done": False, "elapsed_s": 0.0}
+    curves = C.CurveLog(out / "curves.csv", ["epoch", "train_loss", "valid_nrmse", "lr", "elapsed_s"])
+    ckpt = C.load_checkpoint(out / "last.pt")
+    if ckpt is not None and ckpt.get("signature") != signature:
+        print(f"gapbench train pde: {out / 'last.pt'} is from a different configuration; starting afresh",
+              file=sys.stderr)
+        ckpt = None
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        st.update(ckpt["state"])
+        curves.rows = [dict(r) for r in ckpt["curves"]]
+        print(f"gapbench train pde: resuming from {out / 'last.pt'} at epoch {st['epoch']}, "
+              f"step {st['step']}", file=sys.stderr)
+    watch = C.Stopwatch(st["elapsed_s"])
+
+    def save_last() -> None:
+        st["elapsed_s"] = watch.elapsed
+        C.save_checkpoint(out / "last.pt", {
+            "signature": signature, "model": C.tensor_state(model.state_dict()),
+            "optimizer": C.tensor_state(optimizer.state_dict()), "state": dict(st), "curves": curves.state(),
+        })
+
+    valid_x = obs.splits["valid"]
+    train_dev = train_x.to(device)
+    amp = tp.bf16 and device.type == "cuda"
+    C.maybe_inject_failure(run.inject_failure)
+
+    # ---- training ---------------------------------------------------------------------------------
+    bar = C.progress(total=tp.epochs, initial=st["epoch"], desc=f"{run.model} seed{run.seed}",
+                     enabled=run.progress, unit="epoch")
+    with C.SigtermGuard() as guard:
+        while not st["done"] and st["epoch"] < tp.epochs:
+            model.train()
+            perm = torch.randperm(n_train, generator=C.generator(run.seed, "batches", st["epoch"]))
+            for b in range(st["batch"], steps_per_epoch):
+                u = train_dev[perm[b * tp.batch_size : (b + 1) * tp.batch_size].to(device)]
+                inp, target = u[:, :-1], u[:, 1:]
+                if tp.train_noise > 0:
+                    noise = torch.randn(inp.shape, generator=C.generator(run.seed, "noise", st["step"]))
+                    inp = inp + tp.train_noise * model.sigma * noise.to(device)
+                lr = cosine_lr(tp.lr, st["step"], total_steps)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                    pred = forward(inp)
+                loss = relative_l2(pred.float(), target, obs.n_dims).mean()
+                if not torch.isfinite(loss):
+                    raise GapbenchError(f"training diverged: non-finite loss at step {st['step']} "
+                                        f"(lower train.pde lr or raise grad_clip)")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if tp.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), tp.grad_clip)
+                optimizer.step()
+                st["step"] += 1
+                st["batch"] = b + 1
+                st["loss_sum"] += float(loss.detach())
+                st["loss_n"] += 1
+                if st["step"] % tp.checkpoint_every == 0:
+                    save_last()
+                guard.check(save_last)
+            st["epoch"] += 1
+            train_loss = st["loss_sum"] / max(st["loss_n"], 1)
+            st.update(batch=0, loss_sum=0.0, loss_n=0)
+            valid = math.nan
+            if st["epoch"] % tp.eval_every == 0 or st["epoch"] == tp.epochs:
+                errors, _ = rollout_errors(model, valid_x, tp.eval_batch_size, device, amp)
+                valid = float(errors.mean())
+                if valid < st["best"]:
+                    st.update(best=valid, best_epoch=st["epoch"], bad_evals=0)
+                    C.save_checkpoint(out / "best.pt", {"model": C.tensor_state(model.state_dict()),
+                                                         "epoch": st["epoch"], "valid_nrmse": valid})
+                else:
+                    st["bad_evals"] += 1
+                    if st["bad_evals"] >= tp.patience:
+                        st["done"] = True
+            curves.append(epoch=st["epoch"], train_loss=train_loss, valid_nrmse=valid, lr=lr,
+                          elapsed_s=round(watch.elapsed, 3))
+            bar.update(1)
+            bar.set_postfix(loss=f"{train_loss:.4f}", valid=f"{valid:.4f}", best=f"{st['best']:.4f}")
+            if bar.disable:  # no bar (logs): one plain line per epoch
+                print(f"epoch {st['epoch']}/{tp.epochs} train_loss {train_loss:.5f} valid_nrmse {valid:.5f} "
+                      f"best {st['best']:.5f} lr {lr:.3g} elapsed {watch.elapsed:.1f}s", file=sys.stderr)
+            save_last()
+            guard.check(save_last)
+        st["done"] = True
+        save_last()
+    bar.close()
+
+    # ---- evaluation of the best checkpoint --------------------------------------------------------
+    best = C.load_checkpoint(out / "best.pt")
+    if best is None:
+        raise GapbenchError(f"{out / 'best.pt'} is missing: delete {out / 'last.pt'} to retrain")
+    model.load_state_dict(best["model"])
+    errors, seconds = rollout_errors(model, obs.splits["test"], tp.eval_batch_size, device, amp)
+    write_rollout_csv(out / "rollout.csv", obs.times, errors)
+    metrics = _metrics_head(run, obs) | summarize(errors) | {
+        "n_params": n_params, "train_time_s": round(st["elapsed_s"], 3), "inference_time_s": round(seconds, 4),
+        "status": "ok", "valid_nrmse": st["best"], "best_epoch": st["best_epoch"],
+        "epochs_trained": len(curves.rows), "steps": st["step"], "n_train": n_train,
+        "n_test": int(obs.splits["test"].shape[0]), "device": str(device), "hyper": asdict(hyper),
+        "train": asdict(tp),
+    }
+    C.write_json_atomic(out / "metrics.json", metrics)
+    return metrics
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+def _handler(args: argparse.Namespace) -> int:
+    hyper = ModelHyper(**{f.name: getattr(args, f.name) for f in fields(ModelHyper)})
+    tp = TrainParams(**{f.name: getattr(args, f.name) for f in fields(TrainParams)})
+    run = RunParams(data_dir=args.data_dir, model=args.model, seed=args.seed, out=args.out,
+                    resolution=args.resolution, device=args.device, threads=args.threads,
+                    progress=not args.no_progress, inject_failure=args.inject_failure)
+    m = train_and_evaluate(run, hyper, tp)
+    print(f"{run.model} seed {run.seed} on {m['equation']} nu={m['nu']} {m['method']}-r{m['resolution']}"
+          f"-s{m['sigma']}: nRMSE rollout {m['nrmse_rollout']:.4f}, final {m['nrmse_final']:.4f} "
+          f"({m['n_params']} parameters) -> {run.out / 'metrics.json'}")
+    return 0
+
+
+def register(tsub) -> None:
+    """Add ``gapbench train pde``."""
+    p = tsub.add_parser("pde", help="train + evaluate one PDE surrogate (or the solver baseline)",
+                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", required=True, type=Path,
+                   help="observed dataset directory holding train.zarr, valid.zarr, test.zarr")
+    p.add_argument("--model", required=True, help=f"one of {', '.join(MODEL_NAMES)}")
+    p.add_argument("--resolution", type=int, default=0,
+                   help="expected observed resolution (checked against the data; 0: take the data's)")
+    add_common_arguments(p)
+    g = p.add_argument_group("architecture")
+    d = ModelHyper()
+    g.add_argument("--width", type=int, default=d.width, help="channels of every layer")
+    g.add_argument("--n-layers", type=int, default=d.n_layers, help="FFNO layers")
+    g.add_argument("--modes", type=int, default=d.modes, help="Fourier modes kept per axis (0: all)")
+    g.add_argument("--ff-factor", type=int, default=d.ff_factor, help="feed-forward expansion factor")
+    g.add_argument("--memory-position", type=int, default=d.memory_position,
+                   help="FFNO layers before the memory layer (0..n_layers)")
+    g.add_argument("--state-size", type=int, default=d.state_size, help="S4D complex modes per channel")
+    g.add_argument("--heads", type=int, default=d.heads, help="attention heads (memno_attention)")
+    g = p.add_argument_group("optimisation")
+    t = TrainParams()
+    g.add_argument("--epochs", type=int, default=t.epochs, help="maximum epochs")
+    g.add_argument("--batch-size", type=int, default=t.batch_size, help="trajectories per step")
+    g.add_argument("--lr", type=float, default=t.lr, help="peak AdamW learning rate (cosine to 0)")
+    g.add_argument("--weight-decay", type=float, default=t.weight_decay, help="AdamW weight decay")
+    g.add_argument("--grad-clip", type=float, default=t.grad_clip, help="gradient-norm clip (0: none)")
+    g.add_argument("--patience", type=int, default=t.patience,
+                   help="stop after this many validations without improvement")
+    g.add_argument("--eval-every", type=int, default=t.eval_every, help="validate every N epochs")
+    g.add_argument("--train-noise", type=float, default=t.train_noise,
+                   help="std of Gaussian noise added to training inputs, relative to the data std")
+    g.add_argument("--max-train-samples", type=int, default=t.max_train_samples,
+                   help="use only the first N training trajectories (0: all)")
+    g.add_argument("--eval-batch-size", type=int, default=t.eval_batch_size, help="trajectories per rollout batch")
+    g.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA only; FFTs stay float32)")
+    g.add_argument("--compile", action="store_true", help="torch.compile the training forward")
+    p.set_defaults(handler=_handler)

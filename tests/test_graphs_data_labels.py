@@ -1,0 +1,161 @@
+"""Graph labels against independent references: brute-force MAP and Ising marginals, direct duplicate counts,
+planted targets recomputed from the saved planted model. Each test fails if a single label is wrong."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from gapbench.errors import ConfigError
+from gapbench.graphs import duplicates, ising, map_paths, planted
+
+torch.set_num_threads(1)
+
+
+# ------------------------------------------------------------------------------------------------ MAP
+def _all_assignments(n_vars: int) -> np.ndarray:
+    return np.array(list(itertools.product([0, 1], repeat=n_vars)), dtype=np.int64)
+
+
+@pytest.mark.parametrize("n", [1, 4, 9, 16])
+def test_map_labels_reach_brute_force_minimum(n):
+    """Every DP label equals the unique brute-force argmin over all 2^(n+1) assignments (16 -> 17 variables)."""
+    gen = np.random.default_rng(100 + n)
+    pairs = map_paths.hub_and_paths(n)
+    assert pairs.shape == (2, n + (map_paths.side(n) * (map_paths.side(n) - 1)))
+    configs = _all_assignments(n + 1)
+    seen_types = set()
+    for unary_scale in (0.05, 0.5):
+        types, theta, labels, _ = map_paths.draw_instances(n, 6, unary_scale, gen)
+        for b in range(types.shape[0]):
+            pair_energy = map_paths.TABLES[types[b]]
+            node_energy = np.stack([np.zeros(n + 1), theta[b]], axis=-1)
+            energies = map_paths.energy(configs, pairs, pair_energy, node_energy)
+            order = np.argsort(energies)
+            assert energies[order[1]] - energies[order[0]] > map_paths.TIE_TOL  # unique MAP
+            np.testing.assert_array_equal(labels[b], configs[order[0]])
+            assert map_paths.energy(labels[b][None], pairs, pair_energy, node_energy)[0] == energies[order[0]]
+            seen_types.update(types[b].tolist())
+    if n >= 9:
+        assert seen_types == set(range(len(map_paths.POTENTIALS)))  # all four potential types exercised
+
+
+def test_map_potential_tables_are_the_documented_ones():
+    t = {name: map_paths.TABLES[i] for i, name in enumerate(map_paths.POTENTIALS)}
+    for a, b in itertools.product([0, 1], repeat=2):
+        assert t["zero"][a, b] == 0
+        assert t["copy"][a, b] == (a != b)
+        assert t["clamp0"][a, b] == ((a, b) != (0, 0))
+        assert t["clamp1"][a, b] == ((a, b) != (1, 1))
+
+
+def test_map_min_marginal_gap_flags_ties():
+    """Without unary terms a zero-potential variable is free: the gap is 0 there (the generator re-draws)."""
+    n = 4
+    types = np.zeros((1, map_paths.hub_and_paths(n).shape[1]), dtype=np.int64)
+    _, gap = map_paths.map_assignment(n, map_paths.TABLES[types], np.zeros((1, n + 1, 2)))
+    assert gap.max() == 0.0
+
+
+@pytest.mark.parametrize("n", [0, 8, 15])
+def test_map_size_must_be_a_perfect_square(n):
+    with pytest.raises(ConfigError, match="perfect square"):
+        map_paths.hub_and_paths(n)
+
+
+def test_map_batched_equals_one_by_one():
+    gen = np.random.default_rng(7)
+    n = 64
+    types, theta, labels, _ = map_paths.draw_instances(n, 5, 0.1, gen)
+    for b in range(5):
+        ne = np.stack([np.zeros(n + 1), theta[b]], axis=-1)[None]
+        single, _ = map_paths.map_assignment(n, map_paths.TABLES[types[b]][None], ne)
+        np.testing.assert_array_equal(single[0], labels[b])
+
+
+# ------------------------------------------------------------------------------------------------ Ising
+def _brute_marginals(pairs, coupling, field):
+    n = field.shape[0]
+    spins = np.array(list(itertools.product([-1.0, 1.0], repeat=n)))
+    logw = (spins[:, pairs[0]] * spins[:, pairs[1]] * coupling).sum(axis=1) + spins @ field
+    w = np.exp(logw - logw.max())
+    return (w[:, None] * (spins > 0)).sum(axis=0) / w.sum()
+
+
+@pytest.mark.parametrize("tree, n", [("binary", 15), ("path", 14), ("pruefer", 12), ("pruefer", 2)])
+def test_ising_marginals_equal_brute_force(tree, n):
+    gen = np.random.default_rng(3)
+    pairs = np.stack([ising.tree_pairs(tree, n, gen) for _ in range(4)])
+    for coupling in (np.ones((4, n - 1)), gen.normal(size=(4, n - 1))):  # the dataset's J = 1, and random J
+        field = gen.normal(size=(4, n))
+        got = ising.marginals(pairs, coupling, field)
+        for b in range(4):
+            np.testing.assert_allclose(got[b], _brute_marginals(pairs[b], coupling[b], field[b]), rtol=0, atol=1e-10)
+
+
+def test_ising_trees_have_the_documented_shapes():
+    gen = np.random.default_rng(0)
+    binary = ising.binary_tree(31)
+    assert binary.shape == (2, 30) and (binary[0] == (binary[1] - 1) // 2).all()
+    assert (ising.path_tree(30) == np.stack([np.arange(29), np.arange(1, 30)])).all()
+    for _ in range(20):
+        pairs = ising.pruefer_tree(30, gen)
+        assert pairs.shape == (2, 29)
+        ising._rooted(pairs, 30)  # raises unless the pairs form a spanning tree
+
+
+def test_pruefer_trees_are_uniform_on_four_nodes():
+    """Cayley: 16 labelled trees on 4 nodes, each with probability 1/16."""
+    gen = np.random.default_rng(1)
+    counts: dict = {}
+    for _ in range(3200):
+        key = frozenset(frozenset(p) for p in ising.pruefer_tree(4, gen).T.tolist())
+        counts[key] = counts.get(key, 0) + 1
+    assert len(counts) == 16 and min(counts.values()) > 130 and max(counts.values()) < 270
+
+
+# ------------------------------------------------------------------------------------------------ duplicates
+@pytest.mark.parametrize("n", [4, 6, 8, 16, 64])
+def test_duplicate_labels_equal_direct_count_and_are_balanced(n):
+    gen = np.random.default_rng(n)
+    for _ in range(50):
+        values = duplicates.draw_values(n, gen)
+        assert values.min() >= 1 and values.max() <= n
+        direct = np.array([int(sum(values[w] == values[v] for w in range(n) if w != v) > 0) for v in range(n)])
+        np.testing.assert_array_equal(duplicates.duplicate_labels(values), direct)
+        assert direct.sum() == n // 2
+
+
+@pytest.mark.parametrize("n", [2, 3, 7])
+def test_duplicates_n_must_be_even_and_at_least_four(n):
+    with pytest.raises(ConfigError):
+        duplicates.check_n(n)
+
+
+# ------------------------------------------------------------------------------------------------ planted star
+def test_planted_targets_recomputed_graph_by_graph_from_the_state_dict(tmp_path):
+    """The saved planted model, loaded into a fresh EdgeGCN, reproduces every target graph by graph."""
+    params = planted.PlantedStarParams(leaves=12, depth=3, n_graphs=10, seed=5)
+    splits, meta, model = planted.make(params)
+    planted.save_model(model)(tmp_path / planted.MODEL_FILE)
+    fresh = planted.load_planted(tmp_path, meta)
+    from gapbench.models.gnn import EdgeGCN
+
+    assert isinstance(fresh, EdgeGCN) and fresh.depth == 3 and fresh.width == 10
+    for graphs in splits.values():
+        for g in graphs:
+            with torch.no_grad():
+                y = fresh(g.x, g.edge_index)[:, 0]
+            torch.testing.assert_close(g.y, y, rtol=0, atol=1e-6)
+            assert g.label_mask.tolist() == [False] + [True] * 12
+    leaf_y = torch.cat([g.y[1:] for g in splits["train"]])
+    assert float(leaf_y.std()) > 0.05  # targets vary: the task is not trivial
+
+
+def test_planted_targets_depend_on_the_planted_weights():
+    a = planted.make(planted.PlantedStarParams(8, 1, 10, seed=0))
+    b = planted.make(planted.PlantedStarParams(8, 1, 10, seed=1))
+    assert not torch.allclose(a[0]["train"][0].y, b[0]["train"][0].y)

@@ -1,0 +1,106 @@
+"""The pde config section (schema + cross-field checks) and the pde_data stage run by Snakemake."""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gapbench.config import validate_config
+from gapbench.errors import ConfigError
+from gapbench.pde import plan
+from gapbench.pde.store import check_store, load
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _config(path="config.yaml") -> dict:
+    return yaml.safe_load((REPO / path).read_text())
+
+
+@pytest.mark.parametrize(
+    "edit, pattern",
+    [
+        (lambda p: p["ks"].update(nus=[-0.1]), r"pde\.ks\.nus\[0\]: -0\.1 is less than or equal to the minimum of 0.*> 0"),
+        (lambda p: p["ns"].update(regimes=[{"nu": 0.0}]), r"pde\.ns\.regimes\[0\]\.nu: .*> 0"),
+        (lambda p: p["observe"]["ks"].update(resolutions=[512]),
+         r"pde\.observe\.ks\.resolutions: 512 exceeds the simulation resolution pde\.ks\.resolution = 256; allowed: 2\.\.256"),
+        (lambda p: p["observe"].update(method="subsample", ks={"resolutions": [48]}),
+         r"pde\.observe\.ks\.resolutions: 48 does not divide pde\.ks\.resolution = 256.*allowed: 2, 4, 8, 16, 32, 64, 128, 256"),
+        (lambda p: p.update(equations=["ks", "burgers"]), r"pde\.equations\[1\].*allowed values: ks, ns"),
+        (lambda p: p["ks"].update(nuss=[0.1]), r"config key pde\.ks: .*'nuss'.*allowed keys: .*nus"),
+        (lambda p: p["ks"].update(stepper="Euler"), r"pde\.ks\.stepper: .*allowed values: SBDF1, .*RK443"),
+        (lambda p: p["ks"].update(dt=0.003), r"pde\.ks\.dt: dt=0\.003 does not divide the save interval .* = 0\.1"),
+        (lambda p: p["ns"].update(regimes=[{"nu": 1e-3}, {"nu": 0.001}]), r"pde\.ns\.regimes\[1\]\.nu: 0\.001 repeats"),
+        (lambda p: p["observe"]["ns"].update(sigmas=[-0.1]), r"pde\.observe\.ns\.sigmas\[0\]: .*>= 0"),
+    ],
+    ids=["negative-nu", "zero-nu-ns", "resolution-above-sim", "subsample-divisor", "unknown-equation", "typo",
+         "stepper", "dt", "duplicate-regime", "negative-sigma"],
+)
+def test_bad_pde_config_names_the_key_and_what_is_allowed(edit, pattern):
+    config = copy.deepcopy(_config())
+    edit(config["pde"])
+    with pytest.raises(ConfigError) as info:
+        validate_config(config)
+    assert re.search(pattern, str(info.value), re.S), str(info.value)
+
+
+def test_plan_of_the_paper_config():
+    config = validate_config(_config("configs/paper.yaml"))
+    assert plan.runs(config) == [("ks", "0.075"), ("ks", "0.1"), ("ks", "0.125"), ("ns", "0.001"), ("ns", "1e-05")]
+    assert plan.n_shards(config, "ks", "train") == 8
+    assert plan.obs_variants(config, "ks") == [f"fourier-r{f}-s0" for f in (32, 48, 64, 128)]
+    assert "results/data/pde/ns/nu1e-05/obs/fourier-r64-s0.5/test.zarr" in plan.targets(config)
+
+
+def _snakemake(*args, cwd=REPO):
+    return subprocess.run(["snakemake", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_bad_pde_value_stops_snakemake_before_any_job(tmp_path):
+    bad = _config()
+    bad["pde"]["ks"]["nus"] = [0.1, -0.05]
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    proc = _snakemake("-n", "--cores", "1", "--configfile", str(tmp_path / "bad.yaml"))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "pde.ks.nus[1]" in out and "> 0" in out and "Job stats" not in out
+
+
+def test_paper_config_builds_the_whole_dag():
+    proc = _snakemake("-n", "--cores", "1", "--configfile", "configs/paper.yaml")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    counts = dict(re.findall(r"^(pde_\w+)\s+(\d+)$", out, re.M))
+    # KS: 3 nus x (2048/256 + 1 + 1) shards; NS: 2 regimes x (800/40 + 100/40 + 100/40 rounded up) shards
+    assert counts == {"pde_shard_ks": "30", "pde_shard_ns": "52", "pde_merge": "15", "pde_observe": "84",
+                      "pde_omega": "5"}, counts
+
+
+@pytest.mark.slow
+def test_ci_config_runs_the_pde_data_stage_end_to_end(tmp_path):
+    proc = _snakemake("-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--cores", "2", "pde_data",
+                      "--configfile", str(REPO / "configs" / "ci.yaml"))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    config = validate_config(_config("configs/ci.yaml"))
+    for target in plan.targets(config):
+        path = tmp_path / target
+        if target.endswith(".zarr"):
+            assert "ok:" in check_store(path)
+        else:
+            lines = path.read_text().splitlines()
+            assert lines[0] == "resolution,omega_f" and len(lines) == 2
+    obs = load(tmp_path / "results/data/pde/ks/nu0.1/obs/fourier-r8-s0.1/train.zarr")
+    sim = load(tmp_path / "results/data/pde/ks/nu0.1/sim/train.zarr")
+    assert obs["u"].shape == (3, 3, 8) and sim["u"].shape == (3, 3, 32)
+    assert (obs["seed"].values == sim["seed"].values).all() and obs.attrs["sigma"] == 0.1
+    assert not list(tmp_path.glob("results/data/pde/*/*/sim/*/shard*.zarr"))  # temp() shards removed
+    assert list(tmp_path.glob("results/logs/pde/ks/nu0.1/sim/train/shard1.log"))
+    assert list(tmp_path.glob("results/benchmarks/pde/ns/nu0.001/obs/fourier-r8-s0/valid.tsv"))
+    again = _snakemake("-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "-n", "pde_data",
+                       "--configfile", str(REPO / "configs" / "ci.yaml"))
+    assert "Nothing to be done" in again.stdout + again.stderr

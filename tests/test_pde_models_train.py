@@ -1,0 +1,187 @@
+"""`gapbench train pde`: outputs, resume after a kill (identical metrics), SIGTERM, bad-config errors, GPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from gapbench.cli import main
+from gapbench.errors import ConfigError
+from gapbench.models.pde_registry import ModelHyper
+from gapbench.pde.store import REQUIRED_ATTRS, write_store
+from gapbench.train import common
+from gapbench.train.pde import RunParams, TrainParams, train_and_evaluate
+
+torch.set_num_threads(1)
+
+HYPER = ModelHyper(width=8, n_layers=2, modes=4, state_size=4)
+TRAIN = TrainParams(epochs=4, batch_size=4, lr=3e-3, patience=10, eval_batch_size=8, checkpoint_every=3)
+
+
+def _write_split(path: Path, split: str, n: int, seed: int, res: int = 16, frames: int = 9) -> None:
+    """A small observed KS-format store: travelling, decaying waves (smooth, learnable)."""
+    rng = np.random.default_rng(seed)
+    x = np.arange(res) * 64.0 / res
+    t = np.linspace(0.0, 0.8, frames)
+    u = np.zeros((n, frames, res))
+    for k in (1, 2, 3):
+        a = rng.normal(size=(n, 1, 1))
+        phi = rng.uniform(0, 2 * np.pi, size=(n, 1, 1))
+        u += a * np.exp(-0.3 * k * t)[None, :, None] * np.sin(2 * np.pi * k * (x - 3 * t[:, None]) / 64 + phi)
+    ds = xr.Dataset(
+        {"u": (("sample", "time", "x"), u.astype(np.float32)),
+         "seed": (("sample",), np.arange(n, dtype=np.uint64))},
+        coords={"sample": np.arange(n), "time": t, "x": x},
+    )
+    attrs = {a: "test" for a in REQUIRED_ATTRS}
+    attrs.update(equation="ks", kind="observation", nu=0.1, length=64.0, stepper="SBDF2", dt=0.01,
+                 t_end=0.8, n_frames=frames, sim_resolution=64, resolution=res, obs_method="fourier",
+                 sigma=0.0, noise_seed=1, root_seed=0, split=split, redraws=[])
+    ds.attrs = attrs
+    write_store(ds, path / f"{split}.zarr")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("obs") / "fourier-r16-s0"
+    for i, (split, n) in enumerate((("train", 12), ("valid", 4), ("test", 4))):
+        _write_split(path, split, n, seed=i)
+    return path
+
+
+def _run(data_dir: Path, out: Path, model: str = "memno", tp: TrainParams = TRAIN) -> dict:
+    run = RunParams(data_dir=data_dir, model=model, seed=0, out=out, threads=1, progress=False)
+    return train_and_evaluate(run, HYPER, tp)
+
+
+SCORES = ("nrmse_rollout", "nrmse_final", "valid_nrmse", "best_epoch", "steps")
+
+
+def test_outputs_and_metrics_keys(data_dir, tmp_path):
+    m = _run(data_dir, tmp_path / "run")
+    for key in ("task", "equation", "nu", "method", "resolution", "sigma", "model", "seed", "nrmse_rollout",
+                "nrmse_final", "n_params", "train_time_s", "inference_time_s", "status"):
+        assert key in m
+    assert m["status"] == "ok" and m["equation"] == "ks" and m["resolution"] == 16 and m["n_params"] > 0
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["nrmse_rollout"] == m["nrmse_rollout"]
+    rollout = (tmp_path / "run" / "rollout.csv").read_text().splitlines()
+    assert rollout[0] == "time,nrmse" and len(rollout) == 1 + 8  # frames 1..8
+    curves = (tmp_path / "run" / "curves.csv").read_text().splitlines()
+    assert curves[0] == "epoch,train_loss,valid_nrmse,lr,elapsed_s" and len(curves) == 1 + TRAIN.epochs
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["state"]["done"]
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: the process stops between two optimiser steps without any clean-up."""
+
+
+def test_resume_after_kill_gives_identical_metrics(data_dir, tmp_path, monkeypatch):
+    reference = _run(data_dir, tmp_path / "ref")
+    calls = {"n": 0}
+    real_check = common.SigtermGuard.check
+
+    def dying_check(self, save):
+        calls["n"] += 1
+        if calls["n"] == 5:  # mid-epoch 2 (3 steps per epoch), after the step-3 checkpoint
+            raise _Killed
+        real_check(self, save)
+
+    monkeypatch.setattr(common.SigtermGuard, "check", dying_check)
+    with pytest.raises(_Killed):
+        _run(data_dir, tmp_path / "killed")
+    assert not (tmp_path / "killed" / "metrics.json").exists()
+    monkeypatch.setattr(common.SigtermGuard, "check", real_check)
+    resumed = _run(data_dir, tmp_path / "killed")
+    assert {k: resumed[k] for k in SCORES} == {k: reference[k] for k in SCORES}
+    assert (tmp_path / "killed" / "rollout.csv").read_text() == (tmp_path / "ref" / "rollout.csv").read_text()
+    # a finished run, rerun, only re-evaluates: same metrics again
+    again = _run(data_dir, tmp_path / "killed")
+    assert {k: again[k] for k in SCORES} == {k: reference[k] for k in SCORES}
+
+
+def test_sigterm_saves_checkpoint_and_exits_143(data_dir, tmp_path):
+    out = tmp_path / "term"
+    cmd = [sys.executable, "-m", "gapbench.cli", "train", "pde", "--data-dir", str(data_dir), "--model", "ffno",
+           "--out", str(out), "--width", "8", "--n-layers", "2", "--modes", "4", "--epochs", "100000",
+           "--batch-size", "4", "--checkpoint-every", "1000000", "--threads", "1", "--no-progress"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 120
+    while not (out / "curves.csv").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == common.SIGTERM_EXIT, err
+    assert "checkpoint saved" in err
+    state = torch.load(out / "last.pt", weights_only=True)["state"]
+    assert state["step"] > 0 and not state["done"]
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--model", "fno9"], "unknown PDE model 'fno9'"),
+        (["--model", "memno", "--memory-position", "5"], "memory_position 5 is out of range 0..2"),
+        (["--model", "ffno", "--resolution", "32"], "observed resolution 32 is not in the data"),
+        (["--model", "ffno", "--modes", "12"], "modes 12 exceeds"),
+    ],
+)
+def test_bad_config_fails_before_training(data_dir, tmp_path, capsys, extra, message):
+    out = tmp_path / "bad"
+    rc = main(["train", "pde", "--data-dir", str(data_dir), "--out", str(out), "--n-layers", "2", "--no-progress",
+               *extra])
+    assert rc == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_missing_data_is_a_clear_error(tmp_path, capsys):
+    rc = main(["train", "pde", "--data-dir", str(tmp_path / "nowhere"), "--model", "ffno", "--out",
+               str(tmp_path / "o")])
+    assert rc == 2 and "no such store" in capsys.readouterr().err
+
+
+def test_changed_configuration_starts_afresh(data_dir, tmp_path, capsys):
+    _run(data_dir, tmp_path / "run", tp=replace(TRAIN, epochs=1))
+    m = _run(data_dir, tmp_path / "run", tp=replace(TRAIN, epochs=2))
+    assert "different configuration; starting afresh" in capsys.readouterr().err
+    assert m["epochs_trained"] == 2
+
+
+def test_injected_failure(data_dir, tmp_path):
+    run = RunParams(data_dir=data_dir, model="ffno", seed=0, out=tmp_path / "f", threads=1, progress=False,
+                    inject_failure=True)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        train_and_evaluate(run, HYPER, TRAIN)
+
+
+def test_non_positive_settings_are_config_errors(data_dir, tmp_path):
+    with pytest.raises(ConfigError, match="batch_size must be >= 1"):
+        _run(data_dir, tmp_path / "x", tp=replace(TRAIN, batch_size=0))
+
+
+@pytest.mark.gpu
+def test_cuda_training_bf16_and_rollout_match_cpu(data_dir, tmp_path):
+    """On a CUDA device: bf16 training runs; the fp32 rollout of the trained model matches the CPU one."""
+    from gapbench.models.pde_registry import build_model
+
+    run = RunParams(data_dir=data_dir, model="memno", seed=0, out=tmp_path / "gpu", device="cuda", progress=False)
+    m = train_and_evaluate(run, HYPER, replace(TRAIN, bf16=True))
+    assert m["device"].startswith("cuda") and np.isfinite(m["nrmse_rollout"])
+    model = build_model("memno", 1, HYPER)
+    model.load_state_dict(torch.load(tmp_path / "gpu" / "best.pt", weights_only=True)["model"])
+    u0 = torch.randn(4, 16)
+    cpu = model.rollout(u0, 8)
+    gpu = model.cuda().rollout(u0.cuda(), 8).cpu()
+    torch.testing.assert_close(gpu, cpu, atol=1e-4, rtol=1e-3)

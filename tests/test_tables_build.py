@@ -1,0 +1,280 @@
+"""Tables from a fixture of metrics files with known values: means, stds, marks, missing cells, claims, figures.
+
+The fixture (written by ``make_fixture``) follows the paths and keys of COORDINATION.md. Known values:
+* KS: at nu=0.075, r32 FFNO final nRMSE [0.50, 0.52, 0.54], MemNO [0.10, 0.11, 0.12] (Delta 0.41); at nu=0.125,
+  r32 FFNO [0.30, 0.31, 0.32], MemNO [0.25, 0.26, 0.27] (Delta 0.05) -> memory helps more at lower viscosity.
+  MemNO nu=0.125 r64 seed 2 is absent (a failed job): that cell is partial (n=2/3).
+* NS: Delta is the same at sigma 0 and 0.1 -> the noise claim is not supported.
+* Planted star: edge RMSE ~0.01, node ~0.31 in both cells -> supported. ZINC: edge and node within 3%.
+* MAP: node_gcn-d2-w16 at n=64 has no metrics at all (missing cell). Duplicates: one seed (not testable).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KS_FINAL = {  # (nu, res) -> model -> per-seed final nRMSE
+    (0.075, 32): {"ffno": [0.50, 0.52, 0.54], "memno": [0.10, 0.11, 0.12]},
+    (0.125, 32): {"ffno": [0.30, 0.31, 0.32], "memno": [0.25, 0.26, 0.27]},
+    (0.075, 64): {"ffno": [0.050, 0.052, 0.054], "memno": [0.051, 0.050, 0.053]},
+    (0.125, 64): {"ffno": [0.040, 0.041, 0.042], "memno": [0.041, 0.040, None]},  # None: job failed
+}
+NS_FINAL = {  # (nu, sigma) at r32
+    (0.001, 0.0): {"ffno": [0.40, 0.41, 0.42], "memno": [0.30, 0.31, 0.32]},
+    (0.001, 0.1): {"ffno": [0.50, 0.51, 0.52], "memno": [0.40, 0.41, 0.42]},
+}
+OMEGA = {("ks", 0.075): {32: 0.05, 64: 0.001}, ("ks", 0.125): {32: 0.02, 64: 0.0005}, ("ns", 0.001): {32: 0.01}}
+PLANTED = {(16, 1): {"edge_gcn": [0.010, 0.012, 0.011], "node_gcn": [0.30, 0.31, 0.32]},
+           (32, 3): {"edge_gcn": [0.020, 0.022, 0.021], "node_gcn": [0.35, 0.36, 0.34]}}
+ZINC = {"node_gcn": [0.35, 0.36, 0.34], "edge_gcn": [0.34, 0.35, 0.33], "deepsets": [0.60, 0.61, 0.62]}
+MAP = {16: {"edge_gcn-d2-w16": [1.0, 1.0], "node_gcn-d2-w16": [0.99, 0.995]},
+       64: {"edge_gcn-d2-w16": [0.995, 1.0], "node_gcn-d2-w16": [None, None]}}
+DUPLICATES = {16: {"edge_gcn": [0.97], "node_gcn": [0.71]}}
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj))
+
+
+def _pde(root: Path, expected: list, eq: str, nu: float, res: int, sigma: float, model: str, seed: int, final):
+    from gapbench.naming import fmt_num, obs_key
+
+    d = root / "train" / "pde" / eq / f"nu{fmt_num(nu)}" / obs_key("fourier", res, sigma) / model / f"seed{seed}"
+    expected.append(d / "metrics.json")
+    if final is None:
+        return
+    _write_json(d / "metrics.json", {
+        "task": "pde", "equation": eq, "nu": nu, "method": "fourier", "resolution": res, "sigma": sigma,
+        "model": model, "seed": seed, "nrmse_rollout": final / 2, "nrmse_final": final,
+        "n_params": 0 if model == "solver" else 1000 + (100 if model == "memno" else 0),
+        "train_time_s": 0.0 if model == "solver" else 10.0 + seed, "inference_time_s": 0.5, "status": "ok"})
+    with open(d / "rollout.csv", "w") as fh:
+        fh.write("time,nrmse\n" + "".join(f"{t / 10},{final * t / 5}\n" for t in range(6)))
+    with open(d / "curves.csv", "w") as fh:
+        fh.write("epoch,train_loss,valid_nrmse,lr,elapsed_s\n" + "".join(
+            f"{e},{1 / (e + 1)},{final + 1 / (e + 1)},0.001,{e}\n" for e in range(4)))
+
+
+def _graph(root: Path, expected: list, kind: str, variant: str, params: dict, model: str, seed: int, value,
+           metric: str, hib: bool, sweep: bool = False):
+    d = root / "train" / "graph" / kind / variant / model / f"seed{seed}"
+    expected.append(d / "metrics.json")
+    if value is None:
+        return
+    hyper = {"depth": 3, "width": 32, "lr": 0.001, "epochs": 5, "activation": "relu"}
+    _write_json(d / "metrics.json", {
+        "task": "graph", "experiment": kind, "variant": variant, "params": params, "model": model, "seed": seed,
+        "metric": metric, "higher_is_better": hib, "test": value, "valid": value, "hyper": hyper,
+        "n_params": 5000, "train_time_s": 3.0, "status": "ok"})
+    with open(d / "curves.csv", "w") as fh:  # the graph trainer's format: every sweep configuration
+        fh.write("config,depth,width,lr,epoch,train_loss,valid,lr_now,elapsed_s\n"
+                 "0,1,16,0.01,0,1.0,0.6,0.01,1\n0,1,16,0.01,1,0.9,0.5,0.005,2\n"
+                 f"1,3,32,0.001,0,1.0,0.5,0.001,1\n1,3,32,0.001,1,0.5,{value},0.0005,2\n")
+    if sweep:
+        with open(d / "sweep.csv", "w") as fh:
+            fh.write("depth,width,lr,valid,test\n1,16,0.01,0.4,0.41\n3,32,0.001," f"{value},{value}\n")
+
+
+def make_fixture(root: Path) -> list[Path]:
+    """Write the fixture under ``root`` (train/..., data/...); return the expected metrics paths."""
+    expected: list[Path] = []
+    for (nu, res), models in KS_FINAL.items():
+        for model, vals in models.items():
+            for seed, v in enumerate(vals):
+                _pde(root, expected, "ks", nu, res, 0.0, model, seed, v)
+        _pde(root, expected, "ks", nu, res, 0.0, "solver", 0, 0.7)
+    for (nu, sigma), models in NS_FINAL.items():
+        for model, vals in models.items():
+            for seed, v in enumerate(vals):
+                _pde(root, expected, "ns", nu, 32, sigma, model, seed, v)
+    for (eq, nu), table in OMEGA.items():
+        p = root / "data" / "pde" / eq / f"nu{nu:g}" / "omega_f.csv"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("resolution,omega_f\n" + "".join(f"{r},{w}\n" for r, w in table.items()))
+    for (leaves, depth), models in PLANTED.items():
+        for model, vals in models.items():
+            for seed, v in enumerate(vals):
+                _graph(root, expected, "planted_star", f"n{leaves}-k{depth}", {"leaves": leaves, "depth": depth},
+                       model, seed, v, "rmse", False, sweep=True)
+    for model, vals in ZINC.items():
+        for seed, v in enumerate(vals):
+            _graph(root, expected, "benchmark", "zinc", {"name": "zinc"}, model, seed, v, "mae", False)
+    for n, models in MAP.items():
+        for model, vals in models.items():
+            for seed, v in enumerate(vals):
+                _graph(root, expected, "map", f"n{n}", {"n": n}, model, seed, v, "accuracy", True)
+    for n, models in DUPLICATES.items():
+        for model, vals in models.items():
+            for seed, v in enumerate(vals):
+                _graph(root, expected, "duplicates", f"n{n}", {"n": n}, model, seed, v, "accuracy", True)
+    return expected
+
+
+def _build(root: Path, expected: list[Path], test: str = "welch", figures: bool = True) -> int:
+    from gapbench.cli import main
+
+    argv = ["tables", "build", *map(str, expected), "--train-dir", str(root / "train"),
+            "--data-dir", str(root / "data"), "--tables-dir", str(root / "tables"),
+            "--figures-dir", str(root / "figures"), "--claims", str(root / "claims.md"), "--test", test,
+            "--bootstrap-resamples", "2000"] + ([] if figures else ["--no-figures"])
+    return main(argv)
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tables")
+    expected = make_fixture(root)
+    assert _build(root, expected) == 0
+    return root
+
+
+def test_pde_means_stds_and_partial_cells(built):
+    rows = {(float(r["nu"]), int(r["resolution"]), r["model"]): r for r in _rows(built / "tables" / "pde_ks.csv")}
+    r = rows[(0.075, 32, "ffno")]
+    assert float(r["nrmse_final_mean"]) == pytest.approx(0.52)
+    assert float(r["nrmse_final_std"]) == pytest.approx(0.02)
+    assert (r["nrmse_final_n"], r["nrmse_final_n_expected"], r["nrmse_final_flag"]) == ("3", "3", "")
+    assert float(r["nrmse_rollout_mean"]) == pytest.approx(0.26)
+    assert float(r["omega_f"]) == pytest.approx(0.05)
+    m = rows[(0.075, 32, "memno")]
+    assert float(m["delta_nrmse_final"]) == pytest.approx(0.41)
+    assert m["delta_nrmse_final_significant"] == "true"
+    assert float(m["ratio_ffno_over_model_nrmse_final"]) == pytest.approx(0.52 / 0.11)
+    assert rows[(0.075, 64, "memno")]["delta_nrmse_final_significant"] == "false"
+    partial = rows[(0.125, 64, "memno")]
+    assert (partial["nrmse_final_n"], partial["nrmse_final_n_expected"], partial["nrmse_final_flag"]) == (
+        "2", "3", "partial")
+    assert float(partial["nrmse_final_mean"]) == pytest.approx(0.0405)
+    solver = rows[(0.075, 32, "solver")]
+    assert solver["n_params"] == "0" and solver["delta_nrmse_final_significant"] == ""  # n=1: not testable
+    md = (built / "tables" / "pde_ks.md").read_text()
+    assert "(n=2/3 !)" in md and "+0.41 *" in md and "(n/t)" in md
+    assert "nu0.125/fourier-r64-s0/memno/seed2/metrics.json" in md  # listed as missing
+    ns = _rows(built / "tables" / "pde_ns.csv")
+    assert {(r["sigma"], r["model"]) for r in ns} == {("0.0", "ffno"), ("0.0", "memno"), ("0.1", "ffno"),
+                                                     ("0.1", "memno")}
+
+
+def test_graph_tables(built):
+    t2 = {(int(r["leaves"]), int(r["planted_depth"])): r for r in _rows(built / "tables" / "table2_planted_star.csv")}
+    r = t2[(16, 1)]
+    assert float(r["edge_gcn_mean"]) == pytest.approx(0.011)
+    assert float(r["node_gcn_std"]) == pytest.approx(0.01)
+    assert float(r["seed_edge_gcn"]) == 0.002 and float(r["seed_node_gcn"]) == 0.2847
+    assert r["edge_gcn_selected_hyper"] == "depth=3 width=32 lr=0.001"
+    assert r["edge_gain_significant"] == "true" and float(r["edge_gain"]) == pytest.approx(0.31 - 0.011)
+    t1 = _rows(built / "tables" / "table1_benchmarks.csv")
+    assert [x["dataset"] for x in t1] == ["zinc"]
+    assert float(t1[0]["deepsets_mean"]) == pytest.approx(0.61)
+    assert float(t1[0]["seed_node_gcn_mean"]) == 0.3430
+    assert t1[0]["edge_gain_significant"] == "false"  # 0.35 vs 0.34 with std 0.01, n=3: not significant
+    gm = {(r["section"], r["param"], r["model"]): r for r in _rows(built / "tables" / "graphical_models.csv")}
+    miss = gm[("map", "64", "node_gcn-d2-w16")]
+    assert (miss["test_n"], miss["test_n_expected"], miss["test_flag"], miss["test_mean"]) == ("0", "2", "missing", "")
+    assert gm[("map", "64", "edge_gcn-d2-w16")]["edge_gain_significant"] == ""  # no node seeds: not testable
+    assert gm[("duplicates", "16", "edge_gcn")]["edge_gain_significant"] == ""  # one seed: not testable
+    assert float(gm[("duplicates", "16", "edge_gcn")]["edge_gain"]) == pytest.approx(0.26)
+    md = (built / "tables" / "graphical_models.md").read_text()
+    assert "missing (0/2)" in md and "Not run at this scale" in md  # ising section
+    sweeps = _rows(built / "tables" / "sweeps_graph.csv")
+    assert len(sweeps) == 2 * 2 * 3 * 2  # cells x models x seeds x configs
+    assert sum(s["selected"] == "true" for s in sweeps) == 12
+
+
+def test_missing_listed_and_warned(built):
+    missing = _rows(built / "tables" / "missing.csv")
+    paths = sorted(Path(r["path"]).relative_to(built).as_posix() for r in missing)
+    assert paths == ["train/graph/map/n64/node_gcn-d2-w16/seed0/metrics.json",
+                     "train/graph/map/n64/node_gcn-d2-w16/seed1/metrics.json",
+                     "train/pde/ks/nu0.125/fourier-r64-s0/memno/seed2/metrics.json"]
+    runs = _rows(built / "tables" / "runs_pde.csv")
+    assert sum(r["status"] == "missing" for r in runs) == 1
+
+
+def test_claims_verdicts(built):
+    text = (built / "claims.md").read_text()
+    verdicts = dict(line.strip("| \n").split(" | ") for line in text.splitlines()
+                    if line.startswith("| ") and line.endswith("** |"))
+    assert verdicts == {
+        "Edge beats node on planted stars": "**supported**",
+        "Memory helps more at lower viscosity (KS)": "**supported**",
+        "Memory helps more with observation noise (NS)": "**not supported**",
+        "Standard graph benchmarks hide the edge advantage": "**supported**",
+        "Benchmark-like PDE settings hide the memory advantage": "**supported**",
+    }
+    assert "3 expected runs are missing" in text
+
+
+def test_figures_written(built):
+    for stem in ("delta_nrmse_vs_omega_f", "rollout_nrmse", "node_vs_edge", "training_curves"):
+        for ext in ("png", "pdf"):
+            assert (built / "figures" / f"{stem}.{ext}").stat().st_size > 1000
+
+
+def test_empty_inputs_never_crash(tmp_path):
+    """No metrics at all (nothing trained): every output exists, cells say missing, claims say not run."""
+    expected = [tmp_path / "train/pde/ks/nu0.1/fourier-r32-s0/ffno/seed0/metrics.json",
+                tmp_path / "train/graph/planted_star/n16-k1/edge_gcn/seed0/metrics.json"]
+    assert _build(tmp_path, expected) == 0
+    assert "missing (0/1)" in (tmp_path / "tables" / "pde_ks.md").read_text()
+    assert "missing (0/1)" in (tmp_path / "tables" / "table2_planted_star.md").read_text()
+    assert (tmp_path / "claims.md").read_text().count("**not run at this scale**") == 10  # table + sections
+    assert (tmp_path / "figures" / "node_vs_edge.png").stat().st_size > 1000
+    assert _build(tmp_path / "nothing", [], figures=False) == 0  # glob mode on an absent directory
+
+
+def test_unreadable_and_failed_status_are_missing(tmp_path):
+    expected = make_fixture(tmp_path)
+    bad = tmp_path / "train/graph/duplicates/n16/edge_gcn/seed0/metrics.json"
+    bad.write_text("{not json")
+    div = tmp_path / "train/pde/ns/nu0.001/fourier-r32-s0.1/memno/seed1/metrics.json"
+    obj = json.loads(div.read_text())
+    div.write_text(json.dumps({**obj, "status": "diverged", "nrmse_final": math.inf}))
+    solver = tmp_path / "train/pde/ks/nu0.075/fourier-r32-s0/solver/seed0/metrics.json"
+    solver.write_text(json.dumps({**json.loads(solver.read_text()), "status": "diverged", "n_diverged": 3}))
+    assert _build(tmp_path, expected, figures=False) == 0
+    assert "| solver | 0 | diverged (0/1) | diverged (0/1) |" in (tmp_path / "tables" / "pde_ks.md").read_text()
+    reasons = {Path(r["path"]).relative_to(tmp_path).as_posix(): r["reason"]
+               for r in _rows(tmp_path / "tables" / "missing.csv")}
+    assert reasons["train/graph/duplicates/n16/edge_gcn/seed0/metrics.json"].startswith("unreadable")
+    assert reasons["train/pde/ns/nu0.001/fourier-r32-s0.1/memno/seed1/metrics.json"] == "status 'diverged'"
+    ns = {(r["sigma"], r["model"]): r for r in _rows(tmp_path / "tables" / "pde_ns.csv")}
+    assert ns[("0.1", "memno")]["nrmse_final_n"] == "2"
+    assert float(ns[("0.1", "memno")]["nrmse_final_mean"]) == pytest.approx(0.41)
+
+
+def test_glob_mode_flags_a_seed_absent_in_one_cell(tmp_path):
+    make_fixture(tmp_path)
+    assert _build(tmp_path, [], figures=False) == 0
+    rows = {(float(r["nu"]), int(r["resolution"]), r["model"]): r for r in _rows(tmp_path / "tables" / "pde_ks.csv")}
+    assert rows[(0.125, 64, "memno")]["nrmse_final_flag"] == "partial"
+    assert rows[(0.075, 32, "solver")]["nrmse_final_flag"] == ""
+
+
+def test_bootstrap_test_agrees_on_clear_cases(tmp_path):
+    expected = make_fixture(tmp_path)
+    assert _build(tmp_path, expected, test="bootstrap", figures=False) == 0
+    rows = {(float(r["nu"]), int(r["resolution"]), r["model"]): r for r in _rows(tmp_path / "tables" / "pde_ks.csv")}
+    assert rows[(0.075, 32, "memno")]["delta_nrmse_final_significant"] == "true"
+    assert "Welch" not in (tmp_path / "claims.md").read_text()
+
+
+def test_cli_help_is_light():
+    """`gapbench tables --help` imports no numpy/matplotlib at start-up."""
+    code = ("import sys; from gapbench.cli import build_parser; build_parser(); "
+            "print(any(m in sys.modules for m in ('matplotlib', 'scipy', 'torch')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,153 @@
+# graph_data stage (Part I data): one dataset directory per variant under results/data/graphs/{kind}/{variant}/;
+# benchmarks are downloaded into resources/graphs/{name}/ first. Formats and laws: docs/graph_data.md.
+
+from functools import partial
+
+from gapbench.graphs.data import ROOT as GRAPHS, dataset_paths
+
+
+wildcard_constraints:
+    leaves=r"\d+",
+    depth=r"\d+",
+    mapn=r"\d+",
+    dupn=r"\d+",
+    tree="binary|path|pruefer",
+    bench="zinc|mnist|cifar10|peptides_func|peptides_struct",
+
+
+localrules:
+    graph_download,
+
+
+graph_data_targets = partial(dataset_paths, config)
+
+
+# Planted star: targets from a randomly initialised edge GCN of depth k (planted.py).
+rule graph_planted_star:
+    output:
+        data=directory(f"{GRAPHS}/planted_star/n{{leaves}}-k{{depth}}"),
+    log:
+        "results/logs/graphs/planted_star/n{leaves}-k{depth}.log",
+    benchmark:
+        "results/benchmarks/graphs/planted_star/n{leaves}-k{depth}.tsv"
+    message:
+        "planted star: {wildcards.leaves} leaves, planted depth {wildcards.depth}"
+    params:
+        width=lookup(dpath="graphs/planted_star/width", within=config),
+        n_graphs=lookup(dpath="graphs/planted_star/n_graphs", within=config),
+        split=lookup(dpath="graphs/split", within=config),
+        seed=lookup(dpath="seed", within=config),
+    conda:
+        "../../envs/graphs.yaml"
+    shell:
+        "gapbench graphs make planted-star --leaves {wildcards.leaves} --depth {wildcards.depth}"
+        " --width {params.width} --n-graphs {params.n_graphs} --split {params.split} --seed {params.seed}"
+        " --out {output.data} > {log} 2>&1"
+
+
+# MAP on hub-and-paths graphs: exact labels by dynamic programming (map_paths.py).
+rule graph_map:
+    output:
+        data=directory(f"{GRAPHS}/map/n{{mapn}}"),
+    log:
+        "results/logs/graphs/map/n{mapn}.log",
+    benchmark:
+        "results/benchmarks/graphs/map/n{mapn}.tsv"
+    message:
+        "MAP on hub-and-paths graphs with n={wildcards.mapn} path vertices"
+    params:
+        unary_scale=lookup(dpath="graphs/map/unary_scale", within=config),
+        n_graphs=lookup(dpath="graphs/map/n_graphs", within=config),
+        split=lookup(dpath="graphs/split", within=config),
+        seed=lookup(dpath="seed", within=config),
+    conda:
+        "../../envs/graphs.yaml"
+    shell:
+        "gapbench graphs make map --n {wildcards.mapn} --unary-scale {params.unary_scale}"
+        " --n-graphs {params.n_graphs} --split {params.split} --seed {params.seed}"
+        " --out {output.data} > {log} 2>&1"
+
+
+# Ising marginals on trees: exact by sum-product (ising.py).
+rule graph_ising:
+    output:
+        data=directory(f"{GRAPHS}/ising/{{tree}}"),
+    log:
+        "results/logs/graphs/ising/{tree}.log",
+    benchmark:
+        "results/benchmarks/graphs/ising/{tree}.tsv"
+    message:
+        "Ising marginals on {wildcards.tree} trees"
+    params:
+        n_nodes=lookup(dpath="graphs/ising/n_nodes/{tree}", within=config),
+        coupling=lookup(dpath="graphs/ising/coupling", within=config),
+        field_std=lookup(dpath="graphs/ising/field_std", within=config),
+        n_graphs=lookup(dpath="graphs/ising/n_graphs", within=config),
+        split=lookup(dpath="graphs/split", within=config),
+        seed=lookup(dpath="seed", within=config),
+    conda:
+        "../../envs/graphs.yaml"
+    shell:
+        "gapbench graphs make ising --tree {wildcards.tree} --n-nodes {params.n_nodes}"
+        " --coupling {params.coupling} --field-std {params.field_std} --n-graphs {params.n_graphs}"
+        " --split {params.split} --seed {params.seed} --out {output.data} > {log} 2>&1"
+
+
+# Duplicate task on a star: label = another leaf has the same input (duplicates.py).
+rule graph_duplicates:
+    output:
+        data=directory(f"{GRAPHS}/duplicates/n{{dupn}}"),
+    log:
+        "results/logs/graphs/duplicates/n{dupn}.log",
+    benchmark:
+        "results/benchmarks/graphs/duplicates/n{dupn}.tsv"
+    message:
+        "duplicate task on stars with {wildcards.dupn} leaves"
+    params:
+        n_graphs=lookup(dpath="graphs/duplicates/n_graphs", within=config),
+        split=lookup(dpath="graphs/split", within=config),
+        seed=lookup(dpath="seed", within=config),
+    conda:
+        "../../envs/graphs.yaml"
+    shell:
+        "gapbench graphs make duplicates --n {wildcards.dupn} --n-graphs {params.n_graphs}"
+        " --split {params.split} --seed {params.seed} --out {output.data} > {log} 2>&1"
+
+
+# Download a benchmark's raw files, let PyG process them, check split sizes (download.py; runs locally).
+rule graph_download:
+    output:
+        marker="resources/graphs/{bench}/download.json",
+    log:
+        "results/logs/graphs/download/{bench}.log",
+    benchmark:
+        "results/benchmarks/graphs/download/{bench}.tsv"
+    message:
+        "downloading the {wildcards.bench} benchmark into resources/graphs/{wildcards.bench}/"
+    params:
+        retries=lookup(dpath="graphs/benchmarks/retries", within=config),
+    retries: 1
+    conda:
+        "../../envs/graphs.yaml"
+    shell:
+        "gapbench graphs download {wildcards.bench} --root resources/graphs --retries {params.retries}"
+        " > {log} 2>&1"
+
+
+# Copy a downloaded benchmark into gapbench's dataset format (benchmarks.py).
+rule graph_benchmark:
+    input:
+        marker=rules.graph_download.output.marker,
+    output:
+        data=directory(f"{GRAPHS}/benchmark/{{bench}}"),
+    log:
+        "results/logs/graphs/benchmark/{bench}.log",
+    benchmark:
+        "results/benchmarks/graphs/benchmark/{bench}.tsv"
+    message:
+        "converting the {wildcards.bench} benchmark to results/data/graphs/benchmark/{wildcards.bench}/"
+    conda:
+        "../../envs/graphs.yaml"
+    shell:
+        "gapbench graphs make benchmark --name {wildcards.bench} --root resources/graphs"
+        " --out {output.data} > {log} 2>&1"

@@ -1,0 +1,98 @@
+# tables stage: aggregate the training stage's metrics files into comparison tables, figures and claims.
+# One local job, `gapbench tables build`; it reads only metrics files (+ the data stage's omega_f.csv) and takes
+# seconds, so it re-runs whenever a metrics file, the tables code or the tables config changes.
+#
+# Failed training jobs: by default the tables depend on every expected metrics file, so with --keep-going a
+# failed job leaves the tables unbuilt in that invocation (Snakemake never runs a job whose input failed).
+# Then `snakemake tables --config tables='{allow_missing: true}'` builds them from the metrics files that exist;
+# the absent ones are marked missing in every table and listed in results/tables/missing.csv.
+from pathlib import Path
+
+import gapbench.tables
+from gapbench.tables import plan as tables_plan
+
+TABLES_CODE = sorted(str(p) for p in Path(gapbench.tables.__file__).parent.glob("*.py"))
+
+
+localrules:
+    tables_build,
+
+
+# The metrics.json files the training stage is configured to write (cells without one are marked missing).
+tables_expected_metrics = lambda wildcards=None: tables_plan.expected_metrics(
+    train_pde_targets(), train_graph_targets()
+)
+# Inputs: those files and the omega_f tables; with tables.allow_missing only the ones that exist now.
+tables_inputs = lambda wildcards: tables_plan.rule_inputs(
+    tables_expected_metrics(), lookup(dpath="tables/allow_missing", within=config)
+)
+
+
+# Build every table (.csv/.md), figure (.png/.pdf) and results/claims.md from the metrics files.
+rule tables_build:
+    input:
+        metrics=tables_inputs,
+        code=TABLES_CODE,
+    output:
+        table1=report("results/tables/table1_benchmarks.csv", caption="../report/table1_benchmarks.rst",
+                      category="Part I: edge vs node GNNs", labels={"table": "Table 1: benchmarks"}),
+        table1_md="results/tables/table1_benchmarks.md",
+        table2=report("results/tables/table2_planted_star.csv", caption="../report/table2_planted_star.rst",
+                      category="Part I: edge vs node GNNs", labels={"table": "Table 2: planted star"}),
+        table2_md="results/tables/table2_planted_star.md",
+        graphical=report("results/tables/graphical_models.csv", caption="../report/graphical_models.rst",
+                         category="Part I: edge vs node GNNs", labels={"table": "Graphical models, duplicates"}),
+        graphical_md="results/tables/graphical_models.md",
+        runs_graph=report("results/tables/runs_graph.csv", caption="../report/runs.rst",
+                          category="Part I: edge vs node GNNs", labels={"table": "All graph runs"}),
+        sweeps_graph=report("results/tables/sweeps_graph.csv", caption="../report/sweeps.rst",
+                            category="Part I: edge vs node GNNs", labels={"table": "All sweep configurations"}),
+        pde_ks=report("results/tables/pde_ks.csv", caption="../report/pde_ks.rst",
+                      category="Part II: memory in PDE surrogates", labels={"table": "KS"}),
+        pde_ks_md="results/tables/pde_ks.md",
+        pde_ns=report("results/tables/pde_ns.csv", caption="../report/pde_ns.rst",
+                      category="Part II: memory in PDE surrogates", labels={"table": "NS"}),
+        pde_ns_md="results/tables/pde_ns.md",
+        runs_pde=report("results/tables/runs_pde.csv", caption="../report/runs.rst",
+                        category="Part II: memory in PDE surrogates", labels={"table": "All PDE runs"}),
+        missing=report("results/tables/missing.csv", caption="../report/missing.rst", category="Claims",
+                       labels={"item": "Missing runs"}),
+        delta=report("results/figures/delta_nrmse_vs_omega_f.png", caption="../report/delta_nrmse_vs_omega_f.rst",
+                     category="Part II: memory in PDE surrogates", labels={"figure": "Delta nRMSE vs omega_f"}),
+        delta_pdf="results/figures/delta_nrmse_vs_omega_f.pdf",
+        rollout=report("results/figures/rollout_nrmse.png", caption="../report/rollout_nrmse.rst",
+                       category="Part II: memory in PDE surrogates", labels={"figure": "nRMSE over the rollout"}),
+        rollout_pdf="results/figures/rollout_nrmse.pdf",
+        node_edge=report("results/figures/node_vs_edge.png", caption="../report/node_vs_edge.rst",
+                         category="Part I: edge vs node GNNs", labels={"figure": "Node vs edge vs size"}),
+        node_edge_pdf="results/figures/node_vs_edge.pdf",
+        curves=report("results/figures/training_curves.png", caption="../report/training_curves.rst",
+                      category="Training", labels={"figure": "Training curves"}),
+        curves_pdf="results/figures/training_curves.pdf",
+        claims=report("results/claims.md", caption="../report/claims.rst", category="Claims",
+                      labels={"item": "Claims of the seed"}),
+    params:
+        expected=tables_expected_metrics,
+        test=lookup(dpath="tables/test", within=config),
+        alpha=lookup(dpath="tables/alpha", within=config),
+        resamples=lookup(dpath="tables/bootstrap_resamples", within=config),
+        seed=lookup(dpath="seed", within=config),
+        delta_metric=lookup(dpath="tables/delta_metric", within=config),
+        map_threshold=lookup(dpath="tables/map_accuracy_threshold", within=config),
+    log:
+        "results/logs/tables/build.log",
+    benchmark:
+        "results/benchmarks/tables/build.tsv"
+    conda:
+        "../../envs/tables.yaml"
+    message:
+        "tables: aggregating the metrics files into results/tables, results/figures and results/claims.md"
+    shell:
+        "gapbench tables build --listed {params.expected} --data-dir results/data"
+        " --tables-dir results/tables --figures-dir results/figures --claims {output.claims}"
+        " --test {params.test} --alpha {params.alpha} --bootstrap-resamples {params.resamples}"
+        " --seed {params.seed} --delta-metric {params.delta_metric} --map-threshold {params.map_threshold}"
+        " > {log} 2>&1"
+
+
+tables_targets = lambda: [*rules.tables_build.output]
