@@ -32,6 +32,8 @@ onsuccess:
 
 onerror:
     print("gapbench: a job failed; its log path is printed above (results/logs/...).")
+    print("  Finish the rest: add --keep-going. Tables from what exists (failed cells marked missing):")
+    print("  snakemake --cores N tables --config tables='{allow_missing: true}'")
 
 
 rule all:

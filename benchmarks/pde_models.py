@@ -1,7 +1,8 @@
 """PDE surrogate performance, as ratios measured in one run (issue 4, "Performance").
 
 1. Training step (forward + backward + AdamW) of MemNO and the other memory variants relative to FFNO at equal
-   width and resolution (target for MemNO: <= 1.3).
+   width and resolution (target for MemNO: <= 1.3); MemNO both with its default S4 convolution (Toeplitz matmul
+   at T = 50) and forced to the FFT convolution.
 2. Rollout with the recurrent S4 state: time per step at horizon T=512 relative to T=32 (target: flat, ~1);
    the attention variant (key/value cache, O(t) per step) for contrast.
 3. With CUDA: training throughput (trajectories/s and frames/s) and peak GPU memory for KS at 64 points and
@@ -27,17 +28,28 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _clock(device: torch.device) -> float:
+    """CUDA: wall time (after a synchronise). CPU: this process's CPU time, robust on a shared machine
+    (the benchmark runs single-threaded there, so CPU time = compute time)."""
+    return time.perf_counter() if device.type == "cuda" else time.process_time()
+
+
 def step_time(name: str, n_dims: int, res: int, width: int, batch: int, frames: int, device: torch.device,
-              repeats: int, amp: bool = False) -> float:
-    """Median seconds of one training step on random data ``(batch, frames, res[, res])``."""
+              repeats: int, amp: bool = False, conv: str = "auto") -> float:
+    """Median seconds of one training step on random data ``(batch, frames, res[, res])``.
+
+    ``conv``: how MemNO's S4D evaluates its convolution in training (auto, fft, direct).
+    """
     torch.manual_seed(0)
     model = build_model(name, n_dims, ModelHyper(width=width, n_layers=4, modes=min(16, res // 2 + 1))).to(device)
+    if name == "memno":
+        model.memory.mixer.conv = conv
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     u = torch.randn(batch, frames, *([res] * n_dims), device=device)
     times = []
     for i in range(repeats + 2):
         _sync(device)
-        start = time.perf_counter()
+        start = _clock(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             pred = model(u[:, :-1])
         loss = relative_l2(pred.float(), u[:, 1:], n_dims).mean()
@@ -46,7 +58,7 @@ def step_time(name: str, n_dims: int, res: int, width: int, batch: int, frames: 
         opt.step()
         _sync(device)
         if i >= 2:  # warm-up
-            times.append(time.perf_counter() - start)
+            times.append(_clock(device) - start)
     return statistics.median(times)
 
 
@@ -57,10 +69,10 @@ def rollout_time_per_step(name: str, horizon: int, res: int, width: int, batch: 
     u0 = torch.randn(batch, res, device=device)
     model.rollout(u0, 4)  # warm-up
     _sync(device)
-    start = time.perf_counter()
+    start = _clock(device)
     model.rollout(u0, horizon)
     _sync(device)
-    return (time.perf_counter() - start) / horizon
+    return (_clock(device) - start) / horizon
 
 
 def main() -> None:
@@ -81,6 +93,8 @@ def main() -> None:
         for name in ("memno", "memno_lstm", "memno_attention"):
             t = step_time(name, 1, res, 32, batch, 51, device, repeats)
             line.append(f"{name} {t * 1e3:.1f} ms (ratio {t / base:.2f})")
+        t = step_time("memno", 1, res, 32, batch, 51, device, repeats, conv="fft")
+        line.append(f"memno with FFT convolution {t * 1e3:.1f} ms (ratio {t / base:.2f})")
         print("  " + "; ".join(line))
     base = step_time("ffno", 2, 32, 32, max(batch // 4, 2), 33, device, repeats)
     t = step_time("memno", 2, 32, 32, max(batch // 4, 2), 33, device, repeats)

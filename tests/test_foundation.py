@@ -144,3 +144,12 @@ def test_setup_without_root_names_missing_apt_packages():
     assert proc.returncode == 1
     assert "missing system packages: gapbench-no-such-package" in proc.stderr
     assert "apt-get install -y gapbench-no-such-package" in proc.stderr
+
+
+def test_command_line_config_strings_are_parsed_where_the_schema_wants_numbers():
+    # `snakemake --config tables='{alpha: 0.1, allow_missing: true}'` passes nested values as strings
+    config = validate_config({"seed": "3", "tables": {"alpha": "0.1", "allow_missing": "true"}})
+    assert config["seed"] == 3
+    assert config["tables"]["alpha"] == 0.1 and config["tables"]["allow_missing"] is True
+    with pytest.raises(ConfigError, match="tables.alpha"):
+        validate_config({"tables": {"alpha": "a lot"}})

@@ -88,6 +88,19 @@ def test_inject_failure_and_bad_model(star, tmp_path):
         tg.run(spec(star, tmp_path, model="gat"))
 
 
+def test_cli_several_models_and_budgets(star, tmp_path):
+    from gapbench.cli import main
+
+    out = str(tmp_path / "{model}-d{depth}-w{width}" / "seed0")
+    assert main(["train", "graph", "--data", str(star), "--model", "node_gcn", "edge_gcn", "--budgets", "1x4",
+                 "2x4", "--out", out, "--epochs", "1", "--no-progress"]) == 0
+    for name in ("node_gcn-d1-w4", "node_gcn-d2-w4", "edge_gcn-d1-w4", "edge_gcn-d2-w4"):
+        m = json.loads((tmp_path / name / "seed0" / "metrics.json").read_text())
+        assert f"{m['model']}-d{m['hyper']['depth']}-w{m['hyper']['width']}" == name
+    assert main(["train", "graph", "--data", str(star), "--model", "node_gcn", "edge_gcn", "--out",
+                 str(tmp_path), "--no-progress"]) == 2
+
+
 def test_cli_runs_through_the_top_level_parser(star, tmp_path, capsys):
     from gapbench.cli import main
 

@@ -69,7 +69,7 @@ def test_same_arguments_give_bit_identical_stores(tmp_path):
     a, b = _files(tmp_path / "a.zarr"), _files(tmp_path / "b.zarr")
     assert a.keys() == b.keys() and all(a[k] == b[k] for k in a)
     ds = load(tmp_path / "a.zarr")
-    assert ds.attrs["root_seed"] == 5 and ds.attrs["dt"] == 0.01 and ds.attrs["stepper"] == "SBDF2"
+    assert ds.attrs["root_seed"] == 5 and ds.attrs["dt"] == 0.01 and ds.attrs["stepper"] == "SBDF4"  # ks.DEFAULT_STEPPER
 
 
 def test_diverging_trajectory_is_logged_and_redrawn_with_a_recorded_seed(monkeypatch, caplog):

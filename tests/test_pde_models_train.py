@@ -185,3 +185,86 @@ def test_cuda_training_bf16_and_rollout_match_cpu(data_dir, tmp_path):
     cpu = model.rollout(u0, 8)
     gpu = model.cuda().rollout(u0.cuda(), 8).cpu()
     torch.testing.assert_close(gpu, cpu, atol=1e-4, rtol=1e-3)
+
+
+# ------------------------------------------------------------------------------------------ config and workflow
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _config(path: str = "config.yaml") -> dict:
+    import yaml
+
+    return yaml.safe_load((REPO / path).read_text())
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda t: t["ks"].update(resolutions=[48]),
+         "train.pde.ks.resolutions: observed resolution 48 is not in the data"),
+        (lambda t: t["ks"].update(memory_position=7), "train.pde.ks.memory_position: 7 is out of range; allowed: 0..4"),
+        (lambda t: t.update(models=["ffno", "fno"]), "train.pde.models[1]"),
+        (lambda t: t["ks"].update(modes=40), "train.pde.ks.modes: 40 exceeds the 17 Fourier modes"),
+        (lambda t: t["ks"].update(nus=[0.3]), "train.pde.ks.nus: 0.3 is not simulated"),
+    ],
+    ids=["resolution", "memory-position", "unknown-model", "modes", "nu"],
+)
+def test_bad_train_pde_config_is_rejected(edit, message):
+    from gapbench.config import validate_config
+
+    config = _config()
+    edit(config["train"]["pde"])
+    with pytest.raises(ConfigError) as info:
+        validate_config(config)
+    assert message in str(info.value)
+
+
+def test_plan_targets_of_the_default_config():
+    from gapbench.config import validate_config
+    from gapbench.train import pde_plan
+
+    targets = pde_plan.targets(validate_config(_config()))
+    assert "results/train/pde/ks/nu0.1/fourier-r32-s0/memno/seed0/metrics.json" in targets
+    assert "results/train/pde/ks/nu0.1/fourier-r32-s0/solver/seed0/metrics.json" in targets
+    assert all(t.endswith("/metrics.json") for t in targets)
+
+
+def test_paper_config_budgets_match_within_ten_percent():
+    """At paper scale every memory model has within 10% of FFNO's parameters (same width, layers, modes)."""
+    from gapbench.config import validate_config
+    from gapbench.models.pde_registry import build_model, resolve_modes
+    from gapbench.train.common import count_parameters
+
+    config = validate_config(_config("configs/paper.yaml"))
+    sec = config["train"]["pde"]
+    for eq in sec["equations"]:
+        e = sec[eq]
+        hyper = ModelHyper(width=e["width"], n_layers=e["n_layers"], modes=e["modes"], ff_factor=e["ff_factor"],
+                           memory_position=e["memory_position"], state_size=e["state_size"], heads=e["heads"])
+        res = min(config["pde"]["observe"][eq]["resolutions"])  # fewest modes: the memory layer weighs most
+        hyper = resolve_modes(hyper, res)
+        n_dims = 2 if eq == "ns" else 1
+        base = count_parameters(build_model("ffno", n_dims, hyper))
+        for name in sec["models"]:
+            n = count_parameters(build_model(name, n_dims, hyper))
+            assert abs(n - base) <= 0.10 * base, (eq, name, n, base)
+
+
+@pytest.mark.slow
+def test_ci_config_runs_the_train_pde_stage(tmp_path):
+    """Snakemake builds the CI data and trains every PDE model + the solver; a rerun has nothing to do."""
+    from gapbench.config import validate_config
+    from gapbench.train import pde_plan
+
+    targets = pde_plan.targets(validate_config(_config("configs/ci.yaml")))
+    cmd = ["snakemake", *targets, "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--cores", "2",
+           "--configfile", str(REPO / "configs" / "ci.yaml")]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for target in targets:
+        m = json.loads((tmp_path / target).read_text())
+        assert m["task"] == "pde" and m["status"] in ("ok", "diverged")
+        assert (tmp_path / target).with_name("rollout.csv").exists()
+    assert list(tmp_path.glob("results/logs/train/pde/ks/*/*/memno/seed0.log"))
+    again = subprocess.run([*cmd, "-n"], capture_output=True, text=True)
+    assert "Nothing to be done" in again.stdout + again.stderr

@@ -72,21 +72,31 @@ def test_memory_models_are_causal_in_time(name, position):
     torch.testing.assert_close(z2[:, 7:], z[:, 7:])  # no memory: only prediction 6 changes
 
 
+@pytest.mark.parametrize("conv", ["fft", "direct"])
 @pytest.mark.parametrize("length", [51, 512])
-def test_s4_fft_convolution_equals_recurrence(length):
-    """(S4-conv) with FFTs == (S4-rec) unrolled step by step, to 1e-5."""
+def test_s4_convolution_equals_recurrence(length, conv):
+    """(S4-conv) by FFTs (and by the Toeplitz matmul) == (S4-rec) unrolled step by step, to 1e-5."""
     torch.manual_seed(1)
-    s4 = S4D(8, state_size=16)
+    s4 = S4D(8, state_size=16, conv=conv)
     with torch.no_grad():
         s4.log_dt.uniform_(-5, -1)
         x = torch.randn(4, length, 8)
-        y_fft = s4(x)
+        y_conv = s4(x)
         state = s4.init_state(4, "cpu")
         y_rec = []
         for t in range(length):
             y, state = s4.step(x[:, t], state)
             y_rec.append(y)
-    assert (torch.stack(y_rec, 1) - y_fft).abs().max() < 1e-5
+    assert (torch.stack(y_rec, 1) - y_conv).abs().max() < 1e-5
+
+
+def test_s4_convolutions_agree_with_spatial_axes():
+    """Both convolutions on (n, T, X, Y, w) inputs (MemNO's layout) give the same result."""
+    torch.manual_seed(4)
+    s4 = S4D(6, state_size=4)
+    x = torch.randn(2, 20, 5, 3, 6)
+    k = s4.kernel(20)
+    torch.testing.assert_close(S4D.conv_direct(x, k), S4D.conv_fft(x, k), atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("shape,modes", [((32,), 8), ((32,), 17), ((15,), 8), ((12, 10), 6), ((8, 16), 5)])

@@ -67,6 +67,28 @@ def _validator_with_defaults(schema: dict):
     return cls(schema)
 
 
+def _coerce_strings(value: Any, schema: dict) -> Any:
+    """Parse strings where the schema wants a number, boolean, list or mapping.
+
+    ``snakemake --config a='{b: 0.1}'`` hands nested values over as strings ('0.1', 'true'); they are read as
+    YAML scalars when, and only when, the schema asks for a non-string type at that key.
+    """
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        return {k: _coerce_strings(v, props.get(k, {})) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_coerce_strings(v, schema.get("items", {})) for v in value]
+    wanted = schema.get("type")
+    wanted = set(wanted) if isinstance(wanted, list) else {wanted}
+    if isinstance(value, str) and "string" not in wanted and wanted & {"number", "integer", "boolean", "array", "object"}:
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        return _coerce_strings(parsed, schema) if not isinstance(parsed, str) else value
+    return value
+
+
 def load_schema(path: Path = SCHEMA_PATH) -> dict:
     with open(path) as fh:
         return yaml.safe_load(fh)
@@ -74,7 +96,11 @@ def load_schema(path: Path = SCHEMA_PATH) -> dict:
 
 def validate_config(config: dict[str, Any], schema_path: Path | str = SCHEMA_PATH) -> dict[str, Any]:
     """Validate ``config`` against the schema, fill defaults in place, run the semantic checks."""
-    validator = _validator_with_defaults(load_schema(Path(schema_path)))
+    schema = load_schema(Path(schema_path))
+    coerced = _coerce_strings(config, schema)
+    config.clear()
+    config.update(coerced)
+    validator = _validator_with_defaults(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         lines = []

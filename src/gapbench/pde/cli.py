@@ -38,10 +38,11 @@ def _physics_args(p: argparse.ArgumentParser, equation: str) -> None:
     p.add_argument("--t-end", type=_positive(float), required=True, help="final time")
     p.add_argument("--n-frames", type=int, required=True, help="saved frames including t = 0")
     if equation == "ks":
-        p.add_argument("--dt", type=_positive(float), help="fixed time step (default: ks.DEFAULT_DT, 2.5e-3)")
+        p.add_argument("--dt", type=_positive(float), help="fixed time step (default: ks.DEFAULT_DT, 5e-3)")
     else:
         p.add_argument("--dt", type=_positive(float), required=True, help="fixed time step")
-    p.add_argument("--stepper", choices=STEPPERS, default="SBDF2", help="Dedalus timestepper (default %(default)s)")
+    default = "ks.DEFAULT_STEPPER, SBDF4" if equation == "ks" else "SBDF2"
+    p.add_argument("--stepper", choices=STEPPERS, help=f"Dedalus timestepper (default: {default})")
     if equation == "ks":
         p.add_argument("--length", type=_positive(float), help="domain period L (default: ks.DEFAULT_LENGTH, 64)")
     p.add_argument("--batch", type=_positive(int), help=f"trajectories per Dedalus solve (default: {equation}.DEFAULT_BATCH)")
@@ -60,10 +61,11 @@ def _params(args, equation: str):
 
     solver = importlib.import_module(f"gapbench.pde.{equation}")
     args.batch = args.batch or solver.DEFAULT_BATCH
-    length = 1.0  # NS: the unit torus
+    length, stepper = 1.0, "SBDF2"  # NS: the unit torus; simulate_ns's default stepper
     if equation == "ks":
         args.dt = args.dt or solver.DEFAULT_DT
-        length = args.length or solver.DEFAULT_LENGTH
+        length, stepper = args.length or solver.DEFAULT_LENGTH, solver.DEFAULT_STEPPER
+    args.stepper = args.stepper or stepper
     if args.n_frames < 2:
         raise ConfigError(f"--n-frames must be >= 2, got {args.n_frames}")
     check_dt("--dt", args.t_end, args.n_frames, args.dt)

@@ -8,8 +8,10 @@ not represented), the quadratic term ``u u_x`` evaluated on the 3/2-padded grid 
 a Dedalus IMEX stepper with fixed ``dt``, the linear terms ``u_xx + nu u_xxxx`` implicit and ``u u_x`` explicit.
 Trajectories are solved in batches in one Dedalus problem (see ``runner``: each is independent, bit for bit).
 
-Anchor settings (design.md): N = 512, T = 5, 51 frames, dt_save = 0.1. The default ``dt`` is the one that meets
-relative error <= 1e-4 against a fine reference at the anchor settings (benchmarks/ks_generation.py).
+Anchor settings (design.md): N = 512, T = 5, 51 frames, dt_save = 0.1. Default stepper and step: SBDF4 (started on
+a ramp, ``runner.startup_ramp``) with dt = 5e-3, which meets relative error <= 1e-4 against a fine reference at the
+anchor settings for nu = 0.1 (5.4e-5; nu = 0.125: 5.1e-6). Lower nu is more chaotic: at nu = 0.075 that needs
+dt = 2.5e-3 (3.8e-5; 7.2e-4 at 5e-3). SBDF2 would need dt ~ 3e-4 (3.7e-3 at dt = 2.5e-3): docs/pde_solvers.md.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import numpy as np
 from gapbench.errors import ConfigError
 from gapbench.pde.runner import SolverStats, batch_basis, import_dedalus, integrate_batches
 
-# Default time step: SBDF2 at dt = 2.5e-3 gives relative error < 1e-4 at the anchor settings (docs/pde_solvers.md).
-DEFAULT_DT = 2.5e-3
+# Default stepper and time step: relative error 5.4e-5 at the anchor settings, nu = 0.1 (docs/pde_solvers.md).
+DEFAULT_STEPPER = "SBDF4"
+DEFAULT_DT = 5e-3
 DEFAULT_LENGTH = 64.0
 # Trajectories per Dedalus problem: per-trajectory cost stops falling around 32-64 at N = 512.
 DEFAULT_BATCH = 64
-# Divergence bound on max |u|: chaotic KS on L = 64 stays below ~5; the initial conditions below ~5.
+# Divergence bound on max |u|. KS scaling (u = U / sqrt(nu)) puts chaotic KS at max |u| ~ 10-13 for nu in
+# [0.075, 0.125]; the initial conditions stay below 5.
 DEFAULT_BOUND = 100.0
 
 N_SINES = 10
@@ -46,8 +50,8 @@ def initial_condition(rng: np.random.Generator, n_points: int, length: float = D
     for _ in range(N_SINES):
         amp = rng.uniform(-0.5, 0.5)
         phase = rng.uniform(0.0, 2.0 * np.pi)
-        l = rng.integers(1, MAX_WAVENUMBER + 1)
-        u += amp * np.sin(2.0 * np.pi * l * x / length + phase)
+        wavenumber = rng.integers(1, MAX_WAVENUMBER + 1)
+        u += amp * np.sin(2.0 * np.pi * wavenumber * x / length + phase)
     return u
 
 
@@ -81,7 +85,7 @@ def simulate_ks(
     t_end: float = 5.0,
     n_frames: int = 51,
     dt: float = DEFAULT_DT,
-    stepper: str = "SBDF2",
+    stepper: str = DEFAULT_STEPPER,
     *,
     batch_size: int = DEFAULT_BATCH,
     bound: float = DEFAULT_BOUND,

@@ -155,7 +155,7 @@ def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
             label = r.model + (f" (planted k={r.params['depth']})" if kind == "planted_star" else "")
             lines.setdefault(label, []).append(r)
         variants: dict[str, str] = {}
-        for label in sorted(lines, key=lambda s: model_rank(s.split(" ")[0]) + (s,)):
+        for label in sorted(lines, key=lambda s: (*model_rank(s.split(" ")[0]), s)):
             pts = sorted(lines[label], key=lambda r: int(r.params[xkey]))
             x = [int(r.params[xkey]) for r in pts]
             y = [r.test.mean for r in pts]

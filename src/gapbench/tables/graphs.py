@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gapbench.tables import reference
-from gapbench.tables.collect import Cell, Collection, read_csv_rows
+from gapbench.tables.collect import Cell, Collection, read_csv_rows, split_model
 from gapbench.tables.render import (csv_text, fmt, fmt_summary, fmt_test, md_table, missing_section,
                                     summary_cols, test_cols, write_text)
 from gapbench.tables.stats import StatsOptions, Summary, TestResult, compare, summarize
@@ -30,8 +30,9 @@ MODEL_NAMES = {"node_gcn": "GCN (node)", "edge_gcn": "Edge-GCN", "deepsets": "De
 
 
 def model_rank(model: str) -> tuple:
-    base = model.split("-d")[0]
-    return (MODEL_ORDER.index(base) if base in MODEL_ORDER else len(MODEL_ORDER), base, model)
+    """Sort key: known models in MODEL_ORDER, then others; budgets by depth, width (numerically)."""
+    base, depth, width = split_model(model)
+    return (MODEL_ORDER.index(base) if base in MODEL_ORDER else len(MODEL_ORDER), base, depth or 0, width or 0)
 
 
 def counterpart(model: str) -> str | None:

@@ -125,7 +125,11 @@ def run_rows(coll: Collection) -> list[dict]:
     for run in sorted((r for r in coll.runs if r.task == "pde"), key=lambda r: (r.key, r.seed)):
         row = {k: run.ident[k] for k in ("equation", "nu", "method", "resolution", "sigma", "model")}
         row.update({"seed": run.seed, "status": run.status, "reason": run.reason, "path": str(run.path)})
-        row.update({k: v for k, v in run.metrics.items() if k not in row and not isinstance(v, (dict, list))})
+        for k, v in run.metrics.items():
+            if isinstance(v, dict):  # e.g. hyper, train: one level, prefixed
+                row.update({f"{k}_{kk}": vv for kk, vv in v.items() if not isinstance(vv, (dict, list))})
+            elif k not in row and not isinstance(v, list):
+                row[k] = v
         out.append(row)
     return out
 

@@ -25,12 +25,9 @@ def expected_omega_f(metrics: list[str], data_dir: str = "results/data") -> list
     return sorted(set(out))
 
 
-def rule_inputs(metrics: list[str], allow_missing, data_dir: str = "results/data") -> list[str]:
-    """The tables rule's inputs: every expected file; with ``allow_missing`` only those that exist now.
-
-    ``allow_missing`` may be the string "true"/"false" (Snakemake passes nested --config values as strings).
-    """
+def rule_inputs(metrics: list[str], allow_missing: bool, data_dir: str = "results/data") -> list[str]:
+    """The tables rule's inputs: every expected file; with ``allow_missing`` only those that exist now."""
     files = metrics + expected_omega_f(metrics, data_dir)
-    if str(allow_missing).lower() == "true":
+    if allow_missing:
         return [p for p in files if Path(p).exists()]
     return files

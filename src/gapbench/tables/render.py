@@ -3,7 +3,7 @@
 Cell conventions, the same in every table:
 * a summary over seeds is ``mean ± std (n=k)`` (mean to 4, std to 2 significant digits); ``(n=k/K !)`` when
   only k of the K configured seeds are usable (a partial mean, flagged); ``missing (0/K)`` when none is (or the
-  runs' own status, e.g. ``diverged (0/K)``); std is ``n/a`` for a single seed.
+  runs' own status, e.g. ``diverged (0/K)``); a single seed has no std: ``mean (n=1)``.
 * a difference carries its test's mark: ``*`` significant, ``(ns)`` not significant, ``(n/t)`` not testable.
 CSV columns for a summary ``m``: ``m_mean, m_std, m_n, m_n_expected, m_flag`` (flag: '', partial, missing);
 for a test ``d``: ``d, d_p, d_ci_low, d_ci_high, d_significant`` (true/false/empty = not testable).
@@ -37,9 +37,10 @@ def fmt_summary(s: Summary, status: str = "missing") -> str:
     """``status`` names a cell without usable seeds (e.g. 'diverged' when the runs said so)."""
     if s.n == 0:
         return f"{status} (0/{s.n_expected})"
-    std = fmt(s.std, 2) if s.std is not None else "n/a"
     n = f"n={s.n}" if s.n == s.n_expected else f"n={s.n}/{s.n_expected} !"
-    return f"{fmt(s.mean)} ± {std} ({n})"
+    if s.std is None:
+        return f"{fmt(s.mean)} ({n})"
+    return f"{fmt(s.mean)} ± {fmt(s.std, 2)} ({n})"
 
 
 def fmt_test(t: TestResult | None) -> str:

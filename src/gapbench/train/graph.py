@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -349,12 +350,43 @@ def _scheduler(optimizer, spec: GraphTrainSpec, steps_per_epoch: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
-def run(spec: GraphTrainSpec) -> dict:
+@dataclass
+class Prepared:
+    """A dataset loaded once for several runs of the same job: card, task, batches per split, input info."""
+
+    meta: dict
+    task: Task
+    data: dict
+    info: dict
+    device: object
+
+
+def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
+    """Load the three splits of a dataset onto the device (``gapbench.graphs.data.load``)."""
+    from gapbench.graphs.data import load
+    from gapbench.train import common
+
+    device = common.select_device(device_name)
+    splits = {s: load(data_path, s) for s in ("train", "valid", "test")}
+    meta = splits["train"].meta
+    task = task_for(meta, splits["train"])
+    data = {s: GraphBatches(ds, task, device) for s, ds in splits.items()}
+    info = merge_feature_info(*(d.feature_info() for d in data.values()))
+    return Prepared(meta, task, data, info, device)
+
+
+def _fingerprint(spec: GraphTrainSpec) -> dict:
+    """What a checkpoint must agree on to be resumed (everything that changes the results)."""
+    keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
+            "reduce", "pool", "norm", "dropout", "head_layers", "schedule")
+    return {k: getattr(spec, k) for k in keep} | {"data": str(Path(spec.data).resolve())}
+
+
+def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     """Train the whole sweep of ``spec`` (resuming from ``spec.out/checkpoint.pt``); write and return metrics."""
     import torch
 
     from gapbench.errors import ConfigError
-    from gapbench.graphs.data import load
     from gapbench.models.gnn import MODELS
     from gapbench.train import common
 
@@ -364,20 +396,19 @@ def run(spec: GraphTrainSpec) -> dict:
         raise ConfigError("--epochs and --batch-size must be >= 1")
     if spec.threads:
         torch.set_num_threads(spec.threads)
-    device = common.select_device(spec.device)
     common.seed_everything(spec.seed)
     out = Path(spec.out)
     out.mkdir(parents=True, exist_ok=True)
-
-    splits = {s: load(spec.data, s) for s in ("train", "valid", "test")}
-    meta = splits["train"].meta
-    task = task_for(meta, splits["train"])
-    data = {s: GraphBatches(ds, task, device) for s, ds in splits.items()}
-    info = merge_feature_info(*(d.feature_info() for d in data.values()))
+    if prepared is None:
+        prepared = prepare(spec.data, spec.device)
+    meta, task, data, info, device = prepared.meta, prepared.task, prepared.data, prepared.info, prepared.device
     grid = spec.grid()
     eval_bs = max(spec.batch_size * 4, 64)
 
     ckpt = common.load_checkpoint(out / CHECKPOINT, map_location=device)
+    if ckpt is not None and ckpt.get("fingerprint") != _fingerprint(spec):
+        print(f"gapbench: {out / CHECKPOINT} is from different settings; starting afresh", file=sys.stderr)
+        ckpt = None
     state = ckpt if ckpt is not None else {"config": 0, "epoch": 0, "sweep": [], "curves": [], "elapsed": 0.0}
     curves = common.CurveLog(out / "curves.csv", CURVE_COLUMNS, state["curves"])
     sweep_rows: list[dict] = list(state["sweep"])
@@ -408,7 +439,7 @@ def run(spec: GraphTrainSpec) -> dict:
 
             def snapshot(next_config: bool = False) -> dict:
                 base = {"sweep": sweep_rows, "curves": curves.state(), "elapsed": clock.elapsed,
-                        "best_model_state": best_model_state}
+                        "best_model_state": best_model_state, "fingerprint": _fingerprint(spec)}
                 if next_config:
                     return {**base, "config": ci + 1, "epoch": 0}
                 return {**base, "config": ci, "epoch": run_state["epoch"],
@@ -503,16 +534,49 @@ def select(task: Task, rows: list[dict]) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- CLI
+def parse_budget(text: str) -> tuple[int, int]:
+    """``"4x16"`` -> (depth 4, width 16)."""
+    try:
+        depth, width = (int(t) for t in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"budget {text!r}: expected DEPTHxWIDTH, e.g. 4x16") from None
+    return depth, width
+
+
+def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
+    """One :class:`GraphTrainSpec` per (model, budget); ``--out`` is formatted with model, depth, width."""
+    from gapbench.errors import ConfigError
+
+    out = str(args.out)
+    budgets = args.budgets or [None]
+    if len(args.model) > 1 and "{model}" not in out:
+        raise ConfigError(f"--out {out!r}: several models need a {{model}} placeholder in --out")
+    if len(budgets) > 1 and not ("{depth}" in out and "{width}" in out):
+        raise ConfigError(f"--out {out!r}: several budgets need {{depth}} and {{width}} placeholders in --out")
+    specs = []
+    for model in args.model:
+        for budget in budgets:
+            depths, widths = ([budget[0]], [budget[1]]) if budget else (args.depths, args.widths)
+            path = out.format(model=model, depth=depths[0], width=widths[0])
+            specs.append(GraphTrainSpec(
+                data=args.data, out=Path(path), model=model, seed=args.seed, depths=depths, widths=widths,
+                lrs=args.lrs, epochs=args.epochs, batch_size=args.batch_size, weight_decay=args.weight_decay,
+                activation=args.activation, reduce=args.reduce, pool=args.pool, norm=args.norm,
+                dropout=args.dropout, head_layers=args.head_layers, schedule=args.schedule, device=args.device,
+                threads=args.threads, checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
+                inject_failure=args.inject_failure))
+    return specs
+
+
 def _handler(args: argparse.Namespace) -> int:
-    spec = GraphTrainSpec(
-        data=args.data, out=args.out, model=args.model, seed=args.seed, depths=args.depths, widths=args.widths,
-        lrs=args.lrs, epochs=args.epochs, batch_size=args.batch_size, weight_decay=args.weight_decay,
-        activation=args.activation, reduce=args.reduce, pool=args.pool, norm=args.norm, dropout=args.dropout,
-        head_layers=args.head_layers, schedule=args.schedule, device=args.device, threads=args.threads,
-        checkpoint_every=args.checkpoint_every, progress=not args.no_progress, inject_failure=args.inject_failure)
-    metrics = run(spec)
-    print(f"{metrics['experiment']}/{metrics['variant']} {metrics['model']} seed{metrics['seed']}: "
-          f"test {metrics['metric']} {metrics['test']:.4g} (valid {metrics['valid']:.4g}, hyper {metrics['hyper']})")
+    specs = specs_from_args(args)
+    prepared = prepare(args.data, args.device)
+    for spec in specs:
+        metrics = run(spec, prepared)
+        print(f"{metrics['experiment']}/{metrics['variant']} {metrics['model']} seed{metrics['seed']}: "
+              f"test {metrics['metric']} {metrics['test']:.4g} (valid {metrics['valid']:.4g}, "
+              f"depth {metrics['hyper']['depth']}, width {metrics['hyper']['width']}, lr {metrics['hyper']['lr']:g})"
+              f" -> {spec.out}")
     return 0
 
 
@@ -523,8 +587,13 @@ def register(sub) -> None:
     p = sub.add_parser(COMMAND, help="train node/edge GCNs or DeepSets on a graph dataset (sweep, select by valid)",
                        description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, type=Path, help="dataset directory results/data/graphs/{kind}/{variant}")
-    p.add_argument("--model", required=True,
-                   help="node_gcn | edge_gcn | node_gcn_directed | edge_gcn_directed | deepsets")
+    p.add_argument("--model", required=True, nargs="+",
+                   help="one or more of node_gcn, edge_gcn, node_gcn_directed, edge_gcn_directed, deepsets "
+                        "(several: trained one after the other in this job; --out is then a template with "
+                        "{model}, and with --budgets also {depth} and {width})")
+    p.add_argument("--budgets", type=parse_budget, nargs="+", default=None, metavar="DEPTHxWIDTH",
+                   help="fixed depth x width budgets, each its own run (replaces --depths/--widths; "
+                        "several: --out needs {depth} and {width}), e.g. 2x8 4x16")
     p.add_argument("--depths", type=int, nargs="+", default=[2], help="sweep: message-passing depths")
     p.add_argument("--widths", type=int, nargs="+", default=[32], help="sweep: embedding widths")
     p.add_argument("--lrs", type=float, nargs="+", default=[3e-3], help="sweep: Adam learning rates")

@@ -1,0 +1,54 @@
+"""Output paths of the train_graph stage (COORDINATION.md, "Training outputs, graph"), shared by the rules.
+
+``results/train/graph/{kind}/{variant}/{run}/seed{seed}/{metrics.json,sweep.csv,curves.csv}`` where ``run`` is
+the model name, or ``{model}-d{depth}-w{width}`` for the fixed-budget experiments (map, duplicates). One
+Snakemake job per (dataset, seed) writes the files of every run of its experiment.
+"""
+
+from __future__ import annotations
+
+ROOT = "results/train/graph"
+FILES = {"metrics": "metrics.json", "sweep": "sweep.csv", "curves": "curves.csv"}
+# config section of train.graph -> dataset kind (path component)
+EXPERIMENTS = {"planted_star": "planted_star", "map": "map", "ising": "ising", "duplicates": "duplicates",
+               "benchmarks": "benchmark"}
+
+
+def run_names(config: dict, experiment: str) -> list[str]:
+    """Model directories of an experiment: ``{model}``, or ``{model}-d{depth}-w{width}`` per budget."""
+    section = config["train"]["graph"][experiment]
+    if "budgets" not in section:
+        return list(section["models"])
+    return [f"{m}-d{b.split('x')[0]}-w{b.split('x')[1]}" for m in section["models"] for b in section["budgets"]]
+
+
+def job_outputs(config: dict, experiment: str, variant: str) -> dict[str, list[str]]:
+    """Named outputs of one job (``variant`` and ``{seed}`` stay Snakemake wildcards)."""
+    base = f"{ROOT}/{EXPERIMENTS[experiment]}/{variant}"
+    return {key: [f"{base}/{run}/seed{{seed}}/{name}" for run in run_names(config, experiment)]
+            for key, name in FILES.items()}
+
+
+def variants(config: dict, experiment: str) -> list[str]:
+    """Dataset variants of the graphs section this experiment trains on (none when it lists no models)."""
+    if not config["train"]["graph"][experiment]["models"]:
+        return []
+    g = config["graphs"]
+    if experiment == "planted_star":
+        return [f"n{n}-k{k}" for n in g["planted_star"]["leaves"] for k in g["planted_star"]["depths"]]
+    if experiment in ("map", "duplicates"):
+        return [f"n{n}" for n in g[experiment]["n"]]
+    if experiment == "ising":
+        return list(g["ising"]["trees"])
+    return list(g["benchmarks"]["names"])
+
+
+def targets(config: dict) -> list[str]:
+    """Every metrics.json the config asks for (the train_graph part of the ``train`` stage)."""
+    out = []
+    for experiment, kind in EXPERIMENTS.items():
+        seeds = config["train"]["graph"][experiment]["seeds"]
+        for variant in variants(config, experiment):
+            out += [f"{ROOT}/{kind}/{variant}/{run}/seed{s}/{FILES['metrics']}"
+                    for run in run_names(config, experiment) for s in seeds]
+    return out
