@@ -10,6 +10,8 @@ APT_PACKAGES := libfftw3-dev libfftw3-mpi-dev libopenmpi-dev openmpi-bin
 # Debian's Open MPI prefix; Dedalus' setup looks under /usr/lib/openmpi otherwise.
 MPI_PATH ?= $(firstword $(wildcard /usr/lib/$(shell uname -m)-linux-gnu/openmpi) /usr/lib/openmpi)
 export OMP_NUM_THREADS ?= 1
+# Rules call the `gapbench` console script: the venv's bin/ must come first on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup system-deps run test lint bench clean
 
@@ -27,10 +29,10 @@ run: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config.yaml
 
 test: setup
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests
 
 lint: setup
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --lint
+	$(BIN)/snakemake --lint
 
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

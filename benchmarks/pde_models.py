@@ -90,7 +90,7 @@ def main() -> None:
     for res in (32, 64):
         base = step_time("ffno", 1, res, 32, batch, 51, device, repeats)
         line = [f"res {res}: ffno {base * 1e3:.1f} ms"]
-        for name in ("memno", "memno_lstm", "memno_attention"):
+        for name in ("memno", "lstm", "attention"):
             t = step_time(name, 1, res, 32, batch, 51, device, repeats)
             line.append(f"{name} {t * 1e3:.1f} ms (ratio {t / base:.2f})")
         t = step_time("memno", 1, res, 32, batch, 51, device, repeats, conv="fft")
@@ -101,7 +101,7 @@ def main() -> None:
     print(f"  NS-like 2D 32x32, 33 frames: ffno {base * 1e3:.1f} ms; memno {t * 1e3:.1f} ms (ratio {t / base:.2f})")
 
     print(f"== 2. rollout time per step, res 64, width 32, batch {batch}, {device}")
-    for name in ("memno", "memno_attention", "ffno"):
+    for name in ("memno", "attention", "ffno"):
         t32 = rollout_time_per_step(name, 32, 64, 32, batch, device)
         t512 = rollout_time_per_step(name, 512, 64, 32, batch, device)
         print(f"  {name}: T=32 {t32 * 1e3:.2f} ms/step, T=512 {t512 * 1e3:.2f} ms/step (ratio {t512 / t32:.2f})")

@@ -148,3 +148,25 @@ def test_positive_control_planted_learner_fits_its_own_data(tmp_path):
     m = tg.run(tg.GraphTrainSpec(data=data, out=tmp_path / "out", model="edge_gcn", depths=[1], widths=[64],
                                  lrs=[0.005], epochs=30, batch_size=32, progress=False))
     assert m["test"] < 0.01, m
+
+
+def test_workflow_paths_follow_the_contract(repo):
+    """train_graph targets: results/train/graph/{kind}/{variant}/{model}[-d{D}-w{W}]/seed{seed}/metrics.json."""
+    from gapbench.config import load_config
+    from gapbench.train.graph_paths import job_outputs, targets
+
+    config = load_config(repo / "configs" / "ci.yaml")
+    g = config["graphs"]
+    config["train"]["graph"]["planted_star"]["models"] = ["edge_gcn"]
+    config["train"]["graph"]["map"].update(models=["node_gcn"], budgets=["1x4"], seeds=[0, 3])
+    paths = targets(config)
+    star = f"n{g['planted_star']['leaves'][0]}-k{g['planted_star']['depths'][0]}"
+    assert f"results/train/graph/planted_star/{star}/edge_gcn/seed0/metrics.json" in paths
+    assert f"results/train/graph/map/n{g['map']['n'][0]}/node_gcn-d1-w4/seed3/metrics.json" in paths
+    assert len(paths) == len(set(paths))
+    config["train"]["graph"]["duplicates"].update(models=["edge_gcn", "deepsets"], budgets=["1x4"])
+    out = job_outputs(config, "duplicates", "n{dupn}")
+    assert out["sweep"] == ["results/train/graph/duplicates/n{dupn}/edge_gcn-d1-w4/seed{seed}/sweep.csv",
+                            "results/train/graph/duplicates/n{dupn}/deepsets-d1-w4/seed{seed}/sweep.csv"]
+    config["train"]["graph"]["ising"]["models"] = []
+    assert not any("/ising/" in p for p in targets(config))

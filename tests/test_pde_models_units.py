@@ -12,7 +12,7 @@ from gapbench.train.pde_eval import relative_l2
 
 torch.set_num_threads(1)
 
-NETS = tuple(MEMORY_OF)  # ffno, memno, memno_lstm, memno_attention
+NETS = tuple(MEMORY_OF)  # ffno, memno, lstm, attention
 SHAPES = {1: (16,), 2: (8, 8)}
 
 

@@ -9,7 +9,7 @@ OBS_DATA = "results/data/pde/{eq}/nu{nu}/obs/{obs}"
 
 
 wildcard_constraints:
-    model="ffno|memno|memno_lstm|memno_attention",
+    model="ffno|memno|lstm|attention",
     seed=r"\d+",
     obs=r"(fourier|subsample)-r\d+-s[0-9.e+-]+",
 

@@ -44,6 +44,7 @@ class LineGraphIndex:
 
     ``src``/``dst``: endpoints of each undirected edge ``[E]``; ``deg``: node degrees ``[N]`` (float);
     ``count``: number of line-graph neighbours of each edge ``[E]`` (float, 0 for an isolated edge);
+    ``inv_count``: ``1 / count``, 0 where ``count == 0`` (the empty mean is 0);
     ``group``/``group_size``: for multigraphs, the id of each edge's parallel class and the class sizes
     (``None`` for a simple graph).
     """
@@ -53,6 +54,7 @@ class LineGraphIndex:
     num_nodes: int
     deg: torch.Tensor
     count: torch.Tensor
+    inv_count: torch.Tensor
     group: torch.Tensor | None
     group_size: torch.Tensor | None
 
@@ -97,7 +99,8 @@ def line_graph_index(edge_index: torch.Tensor, num_nodes: int) -> LineGraphIndex
             group, group_size = inverse, sizes.to(torch.float64)
             # a parallel neighbour is seen at both ends: count it once
             count = count - (group_size[group] - 1.0)
-    return LineGraphIndex(src, dst, num_nodes, deg, count, group, group_size)
+    inv_count = torch.where(count > 0, 1.0 / count.clamp(min=1.0), torch.zeros_like(count))
+    return LineGraphIndex(src, dst, num_nodes, deg, count, inv_count, group, group_size)
 
 
 def _exclusive_max(values: torch.Tensor, groups: torch.Tensor, num_groups: int,
@@ -161,15 +164,14 @@ def line_graph_aggregate(h_edge: torch.Tensor, edge_index: torch.Tensor, num_nod
         return torch.where(torch.isneginf(out), torch.zeros_like(out), out)
     S = h_edge.new_zeros((num_nodes, F))
     S.index_add_(0, src, h_edge).index_add_(0, dst, h_edge)
-    total = S[src] + S[dst] - 2.0 * h_edge
+    total = S[src].add_(S[dst]).sub_(h_edge, alpha=2.0)  # S_u + S_v - 2 h_e
     if index.group is not None:
         # each parallel neighbour f of e was added at both endpoints: remove one copy
         P = h_edge.new_zeros((index.group_size.numel(), F)).index_add_(0, index.group, h_edge)
         total = total - (P[index.group] - h_edge)
     if reduce == "sum":
         return total
-    count = index.count.to(h_edge.dtype).unsqueeze(1)
-    return torch.where(count > 0, total / count.clamp(min=1.0), torch.zeros_like(total))
+    return total.mul_(index.inv_count.to(h_edge.dtype).unsqueeze(1))
 
 
 def reverse_edges(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:

@@ -106,8 +106,6 @@ class FFNO(nn.Module):
         ff_factor: hidden expansion of the feed-forward block.
     """
 
-    has_memory = False
-
     def __init__(self, n_dims: int, width: int = 32, n_layers: int = 4, modes: int = 16, ff_factor: int = 2):
         super().__init__()
         if n_dims not in (1, 2):

@@ -129,6 +129,12 @@ class UndirectedGraph:
     entry_to_edge: torch.Tensor
     index: LineGraphIndex
 
+    @property
+    def inv_deg(self) -> torch.Tensor:
+        """``1 / deg v`` per node, 0 for an isolated node (the empty mean is 0)."""
+        deg = self.index.deg
+        return torch.where(deg > 0, 1.0 / deg.clamp(min=1.0), torch.zeros_like(deg))
+
 
 def undirected_graph(edge_index: torch.Tensor, num_nodes: int) -> UndirectedGraph:
     """Collapse ``edge_index`` to its simple undirected graph (self-loops dropped, repeats merged)."""
@@ -158,7 +164,26 @@ def directed_graph(edge_index: torch.Tensor, num_nodes: int) -> DirectedGraph:
 
 
 # ---------------------------------------------------------------------------------------------- layers
-class NodeGCNLayer(nn.Module):
+class _Layer(nn.Module):
+    """Shared part of the four layers: ``h <- h + dropout(sigma(norm(W agg + b)))`` (residual update)."""
+
+    def __init__(self, width: int, activation: str = "relu", reduce: str = "mean", norm: str = "none",
+                 dropout: float = 0.0):
+        super().__init__()
+        if reduce not in REDUCES:
+            raise ValueError(f"reduce must be one of {', '.join(REDUCES)}, got {reduce!r}")
+        self.lin = nn.Linear(width, width)
+        self.norm, self.act, self.drop = _norm(norm, width), _activation(activation), nn.Dropout(dropout)
+        self.reduce = reduce
+
+    def reset_parameters(self, generator: torch.Generator | None = None, law: str = "uniform") -> None:
+        init_linear_(self.lin, generator, law)
+
+    def update(self, h: torch.Tensor, agg: torch.Tensor) -> torch.Tensor:
+        return h + self.drop(self.act(self.norm(self.lin(agg))))
+
+
+class NodeGCNLayer(_Layer):
     """Node message passing, design.md eq. 3 (residual, mean over neighbours excluding self):
 
         h_v <- h_v + sigma(norm(W * mean{h_w : w in N(v), w != v} + b))
@@ -167,27 +192,21 @@ class NodeGCNLayer(nn.Module):
     With edge features the message from ``w`` is ``h_w + e_vw`` (``edge_term [E, width]``, per undirected edge).
     """
 
-    def __init__(self, width: int, activation: str = "relu", reduce: str = "mean", norm: str = "none",
-                 dropout: float = 0.0):
-        super().__init__()
-        if reduce not in REDUCES:
-            raise ValueError(f"reduce must be one of {', '.join(REDUCES)}, got {reduce!r}")
-        self.lin = nn.Linear(width, width)
-        self.norm, self.act, self.drop, self.reduce = _norm(norm, width), _activation(activation), nn.Dropout(dropout), reduce
-
-    def reset_parameters(self, generator: torch.Generator | None = None, law: str = "uniform") -> None:
-        init_linear_(self.lin, generator, law)
-
     def forward(self, h: torch.Tensor, graph: UndirectedGraph, edge_term: torch.Tensor | None = None) -> torch.Tensor:
         u, v = graph.edges
-        msgs = torch.cat([h[v], h[u]])
-        if edge_term is not None:
-            msgs = msgs + torch.cat([edge_term, edge_term])
-        agg = scatter_reduce_rows(msgs, torch.cat([u, v]), graph.num_nodes, self.reduce)
-        return h + self.drop(self.act(self.norm(self.lin(agg))))
+        if self.reduce == "max" or edge_term is not None:
+            msgs = torch.cat([h[v], h[u]])
+            if edge_term is not None:
+                msgs = msgs + torch.cat([edge_term, edge_term])
+            agg = scatter_reduce_rows(msgs, torch.cat([u, v]), graph.num_nodes, self.reduce)
+        else:  # sum over neighbours without materialising the 2|E| messages twice
+            agg = h.new_zeros(h.shape).index_add_(0, u, h[v]).index_add_(0, v, h[u])
+            if self.reduce == "mean":
+                agg = agg.mul_(graph.inv_deg.to(h.dtype).unsqueeze(1))
+        return self.update(h, agg)
 
 
-class EdgeGCNLayer(nn.Module):
+class EdgeGCNLayer(_Layer):
     """Edge message passing, design.md eq. 4 (residual, mean over line-graph neighbours excluding self):
 
         h_e <- h_e + sigma(norm(W * mean{h_f : f shares an endpoint with e, f != e} + b))
@@ -197,23 +216,12 @@ class EdgeGCNLayer(nn.Module):
     An edge without neighbours aggregates 0.
     """
 
-    def __init__(self, width: int, activation: str = "relu", reduce: str = "mean", norm: str = "none",
-                 dropout: float = 0.0):
-        super().__init__()
-        if reduce not in REDUCES:
-            raise ValueError(f"reduce must be one of {', '.join(REDUCES)}, got {reduce!r}")
-        self.lin = nn.Linear(width, width)
-        self.norm, self.act, self.drop, self.reduce = _norm(norm, width), _activation(activation), nn.Dropout(dropout), reduce
-
-    def reset_parameters(self, generator: torch.Generator | None = None, law: str = "uniform") -> None:
-        init_linear_(self.lin, generator, law)
-
     def forward(self, h: torch.Tensor, graph: UndirectedGraph) -> torch.Tensor:
         agg = line_graph_aggregate(h, graph.edges, graph.num_nodes, self.reduce, index=graph.index)
-        return h + self.drop(self.act(self.norm(self.lin(agg))))
+        return self.update(h, agg)
 
 
-class EdgeGCNDirectedLayer(nn.Module):
+class EdgeGCNDirectedLayer(_Layer):
     """Edge message passing on directed edges that excludes the reverse message, as belief propagation:
 
         h_{u->v} <- h_{u->v} + sigma(norm(W * mean{h_{w->u} : w in N(u), w != v} + b))
@@ -222,22 +230,13 @@ class EdgeGCNDirectedLayer(nn.Module):
     (:func:`gapbench.graphs.ops.exclusive_aggregate`); a leaf's outgoing edge aggregates 0.
     """
 
-    def __init__(self, width: int, activation: str = "relu", reduce: str = "mean", norm: str = "none",
-                 dropout: float = 0.0):
-        super().__init__()
-        self.lin = nn.Linear(width, width)
-        self.norm, self.act, self.drop, self.reduce = _norm(norm, width), _activation(activation), nn.Dropout(dropout), reduce
-
-    def reset_parameters(self, generator: torch.Generator | None = None, law: str = "uniform") -> None:
-        init_linear_(self.lin, generator, law)
-
     def forward(self, h: torch.Tensor, graph: DirectedGraph) -> torch.Tensor:
         src, dst = graph.edges
         agg = exclusive_aggregate(h, dst, graph.num_nodes, src, graph.rev, self.reduce)
-        return h + self.drop(self.act(self.norm(self.lin(agg))))
+        return self.update(h, agg)
 
 
-class NodeGCNDirectedLayer(nn.Module):
+class NodeGCNDirectedLayer(_Layer):
     """Node message passing whose message to ``v`` excludes what ``v`` sent (node-memory analogue of BP):
 
         m_{w->v} = h_w + sigma(U * mean{h_u : u in N(w), u != v} + c)
@@ -250,10 +249,8 @@ class NodeGCNDirectedLayer(nn.Module):
 
     def __init__(self, width: int, activation: str = "relu", reduce: str = "mean", norm: str = "none",
                  dropout: float = 0.0):
-        super().__init__()
+        super().__init__(width, activation, reduce, norm, dropout)
         self.msg = nn.Linear(width, width)
-        self.lin = nn.Linear(width, width)
-        self.norm, self.act, self.drop, self.reduce = _norm(norm, width), _activation(activation), nn.Dropout(dropout), reduce
         self.msg_act = _activation(activation)
 
     def reset_parameters(self, generator: torch.Generator | None = None, law: str = "uniform") -> None:
@@ -268,7 +265,7 @@ class NodeGCNDirectedLayer(nn.Module):
         if edge_term is not None:
             m = m + edge_term
         agg = scatter_reduce_rows(m, dst, graph.num_nodes, self.reduce)
-        return h + self.drop(self.act(self.norm(self.lin(agg))))
+        return self.update(h, agg)
 
 
 # ---------------------------------------------------------------------------------------------- models

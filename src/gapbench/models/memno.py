@@ -25,8 +25,6 @@ class MemNO(FFNO):
     attention key/value cache) so rollout costs one frame's work per step (``O(t)`` for attention).
     """
 
-    has_memory = True
-
     def __init__(self, n_dims: int, width: int = 32, n_layers: int = 4, modes: int = 16, ff_factor: int = 2,
                  memory: str = "s4", memory_position: int = 1, state_size: int = 32, heads: int = 4):
         super().__init__(n_dims, width, n_layers, modes, ff_factor)

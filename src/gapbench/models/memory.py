@@ -83,8 +83,8 @@ class S4D(nn.Module):
         # the skip D x is the lag-0 tap: K'_0 = K_0 + D, one convolution computes K * x + D x
         k = self.kernel(length) + F.pad(self.d.float().unsqueeze(-1), (0, length - 1))   # (w, L)
         use_fft = self.conv == "fft" or (self.conv == "auto" and length > self.direct_max_length)
-        y = self.conv_fft(x, k) if use_fft else self.conv_direct(x, k)
-        return self.out(F.gelu(y).to(dtype))
+        y = F.gelu(self.conv_fft(x, k)) if use_fft else self.conv_direct(x, k, F.gelu)
+        return self.out(y.to(dtype))
 
     @staticmethod
     def conv_fft(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -96,8 +96,11 @@ class S4D(nn.Module):
         return torch.fft.irfft(xf * kf, n=2 * length, dim=1).narrow(1, 0, length)
 
     @staticmethod
-    def conv_direct(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        """The same convolution as one batched matmul with the lower-triangular Toeplitz matrices of ``k``."""
+    def conv_direct(x: torch.Tensor, k: torch.Tensor, activation=None) -> torch.Tensor:
+        """The same convolution as one batched matmul with the lower-triangular Toeplitz matrices of ``k``.
+
+        ``activation`` (elementwise) is applied before the result is permuted back, on contiguous memory.
+        """
         length = x.shape[1]
         t = torch.arange(length, device=x.device)
         lag = t[:, None] - t[None, :]                                    # (L, L): t - s
@@ -105,6 +108,8 @@ class S4D(nn.Module):
         perm = (x.ndim - 1, 1, 0, *range(2, x.ndim - 1))                 # (w, L, n, ...)
         xs = x.permute(perm)
         y = torch.bmm(toeplitz, xs.reshape(xs.shape[0], length, -1)).reshape(xs.shape)
+        if activation is not None:
+            y = activation(y)
         inverse = [perm.index(i) for i in range(x.ndim)]
         return y.permute(inverse)
 

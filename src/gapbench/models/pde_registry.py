@@ -1,12 +1,12 @@
 """PDE surrogate names -> constructors: the one place where a config's model name becomes a module.
 
-=================  ====================================================================
-``ffno``           Markovian FFNO (:class:`gapbench.models.ffno.FFNO`)
-``memno``          S4-FFNO: FFNO + causal S4D memory (:class:`gapbench.models.memno.MemNO`)
-``memno_lstm``     FFNO + LSTM memory (MemNO's ablation)
-``memno_attention`` FFNO + causal self-attention memory
-``solver``         not a network: the Dedalus solver at the observed resolution (train/baseline.py)
-=================  ====================================================================
+=============  ========================================================================
+``ffno``       Markovian FFNO (:class:`gapbench.models.ffno.FFNO`)
+``memno``      S4-FFNO: FFNO + causal S4D memory (:class:`gapbench.models.memno.MemNO`)
+``lstm``       the MemNO stack with an LSTM memory layer (MemNO's ablation)
+``attention``  the MemNO stack with a causal self-attention memory layer
+``solver``     not a network: the Dedalus solver at the observed resolution (train/baseline.py)
+=============  ========================================================================
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from gapbench.errors import ConfigError
 
-MEMORY_OF = {"ffno": None, "memno": "s4", "memno_lstm": "lstm", "memno_attention": "attention"}
+MEMORY_OF = {"ffno": None, "memno": "s4", "lstm": "lstm", "attention": "attention"}
 SOLVER = "solver"
 MODEL_NAMES = (*MEMORY_OF, SOLVER)
 

@@ -13,7 +13,8 @@ validation"). Outputs in ``--out``:
   train_time_s``.
 * ``curves.csv`` - one row per epoch of every configuration: ``config,depth,width,lr,epoch,train_loss,valid,
   lr_now,elapsed_s``.
-* ``checkpoint.pt`` (resume state, written after every epoch and every ``--checkpoint-every`` steps) and ``model.pt`` (the selected model's weights).
+* ``checkpoint.pt`` (resume state, written after every epoch and every ``--checkpoint-every`` steps) and
+  ``model.pt`` (the selected model's weights).
 
 Tasks and metrics follow the dataset card (``meta.json``, see :mod:`gapbench.graphs.data`); node-level targets
 are the nodes with ``label_mask`` (all nodes when the field is absent):

@@ -231,6 +231,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
                 if st["step"] % tp.checkpoint_every == 0:
                     save_last()
                 guard.check(save_last)
+            lr = cosine_lr(tp.lr, st["step"] - 1, total_steps)  # the rate of the epoch's last step
             st["epoch"] += 1
             train_loss = st["loss_sum"] / max(st["loss_n"], 1)
             st.update(batch=0, loss_sum=0.0, loss_n=0)
@@ -310,7 +311,7 @@ def register(tsub) -> None:
     g.add_argument("--memory-position", type=int, default=d.memory_position,
                    help="FFNO layers before the memory layer (0..n_layers)")
     g.add_argument("--state-size", type=int, default=d.state_size, help="S4D complex modes per channel")
-    g.add_argument("--heads", type=int, default=d.heads, help="attention heads (memno_attention)")
+    g.add_argument("--heads", type=int, default=d.heads, help="heads of the attention memory model")
     g = p.add_argument_group("optimisation")
     t = TrainParams()
     g.add_argument("--epochs", type=int, default=t.epochs, help="maximum epochs")

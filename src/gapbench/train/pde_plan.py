@@ -77,9 +77,9 @@ def check(config: dict) -> None:
         if e["modes"] > top:
             raise ConfigError(f"config key train.pde.{eq}.modes: {e['modes']} exceeds the {top} Fourier modes of the "
                               f"lowest observed resolution trained on; allowed: 0 (all) .. {top}")
-        if "memno_attention" in sec["models"] and e["width"] % e["heads"]:
+        if "attention" in sec["models"] and e["width"] % e["heads"]:
             raise ConfigError(f"config key train.pde.{eq}.heads: width {e['width']} is not divisible by "
-                              f"{e['heads']} heads (memno_attention)")
+                              f"{e['heads']} heads (model attention)")
 
 
 def flags(config: dict) -> str:
