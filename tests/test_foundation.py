@@ -153,3 +153,22 @@ def test_command_line_config_strings_are_parsed_where_the_schema_wants_numbers()
     assert config["tables"]["alpha"] == 0.1 and config["tables"]["allow_missing"] is True
     with pytest.raises(ConfigError, match="tables.alpha"):
         validate_config({"tables": {"alpha": "a lot"}})
+
+
+def _key_paths(tree: dict, prefix=()) -> set[tuple]:
+    out = set()
+    for key, value in tree.items():
+        out.add(prefix + (key,))
+        if isinstance(value, dict) and value:
+            out |= _key_paths(value, prefix + (key,))
+    return out
+
+
+@pytest.mark.parametrize("name", ["ci.yaml", "paper.yaml"])
+def test_configfile_overrides_every_default_key(name):
+    # `snakemake --configfile configs/X.yaml` deep-merges X over config.yaml (the Snakefile's configfile):
+    # a key X leaves out would silently come from the default config, so X must set every key it has.
+    default = yaml.safe_load((REPO / "config.yaml").read_text())
+    other = yaml.safe_load((REPO / "configs" / name).read_text())
+    missing = sorted(".".join(map(str, p)) for p in _key_paths(default) - _key_paths(other))
+    assert not missing, f"configs/{name} does not set: {missing}"

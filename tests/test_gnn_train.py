@@ -170,3 +170,23 @@ def test_workflow_paths_follow_the_contract(repo):
                             "results/train/graph/duplicates/n{dupn}/deepsets-d1-w4/seed{seed}/sweep.csv"]
     config["train"]["graph"]["ising"]["models"] = []
     assert not any("/ising/" in p for p in targets(config))
+
+
+@pytest.mark.parametrize("name", ["zinc", "mnist", "cifar10", "peptides_func", "peptides_struct"])
+def test_benchmark_formats_train(tmp_path, name):
+    """Table 1 datasets (tiny fixtures in the upstream formats, graph data tests): categorical atoms/bonds,
+    superpixel positions, multi-label AP and multi-target MAE all train end to end."""
+    from test_graphs_data_benchmarks import serve
+
+    from gapbench.graphs import benchmarks
+    from gapbench.graphs.download import download
+
+    root = tmp_path / "resources"
+    download(name, root, fetches=serve(name, tmp_path / "server"), check_sizes=False, backoff=0)
+    benchmarks.make(name, root / name, tmp_path / "data")
+    bench = benchmarks.BENCHMARKS[name]
+    for model in ("node_gcn", "edge_gcn", "deepsets"):
+        m = tg.run(spec(tmp_path / "data", tmp_path / model, model=model, depths=[2], widths=[8], epochs=2,
+                        norm="batch", head_layers=2))
+        assert m["metric"] == bench.metric and m["higher_is_better"] == bench.higher_is_better
+        assert m["test"] == m["test"], (name, model)  # not NaN

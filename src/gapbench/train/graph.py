@@ -601,10 +601,13 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=int, default=50, help="epochs per configuration")
     p.add_argument("--batch-size", type=int, default=32, help="graphs per mini-batch")
     p.add_argument("--weight-decay", type=float, default=0.0, help="Adam weight decay")
-    p.add_argument("--activation", default="relu", help="relu | tanh | gelu | silu | identity")
-    p.add_argument("--reduce", default="mean", help="neighbour aggregation: mean (eq. 3/4) | sum | max")
-    p.add_argument("--pool", default="mean", help="read-off pooling: mean | sum | max")
-    p.add_argument("--norm", default="none", help="none | batch | layer (inside each layer)")
+    p.add_argument("--activation", default="relu", choices=("relu", "tanh", "gelu", "silu", "identity"),
+                   help="the nonlinearity sigma of eq. 3/4")
+    p.add_argument("--reduce", default="mean", choices=("mean", "sum", "max"),
+                   help="neighbour aggregation (mean: eq. 3/4)")
+    p.add_argument("--pool", default="mean", choices=("mean", "sum", "max"), help="read-off pooling")
+    p.add_argument("--norm", default="none", choices=("none", "batch", "layer"),
+                   help="normalisation inside each layer")
     p.add_argument("--dropout", type=float, default=0.0, help="dropout after each layer's nonlinearity")
     p.add_argument("--head-layers", type=int, default=1, help="1: linear head; k: MLP of k layers")
     p.add_argument("--schedule", default="cosine", choices=("cosine", "constant"), help="learning-rate schedule")
