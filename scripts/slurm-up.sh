@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start (or stop) a single-node SLURM cluster on this machine without systemd: munge, slurmctld, slurmd.
-# The node offers its real CPUs and memory and one fake GPU (gres on /dev/null) so `--gres=gpu:1` jobs schedule.
+# Everything talks over 127.0.0.1 (the host name need not resolve). The node offers its real CPUs and memory
+# and one fake GPU (gres on /dev/null) so `--gres=gpu:1` jobs schedule.
 # Two partitions on the one node mirror a real cluster: `cpu` (default) and `gpu` (see profiles/slurm/config.yaml).
 # Config goes to /etc/slurm/ (the Snakemake job step strips SLURM_CONF, so it must be the default place).
 #
@@ -44,7 +45,7 @@ write_config() {
   cat >"$conf_dir/slurm.conf.new" <<CONF
 # Written by gapbench scripts/slurm-up.sh: a single-node test cluster (no systemd, no accounting database).
 ClusterName=gapbench
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 AuthType=auth/munge
 CredType=cred/munge
@@ -73,7 +74,7 @@ SlurmdDebug=info
 # Open MPI (Debian: built with PMIx) initialises under srun only through PMIx (Dedalus imports mpi4py).
 MpiDefault=pmix
 GresTypes=gpu
-$node_line Gres=gpu:1 State=UNKNOWN
+$node_line NodeAddr=127.0.0.1 Gres=gpu:1 State=UNKNOWN
 PartitionName=cpu Nodes=$host Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes=$host Default=NO MaxTime=INFINITE State=UP
 CONF
