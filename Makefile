@@ -26,7 +26,7 @@ $(BIN)/gapbench: pyproject.toml | system-deps
 setup: system-deps $(BIN)/gapbench
 
 run: setup
-	$(BIN)/snakemake --cores $(CORES) --configfile config.yaml
+	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) --configfile config.yaml
 
 test: setup
 	$(BIN)/python -m pytest -q tests

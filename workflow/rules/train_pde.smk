@@ -39,9 +39,7 @@ rule train_pde_model:
         n_layers=lookup(dpath="train/pde/{eq}/n_layers", within=config),
         modes=lookup(dpath="train/pde/{eq}/modes", within=config),
         ff_factor=lookup(dpath="train/pde/{eq}/ff_factor", within=config),
-        memory_position=lookup(dpath="train/pde/{eq}/memory_position", within=config),
-        state_size=lookup(dpath="train/pde/{eq}/state_size", within=config),
-        heads=lookup(dpath="train/pde/{eq}/heads", within=config),
+        memory=pde_plan.memory_flags(config),
         epochs=lookup(dpath="train/pde/{eq}/epochs", within=config),
         batch_size=lookup(dpath="train/pde/{eq}/batch_size", within=config),
         lr=lookup(dpath="train/pde/{eq}/lr", within=config),
@@ -62,8 +60,7 @@ rule train_pde_model:
         "gapbench train pde --data-dir $(dirname {input.train}) --model {wildcards.model} --seed {wildcards.seed}"
         " --out $(dirname {output.metrics}) --device {params.device} --threads {threads}"
         " --width {params.width} --n-layers {params.n_layers} --modes {params.modes}"
-        " --ff-factor {params.ff_factor} --memory-position {params.memory_position}"
-        " --state-size {params.state_size} --heads {params.heads} --epochs {params.epochs}"
+        " --ff-factor {params.ff_factor} {params.memory} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --lr {params.lr} --weight-decay {params.weight_decay}"
         " --grad-clip {params.grad_clip} --patience {params.patience} --eval-every {params.eval_every}"
         " --train-noise {params.train_noise} --max-train-samples {params.max_train_samples}"

@@ -86,3 +86,19 @@ def flags(config: dict) -> str:
     """Optional switches of ``gapbench train pde`` from ``train.pde.bf16`` / ``train.pde.compile``."""
     sec = config["train"]["pde"]
     return " ".join(flag for key, flag in (("bf16", "--bf16"), ("compile", "--compile")) if sec[key])
+
+
+# The memory-layer settings each model reads: a job gets only its own, so changing `state_size` re-runs
+# MemNO alone and `heads` the attention model alone (Snakemake re-runs a job when its params change).
+MEMORY_SETTINGS = {"ffno": (), "memno": ("memory_position", "state_size"), "lstm": ("memory_position",),
+                   "attention": ("memory_position", "heads")}
+
+
+def memory_flags(config: dict):
+    """Params function for ``train_pde_model``: the memory-layer flags of the job's model, from ``train.pde.{eq}``."""
+
+    def flags_of(wildcards) -> str:
+        hyper = config["train"]["pde"][wildcards.eq]
+        return " ".join(f"--{key.replace('_', '-')} {hyper[key]}" for key in MEMORY_SETTINGS[wildcards.model])
+
+    return flags_of
