@@ -353,6 +353,14 @@ class _GraphModel(nn.Module):
             raise GraphInputError(f"edge_attr has {a.shape[0]} rows for {n_entries} edges")
         return a
 
+    def _propagate_nodes(self, h, graph, edge_feat, batch, num_graphs) -> torch.Tensor:
+        """Node models: ``depth`` layers on node states (edge features projected per layer), then the head."""
+        for i, layer in enumerate(self.layers):
+            h = layer(h, graph, None if edge_feat is None else self.edge_proj[i](edge_feat))
+        if self.level == "node":
+            return self.head(h)
+        return self._graph_head(h, batch, num_graphs)
+
     def _graph_head(self, rows: torch.Tensor, row_graph: torch.Tensor, num_graphs: int) -> torch.Tensor:
         return self.head(scatter_reduce_rows(rows, row_graph, num_graphs, self.pool))
 
@@ -384,11 +392,7 @@ class NodeGCN(_GraphModel):
             keep = g.entry_to_edge >= 0
             a = scatter_reduce_rows(a[keep], g.entry_to_edge[keep], g.edges.shape[1], "mean")
         h = self.embed(x)
-        for i, layer in enumerate(self.layers):
-            h = layer(h, g, None if a is None else self.edge_proj[i](a))
-        if self.level == "node":
-            return self.head(h)
-        return self._graph_head(h, batch, num_graphs)
+        return self._propagate_nodes(h, g, a, batch, num_graphs)
 
 
 class EdgeGCN(_GraphModel):
@@ -493,11 +497,7 @@ class NodeGCNDirected(_GraphModel):
         g = directed_graph(edge_index, N)
         a = self._edge_features(edge_attr, edge_index.shape[1])
         h = self.embed(x)
-        for i, layer in enumerate(self.layers):
-            h = layer(h, g, None if a is None else self.edge_proj[i](a))
-        if self.level == "node":
-            return self.head(h)
-        return self._graph_head(h, batch, num_graphs)
+        return self._propagate_nodes(h, g, a, batch, num_graphs)
 
 
 class DeepSets(_GraphModel):
