@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from gapbench.errors import ConfigError
-from gapbench.pde.runner import SolverStats, batch_basis, import_dedalus, integrate_batches
+from gapbench.pde.runner import (SolverStats, batch_basis, check_grid_and_parameters, import_dedalus,
+                                  integrate_batches)
 
 # Default stepper and time step: relative error 5.4e-5 at the anchor settings, nu = 0.1 (docs/pde_solvers.md).
 DEFAULT_STEPPER = "SBDF4"
@@ -103,12 +104,7 @@ def simulate_ks(
     if u0.ndim != 2:
         raise ConfigError(f"u0 must have shape (batch, N), got {u0.shape}")
     n_points = u0.shape[1]
-    if n_points < 4 or n_points % 2:
-        raise ConfigError(f"the number of grid points must be even and >= 4, got {n_points}")
-    if not (np.isfinite(nu) and nu > 0):
-        raise ConfigError(f"nu must be positive, got {nu!r}")
-    if not (np.isfinite(length) and length > 0):
-        raise ConfigError(f"length must be positive, got {length!r}")
+    check_grid_and_parameters(n_points, nu=nu, length=length)
 
     def build(batch):
         return build_problem(batch, n_points, length, nu)

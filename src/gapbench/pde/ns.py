@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from gapbench.errors import ConfigError
-from gapbench.pde.runner import SolverStats, batch_basis, import_dedalus, integrate_batches
+from gapbench.pde.runner import (SolverStats, batch_basis, check_grid_and_parameters, import_dedalus,
+                                  integrate_batches)
 
 # Divergence bound on max |w|: GRF initial conditions have max |w| of a few units and the forced steady state
 # 0.1 * sqrt(2) / (8 pi^2 nu) is 1.8 at nu = 1e-3.
@@ -144,10 +145,7 @@ def simulate_ns(
     if w0.ndim != 3 or w0.shape[1] != w0.shape[2]:
         raise ConfigError(f"w0 must have shape (batch, N, N), got {w0.shape}")
     n_points = w0.shape[1]
-    if n_points < 4 or n_points % 2:
-        raise ConfigError(f"the number of grid points must be even and >= 4, got {n_points}")
-    if not (np.isfinite(nu) and nu > 0):
-        raise ConfigError(f"nu must be positive, got {nu!r}")
+    check_grid_and_parameters(n_points, nu=nu)
 
     def build(batch):
         return build_problem(batch, n_points, nu, forcing)

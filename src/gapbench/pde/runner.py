@@ -165,6 +165,15 @@ def resolve_stepper(name: str):
     return schemes[name]
 
 
+def check_grid_and_parameters(n_points: int, **positive: float) -> None:
+    """Refuse a grid that is odd or smaller than 4 points and any named parameter that is not finite and > 0."""
+    if n_points < 4 or n_points % 2:
+        raise ConfigError(f"the number of grid points must be even and >= 4, got {n_points}")
+    for name, value in positive.items():
+        if not (np.isfinite(value) and value > 0):
+            raise ConfigError(f"{name} must be positive, got {value!r}")
+
+
 def steps_per_frame(t_end: float, n_frames: int, dt: float) -> int:
     """Steps between saved frames: ``n_frames`` frames (t=0 included) evenly spaced on ``[0, t_end]``.
 
