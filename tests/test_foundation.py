@@ -136,10 +136,11 @@ def test_all_pip_dependencies_are_pinned():
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the script as an unprivileged user")
 def test_setup_without_root_names_missing_apt_packages():
+    # the script goes in on stdin: the checkout may sit in a folder the unprivileged user cannot enter
     proc = subprocess.run(
         ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-         str(REPO / "scripts" / "system-deps.sh"), "libfftw3-dev", "gapbench-no-such-package"],
-        capture_output=True, text=True,
+         "bash", "-s", "--", "libfftw3-dev", "gapbench-no-such-package"],
+        input=(REPO / "scripts" / "system-deps.sh").read_text(), capture_output=True, text=True, cwd="/",
     )
     assert proc.returncode == 1
     assert "missing system packages: gapbench-no-such-package" in proc.stderr
