@@ -12,6 +12,7 @@ from gapbench.models.gnn import (
     EdgeGCNLayer,
     NodeGCN,
     NodeGCNLayer,
+    NodeSAGELayer,
     build_model,
     undirected_graph,
 )
@@ -71,6 +72,44 @@ def test_node_layer_formula():
     W, b = layer.lin.weight, layer.lin.bias
     mean = torch.stack([h[1], (h[0] + h[2]) / 2, h[1], torch.zeros(4, dtype=torch.float64)])
     torch.testing.assert_close(layer(h, g), h + torch.relu(mean @ W.T + b))
+
+
+def test_node_sage_layer_formula():
+    """node_sage on a star 0-{1,2,3} plus an isolated node 4: h_v + relu(W1 h_v + W2 mean(neighbours) + b).
+
+    A leaf's update depends on its own state (W1 h_v), which eq. 3 cannot do."""
+    layer = NodeSAGELayer(3).double()
+    h = torch.randn(5, 3, dtype=torch.float64)
+    g = undirected_graph(both_directions([(0, 1), (0, 2), (0, 3)]), 5)
+    W1, W2, b = layer.self_lin.weight, layer.lin.weight, layer.lin.bias
+    mean = torch.stack([(h[1] + h[2] + h[3]) / 3, h[0], h[0], h[0], torch.zeros(3, dtype=torch.float64)])
+    expected = torch.stack([h[v] + torch.relu(W1 @ h[v] + W2 @ mean[v] + b) for v in range(5)])
+    torch.testing.assert_close(layer(h, g), expected)
+    # two leaves with the same centre but different own states get different updates (eq. 3: identical)
+    eq3 = NodeGCNLayer(3).double()
+    eq3.lin.load_state_dict(layer.lin.state_dict())
+    delta_sage, delta_eq3 = layer(h, g) - h, eq3(h, g) - h
+    torch.testing.assert_close(delta_eq3[1], delta_eq3[2])
+    assert not torch.allclose(delta_sage[1], delta_sage[2])
+
+
+@pytest.mark.parametrize("name", ["node_gcn", "node_sage", "edge_gcn", "deepsets"])
+def test_mlp_head_is_the_stated_composition(name):
+    """head_layers = 3: y = L3(relu(L2(relu(L1(h))))) on the final states; head_layers = 1: one Linear."""
+    torch.manual_seed(0)
+    ei = both_directions([(0, 1), (0, 2), (1, 3)])
+    x = torch.randn(4, 5, dtype=torch.float64)
+    mlp = build_model(name, 5, 2, depth=2, width=6, head_layers=3).double()
+    lin = [m for m in mlp.head if isinstance(m, torch.nn.Linear)]
+    assert [tuple(m.weight.shape) for m in lin] == [(6, 6), (6, 6), (2, 6)]
+    captured = {}
+    mlp.head.register_forward_hook(lambda mod, inp, out: captured.update(h=inp[0]))
+    y = mlp(x, ei)
+    h = captured["h"]
+    expected = lin[2](torch.relu(lin[1](torch.relu(lin[0](h)))))
+    torch.testing.assert_close(y, expected)
+    linear = build_model(name, 5, 2, depth=2, width=6, head_layers=1)
+    assert len(linear.head) == 1 and isinstance(linear.head[0], torch.nn.Linear)
 
 
 def test_batched_graphs_are_independent():

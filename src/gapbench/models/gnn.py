@@ -33,7 +33,7 @@ from gapbench.graphs.ops import (
     reverse_edges,
 )
 
-MODELS = ("node_gcn", "edge_gcn", "node_gcn_directed", "edge_gcn_directed", "deepsets")
+MODELS = ("node_gcn", "node_sage", "edge_gcn", "node_gcn_directed", "edge_gcn_directed", "deepsets")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "silu": nn.SiLU, "identity": nn.Identity}
 NORMS = ("none", "batch", "layer")
 LEVELS = ("node", "graph")
@@ -206,6 +206,40 @@ class NodeGCNLayer(_Layer):
         return self.update(h, agg)
 
 
+class NodeSAGELayer(_Layer):
+    """Node message passing that mixes a node's own state with its neighbours' (GraphSAGE-style control):
+
+        h_v <- h_v + sigma(norm(W1 h_v + W2 * mean{h_w : w in N(v), w != v} + b))
+
+    Unlike eq. 3, a leaf's update depends on its own state, so with a star's single centre it can compute any
+    (learnable) function of its own state and the centre's; the centre's state is the only memory shared by
+    the leaves. ``reduce`` replaces the mean; an isolated node aggregates 0. Edge features, when given, are
+    added to the messages as in :class:`NodeGCNLayer`.
+    """
+
+    def __init__(self, width: int, activation: str = "relu", reduce: str = "mean", norm: str = "none",
+                 dropout: float = 0.0):
+        super().__init__(width, activation, reduce, norm, dropout)
+        self.self_lin = nn.Linear(width, width, bias=False)
+
+    def reset_parameters(self, generator: torch.Generator | None = None, law: str = "uniform") -> None:
+        init_linear_(self.lin, generator, law)
+        init_linear_(self.self_lin, generator, law)
+
+    def forward(self, h: torch.Tensor, graph: UndirectedGraph, edge_term: torch.Tensor | None = None) -> torch.Tensor:
+        u, v = graph.edges
+        if self.reduce == "max" or edge_term is not None:
+            msgs = torch.cat([h[v], h[u]])
+            if edge_term is not None:
+                msgs = msgs + torch.cat([edge_term, edge_term])
+            agg = scatter_reduce_rows(msgs, torch.cat([u, v]), graph.num_nodes, self.reduce)
+        else:
+            agg = h.new_zeros(h.shape).index_add_(0, u, h[v]).index_add_(0, v, h[u])
+            if self.reduce == "mean":
+                agg = agg.mul_(graph.inv_deg.to(h.dtype).unsqueeze(1))
+        return h + self.drop(self.act(self.norm(self.lin(agg) + self.self_lin(h))))
+
+
 class EdgeGCNLayer(_Layer):
     """Edge message passing, design.md eq. 4 (residual, mean over line-graph neighbours excluding self):
 
@@ -375,11 +409,13 @@ class NodeGCN(_GraphModel):
     ``h_v`` (node level) or on the pooled ``h_v`` of each graph (graph level). Edge features, when given, are
     added to the messages: ``mean{h_w + W_e a_vw}`` (eq. 3 with an edge term)."""
 
+    layer_class = NodeGCNLayer
+
     def __init__(self, in_dim: int, out_dim: int = 1, depth: int = 3, width: int = 32, **kw):
         super().__init__(in_dim, out_dim, depth, width, **kw)
         c = self.config
         self.embed = nn.Linear(self.node_encoder.out_dim, width)
-        self.layers = nn.ModuleList(NodeGCNLayer(width, c["activation"], c["reduce"], c["norm"], c["dropout"])
+        self.layers = nn.ModuleList(self.layer_class(width, c["activation"], c["reduce"], c["norm"], c["dropout"])
                                     for _ in range(depth))
         self.edge_proj = nn.ModuleList(nn.Linear(self.edge_encoder.out_dim, width, bias=False)
                                        for _ in range(depth)) if self.edge_encoder is not None else None
@@ -393,6 +429,13 @@ class NodeGCN(_GraphModel):
             a = scatter_reduce_rows(a[keep], g.entry_to_edge[keep], g.edges.shape[1], "mean")
         h = self.embed(x)
         return self._propagate_nodes(h, g, a, batch, num_graphs)
+
+
+class NodeSAGE(NodeGCN):
+    """Node control that can mix its own and its neighbours' state: :class:`NodeGCN` with
+    :class:`NodeSAGELayer` in place of eq. 3 (same embedding, edge-feature projection and heads)."""
+
+    layer_class = NodeSAGELayer
 
 
 class EdgeGCN(_GraphModel):
@@ -529,6 +572,7 @@ class DeepSets(_GraphModel):
 
 MODEL_CLASSES = {
     "node_gcn": NodeGCN,
+    "node_sage": NodeSAGE,
     "edge_gcn": EdgeGCN,
     "node_gcn_directed": NodeGCNDirected,
     "edge_gcn_directed": EdgeGCNDirected,

@@ -25,8 +25,8 @@ from gapbench.tables.stats import StatsOptions, Summary, TestResult, compare, su
 # Metric and direction when no usable run says so (issue 3/5: planted RMSE, MAP/duplicates accuracy, Ising MSE).
 DEFAULT_METRIC = {"planted_star": ("rmse", False), "map": ("accuracy", True), "duplicates": ("accuracy", True),
                   "ising": ("mse", False)}
-MODEL_ORDER = ("node_gcn", "edge_gcn", "node_gcn_directed", "edge_gcn_directed", "deepsets")
-MODEL_NAMES = {"node_gcn": "GCN (node)", "edge_gcn": "Edge-GCN", "deepsets": "DeepSets"}
+MODEL_ORDER = ("node_gcn", "node_sage", "edge_gcn", "node_gcn_directed", "edge_gcn_directed", "deepsets")
+MODEL_NAMES = {"node_gcn": "GCN (node)", "node_sage": "SAGE (node)", "edge_gcn": "Edge-GCN", "deepsets": "DeepSets"}
 
 
 def model_rank(model: str) -> tuple:
