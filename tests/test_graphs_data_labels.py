@@ -20,16 +20,18 @@ def _all_assignments(n_vars: int) -> np.ndarray:
     return np.array(list(itertools.product([0, 1], repeat=n_vars)), dtype=np.int64)
 
 
+@pytest.mark.parametrize("hard_fraction", [0.0, 0.5, 1.0])
 @pytest.mark.parametrize("n", [1, 4, 9, 16])
-def test_map_labels_reach_brute_force_minimum(n):
-    """Every DP label equals the unique brute-force argmin over all 2^(n+1) assignments (16 -> 17 variables)."""
+def test_map_labels_reach_brute_force_minimum(n, hard_fraction):
+    """Every DP label equals the unique brute-force argmin over all 2^(n+1) assignments (16 -> 17 variables),
+    for the uniform law, the hard law and a mixture."""
     gen = np.random.default_rng(100 + n)
     pairs = map_paths.hub_and_paths(n)
     assert pairs.shape == (2, n + (map_paths.side(n) * (map_paths.side(n) - 1)))
     configs = _all_assignments(n + 1)
     seen_types = set()
     for unary_scale in (0.05, 0.5):
-        types, theta, labels, _ = map_paths.draw_instances(n, 6, unary_scale, gen)
+        types, theta, labels, _ = map_paths.draw_instances(n, 6, unary_scale, gen, hard_fraction)
         for b in range(types.shape[0]):
             pair_energy = map_paths.TABLES[types[b]]
             node_energy = np.stack([np.zeros(n + 1), theta[b]], axis=-1)
@@ -41,6 +43,42 @@ def test_map_labels_reach_brute_force_minimum(n):
             seen_types.update(types[b].tolist())
     if n >= 9:
         assert seen_types == set(range(len(map_paths.POTENTIALS)))  # all four potential types exercised
+
+
+def test_map_hard_law_layout():
+    """Hard law: hub pairs zero, path pairs copy, the last pair of every path a clamp; labels copy the clamp."""
+    n, m = 64, 8
+    gen = np.random.default_rng(0)
+    types, theta, labels, _ = map_paths.draw_instances(n, 20, 0.01, gen, hard_fraction=1.0)
+    names = np.array(map_paths.POTENTIALS)[types]
+    assert (names[:, :n] == "zero").all()
+    path = names[:, n:].reshape(20, m, m - 1)
+    assert (path[:, :, :-1] == "copy").all()
+    assert np.isin(path[:, :, -1], ["clamp0", "clamp1"]).all()
+    clamp_value = (path[:, :, -1] == "clamp1").astype(int)  # small unaries: the whole path copies the clamp
+    np.testing.assert_array_equal(labels[:, 1:].reshape(20, m, m), np.repeat(clamp_value[:, :, None], m, 2))
+
+
+@pytest.mark.parametrize("n", [64, 256])
+def test_map_locality_hard_law_is_long_range_uniform_is_not(n):
+    """MAP-4: the hard law's labels depend on potentials m/4 and m/2 away along the path, the uniform law's
+    hardly at all; at d = m - 1 nothing on the path is re-drawn, so nothing flips.
+
+    A one-end clamp bounds the rate at d = m/2 by 1/2 (a re-drawn clamp changes with probability 1/2) times the
+    fraction of a path's vertices more than m/2 from its far end (< 1/2), i.e. below 0.25; at d = m/4 the
+    bound is ~3/8."""
+    m = map_paths.side(n)
+    rates = {}
+    for hard in (0.0, 1.0):
+        gen = np.random.default_rng(1)
+        types, theta, _, _ = map_paths.draw_instances(n, 100, 0.1, gen, hard)
+        diag = map_paths.locality(n, types, theta, hard, 0.1, np.random.default_rng(2), [m // 4, m // 2, m - 1])
+        rates[hard] = dict(zip(diag["d"], diag["flip_rate"]))
+        assert diag["samples"] == 400 and rates[hard][m - 1] == 0.0
+    assert rates[1.0][m // 4] >= 0.25 and rates[1.0][m // 2] >= 0.15
+    assert rates[0.0][m // 4] <= 0.15 and rates[0.0][m // 2] <= 0.06
+    assert rates[1.0][m // 4] >= 2 * rates[0.0][m // 4]
+    assert rates[1.0][m // 2] >= 3 * rates[0.0][m // 2]
 
 
 def test_map_potential_tables_are_the_documented_ones():

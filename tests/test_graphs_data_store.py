@@ -65,6 +65,9 @@ def test_graph_fields_follow_the_contract(datasets):
     assert torch.equal(m.x, m.node_energy) and m.edge_attr.shape == (56, 4)
     # edge_attr is the pair table seen from the source: row k+P is the transpose of row k
     assert torch.equal(m.edge_attr[28:].view(-1, 2, 2), m.pair_energy.transpose(1, 2))
+    loc = json.loads((datasets / "map" / "meta.json").read_text())["locality"]  # MAP-4, stored with the data
+    assert loc["d"] == [1, 2, 3] and len(loc["flip_rate"]) == 3 and loc["flip_rate"][-1] == 0.0
+    assert loc["samples"] > 0 and loc["split"] == "test"
     i = data.load(datasets / "ising", "train")[0]
     assert i.x.shape == (10, 1) and ((i.y > 0) & (i.y < 1)).all() and (i.pair_coupling == 1).all()
     d = data.load(datasets / "duplicates", "train")[0]

@@ -57,6 +57,7 @@ rule graph_map:
         "MAP on hub-and-paths graphs with n={wildcards.mapn} path vertices"
     params:
         unary_scale=lookup(dpath="graphs/map/unary_scale", within=config),
+        hard_fraction=lookup(dpath="graphs/map/hard_fraction", within=config),
         n_graphs=lookup(dpath="graphs/map/n_graphs", within=config),
         split=lookup(dpath="graphs/split", within=config),
         seed=lookup(dpath="seed", within=config),
@@ -64,6 +65,7 @@ rule graph_map:
         "../../envs/graphs.yaml"
     shell:
         "gapbench graphs make map --n {wildcards.mapn} --unary-scale {params.unary_scale}"
+        " --hard-fraction {params.hard_fraction}"
         " --n-graphs {params.n_graphs} --split {params.split} --seed {params.seed}"
         " --out {output.data} > {log} 2>&1"
 

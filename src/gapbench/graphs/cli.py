@@ -31,7 +31,8 @@ def _planted_star(args: argparse.Namespace) -> int:
 def _map(args: argparse.Namespace) -> int:
     from gapbench.graphs import map_paths
 
-    params = map_paths.MapParams(args.n, args.n_graphs, args.unary_scale, tuple(args.split), args.seed)
+    params = map_paths.MapParams(args.n, args.n_graphs, args.unary_scale, tuple(args.split), args.seed,
+                                 args.hard_fraction)
     return _write(args.out, *map_paths.make(params))
 
 
@@ -89,6 +90,9 @@ def register(sub) -> None:
     c = msub.add_parser("map", help="MAP labels of random pairwise models on hub-and-paths graphs (map_paths.py)")
     c.add_argument("--n", type=int, required=True, help="path vertices, a perfect square (sqrt(n) paths of sqrt(n))")
     c.add_argument("--unary-scale", type=float, default=0.1, help="std of the unary energies (default 0.1)")
+    c.add_argument("--hard-fraction", type=float, default=0.0,
+                   help="probability that a pair follows the hard law (hub zero, path copy, far-end clamp) "
+                        "instead of the uniform one, in [0, 1] (default 0: uniform)")
     _common(c, "map")
     c.set_defaults(handler=_map)
 

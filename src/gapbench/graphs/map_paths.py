@@ -8,9 +8,24 @@ Energy of ``x in {0,1}^(n+1)`` (MAP = argmin E = argmax of the seed's ``sum phi`
 
     E(x) = sum_{pairs (a,b)} T_ab[x_a, x_b] + sum_i theta_i x_i                              (MAP-1)
 
-Each pair's table ``T_ab`` is one of :data:`POTENTIALS`, drawn uniformly and independently:
-``zero`` 0, ``copy`` ``1[x_a != x_b]``, ``clamp0`` ``1[(x_a, x_b) != (0, 0)]``, ``clamp1`` ``1[(x_a, x_b) != (1, 1)]``;
-unary energies ``theta_i ~ N(0, unary_scale^2)`` iid (stored as ``node_energy[i] = (0, theta_i)``, float32).
+Each pair's table ``T_ab`` is one of :data:`POTENTIALS`: ``zero`` 0, ``copy`` ``1[x_a != x_b]``, ``clamp0``
+``1[(x_a, x_b) != (0, 0)]``, ``clamp1`` ``1[(x_a, x_b) != (1, 1)]``; unary energies ``theta_i ~ N(0,
+unary_scale^2)`` iid (stored as ``node_energy[i] = (0, theta_i)``, float32). The pair law (MAP-3) is a mixture:
+each pair independently follows the *hard* law with probability ``hard_fraction`` and the *uniform* law
+otherwise:
+
+* uniform: the type is drawn uniformly from the four;
+* hard (the instances of the seed's Theorem 2): hub pairs ``zero``; path pairs ``copy``, except the last pair of
+  every path (its far end, vertices ``m-2, m-1``), which is ``clamp0`` or ``clamp1`` with probability 1/2 each.
+  With small unaries every vertex of a path then copies the clamp at its far end, up to ``m - 1 = sqrt(n) - 1``
+  steps away along the path.
+
+Locality diagnostic (MAP-4, :func:`locality`): for a path vertex ``v`` at position ``j`` of path ``p``, re-draw
+from the dataset's law every potential of path ``p`` farther than ``d`` from ``v`` along the path (unaries and
+hub pairs of vertices ``j'`` with ``|j' - j| > d``, path pairs with an endpoint that far), keep everything else,
+and recompute the MAP; the flip rate at ``d`` is the fraction of sampled ``(instance, v)`` whose label changes.
+A law whose labels are local has flip rate ~0 beyond small ``d``; the hard law keeps it large up to ``d``
+about ``m/2``.
 
 Algorithm: fix the hub value ``h``; each hub pair becomes a unary term ``T_0v[h, x_v]`` of its path vertex, the
 paths decouple, and min-sum dynamic programming along each path (forward ``F``, backward ``B``) gives every
@@ -125,20 +140,83 @@ class MapParams:
     unary_scale: float = 0.1
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
+    hard_fraction: float = 0.0
 
     @property
     def variant(self) -> str:
         return f"n{self.n}"
 
 
-def draw_instances(n: int, count: int, unary_scale: float, gen: np.random.Generator):
+def draw_types(n: int, count: int, hard_fraction: float, gen: np.random.Generator) -> np.ndarray:
+    """Pair types ``[count, P]`` from the mixture law (MAP-3): per pair, hard with prob. ``hard_fraction``."""
+    m = side(n)
+    n_pairs = hub_and_paths(n).shape[1]
+    uniform = gen.integers(0, len(POTENTIALS), size=(count, n_pairs))
+    if hard_fraction <= 0:
+        return uniform
+    hard = np.zeros((count, n_pairs), dtype=np.int64)  # hub pairs: zero
+    path = np.full((count, m, m - 1), POTENTIALS.index("copy"), dtype=np.int64)
+    if m > 1:
+        path[:, :, -1] = POTENTIALS.index("clamp0") + gen.integers(0, 2, size=(count, m))
+    hard[:, n:] = path.reshape(count, -1)
+    return np.where(gen.random((count, n_pairs)) < hard_fraction, hard, uniform)
+
+
+def draw_theta(n: int, count: int, unary_scale: float, gen: np.random.Generator) -> np.ndarray:
+    """Unary energies ``[count, n+1]`` ~ N(0, unary_scale^2), rounded to float32 (as stored)."""
+    return (gen.standard_normal((count, n + 1)) * unary_scale).astype(np.float32).astype(np.float64)
+
+
+def locality_distances(n: int) -> list[int]:
+    """The distances of the diagnostic: 1, 2, m/4, m/2 and m - 1 (deduplicated, >= 1)."""
+    m = side(n)
+    return sorted({d for d in (1, 2, m // 4, m // 2, m - 1) if d >= 1})
+
+
+def locality(n: int, types: np.ndarray, theta: np.ndarray, hard_fraction: float, unary_scale: float,
+             gen: np.random.Generator, distances: list[int] | None = None, repeats: int = 4) -> dict:
+    """(MAP-4) flip rate per distance ``d`` on the instances ``types [B, P]``, ``theta [B, n+1]``.
+
+    Each instance is used ``repeats`` times with a uniformly drawn path vertex; one re-draw per sample.
+    """
+    m = side(n)
+    distances = locality_distances(n) if distances is None else distances
+    types, theta = np.repeat(types, repeats, axis=0), np.repeat(theta, repeats, axis=0)
+    count = types.shape[0]
+    rows = np.arange(count)
+    path, pos = gen.integers(0, m, count), gen.integers(0, m, count)
+    vertex = 1 + path * m + pos
+
+    def energies(t, th):
+        return TABLES[t], np.stack([np.zeros_like(th), th], axis=-1)
+
+    base, _ = map_assignment(n, *energies(types, theta))
+    rates = []
+    for d in distances:
+        new_types = draw_types(n, count, hard_fraction, gen)
+        new_theta = draw_theta(n, count, unary_scale, gen)
+        far = np.abs(np.arange(m)[None, :] - pos[:, None]) > d  # [count, m] positions of v's path
+        far_vertex = np.zeros((count, m, m), dtype=bool)
+        far_vertex[rows, path] = far
+        far_pair = np.zeros((count, m, m - 1), dtype=bool)
+        far_pair[rows, path] = far[:, :-1] | far[:, 1:]
+        redraw_t = np.concatenate([far_vertex.reshape(count, -1), far_pair.reshape(count, -1)], axis=1)
+        redraw_u = np.concatenate([np.zeros((count, 1), dtype=bool), far_vertex.reshape(count, -1)], axis=1)
+        labels, _ = map_assignment(n, *energies(np.where(redraw_t, new_types, types),
+                                                np.where(redraw_u, new_theta, theta)))
+        rates.append(round(float((labels[rows, vertex] != base[rows, vertex]).mean()), 4))
+    return {"d": list(distances), "flip_rate": rates, "samples": int(count),
+            "definition": "fraction of sampled (instance, path vertex v) whose MAP label changes when every "
+                          "potential of v's path farther than d from v along the path is re-drawn from the law"}
+
+
+def draw_instances(n: int, count: int, unary_scale: float, gen: np.random.Generator, hard_fraction: float = 0.0):
     """``count`` unique-MAP instances: pair types ``[B, P]``, theta ``[B, n+1]`` (float32 values), labels, redraws.
 
     Instances whose MAP is not unique (some gap <= TIE_TOL) are replaced by fresh draws from ``gen``.
     """
-    n_pairs = hub_and_paths(n).shape[1]
-    types = gen.integers(0, len(POTENTIALS), size=(count, n_pairs))
-    theta = (gen.standard_normal((count, n + 1)) * unary_scale).astype(np.float32).astype(np.float64)
+    types = draw_types(n, count, hard_fraction, gen)
+    theta = draw_theta(n, count, unary_scale, gen)
     redraws = 0
     while True:
         node_energy = np.stack([np.zeros_like(theta), theta], axis=-1)
@@ -149,8 +227,8 @@ def draw_instances(n: int, count: int, unary_scale: float, gen: np.random.Genera
         redraws += bad.size
         if redraws > 100 * count + 100:
             raise ConfigError(f"MAP n={n}: cannot draw unique-MAP instances (unary_scale={unary_scale} too small?)")
-        types[bad] = gen.integers(0, len(POTENTIALS), size=(bad.size, n_pairs))
-        theta[bad] = (gen.standard_normal((bad.size, n + 1)) * unary_scale).astype(np.float32)
+        types[bad] = draw_types(n, bad.size, hard_fraction, gen)
+        theta[bad] = draw_theta(n, bad.size, unary_scale, gen)
 
 
 def make(params: MapParams):
@@ -162,6 +240,8 @@ def make(params: MapParams):
 
     if params.unary_scale <= 0:
         raise ConfigError(f"MAP unary_scale={params.unary_scale}: must be > 0 (continuous unary energies make the MAP unique)")
+    if not 0 <= params.hard_fraction <= 1:
+        raise ConfigError(f"MAP hard_fraction={params.hard_fraction}: must be in [0, 1]")
     pair_index = hub_and_paths(params.n)
     edge_index = undirected_edge_index(pair_index)
     pidx = torch.as_tensor(pair_index)
@@ -169,7 +249,11 @@ def make(params: MapParams):
     splits, redraws = {}, {}
     for split, count in sizes.items():
         types, theta, labels, redraws[split] = draw_instances(
-            params.n, count, params.unary_scale, rng(params.seed, "map", params.variant, split))
+            params.n, count, params.unary_scale, rng(params.seed, "map", params.variant, split),
+            params.hard_fraction)
+        if split == "test":
+            diagnostic = locality(params.n, types, theta, params.hard_fraction, params.unary_scale,
+                                  rng(params.seed, "map", params.variant, "locality"))
         graphs = []
         for b in range(count):
             pe = torch.as_tensor(TABLES[types[b]], dtype=torch.float32)
@@ -182,18 +266,22 @@ def make(params: MapParams):
         splits[split] = graphs
     meta = {
         "kind": "map", "variant": params.variant, "seed": params.seed,
-        "params": {"n": params.n, "m": side(params.n), "unary_scale": params.unary_scale},
+        "params": {"n": params.n, "m": side(params.n), "unary_scale": params.unary_scale,
+                   "hard_fraction": params.hard_fraction},
         "generator": asdict(params),
         "task": "node_classification", "num_classes": 2, "metric": "accuracy", "higher_is_better": True,
         "law": ("hub-and-paths graph: hub 0 joined to every vertex of sqrt(n) paths of sqrt(n) vertices; "
-                "every pair's table drawn uniformly from zero, copy 1[xa!=xb], clamp0 1[(xa,xb)!=(0,0)], "
-                "clamp1 1[(xa,xb)!=(1,1)]; unary theta_i ~ N(0, unary_scale^2), node_energy_i = (0, theta_i); "
+                "each pair's table from zero, copy 1[xa!=xb], clamp0 1[(xa,xb)!=(0,0)], clamp1 1[(xa,xb)!=(1,1)]: "
+                f"with probability hard_fraction={params.hard_fraction:g} the hard law (hub pairs zero, path pairs "
+                "copy, each path's last pair clamp0 or clamp1 with prob. 1/2), otherwise uniform over the four; "
+                "unary theta_i ~ N(0, unary_scale^2), node_energy_i = (0, theta_i); "
                 "y = argmin_x sum_pairs T[xa,xb] + sum_i theta_i x_i, exact by DP (map_paths.py); "
                 "instances with a non-unique MAP re-drawn"),
         "fields": {"x": "node_energy (E_i(0), E_i(1)) [N,2]", "y": "MAP label in {0,1} [N]",
                    "edge_attr": "pair table seen from edge_index[0] -> edge_index[1], row-major (00,01,10,11) [E,4]",
                    "pair_type": "index into " + "|".join(POTENTIALS) + " [P]"},
         "redraws": redraws,
+        "locality": {**diagnostic, "split": "test"},
     }
     return splits, meta
 
