@@ -197,3 +197,40 @@ def test_planted_targets_depend_on_the_planted_weights():
     a = planted.make(planted.PlantedStarParams(8, 1, 10, seed=0))
     b = planted.make(planted.PlantedStarParams(8, 1, 10, seed=1))
     assert not torch.allclose(a[0]["train"][0].y, b[0]["train"][0].y)
+
+
+def _star_fixture(targets, x):
+    from torch_geometric.data import Data
+
+    mask = torch.ones(x.shape[1], dtype=torch.bool)
+    mask[0] = False
+    return [Data(x=torch.as_tensor(x[b]), y=torch.as_tensor(targets[b]), label_mask=mask) for b in range(len(x))]
+
+
+def test_affine_floor_equals_dummy_variable_least_squares():
+    """PLANTED-2: the within-graph demeaned fit equals least squares on [x_v | one-hot(graph)] (naive, dense);
+    exactly affine targets (a^T x_v + c_G) have floor 0."""
+    gen = np.random.default_rng(0)
+    n_graphs, leaves, f = 7, 5, 3
+    x = gen.standard_normal((n_graphs, leaves + 1, f))
+    a, c = gen.standard_normal(f), gen.standard_normal(n_graphs)
+    affine = x @ a + c[:, None]
+    floor, std = planted.affine_floor(_star_fixture(affine, x))
+    assert floor < 1e-12 and std == pytest.approx(affine[:, 1:].std())
+    y = affine + np.sin(3 * x[..., 0]) * x[..., 1]  # not affine in x_v
+    design = np.concatenate([x[:, 1:].reshape(-1, f), np.repeat(np.eye(n_graphs), leaves, axis=0)], axis=1)
+    coef, *_ = np.linalg.lstsq(design, y[:, 1:].reshape(-1), rcond=None)
+    naive = np.sqrt(np.mean((y[:, 1:].reshape(-1) - design @ coef) ** 2))
+    floor, _ = planted.affine_floor(_star_fixture(y, x))
+    assert floor == pytest.approx(naive, rel=1e-10) and floor > 0.1
+
+
+def test_planted_star_without_centre_features(tmp_path):
+    """--no-centre-features: x_0 = 0 in every graph, leaves keep N(0, I) features; targets still verified."""
+    params = planted.PlantedStarParams(8, 1, 20, centre_features=False)
+    splits, meta, model = planted.make(params)
+    for graphs in splits.values():
+        for g in graphs:
+            assert (g.x[0] == 0).all() and g.x[1:].abs().sum() > 0
+    assert meta["params"]["centre_features"] is False and "no centre features" in meta["law"]
+    assert meta["affine_floor"]["split"] == "test" and meta["affine_floor"]["rmse"] >= 0

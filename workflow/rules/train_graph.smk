@@ -5,7 +5,7 @@
 
 from functools import partial
 
-from gapbench.train.graph_paths import ROOT as TRAIN_GRAPH, job_outputs, targets
+from gapbench.train.graph_paths import ROOT as TRAIN_GRAPH, head_layers_arg, job_outputs, targets
 
 
 wildcard_constraints:
@@ -37,6 +37,7 @@ rule train_graph_planted_star:
         batch_size=lookup(dpath="train/graph/planted_star/batch_size", within=config),
         activation=lookup(dpath="train/graph/planted_star/activation", within=config),
         weight_decay=lookup(dpath="train/graph/planted_star/weight_decay", within=config),
+        head_layers=head_layers_arg(config, "planted_star"),
         device=lookup(dpath="train/graph/device", within=config),
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
@@ -47,7 +48,7 @@ rule train_graph_planted_star:
         "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --depths {params.depths} --widths {params.widths} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --seed {wildcards.seed} --device {params.device} --threads {threads}"
+        " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
         " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
 
 
@@ -73,6 +74,7 @@ rule train_graph_ising:
         batch_size=lookup(dpath="train/graph/ising/batch_size", within=config),
         activation=lookup(dpath="train/graph/ising/activation", within=config),
         weight_decay=lookup(dpath="train/graph/ising/weight_decay", within=config),
+        head_layers=head_layers_arg(config, "ising"),
         device=lookup(dpath="train/graph/device", within=config),
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
@@ -83,7 +85,7 @@ rule train_graph_ising:
         "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --depths {params.depths} --widths {params.widths} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --seed {wildcards.seed} --device {params.device} --threads {threads}"
+        " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
         " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
 
 
@@ -108,6 +110,7 @@ rule train_graph_map:
         batch_size=lookup(dpath="train/graph/map/batch_size", within=config),
         activation=lookup(dpath="train/graph/map/activation", within=config),
         weight_decay=lookup(dpath="train/graph/map/weight_decay", within=config),
+        head_layers=head_layers_arg(config, "map"),
         device=lookup(dpath="train/graph/device", within=config),
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
@@ -118,7 +121,7 @@ rule train_graph_map:
         "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --seed {wildcards.seed} --device {params.device} --threads {threads}"
+        " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
         " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
 
 
@@ -143,6 +146,7 @@ rule train_graph_duplicates:
         batch_size=lookup(dpath="train/graph/duplicates/batch_size", within=config),
         activation=lookup(dpath="train/graph/duplicates/activation", within=config),
         weight_decay=lookup(dpath="train/graph/duplicates/weight_decay", within=config),
+        head_layers=head_layers_arg(config, "duplicates"),
         device=lookup(dpath="train/graph/device", within=config),
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
@@ -153,7 +157,7 @@ rule train_graph_duplicates:
         "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --seed {wildcards.seed} --device {params.device} --threads {threads}"
+        " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
         " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
 
 

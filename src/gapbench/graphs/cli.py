@@ -23,7 +23,8 @@ def _write(out, splits, meta, extra=None) -> int:
 def _planted_star(args: argparse.Namespace) -> int:
     from gapbench.graphs import planted
 
-    params = planted.PlantedStarParams(args.leaves, args.depth, args.n_graphs, args.width, tuple(args.split), args.seed)
+    params = planted.PlantedStarParams(args.leaves, args.depth, args.n_graphs, args.width, tuple(args.split), args.seed,
+                                       not args.no_centre_features)
     splits, meta, model = planted.make(params)
     return _write(args.out, splits, meta, {planted.MODEL_FILE: planted.save_model(model)})
 
@@ -84,6 +85,8 @@ def register(sub) -> None:
     c.add_argument("--leaves", type=int, required=True, help="leaves per star")
     c.add_argument("--depth", type=int, required=True, help="depth k of the planted edge GCN")
     c.add_argument("--width", type=int, default=10, help="width of the planted edge GCN (default 10)")
+    c.add_argument("--no-centre-features", action="store_true",
+                   help="the centre gets x_0 = 0 (the paper's setting) instead of N(0, I) features")
     _common(c, "planted_star")
     c.set_defaults(handler=_planted_star)
 

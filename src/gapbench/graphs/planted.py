@@ -1,7 +1,8 @@
 """Planted-star regression (design.md, Part I; seed Table 2): targets from a random edge GCN on a star.
 
 Graph: star with ``n`` leaves (node 0 the centre, nodes ``1..n`` the leaves, pairs ``(0, v)``). Features
-``x_v ~ N(0, I_10)`` iid for every node, centre included. The planted model is the learner's own class,
+``x_v ~ N(0, I_10)`` iid for every node, centre included; with ``centre_features=False`` (the paper's setting)
+the centre's features are ``x_0 = 0``. The planted model is the learner's own class,
 :class:`gapbench.models.gnn.EdgeGCN` (the pipeline's ``edge_gcn``), built with
 ``build_model("edge_gcn", in_dim=10, out_dim=1, depth=k, width=10, activation="relu", level="node", pool="mean")``:
 
@@ -16,6 +17,12 @@ Planted weights (PLANTED-1): every weight and bias ``~ U(-1/sqrt(fan_in), 1/sqrt
 
 Targets: ``y [N]`` is the planted output at every node; the task's targets are the leaves
 (``label_mask``: True at the leaves, False at the centre). Metric: RMSE over the leaves.
+
+Affine floor (PLANTED-2, :func:`affine_floor`): with eq. 3 a leaf's only neighbour is the centre, so its update
+never reads its own state; with a linear head every node-GCN leaf output is ``a^T x_v + c_G`` (affine in its own
+features plus one term shared by its graph), at any depth and width. The floor is the least-squares RMSE of that
+family on a split: ``min_{a, c_G} sqrt(mean_v (y_v - a^T x_v - c_G)^2)`` over the leaves, solved by removing
+each graph's leaf mean from ``y`` and ``x`` and regressing (a model on the floor has learnt what eq. 3 can).
 """
 
 from __future__ import annotations
@@ -41,10 +48,26 @@ class PlantedStarParams:
     width: int = 10
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
+    centre_features: bool = True
 
     @property
     def variant(self) -> str:
         return f"n{self.leaves}-k{self.depth}"
+
+
+def affine_floor(graphs) -> tuple[float, float]:
+    """(PLANTED-2) ``(floor RMSE, leaf target std)`` of planted-star graphs (leaves = ``label_mask``)."""
+    xs, ys = [], []
+    for g in graphs:
+        leaf = g.label_mask.numpy()
+        x, y = g.x.numpy()[leaf].astype(np.float64), g.y.numpy()[leaf].astype(np.float64)
+        xs.append(x - x.mean(axis=0))
+        ys.append(y - y.mean())
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    floor = float(np.sqrt(np.mean((y - x @ coef) ** 2)))
+    leaf_y = np.concatenate([g.y.numpy()[g.label_mask.numpy()] for g in graphs]).astype(np.float64)
+    return floor, float(leaf_y.std())
 
 
 def model_kwargs(depth: int, width: int) -> dict:
@@ -98,15 +121,19 @@ def make(params: PlantedStarParams):
     splits = {}
     for split, count in split_sizes(params.n_graphs, params.split).items():
         x = rng(params.seed, "planted_star", params.variant, split).standard_normal((count, n, FEATURES))
+        if not params.centre_features:
+            x[:, 0] = 0.0
         graphs = [Data(x=torch.as_tensor(x[b], dtype=torch.float32), edge_index=edge_index, label_mask=mask)
                   for b in range(count)]
         for g, y in zip(graphs, planted_outputs(model, graphs)):
             g.y = y.clone()
         splits[split] = graphs
     leaf_y = torch.cat([g.y[1:] for g in splits["train"]])
+    floor, leaf_std = affine_floor(splits["test"])
     meta = {
         "kind": "planted_star", "variant": params.variant, "seed": params.seed,
-        "params": {"leaves": params.leaves, "depth": params.depth, "width": params.width},
+        "params": {"leaves": params.leaves, "depth": params.depth, "width": params.width,
+                   "centre_features": params.centre_features},
         "generator": asdict(params),
         "task": "node_regression", "metric": "rmse", "higher_is_better": False,
         "label_nodes": "leaves (label_mask); y at the centre is the planted output there, not a target",
@@ -115,8 +142,11 @@ def make(params: PlantedStarParams):
                                  "(EdgeGCN.reset_parameters(torch.Generator().manual_seed(planted_seed), law='uniform'))",
                           "activation": "relu",
                           "read_off": "y_v = Linear(mean of the final edge states at v); leaf: its single edge"},
-        "law": "star, node 0 centre, leaves 1..n; x_v ~ N(0, I_10) for every node; y = planted edge GCN output",
+        "law": ("star, node 0 centre, leaves 1..n; x_v ~ N(0, I_10) for every leaf and "
+                + ("the centre" if params.centre_features else "x_0 = 0 at the centre (no centre features)")
+                + "; y = planted edge GCN output"),
         "target_stats": {"train_leaf_mean": round(float(leaf_y.mean()), 6), "train_leaf_std": round(float(leaf_y.std()), 6)},
+        "affine_floor": {"rmse": round(floor, 6), "leaf_std": round(leaf_std, 6), "split": "test"},
         "fields": {"x": "features [N,10]", "y": "planted output [N] (targets: leaves)", "label_mask": "leaves [N]"},
     }
     return splits, meta, model

@@ -516,11 +516,13 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         "model": spec.model, "seed": spec.seed, "metric": task.metric, "higher_is_better": task.higher_is_better,
         "test": best["test"], "valid": best["valid"],
         "hyper": {"depth": hyper.depth, "width": hyper.width, "lr": hyper.lr, "epochs": spec.epochs,
-                  "batch_size": spec.batch_size, "activation": spec.activation},
+                  "batch_size": spec.batch_size, "activation": spec.activation, "head_layers": spec.head_layers},
         "n_params": int(best["n_params"]), "best_epoch": int(best["best_epoch"]), "n_configs": len(grid),
         "train_time_s": round(clock.elapsed, 3), "inference_time_s": round(inference, 4),
         "device": str(device), "status": "ok",
     }
+    if "affine_floor" in meta:  # planted stars: the eq. 3 + linear-head floor and the target std (tables)
+        metrics["affine_floor"] = meta["affine_floor"]
     common.write_json_atomic(out / "metrics.json", metrics)
     return metrics
 
@@ -544,6 +546,28 @@ def parse_budget(text: str) -> tuple[int, int]:
     return depth, width
 
 
+def parse_head_layers(items: list[str], models: list[str]) -> dict[str, int]:
+    """``["1", "node_sage=2"]`` -> read-out layers per model: a bare integer for every model, ``MODEL=K`` for one."""
+    from gapbench.errors import ConfigError
+
+    default, per_model = 1, {}
+    for item in items:
+        name, _, value = item.rpartition("=")
+        try:
+            k = int(value)
+        except ValueError:
+            k = 0
+        if k < 1:
+            raise ConfigError(f"--head-layers {item!r}: expected K or MODEL=K with an integer K >= 1")
+        if not name:
+            default = k
+        elif name not in models:
+            raise ConfigError(f"--head-layers {item!r}: {name} is not one of the trained models ({', '.join(models)})")
+        else:
+            per_model[name] = k
+    return {m: per_model.get(m, default) for m in models}
+
+
 def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
     """One :class:`GraphTrainSpec` per (model, budget); ``--out`` is formatted with model, depth, width."""
     from gapbench.errors import ConfigError
@@ -554,6 +578,7 @@ def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
         raise ConfigError(f"--out {out!r}: several models need a {{model}} placeholder in --out")
     if len(budgets) > 1 and not ("{depth}" in out and "{width}" in out):
         raise ConfigError(f"--out {out!r}: several budgets need {{depth}} and {{width}} placeholders in --out")
+    heads = parse_head_layers(args.head_layers, args.model)
     specs = []
     for model in args.model:
         for budget in budgets:
@@ -563,7 +588,7 @@ def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
                 data=args.data, out=Path(path), model=model, seed=args.seed, depths=depths, widths=widths,
                 lrs=args.lrs, epochs=args.epochs, batch_size=args.batch_size, weight_decay=args.weight_decay,
                 activation=args.activation, reduce=args.reduce, pool=args.pool, norm=args.norm,
-                dropout=args.dropout, head_layers=args.head_layers, schedule=args.schedule, device=args.device,
+                dropout=args.dropout, head_layers=heads[model], schedule=args.schedule, device=args.device,
                 threads=args.threads, checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
                 inject_failure=args.inject_failure))
     return specs
@@ -609,7 +634,9 @@ def register(sub) -> None:
     p.add_argument("--norm", default="none", choices=("none", "batch", "layer"),
                    help="normalisation inside each layer")
     p.add_argument("--dropout", type=float, default=0.0, help="dropout after each layer's nonlinearity")
-    p.add_argument("--head-layers", type=int, default=1, help="1: linear head; k: MLP of k layers")
+    p.add_argument("--head-layers", nargs="+", default=["1"], metavar="K|MODEL=K",
+                   help="read-out layers: 1 = linear head, k > 1 = MLP of k layers; a bare K for every model, "
+                        "MODEL=K for one (e.g. 1 node_sage=2)")
     p.add_argument("--schedule", default="cosine", choices=("cosine", "constant"), help="learning-rate schedule")
     add_common_arguments(p)
     p.set_defaults(handler=_handler)
