@@ -63,3 +63,13 @@ def test_bootstrap_is_seeded_and_sensible():
     assert t1 == t2 and t1.significant and t1.ci_low > 0
     overlap = compare([0.30, 0.35, 0.40], [0.32, 0.36, 0.38], BOOT)
     assert overlap.significant is False and overlap.ci_low < 0 < overlap.ci_high
+
+
+def test_holm_step_down_against_hand_computation():
+    """p = (0.01, 0.04, 0.03, 0.005), alpha 0.05: sorted thresholds 0.0125, 0.0167, 0.025, 0.05 -> the two
+    smallest are rejected, then 0.03 > 0.025 stops (0.04 <= 0.05 is not rejected: step-down)."""
+    from gapbench.tables.stats import holm
+
+    assert holm([0.01, 0.04, 0.03, 0.005], 0.05) == [True, False, False, True]
+    assert holm([0.001, 0.002], 0.05) == [True, True]
+    assert holm([0.2], 0.05) == [False] and holm([], 0.05) == []

@@ -34,6 +34,7 @@ rule graph_planted_star:
         "planted star: {wildcards.leaves} leaves, planted depth {wildcards.depth}"
     params:
         width=lookup(dpath="graphs/planted_star/width", within=config),
+        centre=lambda wc: "" if config["graphs"]["planted_star"]["centre_features"] else "--no-centre-features",
         n_graphs=lookup(dpath="graphs/planted_star/n_graphs", within=config),
         split=lookup(dpath="graphs/split", within=config),
         seed=lookup(dpath="seed", within=config),
@@ -41,7 +42,7 @@ rule graph_planted_star:
         "../../envs/graphs.yaml"
     shell:
         "gapbench graphs make planted-star --leaves {wildcards.leaves} --depth {wildcards.depth}"
-        " --width {params.width} --n-graphs {params.n_graphs} --split {params.split} --seed {params.seed}"
+        " --width {params.width} {params.centre} --n-graphs {params.n_graphs} --split {params.split} --seed {params.seed}"
         " --out {output.data} > {log} 2>&1"
 
 

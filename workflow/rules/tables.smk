@@ -43,6 +43,9 @@ rule tables_build:
         graphical=report("results/tables/graphical_models.csv", caption="../report/graphical_models.rst",
                          category="Part I: edge vs node GNNs", labels={"table": "Graphical models, duplicates"}),
         graphical_md="results/tables/graphical_models.md",
+        memory=report("results/tables/memory_threshold.csv", caption="../report/memory_threshold.rst",
+                      category="Part I: edge vs node GNNs", labels={"table": "Memory threshold"}),
+        memory_md="results/tables/memory_threshold.md",
         runs_graph=report("results/tables/runs_graph.csv", caption="../report/runs.rst",
                           category="Part I: edge vs node GNNs", labels={"table": "All graph runs"}),
         sweeps_graph=report("results/tables/sweeps_graph.csv", caption="../report/sweeps.rst",
@@ -66,6 +69,9 @@ rule tables_build:
         node_edge=report("results/figures/node_vs_edge.png", caption="../report/node_vs_edge.rst",
                          category="Part I: edge vs node GNNs", labels={"figure": "Node vs edge vs size"}),
         node_edge_pdf="results/figures/node_vs_edge.pdf",
+        memory_fig=report("results/figures/memory_threshold.png", caption="../report/memory_threshold_figure.rst",
+                          category="Part I: edge vs node GNNs", labels={"figure": "Error vs width per n"}),
+        memory_fig_pdf="results/figures/memory_threshold.pdf",
         curves=report("results/figures/training_curves.png", caption="../report/training_curves.rst",
                       category="Training", labels={"figure": "Training curves"}),
         curves_pdf="results/figures/training_curves.pdf",
@@ -79,6 +85,8 @@ rule tables_build:
         seed=lookup(dpath="seed", within=config),
         delta_metric=lookup(dpath="tables/delta_metric", within=config),
         map_threshold=lookup(dpath="tables/map_accuracy_threshold", within=config),
+        memory_nrmse=lookup(dpath="tables/memory_nrmse_target", within=config),
+        memory_accuracy=lookup(dpath="tables/memory_accuracy_target", within=config),
     log:
         "results/logs/tables/build.log",
     benchmark:
@@ -92,6 +100,7 @@ rule tables_build:
         " --tables-dir results/tables --figures-dir results/figures --claims {output.claims}"
         " --test {params.test} --alpha {params.alpha} --bootstrap-resamples {params.resamples}"
         " --seed {params.seed} --delta-metric {params.delta_metric} --map-threshold {params.map_threshold}"
+        " --memory-nrmse-target {params.memory_nrmse} --memory-accuracy-target {params.memory_accuracy}"
         " > {log} 2>&1"
 
 

@@ -5,11 +5,14 @@
 
 from functools import partial
 
-from gapbench.train.graph_paths import ROOT as TRAIN_GRAPH, head_layers_arg, job_outputs, targets
+from gapbench.graphs.data import ROOT as GRAPHS
+from gapbench.train.graph_paths import ROOT as TRAIN_GRAPH, budgets, head_layers_arg, job_outputs, targets
 
 
 wildcard_constraints:
     seed=r"\d+",
+    memtask="planted_star|duplicates",
+    memvariant=r"n\d+(-k\d+)?",
 
 
 train_graph_targets = partial(targets, config)
@@ -147,6 +150,43 @@ rule train_graph_duplicates:
         activation=lookup(dpath="train/graph/duplicates/activation", within=config),
         weight_decay=lookup(dpath="train/graph/duplicates/weight_decay", within=config),
         head_layers=head_layers_arg(config, "duplicates"),
+        device=lookup(dpath="train/graph/device", within=config),
+        checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
+        fail=inject_failure,
+    threads: lookup(dpath="train/graph/threads", within=config)
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
+        " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
+        " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
+        " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
+        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+
+
+# Memory threshold: every model at every depth x width of the grid on a planted-star or duplicate dataset.
+rule train_graph_memory:
+    input:
+        data=f"{GRAPHS}/{{memtask}}/{{memvariant}}",
+    output:
+        **job_outputs(config, "memory", "{memtask}-{memvariant}"),
+    log:
+        "results/logs/train/graph/memory/{memtask}-{memvariant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train/graph/memory/{memtask}-{memvariant}/seed{seed}.tsv"
+    message:
+        "memory threshold on {wildcards.memtask} {wildcards.memvariant}, seed {wildcards.seed}: {params.models}"
+        " at budgets {params.budgets}"
+    params:
+        out=lambda wc: f"{TRAIN_GRAPH}/memory/{wc.memtask}-{wc.memvariant}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
+        models=lookup(dpath="train/graph/memory/models", within=config),
+        budgets=budgets(config["train"]["graph"]["memory"]),
+        lrs=lookup(dpath="train/graph/memory/lrs", within=config),
+        epochs=lookup(dpath="train/graph/memory/epochs", within=config),
+        batch_size=lookup(dpath="train/graph/memory/batch_size", within=config),
+        activation=lookup(dpath="train/graph/memory/activation", within=config),
+        weight_decay=lookup(dpath="train/graph/memory/weight_decay", within=config),
+        head_layers=head_layers_arg(config, "memory"),
         device=lookup(dpath="train/graph/device", within=config),
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,

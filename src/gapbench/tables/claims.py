@@ -1,19 +1,22 @@
 """``results/claims.md``: each claim of the seed, the measured evidence, and a verdict by a stated rule.
 
-Verdicts: ``supported``, ``not supported``, ``not run at this scale``. The rules (also printed in claims.md):
+Verdicts: ``supported``, ``not supported``, ``inconclusive``, ``not run at this scale``. The rules (also printed in claims.md):
 
-* planted star: the edge gain (node RMSE - edge RMSE) is significantly positive in *every* testable
-  (leaves, depth) cell -> supported; a testable cell without it -> not supported; no cell with both models,
-  or none testable (fewer than 2 seeds), -> not run at this scale (the direction is still shown).
+* planted star: the edge gain (node RMSE - edge RMSE) against eq. 3 *and* every node control, tested per
+  (cell, node model) over seeds with Holm-Bonferroni over all comparisons, is significantly positive in every
+  testable comparison -> supported; otherwise not supported; none testable -> not run at this scale.
+* memory: the smallest width reaching a stated target (memory.py) grows with n for node models and not for
+  edge models -> supported; an edge threshold that grows, or a node threshold that does not -> not supported;
+  node models that reach the target at no n -> inconclusive.
 * viscosity / noise / benchmark-like PDE settings: a *trend* contrast per slice, the difference of two
   Delta nRMSE (design.md): ``Delta(low nu) - Delta(high nu)`` on KS, ``Delta(high sigma) - Delta(low sigma)``
   on NS, ``Delta(largest omega_f) - Delta(smallest omega_f)`` per equation; tested as one contrast of four
   groups (stats.py). Supported when at least one slice is significantly positive and none significantly
   negative; not supported when a testable slice exists but none is significantly positive, or one is
   significantly negative; not run at this scale without a testable slice.
-* standard graph benchmarks hide the edge advantage: supported when every benchmark's relative gap
-  ``|edge - node| / |node|`` is smaller than the smallest relative edge gain on the planted stars
-  (``(node - edge) / node``); not supported otherwise; not run without both tables.
+* standard graph benchmarks hide the edge advantage: an equivalence statement; every benchmark's relative edge
+  gain has its CI within +-margin (the seed's own spread on that dataset) and the planted claim is supported
+  -> supported; a CI wholly outside the margin (edge much worse counts too) -> not supported.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gapbench.tables import reference
-from gapbench.tables.graphs import GraphRow
+from gapbench.tables.graphs import GraphRow, gain, model_rank
+from gapbench.tables.memory import MemoryTargets, thresholds
 from gapbench.tables.pde import PdeRow
 from gapbench.tables.render import fmt, fmt_test, md_table, write_text
-from gapbench.tables.stats import StatsOptions, TestResult, contrast
+from gapbench.tables.stats import StatsOptions, TestResult, contrast, holm
 
 SUPPORTED, NOT_SUPPORTED, NOT_RUN = "supported", "not supported", "not run at this scale"
+INCONCLUSIVE = "inconclusive"
 MEMORY_MODEL, MARKOV_MODEL = "memno", "ffno"
 
 
@@ -47,64 +52,158 @@ class Claim:
 
 
 # ------------------------------------------------------------------------------------------------ Part I
-def planted_star(rows: list[GraphRow]) -> Claim:
-    rule = ("supported iff the edge gain (node RMSE - edge RMSE) is significantly positive in every testable "
-            "(leaves, depth) cell; not run at this scale when no cell has both models with >= 2 seeds")
-    cells = [r for r in rows if r.experiment == "planted_star" and r.model == "edge_gcn"
-             and r.edge_gain is not None and r.edge_gain.estimate is not None]
-    cells.sort(key=lambda r: (-int(r.params.get("leaves", 0)), -int(r.params.get("depth", 0))))
-    node = {(r.variant): r for r in rows if r.experiment == "planted_star" and r.model == "node_gcn"}
-    evidence = [[str(r.params.get("leaves", "")), str(r.params.get("depth", "")),
-                 f"{fmt(r.test.mean)} (n={r.test.n})", f"{fmt(node[r.variant].test.mean)} (n={node[r.variant].test.n})",
-                 fmt_test(r.edge_gain)] for r in cells]
-    headers = ["leaves", "planted depth", "edge RMSE", "node RMSE", "edge gain"]
-    testable = [r for r in cells if r.edge_gain.significant is not None]
-    direction = sum(r.edge_gain.estimate > 0 for r in cells)
-    if not cells:
-        return Claim("planted_star", "Edge beats node on planted stars", rule, NOT_RUN,
-                     "no planted-star cell has usable runs of both edge_gcn and node_gcn")
+PLANTED_TITLE = "Edge beats node on planted stars"
+
+
+def planted_star(rows: list[GraphRow], opts: StatsOptions) -> Claim:
+    """Edge GCN vs every node model (eq. 3 and the controls) per cell, Holm-Bonferroni over all comparisons."""
+    rule = ("per (leaves, depth) cell and node model (GCN eq. 3 and every node control, e.g. SAGE with an MLP "
+            "read-out): edge gain = node RMSE - edge RMSE, two-sided test over seeds, Holm-Bonferroni over all "
+            f"(cell, node model) comparisons at family-wise alpha = {opts.alpha:g}; supported iff the gain is "
+            "significantly positive after correction in every testable comparison; not run at this scale when "
+            "none is testable (>= 2 seeds per model)")
+    planted = [r for r in rows if r.experiment == "planted_star"]
+    edge = {r.variant: r for r in planted if r.model == "edge_gcn"}
+    pairs = [(edge[r.variant], r, gain(r.cell.values("test"), edge[r.variant].cell.values("test"), False, opts))
+             for r in sorted(planted, key=lambda r: (-int(r.params.get("leaves", 0)), -int(r.params.get("depth", 0)),
+                                                     r.model))
+             if r.model.startswith("node_") and r.variant in edge]
+    pairs = [p for p in pairs if p[2].estimate is not None]
+    if not pairs:
+        return Claim("planted_star", PLANTED_TITLE, rule, NOT_RUN,
+                     "no planted-star cell has usable runs of both edge_gcn and a node model")
+    testable = [i for i, p in enumerate(pairs) if p[2].p_value is not None]
+    reject = dict(zip(testable, holm([pairs[i][2].p_value for i in testable], opts.alpha)))
+    headers = ["leaves", "planted depth", "node model", "edge RMSE", "node RMSE", "edge gain", "p", "Holm"]
+    evidence = [[str(e.params.get("leaves", "")), str(e.params.get("depth", "")), n.model,
+                 f"{fmt(e.test.mean)} (n={e.test.n})", f"{fmt(n.test.mean)} (n={n.test.n})", fmt_test(t),
+                 fmt(t.p_value, 3), ("reject" if reject[i] else "keep") if i in reject else "n/t"]
+                for i, (e, n, t) in enumerate(pairs)]
     if not testable:
-        return Claim("planted_star", "Edge beats node on planted stars", rule, NOT_RUN,
-                     f"edge RMSE is lower in {direction} of {len(cells)} cells, but no cell has >= 2 seeds per "
+        direction = sum(t.estimate > 0 for _, _, t in pairs)
+        return Claim("planted_star", PLANTED_TITLE, rule, NOT_RUN,
+                     f"edge RMSE is lower in {direction} of {len(pairs)} comparisons, but none has >= 2 seeds per "
                      "model, so no difference can be tested", headers, evidence)
-    good = [r for r in testable if r.edge_gain.direction > 0]
+    good = [i for i in testable if reject[i] and pairs[i][2].estimate > 0]
+    per_model = {}
+    for i in testable:
+        m = pairs[i][1].model
+        won, total = per_model.get(m, (0, 0))
+        per_model[m] = (won + (i in good), total + 1)
     verdict = SUPPORTED if len(good) == len(testable) else NOT_SUPPORTED
-    return Claim("planted_star", "Edge beats node on planted stars", rule, verdict,
-                 f"edge significantly better in {len(good)} of {len(testable)} testable cells "
-                 f"({len(cells) - len(testable)} untestable)", headers, evidence)
+    detail = "; ".join(f"vs {m}: {w} of {t} cells" for m, (w, t) in per_model.items())
+    return Claim("planted_star", PLANTED_TITLE, rule, verdict,
+                 f"edge significantly better after Holm in {len(good)} of {len(testable)} testable comparisons "
+                 f"({detail}; {len(pairs) - len(testable)} untestable)", headers, evidence)
 
 
-def benchmarks_graphs(rows: list[GraphRow]) -> Claim:
+def memory_threshold(rows: list[GraphRow], targets: MemoryTargets) -> Claim:
+    """Node thresholds grow with n, edge thresholds do not (memory-threshold table)."""
+    title = "Node models need memory growing with n, edge models do not"
+    rule = ("per task of the memory experiment with >= 2 values of n: a model's threshold is the smallest width "
+            "whose seed-mean test value reaches the target (planted: RMSE / leaf std <= "
+            f"{targets.nrmse:g}; duplicates: accuracy >= {targets.accuracy:g}); 'grows' = the threshold at the "
+            "largest n is larger than at the smallest n, or reached at the smallest n and not at the largest. "
+            "Supported iff in every task every edge model reaches the target at every n without growth and "
+            "every node model's threshold grows; not supported iff an edge threshold grows or is not reached, or "
+            "a node model reaches the target at the largest n with no larger width than at the smallest; "
+            "inconclusive when a node model reaches it at no n (the grid is too small to see growth). A threshold "
+            "on seed means: no test, no multiplicity correction (seeds shown)")
+    found = thresholds(rows, targets, model_rank)
+    by_task: dict[str, dict[str, dict[int, dict]]] = {}
+    for s in found:
+        by_task.setdefault(s["task"], {}).setdefault(s["model"], {})[s["n"]] = s
+    headers = ["task", "model", "n: min width (seeds)", "reading"]
+    evidence, readings = [], []
+    for task, models in sorted(by_task.items()):
+        for model, per_n in models.items():
+            ns = sorted(per_n)
+            if len(ns) < 2:
+                continue
+            lo, hi = per_n[ns[0]]["min_width"], per_n[ns[-1]]["min_width"]
+            edge = model.startswith("edge")
+            if edge:
+                reading = "flat" if all(per_n[n]["min_width"] for n in ns) and hi <= lo else "grows"
+            elif lo is None and hi is None:
+                reading = "never reached"
+            else:
+                reading = "grows" if hi is None or (lo is not None and hi > lo) else "flat"
+            readings.append((edge, reading))
+            evidence.append([task, model, "; ".join(f"{n}: {per_n[n]['min_width'] or 'none'} ({per_n[n]['seeds']})"
+                                                    for n in ns), reading])
+    if not readings:
+        return Claim("memory", title, rule, NOT_RUN, "no task of the memory experiment has results at >= 2 values "
+                     "of n", headers, evidence)
+    edge_ok = all(r == "flat" for e, r in readings if e) and any(e for e, _ in readings)
+    node = [r for e, r in readings if not e]
+    if not edge_ok or "flat" in node:
+        verdict = NOT_SUPPORTED
+    elif "never reached" in node or not node:
+        verdict = INCONCLUSIVE
+    else:
+        verdict = SUPPORTED
+    n_edge = sum(e for e, _ in readings)
+    summary = (f"edge thresholds flat in {sum(e and r == 'flat' for e, r in readings)} of {n_edge}; node "
+               f"thresholds grow in {node.count('grows')}, flat in {node.count('flat')}, never reached in "
+               f"{node.count('never reached')} of {len(node)} (task, model) series")
+    return Claim("memory", title, rule, verdict, summary, headers, evidence)
+
+
+def equivalence_margin(dataset: str) -> float | None:
+    """The seed's own spread on a Table 1 dataset: ``2 max(std) / |node mean|`` of its two reported models."""
+    ref = reference.TABLE1.get(dataset)
+    if not ref or "node_gcn" not in ref[2]:
+        return None
+    node_mean = abs(ref[2]["node_gcn"][0])
+    return 2 * max(std for _, std in ref[2].values()) / node_mean if node_mean else None
+
+
+def benchmarks_graphs(rows: list[GraphRow], planted_verdict: str) -> Claim:
+    """Equivalence on every benchmark (relative gain within the seed's spread) while the planted claim holds."""
     title = "Standard graph benchmarks hide the edge advantage"
-    rule = ("supported iff every benchmark's relative gap |edge - node| / |node| is below the smallest relative "
-            "edge gain (node - edge) / node on the planted stars; not run without both")
+    rule = ("equivalence per benchmark: the relative edge gain (edge gain / |node GCN mean|, positive = edge "
+            "better) has its (1 - alpha) CI inside +-margin, margin = the seed's own spread on that dataset "
+            "(2 x the larger std of its two Table 1 models / |its node mean|); an edge model much worse (CI below "
+            "-margin) or much better is not hidden. Supported iff every benchmark is equivalent and the planted "
+            "claim is supported (an intersection-union test: no multiplicity correction needed); not supported "
+            "iff a benchmark's CI lies wholly outside the margin or the planted claim is not supported; not run "
+            "without testable pairs (>= 2 seeds)")
     bench = [r for r in rows if r.experiment == "benchmark" and r.model == "edge_gcn" and r.edge_gain
              and r.edge_gain.estimate is not None]
-    planted = [r for r in rows if r.experiment == "planted_star" and r.model == "edge_gcn" and r.edge_gain
-               and r.edge_gain.estimate is not None]
     node = {(r.experiment, r.variant): r for r in rows if r.model == "node_gcn"}
-    evidence = []
-    bench_gaps, planted_gains = [], []
+    headers = ["dataset", "metric", "edge gain", "relative gain [CI]", "margin", "reading"]
+    evidence, readings = [], []
     for r in bench:
-        base = abs(node[(r.experiment, r.variant)].test.mean)
-        gap = abs(r.edge_gain.estimate) / base if base else None
-        bench_gaps.append(gap)
-        evidence.append(["benchmark", r.variant, r.metric, fmt_test(r.edge_gain), fmt(gap, 3)])
-    for r in planted:
-        base = node[(r.experiment, r.variant)].test.mean
-        g = r.edge_gain.estimate / base if base else None
-        planted_gains.append(g)
-        evidence.append(["planted star", r.variant, r.metric, fmt_test(r.edge_gain), fmt(g, 3)])
-    headers = ["task", "dataset", "metric", "edge gain", "relative gap"]
-    if not bench or not planted or None in bench_gaps or None in planted_gains:
-        what = "Table 1 benchmarks" if not bench else "planted stars"
-        return Claim("benchmarks_graphs", title, rule, NOT_RUN,
-                     f"no usable edge/node pair on the {what}" if (not bench or not planted) else
-                     "a node metric of 0 leaves a relative gap undefined", headers, evidence)
-    verdict = SUPPORTED if max(bench_gaps) < min(planted_gains) else NOT_SUPPORTED
+        base = abs(node[(r.experiment, r.variant)].test.mean or 0.0)
+        margin = equivalence_margin(r.variant)
+        g = r.edge_gain
+        if not base or margin is None or g.ci_low is None:
+            reading = "not testable"
+            rel = (g.estimate / base if base else None, None, None)
+        else:
+            rel = (g.estimate / base, g.ci_low / base, g.ci_high / base)
+            reading = ("equivalent" if -margin <= rel[1] and rel[2] <= margin else
+                       "edge much worse" if rel[2] < -margin else
+                       "edge much better" if rel[1] > margin else "undecided")
+        readings.append(reading)
+        ci = f" [{fmt(rel[1], 3)}, {fmt(rel[2], 3)}]" if rel[1] is not None else ""
+        evidence.append([r.variant, r.metric, fmt_test(g), fmt(rel[0], 3) + ci, fmt(margin, 3), reading])
+    testable = [x for x in readings if x != "not testable"]
+    if not testable or planted_verdict == NOT_RUN:
+        why = ("no benchmark has a testable edge/node pair" if not testable
+               else "the planted-star claim was not run at this scale")
+        return Claim("benchmarks_graphs", title, rule, NOT_RUN, why, headers, evidence)
+    outside = [x for x in testable if x in ("edge much worse", "edge much better")]
+    if outside or planted_verdict == NOT_SUPPORTED:
+        verdict = NOT_SUPPORTED
+    elif len(testable) == len(readings) and all(x == "equivalent" for x in testable):
+        verdict = SUPPORTED
+    else:
+        verdict = INCONCLUSIVE
     return Claim("benchmarks_graphs", title, rule, verdict,
-                 f"largest relative gap on benchmarks {fmt(max(bench_gaps), 3)} vs smallest relative edge gain "
-                 f"on planted stars {fmt(min(planted_gains), 3)}", headers, evidence)
+                 f"{testable.count('equivalent')} of {len(readings)} benchmarks equivalent within the margin, "
+                 f"{len(outside)} outside it, {len(readings) - len(testable)} untestable; planted claim "
+                 f"{planted_verdict}", headers, evidence)
 
 
 # ------------------------------------------------------------------------------------------------ Part II
@@ -197,9 +296,12 @@ def benchmarks_pde(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim
 
 
 # ------------------------------------------------------------------------------------------------ all
-def evaluate(graph_rows: list[GraphRow], pde_rows: list[PdeRow], metric: str, opts: StatsOptions) -> list[Claim]:
-    return [planted_star(graph_rows), viscosity(pde_rows, metric, opts), noise(pde_rows, metric, opts),
-            benchmarks_graphs(graph_rows), benchmarks_pde(pde_rows, metric, opts)]
+def evaluate(graph_rows: list[GraphRow], pde_rows: list[PdeRow], metric: str, opts: StatsOptions,
+             memory_targets: MemoryTargets | None = None) -> list[Claim]:
+    planted = planted_star(graph_rows, opts)
+    return [planted, memory_threshold(graph_rows, memory_targets or MemoryTargets()),
+            viscosity(pde_rows, metric, opts), noise(pde_rows, metric, opts),
+            benchmarks_graphs(graph_rows, planted.verdict), benchmarks_pde(pde_rows, metric, opts)]
 
 
 def markdown(claims: list[Claim], metric: str, opts: StatsOptions, n_missing: int) -> str:

@@ -27,13 +27,15 @@ class BuildParams:
     seed: int
     delta_metric: str
     map_threshold: float
+    memory_nrmse_target: float = 0.2
+    memory_accuracy_target: float = 0.95
     figures: bool = True  # False: tables and claims only
 
 
 def build(p: BuildParams) -> int:
     """Write every table, figure and claims.md; warn (stderr) about missing runs; never fail on them."""
     from gapbench.errors import ConfigError
-    from gapbench.tables import claims, collect, figures, graphs, pde
+    from gapbench.tables import claims, collect, figures, graphs, memory, pde
     from gapbench.tables.render import csv_text, write_text
     from gapbench.tables.stats import TESTS, StatsOptions
 
@@ -49,14 +51,15 @@ def build(p: BuildParams) -> int:
     except ValueError as err:
         raise ConfigError(f"tables: {err}") from err
     pde_rows = pde.write(coll, p.data_dir, p.tables_dir, opts)
-    graph_rows = graphs.write(coll, p.tables_dir, opts, p.map_threshold)
+    targets = memory.MemoryTargets(p.memory_nrmse_target, p.memory_accuracy_target)
+    graph_rows = graphs.write(coll, p.tables_dir, opts, p.map_threshold, targets)
     missing = coll.missing
     write_text(p.tables_dir / "missing.csv", csv_text(
         [{"path": str(r.path), "task": r.task, "seed": r.seed, "status": r.status, "reason": r.reason}
          for r in sorted(missing, key=lambda r: str(r.path))], ["path", "task", "seed", "status", "reason"]))
     if p.figures:
-        figures.write_all(pde_rows, graph_rows, p.delta_metric, p.figures_dir)
-    found = claims.evaluate(graph_rows, pde_rows, p.delta_metric, opts)
+        figures.write_all(pde_rows, graph_rows, p.delta_metric, p.figures_dir, targets)
+    found = claims.evaluate(graph_rows, pde_rows, p.delta_metric, opts, targets)
     claims.write(p.claims, found, p.delta_metric, opts, len(missing))
     n_ok = len(coll.runs) - len(missing)
     print(f"gapbench tables: {n_ok} usable runs of {len(coll.runs)} expected "
@@ -77,7 +80,8 @@ def _handler(args: argparse.Namespace) -> int:
         metrics=metrics, train_dir=Path(args.train_dir), data_dir=Path(args.data_dir),
         tables_dir=Path(args.tables_dir), figures_dir=Path(args.figures_dir), claims=Path(args.claims),
         test=args.test, alpha=args.alpha, bootstrap_resamples=args.bootstrap_resamples, seed=args.seed,
-        delta_metric=args.delta_metric, map_threshold=args.map_threshold, figures=not args.no_figures))
+        delta_metric=args.delta_metric, map_threshold=args.map_threshold, figures=not args.no_figures,
+        memory_nrmse_target=args.memory_nrmse_target, memory_accuracy_target=args.memory_accuracy_target))
 
 
 def register(sub) -> None:
@@ -103,5 +107,9 @@ def register(sub) -> None:
                    help="PDE metric of Delta nRMSE in the claims and the omega_f figure")
     b.add_argument("--map-threshold", type=float, default=0.99,
                    help="MAP accuracy that counts as solved (smallest-budget table)")
+    b.add_argument("--memory-nrmse-target", type=float, default=0.2,
+                   help="memory threshold, planted stars: normalized RMSE (RMSE / leaf std) counted as solved")
+    b.add_argument("--memory-accuracy-target", type=float, default=0.95,
+                   help="memory threshold, duplicate task: accuracy counted as solved")
     b.add_argument("--no-figures", action="store_true", help="write the tables and claims only")
     b.set_defaults(handler=_handler)

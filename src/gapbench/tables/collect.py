@@ -122,6 +122,12 @@ def variant_params(kind: str, variant: str) -> dict:
         return {"tree": variant}
     elif kind == "benchmark":
         return {"name": variant}
+    elif kind == "memory":  # memory/{task}-{variant}: the dataset's own parameters, plus task and n
+        for task in ("planted_star", "duplicates"):
+            if variant.startswith(task + "-"):
+                inner = variant_params(task, variant[len(task) + 1:])
+                n = inner.get("leaves", inner.get("n"))
+                return {**inner, "task": task, "n": n} if n is not None else {}
     return {}
 
 

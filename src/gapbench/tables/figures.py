@@ -6,6 +6,9 @@
   per dataset.
 * ``node_vs_edge``: node vs edge test metric against n (MAP, duplicates) and against the number of leaves
   (planted star), mean ± std over seeds.
+* ``memory_threshold``: test error against width (best depth per width) on the star tasks of the memory
+  experiment, one curve per (model, n), node dashed / edge solid, the target as a horizontal line (planted
+  stars: RMSE / leaf std; duplicates: 1 - accuracy, so lower is better in both panels).
 * ``training_curves``: validation curves from curves.csv (PDE: valid nRMSE; graphs: the validation column of the
   selected sweep configuration).
 A figure without data says so in its axes; it is still written, so the rule's outputs always exist.
@@ -19,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from gapbench.tables import memory
 from gapbench.tables.collect import read_csv_rows
 from gapbench.tables.graphs import SWEPT, GraphRow, is_selected, model_rank
 from gapbench.tables.pde import PdeRow
 
-FIGURES = ("delta_nrmse_vs_omega_f", "rollout_nrmse", "node_vs_edge", "training_curves")
+FIGURES = ("delta_nrmse_vs_omega_f", "rollout_nrmse", "node_vs_edge", "memory_threshold", "training_curves")
 FORMATS = ("png", "pdf")
 
 
@@ -177,6 +181,43 @@ def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
     _save(fig, figures_dir, "node_vs_edge")
 
 
+def memory_threshold(rows: list[GraphRow], targets: memory.MemoryTargets, figures_dir: Path) -> None:
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    found = memory.groups(rows)
+    for ax, task in zip(axes, ("planted_star", "duplicates")):
+        title = "Planted star: RMSE / leaf std" if task == "planted_star" else "Duplicate task: 1 - accuracy"
+        ax.set_title(title)
+        series = {k: v for k, v in found.items() if k[0] == task}
+        if not series:
+            _empty(ax, f"memory-threshold {task} results")
+            continue
+        ns = sorted({k[2] for k in series})
+        for (_, model, n), rs in sorted(series.items(), key=lambda kv: (model_rank(kv[0][1]), kv[0][2])):
+            best: dict[int, float] = {}
+            for r in rs:
+                v = memory.point_value(r)
+                if v is None:
+                    continue
+                err = v if task == "planted_star" else 1.0 - v
+                best[r.budget_width] = min(err, best.get(r.budget_width, float("inf")))
+            if not best:
+                continue
+            widths = sorted(best)
+            style = "--" if model.startswith("node") or model == "deepsets" else "-"
+            marker = "osD^v<>"[ns.index(n) % 7]
+            ax.plot(widths, [best[w] for w in widths], style + marker, color=f"C{model_rank(model)[0] % 10}",
+                    label=f"{model} n={n}")
+        target = targets.nrmse if task == "planted_star" else 1.0 - targets.accuracy
+        ax.axhline(target, color="grey", lw=0.8, ls=":", label="target")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("width (best depth per width)")
+        ax.set_ylabel("test error")
+        ax.legend(fontsize=6)
+    fig.suptitle("Memory threshold: error vs width per n; node dashed, edge solid (seed means)")
+    _save(fig, figures_dir, "memory_threshold")
+
+
 def _graph_valid_column(columns: list[str]) -> str | None:
     for c in ("valid_metric", "valid", "valid_rmse", "valid_mse", "valid_accuracy", "valid_loss"):
         if c in columns:
@@ -231,9 +272,11 @@ def training_curves(pde_rows: list[PdeRow], graph_rows: list[GraphRow], figures_
     _save(fig, figures_dir, "training_curves")
 
 
-def write_all(pde_rows: list[PdeRow], graph_rows: list[GraphRow], metric: str, figures_dir: Path) -> None:
+def write_all(pde_rows: list[PdeRow], graph_rows: list[GraphRow], metric: str, figures_dir: Path,
+              targets: memory.MemoryTargets | None = None) -> None:
     figures_dir = Path(figures_dir)
     delta_vs_omega(pde_rows, metric, figures_dir)
     rollout(pde_rows, figures_dir)
     node_vs_edge(graph_rows, figures_dir)
+    memory_threshold(graph_rows, targets or memory.MemoryTargets(), figures_dir)
     training_curves(pde_rows, graph_rows, figures_dir)

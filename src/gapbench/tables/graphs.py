@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from gapbench.tables import reference
+from gapbench.tables import memory, reference
 from gapbench.tables.collect import Cell, Collection, read_csv_rows, split_model
 from gapbench.tables.render import (csv_text, fmt, fmt_summary, fmt_test, md_table, missing_section,
                                     summary_cols, test_cols, write_text)
@@ -179,6 +179,25 @@ def table1(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
 
 
 # ------------------------------------------------------------------------------------------------ Table 2
+def _planted_reference(cells: dict) -> dict:
+    """The affine floor and the leaf-target std of a planted cell (recorded by every run from the dataset)."""
+    for r in cells.values():
+        ref = r.cell.first("affine_floor")
+        if isinstance(ref, dict):
+            return ref
+    return {}
+
+
+def _law_text(planted: list[GraphRow]) -> str:
+    centre = {r.params.get("centre_features") for r in planted} - {None}
+    where = ("every node, centre included" if centre == {True} else
+             "the leaves; the centre has no features (x_0 = 0)" if centre == {False} else
+             "the leaves (centre features as recorded per dataset)")
+    return ("Planted law: star, x_v ~ N(0, I_10) on " + where + "; targets = a randomly initialised edge GCN of "
+            "depth k, width 10, every weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), read off at the "
+            "leaves.")
+
+
 def table2(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
     planted = [r for r in rows if r.experiment == "planted_star"]
 
@@ -190,18 +209,24 @@ def table2(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
     csv_rows, md_rows = [], []
     for key in keys:
         cells = {r.model: r for r in planted if cellkey(r) == key}
-        out = {"leaves": key[0], "planted_depth": key[1], "variant": next(iter(cells.values())).variant}
+        ref = _planted_reference(cells)
+        floor, std = ref.get("rmse"), ref.get("leaf_std")
+        out = {"leaves": key[0], "planted_depth": key[1], "variant": next(iter(cells.values())).variant,
+               "affine_floor": floor, "target_std": std}
         md = [str(key[0]), str(key[1])]
         for m in models:
             r = cells.get(m)
             s = r.test if r else Summary(None, None, 0, 0)
             out.update(summary_cols(m, s))
+            out[f"{m}_nrmse"] = s.mean / std if s.mean is not None and std else None
             out[f"{m}_selected_hyper"] = r.selected_hyper if r else ""
-            md.append(fmt_summary(s, r.cell.status) if r else "not configured")
-        ref = reference.TABLE2.get(key, {})
+            md.append((fmt_summary(s, r.cell.status) if r else "not configured")
+                      + (f" [{fmt(out[f'{m}_nrmse'], 3)}]" if out[f"{m}_nrmse"] is not None else ""))
+        md += [fmt(floor), fmt(std)]
+        ref_seed = reference.TABLE2.get(key, {})
         for m in ("edge_gcn", "node_gcn"):
-            out[f"seed_{m}"] = ref.get(m)
-            md.append(fmt(ref.get(m)))
+            out[f"seed_{m}"] = ref_seed.get(m)
+            md.append(fmt(ref_seed.get(m)))
         g = cells["edge_gcn"].edge_gain if "edge_gcn" in cells else None
         out.update(test_cols("edge_gain", g))
         md.append(fmt_test(g))
@@ -209,12 +234,17 @@ def table2(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
                               if m in cells and cells[m].selected_hyper))
         csv_rows.append(out)
         md_rows.append(md)
-    headers = ["leaves", "planted depth", *[f"{MODEL_NAMES.get(m, m)} RMSE" for m in models],
-               "seed edge", "seed node", "edge gain", "selected hyperparameters"]
+    headers = ["leaves", "planted depth", *[f"{MODEL_NAMES.get(m, m)} RMSE [RMSE/std]" for m in models],
+               "affine floor", "target std", "seed edge", "seed node", "edge gain", "selected hyperparameters"]
     text = ("# Table 2: planted star graphs, test RMSE (lower is better)\n\n"
+            + (_law_text(planted) + "\n\n" if planted else "") +
             "Per (leaves, planted depth): test RMSE of the configuration selected by validation RMSE over the "
-            "sweep (depth, width, learning rate), mean ± std over seeds (n); `seed` columns: the talk's Table 2. "
-            "edge gain = RMSE(node) - RMSE(edge) (positive = edge better). "
+            "sweep (depth, width, learning rate), mean ± std over seeds (n), and in brackets RMSE divided by the "
+            "std of the test leaf targets (comparable across cells). `affine floor`: the least-squares RMSE, on "
+            "the test split, of `a^T x_v + c_G` (own features plus one constant per graph) - every eq. 3 model "
+            "with a linear head is of that form on a star, so GCN (node) cannot go below it; a control (SAGE, "
+            "MLP read-out) below it has learnt what eq. 3 cannot. `seed` columns: the talk's Table 2. "
+            "edge gain = RMSE(node GCN) - RMSE(edge) (positive = edge better). "
             f"Significance: {opts.describe()}; * significant, (ns) not, (n/t) not testable. Every configuration "
             "tried is in sweeps_graph.csv.\n\n")
     text += md_table(headers, md_rows) if md_rows else "_No planted-star runs configured._\n"
@@ -335,13 +365,17 @@ def sweep_rows(coll: Collection) -> list[dict]:
     return out
 
 
-def write(coll: Collection, tables_dir: Path, opts: StatsOptions, map_threshold: float) -> list[GraphRow]:
-    """Write table1_benchmarks, table2_planted_star, graphical_models (.csv, .md), runs/sweeps_graph.csv."""
+def write(coll: Collection, tables_dir: Path, opts: StatsOptions, map_threshold: float,
+          memory_targets: memory.MemoryTargets | None = None) -> list[GraphRow]:
+    """Write table1_benchmarks, table2_planted_star, graphical_models, memory_threshold (.csv, .md),
+    runs/sweeps_graph.csv."""
     rows = build_rows(coll, opts)
     tables_dir = Path(tables_dir)
     for name, (csv_rows, text) in (("table1_benchmarks", table1(rows, opts)),
                                    ("table2_planted_star", table2(rows, opts)),
-                                   ("graphical_models", graphical_models(rows, opts, map_threshold))):
+                                   ("graphical_models", graphical_models(rows, opts, map_threshold)),
+                                   ("memory_threshold", memory.table(rows, memory_targets or memory.MemoryTargets(),
+                                                                     model_rank))):
         write_text(tables_dir / f"{name}.csv", csv_text(csv_rows, None if csv_rows else EMPTY_COLUMNS[name]))
         write_text(tables_dir / f"{name}.md", text)
     runs = run_rows(coll)
@@ -356,6 +390,7 @@ EMPTY_COLUMNS = {
     "table1_benchmarks": ["dataset", "metric", "higher_is_better"],
     "table2_planted_star": ["leaves", "planted_depth", "variant"],
     "graphical_models": ["section", "param", "experiment", "variant", "model"],
+    "memory_threshold": memory.EMPTY_COLUMNS,
     "runs": ["experiment", "variant", "model", "seed", "status", "reason", "path"],
     "sweeps": ["experiment", "variant", "model", "seed", "config", "selected"],
 }

@@ -34,6 +34,10 @@ MEMNO_MAX_RATIO = 6.0
 CLAIMS = {
     "planted_star": "Edge-based GCNs beat node-based GCNs on planted star graphs (seed Table 2: edge RMSE "
                     "~0.002-0.011, node ~0.21-0.38, every cell).",
+    "memory": "Node-based GNNs need memory growing with the graph: on a star every leaf-to-leaf message passes "
+              "through the centre's state, so the width a node model needs grows with the number of leaves n, "
+              "while an edge-based model keeps one state per edge and does not (seed warm-up and Thm 2: "
+              "depth x width = Omega(sqrt(n)) for node models).",
     "viscosity": "Memory helps more at lower viscosity: Delta nRMSE = nRMSE(FFNO) - nRMSE(MemNO) on KS grows "
                  "as nu decreases (seed, 'Results I').",
     "noise": "Memory helps more with observation noise: Delta nRMSE on NS grows with the noise std "

@@ -142,3 +142,18 @@ def _bootstrap(est: float, arrs: list[np.ndarray], w: np.ndarray, opts: StatsOpt
     lo, hi = (float(x) for x in np.quantile(total, [opts.alpha / 2, 1 - opts.alpha / 2]))
     p = float(min(1.0, 2 * min((total <= 0).mean(), (total >= 0).mean())))
     return TestResult(est, p, lo, hi, not (lo <= 0.0 <= hi))
+
+
+def holm(pvalues: list[float], alpha: float) -> list[bool]:
+    """Holm-Bonferroni step-down at family-wise level ``alpha``: reject flags in input order.
+
+    Sort ``p_(1) <= ... <= p_(m)``; reject ``H_(1..k)`` for the largest ``k`` with ``p_(i) <= alpha / (m - i + 1)``
+    for every ``i <= k`` (stop at the first failure).
+    """
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    reject = [False] * len(pvalues)
+    for rank, i in enumerate(order):
+        if pvalues[i] > alpha / (len(pvalues) - rank):
+            break
+        reject[i] = True
+    return reject

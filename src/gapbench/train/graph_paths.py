@@ -1,8 +1,10 @@
 """Output paths of the train_graph stage (COORDINATION.md, "Training outputs, graph"), shared by the rules.
 
 ``results/train/graph/{kind}/{variant}/{run}/seed{seed}/{metrics.json,sweep.csv,curves.csv}`` where ``run`` is
-the model name, or ``{model}-d{depth}-w{width}`` for the fixed-budget experiments (map, duplicates). One
-Snakemake job per (dataset, seed) writes the files of every run of its experiment.
+the model name, or ``{model}-d{depth}-w{width}`` for the fixed-budget experiments (map, duplicates, memory). One
+Snakemake job per (dataset, seed) writes the files of every run of its experiment. The memory experiment
+trains on the planted-star and duplicate datasets; its variant names the dataset:
+``memory/{task}-{variant}``, e.g. ``memory/planted_star-n16-k1``, ``memory/duplicates-n8``.
 """
 
 from __future__ import annotations
@@ -11,15 +13,22 @@ ROOT = "results/train/graph"
 FILES = {"metrics": "metrics.json", "sweep": "sweep.csv", "curves": "curves.csv"}
 # config section of train.graph -> dataset kind (path component)
 EXPERIMENTS = {"planted_star": "planted_star", "map": "map", "ising": "ising", "duplicates": "duplicates",
-               "benchmarks": "benchmark"}
+               "benchmarks": "benchmark", "memory": "memory"}
+
+
+def budgets(section: dict) -> list[str]:
+    """Fixed ``DEPTHxWIDTH`` budgets of a section: its ``budgets``, or the grid ``depths x widths`` (memory)."""
+    if "budgets" in section:
+        return list(section["budgets"])
+    return [f"{d}x{w}" for d in section["depths"] for w in section["widths"]]
 
 
 def run_names(config: dict, experiment: str) -> list[str]:
     """Model directories of an experiment: ``{model}``, or ``{model}-d{depth}-w{width}`` per budget."""
     section = config["train"]["graph"][experiment]
-    if "budgets" not in section:
+    if "budgets" not in section and experiment != "memory":
         return list(section["models"])
-    return [f"{m}-d{b.split('x')[0]}-w{b.split('x')[1]}" for m in section["models"] for b in section["budgets"]]
+    return [f"{m}-d{b.split('x')[0]}-w{b.split('x')[1]}" for m in section["models"] for b in budgets(section)]
 
 
 def job_outputs(config: dict, experiment: str, variant: str) -> dict[str, list[str]]:
@@ -40,6 +49,14 @@ def variants(config: dict, experiment: str) -> list[str]:
         return [f"n{n}" for n in g[experiment]["n"]]
     if experiment == "ising":
         return list(g["ising"]["trees"])
+    if experiment == "memory":
+        mem = config["train"]["graph"]["memory"]
+        out = []
+        if "planted_star" in mem["tasks"]:
+            out += [f"planted_star-n{n}-k{mem['planted_depth']}" for n in g["planted_star"]["leaves"]]
+        if "duplicates" in mem["tasks"]:
+            out += [f"duplicates-n{n}" for n in g["duplicates"]["n"]]
+        return out
     return list(g["benchmarks"]["names"])
 
 
