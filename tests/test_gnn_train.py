@@ -124,7 +124,7 @@ def _other_kinds(root):
 def test_every_synthetic_kind_trains_every_model(tmp_path):
     expected = {"map": "accuracy", "ising": "mse", "duplicates": "accuracy"}
     for kind, data in _other_kinds(tmp_path / "data"):
-        for model in ("node_gcn", "edge_gcn", "node_gcn_directed", "edge_gcn_directed", "deepsets"):
+        for model in ("node_gcn", "node_sage", "edge_gcn", "node_gcn_directed", "edge_gcn_directed", "deepsets"):
             m = tg.run(spec(data, tmp_path / kind / model, model=model, depths=[1], widths=[4], epochs=1))
             assert m["metric"] == expected[kind] and m["experiment"] == kind
             assert 0.0 <= m["test"] <= 1.0, (kind, model, m["test"])
@@ -170,6 +170,34 @@ def test_workflow_paths_follow_the_contract(repo):
                             "results/train/graph/duplicates/n{dupn}/deepsets-d1-w4/seed{seed}/sweep.csv"]
     config["train"]["graph"]["ising"]["models"] = []
     assert not any("/ising/" in p for p in targets(config))
+    # memory experiment: {task}-{variant} datasets, depth x width grid
+    config["train"]["graph"]["memory"].update(models=["node_sage"], depths=[2], widths=[2, 8], seeds=[0],
+                                              tasks=["planted_star", "duplicates"])
+    config["graphs"]["duplicates"]["n"] = [8]
+    mem = [p for p in targets(config) if "/memory/" in p]
+    k = config["train"]["graph"]["memory"]["planted_depth"]
+    assert sorted(mem) == sorted(
+        f"results/train/graph/memory/{v}/node_sage-d2-w{w}/seed0/metrics.json" for w in (2, 8)
+        for v in [f"planted_star-n{n}-k{k}" for n in g["planted_star"]["leaves"]] + ["duplicates-n8"])
+    # Table 1: node features only by default; the edge-feature variant is labelled {model}-ef
+    config["graphs"]["benchmarks"]["names"] = ["zinc"]
+    bench = config["train"]["graph"]["benchmarks"]
+    assert bench["edge_features"] is False
+    assert [p for p in targets(config) if "/benchmark/" in p and "-ef/" in p] == []
+    bench["edge_features"] = True
+    assert job_outputs(config, "benchmarks", "{bench}", edge_features=True)["metrics"] == [
+        f"results/train/graph/benchmark/{{bench}}/{m}-ef/seed{{seed}}/metrics.json" for m in bench["models"]]
+
+
+def test_head_layers_per_model(star, tmp_path):
+    """--head-layers 1 node_sage=2: node_sage gets an MLP read-out, the others stay linear; bad values refused."""
+    assert tg.parse_head_layers(["1", "node_sage=2"], ["node_gcn", "node_sage"]) == {"node_gcn": 1, "node_sage": 2}
+    assert tg.parse_head_layers(["3"], ["edge_gcn"]) == {"edge_gcn": 3}
+    for bad in (["0"], ["node_sage=x"], ["edge_gcn=2"]):
+        with pytest.raises(ConfigError, match="--head-layers"):
+            tg.parse_head_layers(bad, ["node_sage"])
+    m = tg.run(spec(star, tmp_path, model="node_sage", depths=[1], head_layers=2, epochs=1))
+    assert m["hyper"]["head_layers"] == 2 and m["affine_floor"]["split"] == "test"
 
 
 @pytest.mark.parametrize("name", ["zinc", "mnist", "cifar10", "peptides_func", "peptides_struct"])
@@ -187,6 +215,20 @@ def test_benchmark_formats_train(tmp_path, name):
     bench = benchmarks.BENCHMARKS[name]
     for model in ("node_gcn", "edge_gcn", "deepsets"):
         m = tg.run(spec(tmp_path / "data", tmp_path / model, model=model, depths=[2], widths=[8], epochs=2,
-                        norm="batch", head_layers=2))
+                        norm="batch", head_layers=2, edge_features=False, schedule="plateau"))
         assert m["metric"] == bench.metric and m["higher_is_better"] == bench.higher_is_better
         assert m["test"] == m["test"], (name, model)  # not NaN
+        assert m["features"] == "nodes only"  # Table 1 as published
+    if bench_has_edge_features(tmp_path / "data"):
+        m = tg.run(spec(tmp_path / "data", tmp_path / "ef", model="edge_gcn", depths=[1], widths=[8], epochs=1))
+        assert m["features"] == "nodes and edges"
+        state = torch.load(tmp_path / "ef" / "model.pt", weights_only=True)
+        assert any(k.startswith("edge_encoder") or k.startswith("edge_embed") for k in state)
+    state = torch.load(tmp_path / "edge_gcn" / "model.pt", weights_only=True)
+    assert not any(k.startswith("edge_encoder") or k.startswith("edge_embed") for k in state)
+
+
+def bench_has_edge_features(data) -> bool:
+    from gapbench.graphs.data import load
+
+    return getattr(load(data, "train")[0], "edge_attr", None) is not None

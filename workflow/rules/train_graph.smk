@@ -201,7 +201,37 @@ rule train_graph_memory:
         " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
 
 
-# Standard benchmarks (seed Table 1): fixed benchmarking-gnns / LRGB hyperparameters per benchmark, 4 seeds.
+# Standard benchmarks (seed Table 1): the published protocol per benchmark, node features only (as published);
+# with train.graph.benchmarks.edge_features also the edge-feature variant (model directories {model}-ef).
+def benchmark_params(edge_features):
+    """The shared params of the two Table 1 rules (out template, models, protocol settings)."""
+    suffix = "-ef" if edge_features else ""
+    setting = lambda key: lookup(dpath=f"train/graph/benchmarks/settings/{{bench}}/{key}", within=config)
+    return dict(
+        out=lambda wc: f"{TRAIN_GRAPH}/benchmark/{wc.bench}/{{model}}{suffix}/seed{wc.seed}",
+        models=lookup(dpath="train/graph/benchmarks/models", within=config),
+        features="" if edge_features else "--node-features-only",
+        **{key: setting(key) for key in ("depth", "width", "lr", "epochs", "batch_size", "weight_decay", "dropout",
+                                         "norm", "head_layers", "pool", "activation", "schedule",
+                                         "plateau_patience", "protocol")},
+        device=lookup(dpath="train/graph/device", within=config),
+        checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
+        fail=inject_failure,
+    )
+
+
+BENCHMARK_SHELL = (
+    "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}' {params.features}"
+    " --depths {params.depth} --widths {params.width} --lrs {params.lr} --epochs {params.epochs}"
+    " --batch-size {params.batch_size} --weight-decay {params.weight_decay} --dropout {params.dropout}"
+    " --norm {params.norm} --head-layers {params.head_layers} --pool {params.pool}"
+    " --activation {params.activation} --schedule {params.schedule} --plateau-patience {params.plateau_patience}"
+    " --protocol '{params.protocol}'"
+    " --seed {wildcards.seed} --device {params.device} --threads {threads}"
+    " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+)
+
+
 rule train_graph_benchmark:
     input:
         data=rules.graph_benchmark.output.data,
@@ -212,31 +242,33 @@ rule train_graph_benchmark:
     benchmark:
         "results/benchmarks/train/graph/benchmark/{bench}/seed{seed}.tsv"
     message:
-        "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models}"
+        "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models} (node features only)"
     params:
-        out=lambda wc: f"{TRAIN_GRAPH}/benchmark/{wc.bench}/{{model}}/seed{wc.seed}",
-        models=lookup(dpath="train/graph/benchmarks/models", within=config),
-        depth=lookup(dpath="train/graph/benchmarks/settings/{bench}/depth", within=config),
-        width=lookup(dpath="train/graph/benchmarks/settings/{bench}/width", within=config),
-        lr=lookup(dpath="train/graph/benchmarks/settings/{bench}/lr", within=config),
-        epochs=lookup(dpath="train/graph/benchmarks/settings/{bench}/epochs", within=config),
-        batch_size=lookup(dpath="train/graph/benchmarks/settings/{bench}/batch_size", within=config),
-        weight_decay=lookup(dpath="train/graph/benchmarks/settings/{bench}/weight_decay", within=config),
-        dropout=lookup(dpath="train/graph/benchmarks/settings/{bench}/dropout", within=config),
-        norm=lookup(dpath="train/graph/benchmarks/settings/{bench}/norm", within=config),
-        head_layers=lookup(dpath="train/graph/benchmarks/settings/{bench}/head_layers", within=config),
-        pool=lookup(dpath="train/graph/benchmarks/settings/{bench}/pool", within=config),
-        activation=lookup(dpath="train/graph/benchmarks/settings/{bench}/activation", within=config),
-        device=lookup(dpath="train/graph/device", within=config),
-        checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
-        fail=inject_failure,
+        **benchmark_params(edge_features=False),
     threads: lookup(dpath="train/graph/threads", within=config)
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
-        " --depths {params.depth} --widths {params.width} --lrs {params.lr} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --weight-decay {params.weight_decay} --dropout {params.dropout}"
-        " --norm {params.norm} --head-layers {params.head_layers} --pool {params.pool}"
-        " --activation {params.activation} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        BENCHMARK_SHELL
+
+
+if config["train"]["graph"]["benchmarks"]["edge_features"]:
+
+    rule train_graph_benchmark_edge_features:
+        input:
+            data=rules.graph_benchmark.output.data,
+        output:
+            **job_outputs(config, "benchmarks", "{bench}", edge_features=True),
+        log:
+            "results/logs/train/graph/benchmark/{bench}/seed{seed}-ef.log",
+        benchmark:
+            "results/benchmarks/train/graph/benchmark/{bench}/seed{seed}-ef.tsv"
+        message:
+            "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models} with edge features"
+        params:
+            **benchmark_params(edge_features=True),
+        threads: lookup(dpath="train/graph/threads", within=config)
+        conda:
+            "../../envs/train.yaml"
+        shell:
+            BENCHMARK_SHELL

@@ -81,7 +81,12 @@ class GraphTrainSpec:
     norm: str = "none"
     dropout: float = 0.0
     head_layers: int = 1
+    edge_features: bool = True
     schedule: str = "cosine"
+    plateau_factor: float = 0.5
+    plateau_patience: int = 10
+    min_lr: float = 1e-5
+    protocol: str = ""
     device: str = "auto"
     threads: int = 0
     checkpoint_every: int = 200
@@ -343,9 +348,16 @@ def build(spec: GraphTrainSpec, hyper: Hyper, task: Task, info: dict):
                        norm=spec.norm, dropout=spec.dropout)
 
 
-def _scheduler(optimizer, spec: GraphTrainSpec, steps_per_epoch: int):
+def _scheduler(optimizer, spec: GraphTrainSpec, steps_per_epoch: int, task: Task):
+    """cosine: decay to 0 over all steps (stepped per batch); plateau: benchmarking-gnns / LRGB's
+    ReduceLROnPlateau on the validation metric (lr *= factor after ``patience`` epochs without improvement, not
+    below ``min_lr``; stepped per epoch); constant."""
     import torch
 
+    if spec.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="max" if task.higher_is_better else "min", factor=spec.plateau_factor,
+            patience=spec.plateau_patience, min_lr=spec.min_lr)
     if spec.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(spec.epochs * steps_per_epoch, 1))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
@@ -360,6 +372,17 @@ class Prepared:
     data: dict
     info: dict
     device: object
+
+    def node_features_only(self) -> "Prepared":
+        """The same splits with the edge features hidden from the models (``edge_attr`` never passed)."""
+        import copy
+
+        data = {}
+        for split, batches in self.data.items():
+            data[split] = copy.copy(batches)
+            data[split].has_edge_attr = False
+        info = {k: v for k, v in self.info.items() if k not in ("edge_dim", "edge_categories")}
+        return Prepared(self.meta, self.task, data, info, self.device)
 
 
 def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
@@ -379,7 +402,8 @@ def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
 def _fingerprint(spec: GraphTrainSpec) -> dict:
     """What a checkpoint must agree on to be resumed (everything that changes the results)."""
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
-            "reduce", "pool", "norm", "dropout", "head_layers", "schedule")
+            "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "schedule", "plateau_factor",
+            "plateau_patience", "min_lr")
     return {k: getattr(spec, k) for k in keep} | {"data": str(Path(spec.data).resolve())}
 
 
@@ -402,6 +426,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     if prepared is None:
         prepared = prepare(spec.data, spec.device)
+    if not spec.edge_features:
+        prepared = prepared.node_features_only()
     meta, task, data, info, device = prepared.meta, prepared.task, prepared.data, prepared.info, prepared.device
     grid = spec.grid()
     eval_bs = max(spec.batch_size * 4, 64)
@@ -427,7 +453,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
             torch.manual_seed(common.derived_seed(spec.seed, "init", ci))
             model = build(spec, hyper, task, info).to(device)
             opt = torch.optim.Adam(model.parameters(), lr=hyper.lr, weight_decay=spec.weight_decay)
-            sched = _scheduler(opt, spec, steps_per_epoch)
+            sched = _scheduler(opt, spec, steps_per_epoch, task)
             run_state = {"epoch": 0, "step": 0, "loss_sum": 0.0, "count": 0, "best_valid": float("nan"),
                          "best_test": float("nan"), "best_epoch": -1, "config_time": 0.0, "best_state": None,
                          "rng": None}
@@ -468,7 +494,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
                             f"non-finite training loss in config {ci} ({asdict(hyper)}), epoch {epoch}")
                     loss.backward()
                     opt.step()
-                    sched.step()
+                    if spec.schedule != "plateau":
+                        sched.step()
                     run_state["loss_sum"] += float(loss.detach()) * ng
                     run_state["count"] += ng
                     run_state["step"] += 1
@@ -476,6 +503,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
                         save()
                     guard.check(save)
                 valid = evaluate(model, data["valid"], task, eval_bs)
+                if spec.schedule == "plateau" and not math.isnan(valid):
+                    sched.step(valid)
                 if better(task, valid, run_state["best_valid"]):
                     run_state.update(best_valid=valid, best_epoch=epoch,
                                      best_test=evaluate(model, data["test"], task, eval_bs),
@@ -516,7 +545,10 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         "model": spec.model, "seed": spec.seed, "metric": task.metric, "higher_is_better": task.higher_is_better,
         "test": best["test"], "valid": best["valid"],
         "hyper": {"depth": hyper.depth, "width": hyper.width, "lr": hyper.lr, "epochs": spec.epochs,
-                  "batch_size": spec.batch_size, "activation": spec.activation, "head_layers": spec.head_layers},
+                  "batch_size": spec.batch_size, "activation": spec.activation, "head_layers": spec.head_layers,
+                  "schedule": spec.schedule},
+        "features": "nodes and edges" if spec.edge_features and info.get("edge_dim") else "nodes only",
+        "protocol": spec.protocol,
         "n_params": int(best["n_params"]), "best_epoch": int(best["best_epoch"]), "n_configs": len(grid),
         "train_time_s": round(clock.elapsed, 3), "inference_time_s": round(inference, 4),
         "device": str(device), "status": "ok",
@@ -588,7 +620,10 @@ def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
                 data=args.data, out=Path(path), model=model, seed=args.seed, depths=depths, widths=widths,
                 lrs=args.lrs, epochs=args.epochs, batch_size=args.batch_size, weight_decay=args.weight_decay,
                 activation=args.activation, reduce=args.reduce, pool=args.pool, norm=args.norm,
-                dropout=args.dropout, head_layers=heads[model], schedule=args.schedule, device=args.device,
+                dropout=args.dropout, head_layers=heads[model], edge_features=not args.node_features_only,
+                schedule=args.schedule, plateau_factor=args.plateau_factor,
+                plateau_patience=args.plateau_patience, min_lr=args.min_lr, protocol=args.protocol,
+                device=args.device,
                 threads=args.threads, checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
                 inject_failure=args.inject_failure))
     return specs
@@ -637,6 +672,14 @@ def register(sub) -> None:
     p.add_argument("--head-layers", nargs="+", default=["1"], metavar="K|MODEL=K",
                    help="read-out layers: 1 = linear head, k > 1 = MLP of k layers; a bare K for every model, "
                         "MODEL=K for one (e.g. 1 node_sage=2)")
-    p.add_argument("--schedule", default="cosine", choices=("cosine", "constant"), help="learning-rate schedule")
+    p.add_argument("--node-features-only", action="store_true",
+                   help="hide the dataset's edge features from the models (Table 1 as published)")
+    p.add_argument("--schedule", default="cosine", choices=("cosine", "plateau", "constant"),
+                   help="learning-rate schedule: cosine decay per step, ReduceLROnPlateau on the validation "
+                        "metric per epoch (benchmarking-gnns, LRGB), or constant")
+    p.add_argument("--plateau-factor", type=float, default=0.5, help="plateau: lr multiplier on a plateau")
+    p.add_argument("--plateau-patience", type=int, default=10, help="plateau: epochs without improvement")
+    p.add_argument("--min-lr", type=float, default=1e-5, help="plateau: lower bound of the learning rate")
+    p.add_argument("--protocol", default="", help="name of the published protocol followed (recorded in metrics)")
     add_common_arguments(p)
     p.set_defaults(handler=_handler)

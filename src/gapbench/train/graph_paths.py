@@ -10,6 +10,7 @@ trains on the planted-star and duplicate datasets; its variant names the dataset
 from __future__ import annotations
 
 ROOT = "results/train/graph"
+EDGE_FEATURES = "-ef"  # run-name suffix of the Table 1 variant that also sees the edge features
 FILES = {"metrics": "metrics.json", "sweep": "sweep.csv", "curves": "curves.csv"}
 # config section of train.graph -> dataset kind (path component)
 EXPERIMENTS = {"planted_star": "planted_star", "map": "map", "ising": "ising", "duplicates": "duplicates",
@@ -26,16 +27,22 @@ def budgets(section: dict) -> list[str]:
 def run_names(config: dict, experiment: str) -> list[str]:
     """Model directories of an experiment: ``{model}``, or ``{model}-d{depth}-w{width}`` per budget."""
     section = config["train"]["graph"][experiment]
+    if experiment == "benchmarks":  # node features only; with edge_features also the labelled {model}-ef runs
+        return list(section["models"]) + [f"{m}{EDGE_FEATURES}" for m in section["models"]
+                                          if section.get("edge_features")]
     if "budgets" not in section and experiment != "memory":
         return list(section["models"])
     return [f"{m}-d{b.split('x')[0]}-w{b.split('x')[1]}" for m in section["models"] for b in budgets(section)]
 
 
-def job_outputs(config: dict, experiment: str, variant: str) -> dict[str, list[str]]:
-    """Named outputs of one job (``variant`` and ``{seed}`` stay Snakemake wildcards)."""
+def job_outputs(config: dict, experiment: str, variant: str, edge_features: bool = False) -> dict[str, list[str]]:
+    """Named outputs of one job (``variant`` and ``{seed}`` stay Snakemake wildcards); for the benchmarks the
+    node-features-only runs, or with ``edge_features`` the ``{model}-ef`` runs."""
     base = f"{ROOT}/{EXPERIMENTS[experiment]}/{variant}"
-    return {key: [f"{base}/{run}/seed{{seed}}/{name}" for run in run_names(config, experiment)]
-            for key, name in FILES.items()}
+    runs = run_names(config, experiment)
+    if experiment == "benchmarks":
+        runs = [r for r in runs if r.endswith(EDGE_FEATURES) == edge_features]
+    return {key: [f"{base}/{run}/seed{{seed}}/{name}" for run in runs] for key, name in FILES.items()}
 
 
 def variants(config: dict, experiment: str) -> list[str]:
