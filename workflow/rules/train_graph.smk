@@ -203,21 +203,21 @@ rule train_graph_memory:
 
 # Standard benchmarks (seed Table 1): the published protocol per benchmark, node features only (as published);
 # with train.graph.benchmarks.edge_features also the edge-feature variant (model directories {model}-ef).
-def benchmark_params(edge_features):
-    """The shared params of the two Table 1 rules (out template, models, protocol settings)."""
-    suffix = "-ef" if edge_features else ""
-    setting = lambda key: lookup(dpath=f"train/graph/benchmarks/settings/{{bench}}/{key}", within=config)
-    return dict(
-        out=lambda wc: f"{TRAIN_GRAPH}/benchmark/{wc.bench}/{{model}}{suffix}/seed{wc.seed}",
-        models=lookup(dpath="train/graph/benchmarks/models", within=config),
-        features="" if edge_features else "--node-features-only",
-        **{key: setting(key) for key in ("depth", "width", "lr", "epochs", "batch_size", "weight_decay", "dropout",
-                                         "norm", "head_layers", "pool", "activation", "schedule",
-                                         "plateau_patience", "protocol")},
-        device=lookup(dpath="train/graph/device", within=config),
-        checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
-        fail=inject_failure,
-    )
+# The shared params of the two Table 1 rules (out template, models, features, protocol settings).
+benchmark_setting = lambda key: lookup(dpath=f"train/graph/benchmarks/settings/{{bench}}/{key}", within=config)
+benchmark_params = lambda edge_features: dict(
+    out=lambda wc: f"{TRAIN_GRAPH}/benchmark/{wc.bench}/{{model}}{'-ef' if edge_features else ''}/seed{wc.seed}",
+    models=lookup(dpath="train/graph/benchmarks/models", within=config),
+    features="" if edge_features else "--node-features-only",
+    **{
+        key: benchmark_setting(key)
+        for key in ("depth", "width", "lr", "epochs", "batch_size", "weight_decay", "dropout", "norm",
+                    "head_layers", "pool", "activation", "schedule", "plateau_patience", "protocol")
+    },
+    device=lookup(dpath="train/graph/device", within=config),
+    checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
+    fail=inject_failure,
+)
 
 
 BENCHMARK_SHELL = (

@@ -8,8 +8,7 @@ from gapbench.errors import ConfigError
 
 
 def check(config: dict) -> None:
-    """Split fractions sum to 1 and leave no split empty; MAP sizes are perfect squares; the memory experiment's
-    planted depth is one the graphs section generates."""
+    """Split fractions sum to 1 and leave no split empty; MAP sizes are perfect squares."""
     graphs = config["graphs"]
     split = graphs["split"]
     if abs(sum(split) - 1.0) > 1e-9:
@@ -23,8 +22,3 @@ def check(config: dict) -> None:
     bad = [n for n in graphs["map"]["n"] if math.isqrt(n) ** 2 != n]
     if bad:
         raise ConfigError(f"config key graphs.map.n: {bad} not perfect squares (n = m^2: m paths of m vertices)")
-    memory = config["train"]["graph"]["memory"]
-    if memory["models"] and "planted_star" in memory["tasks"] and graphs["planted_star"]["leaves"] \
-            and memory["planted_depth"] not in graphs["planted_star"]["depths"]:
-        raise ConfigError(f"config key train.graph.memory.planted_depth: {memory['planted_depth']} is not one of "
-                          f"graphs.planted_star.depths {graphs['planted_star']['depths']}")

@@ -56,14 +56,10 @@ def variants(config: dict, experiment: str) -> list[str]:
         return [f"n{n}" for n in g[experiment]["n"]]
     if experiment == "ising":
         return list(g["ising"]["trees"])
-    if experiment == "memory":
+    if experiment == "memory":  # its own sizes; the datasets are made on demand by the graph_data rules
         mem = config["train"]["graph"]["memory"]
-        out = []
-        if "planted_star" in mem["tasks"]:
-            out += [f"planted_star-n{n}-k{mem['planted_depth']}" for n in g["planted_star"]["leaves"]]
-        if "duplicates" in mem["tasks"]:
-            out += [f"duplicates-n{n}" for n in g["duplicates"]["n"]]
-        return out
+        return ([f"planted_star-n{n}-k{mem['planted_depth']}" for n in mem["planted_star"]]
+                + [f"duplicates-n{n}" for n in mem["duplicates"]])
     return list(g["benchmarks"]["names"])
 
 
