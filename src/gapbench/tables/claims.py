@@ -122,8 +122,10 @@ def memory_threshold(rows: list[GraphRow], targets: MemoryTargets) -> Claim:
                 continue
             lo, hi = per_n[ns[0]]["min_width"], per_n[ns[-1]]["min_width"]
             edge = model.startswith("edge")
+            reached = [per_n[n]["min_width"] is not None for n in ns]
             if edge:
-                reading = "flat" if all(per_n[n]["min_width"] for n in ns) and hi <= lo else "grows"
+                reading = ("never reached" if not any(reached) else "not reached at every n" if not all(reached)
+                           else "flat" if hi <= lo else "grows")
             elif lo is None and hi is None:
                 reading = "never reached"
             else:
