@@ -125,7 +125,11 @@ def make_fixture(root: Path) -> list[Path]:
                        extra={"affine_floor": FLOOR} if task == "planted_star" else None)
     for model, vals in ZINC.items():
         for seed, v in enumerate(vals):
-            _graph(root, expected, "benchmark", "zinc", {"name": "zinc"}, model, seed, v, "mae", False)
+            _graph(root, expected, "benchmark", "zinc", {"name": "zinc"}, model, seed, v, "mae", False,
+                   extra={"protocol": "benchmarking-gnns GCN (ZINC)", "features": "nodes only"})
+    for seed, v in enumerate([0.30, 0.31, 0.32]):  # the labelled edge-feature variant
+        _graph(root, expected, "benchmark", "zinc", {"name": "zinc"}, "edge_gcn-ef", seed, v, "mae", False,
+               extra={"protocol": "benchmarking-gnns GCN (ZINC)", "features": "nodes and edges"})
     for n, models in MAP.items():
         for model, vals in models.items():
             for seed, v in enumerate(vals):
@@ -200,6 +204,9 @@ def test_graph_tables(built):
     assert float(t1[0]["deepsets_mean"]) == pytest.approx(0.61)
     assert float(t1[0]["seed_node_gcn_mean"]) == 0.3430
     assert t1[0]["edge_gain_significant"] == "false"  # 0.35 vs 0.34 with std 0.01, n=3: not significant
+    assert t1[0]["protocol"] == "benchmarking-gnns GCN (ZINC)" and float(t1[0]["edge_gcn-ef_mean"]) == 0.31
+    t1_md = (built / "tables" / "table1_benchmarks.md").read_text()
+    assert "Edge-GCN + edge features" in t1_md and "node features only" in t1_md
     gm = {(r["section"], r["param"], r["model"]): r for r in _rows(built / "tables" / "graphical_models.csv")}
     miss = gm[("map", "64", "node_gcn-d2-w16")]
     assert (miss["test_n"], miss["test_n_expected"], miss["test_flag"], miss["test_mean"]) == ("0", "2", "missing", "")
