@@ -109,7 +109,7 @@ def _conda_pins(path: Path) -> dict[str, str]:
     pins = {}
     for dep in env["dependencies"]:
         if isinstance(dep, str) and "=" in dep and not dep.startswith("python="):
-            name, version = dep.split("=", 1)
+            name, version = dep.split("=")[:2]  # name=version[=build]
             pins[names.get(name, name)] = version
     return pins
 

@@ -41,14 +41,16 @@ rule train_graph_planted_star:
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --depths {params.depths} --widths {params.widths} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
         " --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
 
 
 # Ising marginals on trees (paper App. D): sweep per model, node/edge x undirected/directed.
@@ -77,14 +79,16 @@ rule train_graph_ising:
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --depths {params.depths} --widths {params.widths} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
         " --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
 
 
 # MAP on hub-and-paths (seed Thm 2): accuracy at fixed depth x width budgets, lr selected by validation.
@@ -112,14 +116,16 @@ rule train_graph_map:
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
         " --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
 
 
 # Duplicate task on stars (seed warm-up): accuracy vs n at fixed budgets.
@@ -147,14 +153,16 @@ rule train_graph_duplicates:
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
         " --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
 
 
 # Standard benchmarks (seed Table 1): fixed benchmarking-gnns / LRGB hyperparameters per benchmark, 4 seeds.
@@ -187,12 +195,14 @@ rule train_graph_benchmark:
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --depths {params.depth} --widths {params.width} --lrs {params.lr} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --weight-decay {params.weight_decay} --dropout {params.dropout}"
         " --norm {params.norm} --head-layers {params.head_layers} --pool {params.pool}"
         " --activation {params.activation} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"

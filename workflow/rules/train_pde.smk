@@ -34,6 +34,8 @@ rule train_pde_model:
     message:
         "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: training {wildcards.model}, seed {wildcards.seed}"
     threads: lookup(dpath="train/pde/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/pde/device", within=config)),
     params:
         width=lookup(dpath="train/pde/{eq}/width", within=config),
         n_layers=lookup(dpath="train/pde/{eq}/n_layers", within=config),
@@ -57,7 +59,7 @@ rule train_pde_model:
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train pde --data-dir $(dirname {input.train}) --model {wildcards.model} --seed {wildcards.seed}"
+        "python3 -m gapbench train pde --data-dir $(dirname {input.train}) --model {wildcards.model} --seed {wildcards.seed}"
         " --out $(dirname {output.metrics}) --device {params.device} --threads {threads}"
         " --width {params.width} --n-layers {params.n_layers} --modes {params.modes}"
         " --ff-factor {params.ff_factor} {params.memory} --epochs {params.epochs}"
@@ -87,5 +89,5 @@ rule train_pde_solver:
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train pde --data-dir $(dirname {input.test}) --model solver --seed 0"
+        "python3 -m gapbench train pde --data-dir $(dirname {input.test}) --model solver --seed 0"
         " --out $(dirname {output.metrics}) {params.fail} --no-progress > {log} 2>&1"
