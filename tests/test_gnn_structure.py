@@ -137,3 +137,12 @@ def test_layers_do_not_synchronise_with_the_host_on_cuda():
         layer.cuda()(h_node, split.batch([3, 1, 2, 0], ei.cuda()).undirected).sum()  # nor a fresh batch
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+def test_entry_mean_averages_repeated_entries_and_drops_self_loops():
+    ei = torch.tensor([[0, 1, 1, 2, 2], [1, 0, 2, 1, 2]])  # {0,1} twice, {1,2} twice, a self-loop at 2
+    g = undirected_graph(ei, 3)
+    values = torch.arange(10.0).reshape(5, 2)
+    keep = g.entry_to_edge >= 0
+    ref = torch.zeros(2, 2).index_add_(0, g.entry_to_edge[keep], values[keep]) / 2
+    assert torch.equal(g.entry_mean(values), ref)

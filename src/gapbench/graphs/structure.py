@@ -47,6 +47,16 @@ class UndirectedGraph:
     entry_to_edge: torch.Tensor
     index: LineGraphIndex
 
+    def entry_mean(self, values: torch.Tensor) -> torch.Tensor:
+        """Per undirected edge, the mean of ``values [E', F]`` over the entries that became it (self-loop entries
+        dropped): without a boolean mask, so without waiting for the device (self-loops go to a spare row)."""
+        n_edges = self.edges.shape[1]
+        index = torch.where(self.entry_to_edge >= 0, self.entry_to_edge, n_edges)
+        total = values.new_zeros((n_edges + 1, values.shape[1])).index_add_(0, index, values)
+        count = torch.zeros(n_edges + 1, dtype=values.dtype, device=values.device)
+        count.index_add_(0, index, torch.ones_like(index, dtype=values.dtype))
+        return (total / count.clamp(min=1.0).unsqueeze(1))[:n_edges]
+
     @property
     def inv_deg(self) -> torch.Tensor:
         """``1 / deg v`` per node, 0 for an isolated node (the empty mean is 0)."""

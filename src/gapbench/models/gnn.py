@@ -343,8 +343,7 @@ class NodeGCN(_GraphModel):
         g = undirected_graph(edge_index, N)
         a = self._edge_features(edge_attr, edge_index.shape[1])
         if a is not None:
-            keep = g.entry_to_edge >= 0
-            a = scatter_reduce_rows(a[keep], g.entry_to_edge[keep], g.edges.shape[1], "mean")
+            a = g.entry_mean(a)
         h = self.embed(x)
         return self._propagate_nodes(h, g, a, batch, num_graphs)
 
@@ -379,8 +378,7 @@ class EdgeGCN(_GraphModel):
         h = self.embed_sum(x[u] + x[v]) + self.embed_prod(x[u] * x[v])
         a = self._edge_features(edge_attr, edge_index.shape[1])
         if a is not None:
-            keep = g.entry_to_edge >= 0
-            h = h + self.edge_embed(scatter_reduce_rows(a[keep], g.entry_to_edge[keep], g.edges.shape[1], "mean"))
+            h = h + self.edge_embed(g.entry_mean(a))
         for layer in self.layers:
             h = layer(h, g)
         return h, g, batch, num_graphs
