@@ -6,21 +6,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= all
-APT_PACKAGES := libfftw3-dev libfftw3-mpi-dev libopenmpi-dev openmpi-bin
+# Debian 12/13 packages: FFTW and Open MPI for Dedalus' build, Python's venv module and headers.
+# SKIP_APT=1 skips this check where they come from elsewhere (other distributions, modules, conda).
+APT_PACKAGES := libfftw3-dev libfftw3-mpi-dev libopenmpi-dev openmpi-bin python3-venv python3-dev
+SKIP_APT ?= 0
 # Debian's Open MPI prefix; Dedalus' setup looks under /usr/lib/openmpi otherwise.
 MPI_PATH ?= $(firstword $(wildcard /usr/lib/$(shell uname -m)-linux-gnu/openmpi) /usr/lib/openmpi)
 export OMP_NUM_THREADS ?= 1
-# Rules call the `gapbench` console script: the venv's bin/ must come first on PATH.
+# Rules run `python3 -m gapbench` (src/ on PYTHONPATH): the venv's bin/ must come first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup system-deps run test lint bench clean
 
 system-deps:
-	@scripts/system-deps.sh $(APT_PACKAGES)
+	@if [ "$(SKIP_APT)" = 1 ]; then echo "gapbench set-up: SKIP_APT=1, not checking $(APT_PACKAGES)"; \
+	else scripts/system-deps.sh $(APT_PACKAGES); fi
 
 $(BIN)/gapbench: pyproject.toml | system-deps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	MPI_PATH=$(MPI_PATH) $(BIN)/pip install --quiet --disable-pip-version-check -e '.[all,test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $$($(BIN)/python -c \
+	  'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["tool"]["gapbench"]["install-without-deps"])')
 	@touch $@
 
 setup: system-deps $(BIN)/gapbench
@@ -33,6 +39,7 @@ test: setup
 
 lint: setup
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/
 
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -2,6 +2,10 @@
 #   snakemake --cores N                 whole pipeline on config.yaml
 #   snakemake --cores N pde_data        one stage: pde_data | graph_data | train | tables
 # Every rule calls one `gapbench` subcommand; the science lives in src/gapbench.
+from snakemake.utils import min_version
+
+# Tested with Snakemake 9.27; the rules use lookup(), YTE workflow profiles and the executor-plugin CLI of 9.x.
+min_version("9.0")
 
 configfile: "config.yaml"
 

@@ -103,13 +103,18 @@ def test_workflow_lint_is_clean():
     assert "Congratulations" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
 
 
+def test_workflow_files_are_snakefmt_clean():
+    proc = subprocess.run(["snakefmt", "--check", "Snakefile", "workflow/"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def _conda_pins(path: Path) -> dict[str, str]:
     names = {"pytorch": "torch", "pytorch_geometric": "torch-geometric"}
     env = yaml.safe_load(path.read_text())
     pins = {}
     for dep in env["dependencies"]:
         if isinstance(dep, str) and "=" in dep and not dep.startswith("python="):
-            name, version = dep.split("=", 1)
+            name, version = dep.split("=")[:2]  # name=version[=build]
             pins[names.get(name, name)] = version
     return pins
 

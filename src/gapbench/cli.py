@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from gapbench import __version__
 
 # Modules that add subcommands. Order is the order of `gapbench --help`.
 AREAS = (
@@ -27,15 +30,32 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gapbench",
         description="Edge vs node GNNs and memory in PDE surrogates: data, training, tables.",
     )
+    parser.add_argument("--version", action="version", version=f"gapbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in AREAS:
         importlib.import_module(name).register(sub)
+    for leaf in _leaf_parsers(parser):
+        if not any("--no-progress" in a.option_strings for a in leaf._actions):
+            leaf.add_argument("--no-progress", action="store_true",
+                              help="no progress bars (log files get no carriage-return lines)")
     return parser
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser):
+    """Every parser under ``parser`` that runs a command (has no subcommands of its own)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield parser
+    for action in subs:
+        for child in dict.fromkeys(action.choices.values()):  # aliases map to the same parser
+            yield from _leaf_parsers(child)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.no_progress:  # every command accepts it; progress bars read GAPBENCH_PROGRESS
+        os.environ["GAPBENCH_PROGRESS"] = "0"
     from gapbench.errors import GapbenchError
 
     try:

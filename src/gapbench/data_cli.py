@@ -1,7 +1,8 @@
-"""`gapbench data check PATH`: the executable specification of both data formats.
+"""`gapbench data check PATH`: the executable specification of both data formats; `gapbench export ...`.
 
 A path ending in ``.zarr`` is a PDE store (checked by :func:`gapbench.pde.store.check_store`); anything else
 is a graph dataset directory (checked by :func:`gapbench.graphs.data.check_dataset`).
+`gapbench export the-well STORE OUT.hdf5` writes a PDE store in The Well's HDF5 layout (:mod:`gapbench.pde.well`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,24 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_the_well(args: argparse.Namespace) -> int:
+    from gapbench.pde.well import export_the_well
+
+    print(export_the_well(args.store, args.out, args.field))
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("data", help="inspect and validate data stores")
     dsub = p.add_subparsers(dest="data_command", required=True)
     c = dsub.add_parser("check", help="validate a PDE Zarr store or a graph dataset; exit 2 with the reason if bad")
     c.add_argument("path", help="a .zarr store or a graph dataset directory")
     c.set_defaults(handler=_check)
+
+    p = sub.add_parser("export", help="write data in formats other tools read")
+    esub = p.add_subparsers(dest="export_command", required=True)
+    c = esub.add_parser("the-well", help="a PDE store in The Well's HDF5 layout (read by the_well.data.WellDataset)")
+    c.add_argument("store", help="a PDE .zarr store of the pipeline")
+    c.add_argument("out", help="the HDF5 file to write (.hdf5 or .h5)")
+    c.add_argument("--field", default=None, help="data variable to export (default: the store's field, u or vorticity)")
+    c.set_defaults(handler=_export_the_well)

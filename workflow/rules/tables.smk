@@ -96,12 +96,12 @@ rule tables_build:
     message:
         "tables: aggregating the metrics files into results/tables, results/figures and results/claims.md"
     shell:
-        "gapbench tables build --listed {params.expected} --data-dir results/data"
+        "python3 -m gapbench tables build --listed {params.expected} --data-dir results/data"
         " --tables-dir results/tables --figures-dir results/figures --claims {output.claims}"
         " --test {params.test} --alpha {params.alpha} --bootstrap-resamples {params.resamples}"
         " --seed {params.seed} --delta-metric {params.delta_metric} --map-threshold {params.map_threshold}"
         " --memory-nrmse-target {params.memory_nrmse} --memory-accuracy-target {params.memory_accuracy}"
-        " > {log} 2>&1"
+        " --no-progress > {log} 2>&1"
 
 
 tables_targets = lambda: [*rules.tables_build.output]

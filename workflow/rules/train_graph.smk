@@ -45,14 +45,16 @@ rule train_graph_planted_star:
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --depths {params.depths} --widths {params.widths} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
         " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
 
 
 # Ising marginals on trees (paper App. D): sweep per model, node/edge x undirected/directed.
@@ -82,14 +84,16 @@ rule train_graph_ising:
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --depths {params.depths} --widths {params.widths} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
         " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
 
 
 # MAP on hub-and-paths (seed Thm 2): accuracy at fixed depth x width budgets, lr selected by validation.
@@ -118,14 +122,16 @@ rule train_graph_map:
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
         " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
 
 
 # Duplicate task on stars (seed warm-up): accuracy vs n at fixed budgets.
@@ -154,14 +160,16 @@ rule train_graph_duplicates:
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
         " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
 
 
 # Memory threshold: every model at every depth x width of the grid on a planted-star or duplicate dataset.
@@ -191,14 +199,16 @@ rule train_graph_memory:
         checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
         " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
         " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
         " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
 
 
 # Standard benchmarks (seed Table 1): the published protocol per benchmark, node features only (as published);
@@ -221,14 +231,14 @@ benchmark_params = lambda edge_features: dict(
 
 
 BENCHMARK_SHELL = (
-    "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}' {params.features}"
+    "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}' {params.features}"
     " --depths {params.depth} --widths {params.width} --lrs {params.lr} --epochs {params.epochs}"
     " --batch-size {params.batch_size} --weight-decay {params.weight_decay} --dropout {params.dropout}"
     " --norm {params.norm} --head-layers {params.head_layers} --pool {params.pool}"
     " --activation {params.activation} --schedule {params.schedule} --plateau-patience {params.plateau_patience}"
     " --protocol '{params.protocol}'"
     " --seed {wildcards.seed} --device {params.device} --threads {threads}"
-    " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+    " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
 )
 
 
@@ -246,6 +256,8 @@ rule train_graph_benchmark:
     params:
         **benchmark_params(edge_features=False),
     threads: lookup(dpath="train/graph/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
     conda:
         "../../envs/train.yaml"
     shell:
@@ -268,6 +280,8 @@ if config["train"]["graph"]["benchmarks"]["edge_features"]:
         params:
             **benchmark_params(edge_features=True),
         threads: lookup(dpath="train/graph/threads", within=config)
+        resources:
+            gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
         conda:
             "../../envs/train.yaml"
         shell:

@@ -34,6 +34,8 @@ rule train_pde_model:
     message:
         "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: training {wildcards.model}, seed {wildcards.seed}"
     threads: lookup(dpath="train/pde/threads", within=config)
+    resources:
+        gpu=gpu_slots(lookup(dpath="train/pde/device", within=config)),
     params:
         width=lookup(dpath="train/pde/{eq}/width", within=config),
         n_layers=lookup(dpath="train/pde/{eq}/n_layers", within=config),
@@ -57,7 +59,7 @@ rule train_pde_model:
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train pde --data-dir $(dirname {input.train}) --model {wildcards.model} --seed {wildcards.seed}"
+        "python3 -m gapbench train pde --data-dir $(dirname {input.train}) --model {wildcards.model} --seed {wildcards.seed}"
         " --out $(dirname {output.metrics}) --device {params.device} --threads {threads}"
         " --width {params.width} --n-layers {params.n_layers} --modes {params.modes}"
         " --ff-factor {params.ff_factor} {params.memory} --epochs {params.epochs}"
@@ -65,7 +67,7 @@ rule train_pde_model:
         " --grad-clip {params.grad_clip} --patience {params.patience} --eval-every {params.eval_every}"
         " --train-noise {params.train_noise} --max-train-samples {params.max_train_samples}"
         " --eval-batch-size {params.eval_batch_size} --checkpoint-every {params.checkpoint_every}"
-        " {params.flags} {params.fail} --no-progress > {log} 2>&1"
+        " {params.flags} {params.fail} --no-progress --no-progress > {log} 2>&1"
 
 
 # Numerical baseline: the Dedalus solver at the observed resolution from each observed first test frame.
@@ -87,5 +89,5 @@ rule train_pde_solver:
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train pde --data-dir $(dirname {input.test}) --model solver --seed 0"
-        " --out $(dirname {output.metrics}) {params.fail} --no-progress > {log} 2>&1"
+        "python3 -m gapbench train pde --data-dir $(dirname {input.test}) --model solver --seed 0"
+        " --out $(dirname {output.metrics}) {params.fail} --no-progress --no-progress > {log} 2>&1"

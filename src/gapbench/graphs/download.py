@@ -9,6 +9,11 @@ one those classes expect, so PyG processes the files offline afterwards. Safety 
   ever used;
 * each URL is tried ``retries`` times with exponential back-off; the final error names the URL and says how to
   place the files by hand (files already in the raw directory are used as they are, without network);
+* a download whose URL has a checksum in :data:`KNOWN_SHA256` must match it, else it is discarded like a broken
+  one (the try fails); URLs without an entry are accepted on size and archive checks alone. The table is empty:
+  the files could not be fetched where this code was written, so no checksum was measured. Fill an entry with
+  the sha256 of a trusted download (``download.json`` records it) and every later download is checked;
+* a progress bar (tqdm on stderr, bytes) per file, off with ``--no-progress`` / ``GAPBENCH_PROGRESS=0``;
 * after PyG has processed the files and the split sizes match the published ones, ``download.json`` is
   written last (sha256 and size of every raw file): the Snakemake rule's output, so only a checked download
   ever counts as done.
@@ -30,6 +35,9 @@ from pathlib import Path
 
 from gapbench.errors import StoreError
 from gapbench.graphs.benchmarks import MARKER, benchmark, process
+
+# sha256 of each URL's file as downloaded (the zip for archives). Empty: see the module docstring.
+KNOWN_SHA256: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -74,13 +82,18 @@ def _manual_hint(name: str, fetches: list[Fetch], raw_dir: Path, raw_files: list
 
 
 def fetch(url: str, dest: Path, retries: int = 3, backoff: float = 2.0, archive: bool = False,
-          opener: Callable = urllib.request.urlopen, timeout: float = 60.0) -> None:
+          opener: Callable = urllib.request.urlopen, timeout: float = 60.0,
+          known: dict[str, str] | None = None) -> None:
     """Stream ``url`` to ``dest`` via ``dest.part``; retry with back-off ``backoff * 2^k`` seconds.
 
     ``archive``: the file must be a valid zip (``zipfile.testzip``), else the try counts as failed.
+    ``known``: url -> sha256 (default :data:`KNOWN_SHA256`); a listed URL's file must have that checksum.
 
     Raises OSError (the last failure) after ``retries`` failed tries; never leaves ``dest`` incomplete.
     """
+    from gapbench.train.common import progress
+
+    want = (KNOWN_SHA256 if known is None else known).get(url)
     part = dest.with_name(dest.name + ".part")
     last: Exception | None = None
     for attempt in range(retries):
@@ -88,11 +101,16 @@ def fetch(url: str, dest: Path, retries: int = 3, backoff: float = 2.0, archive:
             with opener(url, timeout=timeout) as response, open(part, "wb") as fh:
                 expected = response.headers.get("Content-Length") if hasattr(response, "headers") else None
                 got = 0
-                while chunk := response.read(1 << 20):
-                    fh.write(chunk)
-                    got += len(chunk)
+                with progress(total=int(expected) if expected else None, desc=dest.name, unit="B",
+                              unit_scale=True, unit_divisor=1024) as bar:
+                    while chunk := response.read(1 << 20):
+                        fh.write(chunk)
+                        got += len(chunk)
+                        bar.update(len(chunk))
             if expected is not None and int(expected) != got:
                 raise OSError(f"incomplete: {got} of {expected} bytes")
+            if want is not None and _sha256(part) != want:
+                raise OSError(f"checksum mismatch: sha256 {_sha256(part)}, expected {want}")
             if archive:
                 with zipfile.ZipFile(part) as zf:
                     bad = zf.testzip()

@@ -17,7 +17,6 @@ Bad input (wrong feature width, non-finite features, indices out of range) raise
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -25,13 +24,12 @@ from torch import nn
 from gapbench.graphs.ops import (
     REDUCES,
     GraphInputError,
-    LineGraphIndex,
     check_edge_index,
     exclusive_aggregate,
     line_graph_aggregate,
-    line_graph_index,
-    reverse_edges,
 )
+# the structure of an edge_index; a mini-batch carries it precomputed (graphs/structure.py)
+from gapbench.graphs.structure import DirectedGraph, UndirectedGraph, attached, directed_graph, undirected_graph
 
 MODELS = ("node_gcn", "node_sage", "edge_gcn", "node_gcn_directed", "edge_gcn_directed", "deepsets")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "silu": nn.SiLU, "identity": nn.Identity}
@@ -116,51 +114,6 @@ class FeatureEncoder(nn.Module):
         if not bool(torch.isfinite(x).all()):
             raise GraphInputError(f"{self.name} contains NaN or infinite values")
         return x
-
-
-@dataclass
-class UndirectedGraph:
-    """The simple undirected graph under a PyG ``edge_index``: ``edges [2, E]`` (u < v, each pair once),
-    ``entry_to_edge [E']`` (which undirected edge each non-loop entry of ``edge_index`` became, or -1 for a
-    self-loop) and the line-graph index of ``edges`` (degrees, neighbour counts)."""
-
-    num_nodes: int
-    edges: torch.Tensor
-    entry_to_edge: torch.Tensor
-    index: LineGraphIndex
-
-    @property
-    def inv_deg(self) -> torch.Tensor:
-        """``1 / deg v`` per node, 0 for an isolated node (the empty mean is 0)."""
-        deg = self.index.deg
-        return torch.where(deg > 0, 1.0 / deg.clamp(min=1.0), torch.zeros_like(deg))
-
-
-def undirected_graph(edge_index: torch.Tensor, num_nodes: int) -> UndirectedGraph:
-    """Collapse ``edge_index`` to its simple undirected graph (self-loops dropped, repeats merged)."""
-    check_edge_index(edge_index, num_nodes)
-    src, dst = edge_index[0].long(), edge_index[1].long()
-    lo, hi = torch.minimum(src, dst), torch.maximum(src, dst)
-    loop = lo == hi
-    key = lo * num_nodes + hi
-    uniq, inverse = torch.unique(key[~loop], return_inverse=True)
-    entry_to_edge = torch.full_like(key, -1)
-    entry_to_edge[~loop] = inverse
-    edges = torch.stack([uniq // num_nodes, uniq % num_nodes])
-    return UndirectedGraph(num_nodes, edges, entry_to_edge, line_graph_index(edges, num_nodes))
-
-
-@dataclass
-class DirectedGraph:
-    """Directed edges ``[2, E']`` (both directions, no self-loops) and ``rev [E']`` (index of the reverse)."""
-
-    num_nodes: int
-    edges: torch.Tensor
-    rev: torch.Tensor
-
-
-def directed_graph(edge_index: torch.Tensor, num_nodes: int) -> DirectedGraph:
-    return DirectedGraph(num_nodes, edge_index.long(), reverse_edges(edge_index, num_nodes))
 
 
 # ---------------------------------------------------------------------------------------------- layers
@@ -368,7 +321,8 @@ class _GraphModel(nn.Module):
     def _inputs(self, x, edge_index, batch, num_graphs):
         x = self.node_encoder(x)
         N = x.shape[0]
-        check_edge_index(edge_index, N)
+        if attached(edge_index, N) is None:  # a collated batch's edge_index was checked graph by graph
+            check_edge_index(edge_index, N)
         if batch is None:
             batch = torch.zeros(N, dtype=torch.long, device=x.device)
         if batch.shape[0] != N:
@@ -425,8 +379,7 @@ class NodeGCN(_GraphModel):
         g = undirected_graph(edge_index, N)
         a = self._edge_features(edge_attr, edge_index.shape[1])
         if a is not None:
-            keep = g.entry_to_edge >= 0
-            a = scatter_reduce_rows(a[keep], g.entry_to_edge[keep], g.edges.shape[1], "mean")
+            a = g.entry_mean(a)
         h = self.embed(x)
         return self._propagate_nodes(h, g, a, batch, num_graphs)
 
@@ -468,8 +421,7 @@ class EdgeGCN(_GraphModel):
         h = self.embed_sum(x[u] + x[v]) + self.embed_prod(x[u] * x[v])
         a = self._edge_features(edge_attr, edge_index.shape[1])
         if a is not None:
-            keep = g.entry_to_edge >= 0
-            h = h + self.edge_embed(scatter_reduce_rows(a[keep], g.entry_to_edge[keep], g.edges.shape[1], "mean"))
+            h = h + self.edge_embed(g.entry_mean(a))
         for layer in self.layers:
             h = layer(h, g)
         return h, g, batch, num_graphs

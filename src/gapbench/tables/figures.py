@@ -2,16 +2,17 @@
 
 * ``delta_nrmse_vs_omega_f``: Delta nRMSE = nRMSE(FFNO) - nRMSE(MemNO) against the unobserved energy omega_f,
   one point per dataset (design.md: omega_f predicts where memory helps), error bars the test's CI.
-* ``rollout_nrmse``: nRMSE over rollout time per model (mean over seeds of each run's rollout.csv), one panel
-  per dataset.
+* ``rollout_nrmse``: nRMSE over rollout time per model (mean over seeds of each run's rollout.csv, band ± std
+  over seeds), one panel per dataset.
 * ``node_vs_edge``: node vs edge test metric against n (MAP, duplicates) and against the number of leaves
   (planted star), mean ± std over seeds.
 * ``memory_threshold``: test error against width (best depth per width) on the star tasks of the memory
   experiment, one curve per (model, n), node dashed / edge solid, the target as a horizontal line (planted
   stars: RMSE / leaf std; duplicates: 1 - accuracy, so lower is better in both panels).
 * ``training_curves``: validation curves from curves.csv (PDE: valid nRMSE; graphs: the validation column of the
-  selected sweep configuration).
-A figure without data says so in its axes; it is still written, so the rule's outputs always exist.
+  selected sweep configuration), mean over seeds with a ± std band.
+A model has the same colour and marker in every figure (style.py); PNGs are written at style.DPI. A figure
+without data says so in its axes; it is still written, so the rule's outputs always exist.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gapbench.tables import memory
 from gapbench.tables.collect import read_csv_rows
 from gapbench.tables.graphs import SWEPT, GraphRow, is_selected, model_rank
 from gapbench.tables.pde import PdeRow
+from gapbench.tables.style import DPI, band, model_color, model_marker
 
 FIGURES = ("delta_nrmse_vs_omega_f", "rollout_nrmse", "node_vs_edge", "memory_threshold", "training_curves")
 FORMATS = ("png", "pdf")
@@ -46,7 +48,7 @@ def _save(fig, figures_dir: Path, stem: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=figures_dir, prefix=f".{stem}.", suffix=f".{ext}")
         os.close(fd)
         try:
-            fig.savefig(tmp, format=ext, dpi=100)
+            fig.savefig(tmp, format=ext, dpi=DPI)
             os.replace(tmp, figures_dir / f"{stem}.{ext}")
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -90,11 +92,13 @@ def delta_vs_omega(rows: list[PdeRow], metric: str, figures_dir: Path) -> None:
     _save(fig, figures_dir, "delta_nrmse_vs_omega_f")
 
 
-def _mean_curve(paths: list[Path], xcol: str, ycol: str, keep=None) -> tuple[np.ndarray, np.ndarray] | None:
-    """Mean over files of the ``(xcol, ycol)`` curve, truncated to the shortest; ``keep`` filters rows."""
+def _mean_curve(paths: list[Path], xcol: str, ycol: str, keep=None):
+    """``(x, mean, std)`` over files of the ``(xcol, ycol)`` curve, truncated to the shortest (``std`` None for one
+    file); ``keep`` filters rows, one function for all files or one per file."""
     curves = []
-    for p in paths:
-        rows = [r for r in read_csv_rows(p) if keep is None or keep(r)]
+    keeps = keep if isinstance(keep, list) else [keep] * len(paths)
+    for p, k in zip(paths, keeps):
+        rows = [r for r in read_csv_rows(p) if k is None or k(r)]
         try:
             xy = np.array([[float(r[xcol]), float(r[ycol])] for r in rows])
         except (KeyError, ValueError, TypeError):
@@ -104,7 +108,8 @@ def _mean_curve(paths: list[Path], xcol: str, ycol: str, keep=None) -> tuple[np.
     if not curves:
         return None
     n = min(len(c) for c in curves)
-    return curves[0][:n, 0], np.mean([c[:n, 1] for c in curves], axis=0)
+    ys = np.array([c[:n, 1] for c in curves])
+    return curves[0][:n, 0], ys.mean(axis=0), ys.std(axis=0, ddof=1) if len(ys) > 1 else None
 
 
 def _grid(plt, n: int, width: float = 3.2, height: float = 2.6):
@@ -131,15 +136,17 @@ def rollout(rows: list[PdeRow], figures_dir: Path) -> None:
         _empty(axes[0], "rollout.csv")
     for ax, (ds, cs) in zip(axes, curves.items()):
         eq, nu, method, res, sigma = ds
-        for model, (t, y) in cs:
-            ax.plot(t, y, label=model)
+        for model, (t, y, sd) in cs:
+            ax.plot(t, y, color=model_color(model), marker=model_marker(model), markersize=3,
+                    markevery=max(1, len(t) // 10), label=model)
+            band(ax, t, y, sd, model_color(model))
         ax.set_title(f"{eq.upper()} nu={nu:g} {method} r{res} s{sigma:g}", fontsize=8)
         ax.set_xlabel("time")
         ax.set_ylabel("nRMSE")
         ax.legend(fontsize=6)
     for ax in axes[len(curves):] if curves else axes[1:]:
         ax.axis("off")
-    fig.suptitle("nRMSE over the rollout (mean over seeds)")
+    fig.suptitle("nRMSE over the rollout (mean ± std over seeds)")
     _save(fig, figures_dir, "rollout_nrmse")
 
 
@@ -165,19 +172,20 @@ def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
             y = [r.test.mean for r in pts]
             e = [r.test.std or 0.0 for r in pts]
             base = pts[0].base_model
-            # colour: the model family; marker: the budget or planted depth (same marker = same setting)
+            # colour: the model family (style.py); marker: the budget or planted depth (same marker = same setting)
             setting = label.replace(pts[0].model, "") + (f"d{pts[0].budget_depth}w{pts[0].budget_width}"
                                                          if pts[0].budget else "")
             marker = variants.setdefault(setting, "osD^v<>"[len(variants) % 7])
-            color = f"C{model_rank(base)[0] % 10}"
+            color = model_color(base)
             style = "--" if base.startswith("node") else "-"
             ax.errorbar(x, y, yerr=e, fmt=marker + style, color=color, capsize=2, label=label)
+            band(ax, x, y, e, color)
         ax.set_xscale("log", base=2)
         ax.set_xlabel(xkey)
         ax.set_ylabel(f"test {sub[0].metric}")
         ax.set_title(title)
         ax.legend(fontsize=6)
-    fig.suptitle("Node (dashed) vs edge (solid) message passing; mean ± std over seeds")
+    fig.suptitle("Node (dashed) vs edge (solid) message passing; mean ± std over seeds (bars, bands)")
     _save(fig, figures_dir, "node_vs_edge")
 
 
@@ -206,7 +214,7 @@ def memory_threshold(rows: list[GraphRow], targets: memory.MemoryTargets, figure
             widths = sorted(best)
             style = "--" if model.startswith("node") or model == "deepsets" else "-"
             marker = "osD^v<>"[ns.index(n) % 7]
-            ax.plot(widths, [best[w] for w in widths], style + marker, color=f"C{model_rank(model)[0] % 10}",
+            ax.plot(widths, [best[w] for w in widths], style + marker, color=model_color(model),
                     label=f"{model} n={n}")
         target = targets.nrmse if task == "planted_star" else 1.0 - targets.accuracy
         ax.axhline(target, color="grey", lw=0.8, ls=":", label="target")
@@ -228,19 +236,19 @@ def _graph_valid_column(columns: list[str]) -> str | None:
 def training_curves(pde_rows: list[PdeRow], graph_rows: list[GraphRow], figures_dir: Path) -> None:
     plt = _plt()
     fig, (ax_p, ax_g) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-    colors: dict[str, str] = {}
 
-    def color(model: str) -> str:
-        return colors.setdefault(model, f"C{len(colors) % 10}")
+    def draw(ax, model: str, curve) -> None:
+        x, y, sd = curve
+        ax.plot(x, y, color=model_color(model), marker=model_marker(model), markersize=3, lw=0.8,
+                markevery=max(1, len(x) // 10), label=model if model not in ax.get_legend_handles_labels()[1] else None)
+        band(ax, x, y, sd, model_color(model), alpha=0.12)
 
     drawn = 0
     for r in pde_rows:
-        for run in r.cell.usable[:1]:
-            c = _mean_curve([run.path.parent / "curves.csv"], "epoch", "valid_nrmse")
-            if c is not None:
-                ax_p.plot(*c, color=color(r.model), lw=0.8, alpha=0.7,
-                          label=r.model if r.model not in ax_p.get_legend_handles_labels()[1] else None)
-                drawn += 1
+        c = _mean_curve([run.path.parent / "curves.csv" for run in r.cell.usable], "epoch", "valid_nrmse")
+        if c is not None:
+            draw(ax_p, r.model, c)
+            drawn += 1
     if drawn:
         ax_p.set_yscale("log")
         ax_p.set_xlabel("epoch")
@@ -248,27 +256,29 @@ def training_curves(pde_rows: list[PdeRow], graph_rows: list[GraphRow], figures_
         ax_p.legend(fontsize=7)
     else:
         _empty(ax_p, "PDE curves.csv")
-    ax_p.set_title("PDE surrogates (first usable seed per cell)")
+    ax_p.set_title("PDE surrogates (mean ± std over seeds per cell)")
     drawn = 0
     for r in graph_rows:
-        for run in r.cell.usable[:1]:
+        paths, keeps, col = [], [], None
+        for run in r.cell.usable:
             path = run.path.parent / "curves.csv"
             rows = read_csv_rows(path)
-            col = _graph_valid_column(list(rows[0])) if rows else None
+            col = col or (_graph_valid_column(list(rows[0])) if rows else None)
             hyper = {k: v for k, v in (run.metrics.get("hyper") or {}).items() if k in SWEPT}
-            # a sweep's curves.csv holds every configuration: draw the selected one
-            c = _mean_curve([path], "epoch", col, lambda row: not hyper or is_selected(row, hyper)) if col else None
-            if c is not None:
-                ax_g.plot(*c, color=color(r.base_model), lw=0.8, alpha=0.7,
-                          label=r.base_model if r.base_model not in ax_g.get_legend_handles_labels()[1] else None)
-                drawn += 1
+            # a sweep's curves.csv holds every configuration: draw the one selected for this seed
+            paths.append(path)
+            keeps.append(lambda row, hyper=hyper: not hyper or is_selected(row, hyper))
+        c = _mean_curve(paths, "epoch", col, keeps) if col else None
+        if c is not None:
+            draw(ax_g, r.base_model, c)
+            drawn += 1
     if drawn:
         ax_g.set_xlabel("epoch")
         ax_g.set_ylabel("validation metric")
         ax_g.legend(fontsize=7)
     else:
         _empty(ax_g, "graph curves.csv")
-    ax_g.set_title("GNNs (first usable seed per cell)")
+    ax_g.set_title("GNNs (mean ± std over seeds per cell)")
     _save(fig, figures_dir, "training_curves")
 
 

@@ -146,11 +146,15 @@ class GraphBatches:
 
     Faster than ``torch_geometric.loader.DataLoader`` for many small graphs (no per-step Python collation of
     ``Data`` objects). Node features: ``x`` (with ``pos`` appended when present, as benchmarking-gnns does for
-    superpixels); targets ``y`` with ``label_mask`` for node tasks.
+    superpixels); targets ``y`` with ``label_mask`` for node tasks. The graph structure the layers need is
+    derived once per graph here and concatenated per batch (graphs/structure.py; ``structure=False`` leaves
+    it to every forward, as a reference for benchmarks/gnn_step.py).
     """
 
-    def __init__(self, dataset, task: Task, device):
+    def __init__(self, dataset, task: Task, device, structure: bool = True):
         import torch
+
+        from gapbench.graphs.structure import SplitStructure
 
         self.task, self.device = task, device
         self.x, self.ei, self.ea, self.y, self.mask, self.n = [], [], [], [], [], []
@@ -174,18 +178,24 @@ class GraphBatches:
             self.mask.append(None if mask is None else mask.to(device))
             self.n.append(int(data.num_nodes))
         self.has_edge_attr = all(a is not None for a in self.ea) and len(self.ea) > 0
+        self.structure = SplitStructure(self.ei, self.n) if structure else None
 
     def __len__(self) -> int:
         return len(self.x)
 
     def collate(self, idx: list[int]):
-        """``(x, edge_index, batch, edge_attr, num_graphs, y, mask)`` of the graphs ``idx``."""
+        """``(x, edge_index, batch, edge_attr, num_graphs, y, mask)`` of the graphs ``idx`` (``edge_index`` carrying
+        the batch's structure)."""
         import torch
+
+        from gapbench.graphs.structure import attach
 
         sizes = torch.tensor([self.n[i] for i in idx], device=self.device)
         offsets = torch.cumsum(sizes, 0) - sizes
         x = torch.cat([self.x[i] for i in idx])
         ei = torch.cat([self.ei[i] + offsets[k] for k, i in enumerate(idx)], dim=1)
+        if self.structure is not None:
+            ei = attach(ei, self.structure.batch(idx, ei))
         batch = torch.repeat_interleave(torch.arange(len(idx), device=self.device), sizes)
         ea = torch.cat([self.ea[i] for i in idx]) if self.has_edge_attr else None
         y = torch.cat([self.y[i] for i in idx])
