@@ -41,7 +41,7 @@ rule graph_planted_star:
         "../../envs/graphs.yaml"
     shell:
         "gapbench graphs make planted-star --leaves {wildcards.leaves} --depth {wildcards.depth}"
-        " --width {params.width} --n-graphs {params.n_graphs} --split {params.split} --seed {params.seed}"
+        " --width {params.width:q} --n-graphs {params.n_graphs:q} --split {params.split:q} --seed {params.seed:q}"
         " --out {output.data} > {log} 2>&1"
 
 
@@ -63,8 +63,8 @@ rule graph_map:
     conda:
         "../../envs/graphs.yaml"
     shell:
-        "gapbench graphs make map --n {wildcards.mapn} --unary-scale {params.unary_scale}"
-        " --n-graphs {params.n_graphs} --split {params.split} --seed {params.seed}"
+        "gapbench graphs make map --n {wildcards.mapn} --unary-scale {params.unary_scale:q}"
+        " --n-graphs {params.n_graphs:q} --split {params.split:q} --seed {params.seed:q}"
         " --out {output.data} > {log} 2>&1"
 
 
@@ -88,9 +88,9 @@ rule graph_ising:
     conda:
         "../../envs/graphs.yaml"
     shell:
-        "gapbench graphs make ising --tree {wildcards.tree} --n-nodes {params.n_nodes}"
-        " --coupling {params.coupling} --field-std {params.field_std} --n-graphs {params.n_graphs}"
-        " --split {params.split} --seed {params.seed} --out {output.data} > {log} 2>&1"
+        "gapbench graphs make ising --tree {wildcards.tree} --n-nodes {params.n_nodes:q}"
+        " --coupling {params.coupling:q} --field-std {params.field_std:q} --n-graphs {params.n_graphs:q}"
+        " --split {params.split:q} --seed {params.seed:q} --out {output.data} > {log} 2>&1"
 
 
 # Duplicate task on a star: label = another leaf has the same input (duplicates.py).
@@ -110,8 +110,8 @@ rule graph_duplicates:
     conda:
         "../../envs/graphs.yaml"
     shell:
-        "gapbench graphs make duplicates --n {wildcards.dupn} --n-graphs {params.n_graphs}"
-        " --split {params.split} --seed {params.seed} --out {output.data} > {log} 2>&1"
+        "gapbench graphs make duplicates --n {wildcards.dupn} --n-graphs {params.n_graphs:q}"
+        " --split {params.split:q} --seed {params.seed:q} --out {output.data} > {log} 2>&1"
 
 
 # Download a benchmark's raw files, let PyG process them, check split sizes (download.py; runs locally).
@@ -130,7 +130,7 @@ rule graph_download:
     conda:
         "../../envs/graphs.yaml"
     shell:
-        "gapbench graphs download {wildcards.bench} --root resources/graphs --retries {params.retries}"
+        "gapbench graphs download {wildcards.bench} --root resources/graphs --retries {params.retries:q}"
         " > {log} 2>&1"
 
 

@@ -49,10 +49,10 @@ rule pde_shard_ks:
     conda:
         "../../envs/pde.yaml"
     shell:
-        "gapbench pde shard ks --nu {wildcards.nu} --length {params.length} --resolution {params.resolution}"
-        " --t-end {params.t_end} --n-frames {params.n_frames} --dt {params.dt} --stepper {params.stepper}"
-        " --batch {params.batch} --max-redraws {params.max_redraws} --seed {params.seed}"
-        " --split {wildcards.split} --n-samples {params.n_samples} --shard-size {params.shard_size}"
+        "gapbench pde shard ks --nu {wildcards.nu} --length {params.length:q} --resolution {params.resolution:q}"
+        " --t-end {params.t_end:q} --n-frames {params.n_frames:q} --dt {params.dt:q} --stepper {params.stepper:q}"
+        " --batch {params.batch:q} --max-redraws {params.max_redraws:q} --seed {params.seed:q}"
+        " --split {wildcards.split} --n-samples {params.n_samples:q} --shard-size {params.shard_size:q}"
         " --shard {wildcards.shard} --out {output.store} > {log} 2>&1"
 
 
@@ -80,10 +80,10 @@ rule pde_shard_ns:
     conda:
         "../../envs/pde.yaml"
     shell:
-        "gapbench pde shard ns --nu {wildcards.nu} --resolution {params.resolution}"
-        " --t-end {params.t_end} --n-frames {params.n_frames} --dt {params.dt} --stepper {params.stepper}"
-        " --batch {params.batch} --max-redraws {params.max_redraws} --seed {params.seed}"
-        " --split {wildcards.split} --n-samples {params.n_samples} --shard-size {params.shard_size}"
+        "gapbench pde shard ns --nu {wildcards.nu} --resolution {params.resolution:q}"
+        " --t-end {params.t_end:q} --n-frames {params.n_frames:q} --dt {params.dt:q} --stepper {params.stepper:q}"
+        " --batch {params.batch:q} --max-redraws {params.max_redraws:q} --seed {params.seed:q}"
+        " --split {wildcards.split} --n-samples {params.n_samples:q} --shard-size {params.shard_size:q}"
         " --shard {wildcards.shard} --out {output.store} > {log} 2>&1"
 
 
@@ -124,7 +124,7 @@ rule pde_observe:
         "../../envs/pde.yaml"
     shell:
         "gapbench pde observe --sim {input.sim} --method {wildcards.method} --resolution {wildcards.res}"
-        " --sigma {wildcards.sigma} --seed {params.seed} --out {output.store} > {log} 2>&1"
+        " --sigma {wildcards.sigma} --seed {params.seed:q} --out {output.store} > {log} 2>&1"
 
 
 # Unobserved energy fraction omega_f of the training trajectories, per observed resolution.
@@ -144,4 +144,4 @@ rule pde_omega:
     conda:
         "../../envs/pde.yaml"
     shell:
-        "gapbench pde omega --sim {input.sim} --resolutions {params.resolutions} --out {output.table} > {log} 2>&1"
+        "gapbench pde omega --sim {input.sim} --resolutions {params.resolutions:q} --out {output.table} > {log} 2>&1"

@@ -26,7 +26,7 @@ rule train_graph_planted_star:
     benchmark:
         "results/benchmarks/train/graph/planted_star/n{leaves}-k{depth}/seed{seed}.tsv"
     message:
-        "planted star n{wildcards.leaves}-k{wildcards.depth}, seed {wildcards.seed}: sweeping {params.models}"
+        "planted star n{wildcards.leaves}-k{wildcards.depth}, seed {wildcards.seed}: sweeping {params.models:q}"
     params:
         out=lambda wc: f"{TRAIN_GRAPH}/planted_star/n{wc.leaves}-k{wc.depth}/{{model}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/planted_star/models", within=config),
@@ -44,11 +44,11 @@ rule train_graph_planted_star:
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
-        " --depths {params.depths} --widths {params.widths} --lrs {params.lrs} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        "gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
+        " --depths {params.depths:q} --widths {params.widths:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
+        " --batch-size {params.batch_size:q} --activation {params.activation:q} --weight-decay {params.weight_decay:q}"
+        " --seed {wildcards.seed} --device {params.device:q} --threads {threads}"
+        " --checkpoint-every {params.checkpoint_every:q} {params.fail} > {log} 2>&1"
 
 
 # Ising marginals on trees (paper App. D): sweep per model, node/edge x undirected/directed.
@@ -62,7 +62,7 @@ rule train_graph_ising:
     benchmark:
         "results/benchmarks/train/graph/ising/{tree}/seed{seed}.tsv"
     message:
-        "Ising marginals on {wildcards.tree} trees, seed {wildcards.seed}: sweeping {params.models}"
+        "Ising marginals on {wildcards.tree} trees, seed {wildcards.seed}: sweeping {params.models:q}"
     params:
         out=lambda wc: f"{TRAIN_GRAPH}/ising/{wc.tree}/{{model}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/ising/models", within=config),
@@ -80,11 +80,11 @@ rule train_graph_ising:
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
-        " --depths {params.depths} --widths {params.widths} --lrs {params.lrs} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        "gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
+        " --depths {params.depths:q} --widths {params.widths:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
+        " --batch-size {params.batch_size:q} --activation {params.activation:q} --weight-decay {params.weight_decay:q}"
+        " --seed {wildcards.seed} --device {params.device:q} --threads {threads}"
+        " --checkpoint-every {params.checkpoint_every:q} {params.fail} > {log} 2>&1"
 
 
 # MAP on hub-and-paths (seed Thm 2): accuracy at fixed depth x width budgets, lr selected by validation.
@@ -98,7 +98,7 @@ rule train_graph_map:
     benchmark:
         "results/benchmarks/train/graph/map/n{mapn}/seed{seed}.tsv"
     message:
-        "MAP n={wildcards.mapn}, seed {wildcards.seed}: {params.models} at budgets {params.budgets}"
+        "MAP n={wildcards.mapn}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
     params:
         out=lambda wc: f"{TRAIN_GRAPH}/map/n{wc.mapn}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/map/models", within=config),
@@ -115,11 +115,11 @@ rule train_graph_map:
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
-        " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        "gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
+        " --budgets {params.budgets:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
+        " --batch-size {params.batch_size:q} --activation {params.activation:q} --weight-decay {params.weight_decay:q}"
+        " --seed {wildcards.seed} --device {params.device:q} --threads {threads}"
+        " --checkpoint-every {params.checkpoint_every:q} {params.fail} > {log} 2>&1"
 
 
 # Duplicate task on stars (seed warm-up): accuracy vs n at fixed budgets.
@@ -133,7 +133,7 @@ rule train_graph_duplicates:
     benchmark:
         "results/benchmarks/train/graph/duplicates/n{dupn}/seed{seed}.tsv"
     message:
-        "duplicates n={wildcards.dupn}, seed {wildcards.seed}: {params.models} at budgets {params.budgets}"
+        "duplicates n={wildcards.dupn}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
     params:
         out=lambda wc: f"{TRAIN_GRAPH}/duplicates/n{wc.dupn}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/duplicates/models", within=config),
@@ -150,11 +150,11 @@ rule train_graph_duplicates:
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
-        " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        "gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
+        " --budgets {params.budgets:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
+        " --batch-size {params.batch_size:q} --activation {params.activation:q} --weight-decay {params.weight_decay:q}"
+        " --seed {wildcards.seed} --device {params.device:q} --threads {threads}"
+        " --checkpoint-every {params.checkpoint_every:q} {params.fail} > {log} 2>&1"
 
 
 # Standard benchmarks (seed Table 1): fixed benchmarking-gnns / LRGB hyperparameters per benchmark, 4 seeds.
@@ -168,7 +168,7 @@ rule train_graph_benchmark:
     benchmark:
         "results/benchmarks/train/graph/benchmark/{bench}/seed{seed}.tsv"
     message:
-        "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models}"
+        "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models:q}"
     params:
         out=lambda wc: f"{TRAIN_GRAPH}/benchmark/{wc.bench}/{{model}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/benchmarks/models", within=config),
@@ -190,9 +190,9 @@ rule train_graph_benchmark:
     conda:
         "../../envs/train.yaml"
     shell:
-        "gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
-        " --depths {params.depth} --widths {params.width} --lrs {params.lr} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --weight-decay {params.weight_decay} --dropout {params.dropout}"
-        " --norm {params.norm} --head-layers {params.head_layers} --pool {params.pool}"
-        " --activation {params.activation} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} > {log} 2>&1"
+        "gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
+        " --depths {params.depth:q} --widths {params.width:q} --lrs {params.lr:q} --epochs {params.epochs:q}"
+        " --batch-size {params.batch_size:q} --weight-decay {params.weight_decay:q} --dropout {params.dropout:q}"
+        " --norm {params.norm:q} --head-layers {params.head_layers:q} --pool {params.pool:q}"
+        " --activation {params.activation:q} --seed {wildcards.seed} --device {params.device:q} --threads {threads}"
+        " --checkpoint-every {params.checkpoint_every:q} {params.fail} > {log} 2>&1"

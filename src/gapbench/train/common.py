@@ -67,6 +67,10 @@ def select_device(name: str = "auto") -> torch.device:
 
     from gapbench.errors import ConfigError
 
+    from gapbench.argtypes import DEVICE
+
+    if not DEVICE.fullmatch(str(name)):
+        raise ConfigError(f"device {name!r} is not allowed; allowed: auto, cpu, cuda, cuda:N")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
@@ -305,13 +309,16 @@ def count_parameters(model: torch.nn.Module) -> int:
 
 def add_common_arguments(parser) -> None:
     """Flags every ``gapbench train ...`` subcommand accepts (COORDINATION.md)."""
+    from gapbench import argtypes
+
     parser.add_argument("--out", required=True, type=Path,
                         help="output directory (metrics.json, curves.csv, checkpoints); a rerun resumes here")
-    parser.add_argument("--seed", type=int, default=0, help="training seed (model init, batch order, noise)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N")
-    parser.add_argument("--checkpoint-every", type=int, default=200, metavar="STEPS",
+    parser.add_argument("--seed", type=argtypes.seed, default=0, help="training seed (model init, batch order, noise)")
+    parser.add_argument("--device", type=argtypes.device, default="auto",
+                        help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N")
+    parser.add_argument("--checkpoint-every", type=argtypes.positive_int, default=200, metavar="STEPS",
                         help="save a checkpoint every STEPS optimiser steps (and at the end of every epoch)")
-    parser.add_argument("--threads", type=int, default=0,
+    parser.add_argument("--threads", type=argtypes.number(int, 0, 1024), default=0,
                         help="torch CPU threads (0: leave torch's default)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--inject-failure", action="store_true",

@@ -541,6 +541,8 @@ def parse_budget(text: str) -> tuple[int, int]:
         depth, width = (int(t) for t in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"budget {text!r}: expected DEPTHxWIDTH, e.g. 4x16") from None
+    if not (0 <= depth <= 256 and 1 <= width <= 16384):
+        raise argparse.ArgumentTypeError(f"budget {text!r}: allowed depth 0..256 and width 1..16384")
     return depth, width
 
 
@@ -583,6 +585,7 @@ def _handler(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     """Add ``gapbench train graph``."""
+    from gapbench import argtypes as A
     from gapbench.train.common import add_common_arguments
 
     p = sub.add_parser(COMMAND, help="train node/edge GCNs or DeepSets on a graph dataset (sweep, select by valid)",
@@ -595,12 +598,12 @@ def register(sub) -> None:
     p.add_argument("--budgets", type=parse_budget, nargs="+", default=None, metavar="DEPTHxWIDTH",
                    help="fixed depth x width budgets, each its own run (replaces --depths/--widths; "
                         "several: --out needs {depth} and {width}), e.g. 2x8 4x16")
-    p.add_argument("--depths", type=int, nargs="+", default=[2], help="sweep: message-passing depths")
-    p.add_argument("--widths", type=int, nargs="+", default=[32], help="sweep: embedding widths")
-    p.add_argument("--lrs", type=float, nargs="+", default=[3e-3], help="sweep: Adam learning rates")
-    p.add_argument("--epochs", type=int, default=50, help="epochs per configuration")
-    p.add_argument("--batch-size", type=int, default=32, help="graphs per mini-batch")
-    p.add_argument("--weight-decay", type=float, default=0.0, help="Adam weight decay")
+    p.add_argument("--depths", type=A.number(int, 0, 256), nargs="+", default=[2], help="sweep: message-passing depths")
+    p.add_argument("--widths", type=A.number(int, 1, 16384), nargs="+", default=[32], help="sweep: embedding widths")
+    p.add_argument("--lrs", type=A.positive_float, nargs="+", default=[3e-3], help="sweep: Adam learning rates")
+    p.add_argument("--epochs", type=A.positive_int, default=50, help="epochs per configuration")
+    p.add_argument("--batch-size", type=A.positive_int, default=32, help="graphs per mini-batch")
+    p.add_argument("--weight-decay", type=A.non_negative_float, default=0.0, help="Adam weight decay")
     p.add_argument("--activation", default="relu", choices=("relu", "tanh", "gelu", "silu", "identity"),
                    help="the nonlinearity sigma of eq. 3/4")
     p.add_argument("--reduce", default="mean", choices=("mean", "sum", "max"),
@@ -608,8 +611,8 @@ def register(sub) -> None:
     p.add_argument("--pool", default="mean", choices=("mean", "sum", "max"), help="read-off pooling")
     p.add_argument("--norm", default="none", choices=("none", "batch", "layer"),
                    help="normalisation inside each layer")
-    p.add_argument("--dropout", type=float, default=0.0, help="dropout after each layer's nonlinearity")
-    p.add_argument("--head-layers", type=int, default=1, help="1: linear head; k: MLP of k layers")
+    p.add_argument("--dropout", type=A.number(float, 0, 1), default=0.0, help="dropout after each layer's nonlinearity")
+    p.add_argument("--head-layers", type=A.number(int, 1, 64), default=1, help="1: linear head; k: MLP of k layers")
     p.add_argument("--schedule", default="cosine", choices=("cosine", "constant"), help="learning-rate schedule")
     add_common_arguments(p)
     p.set_defaults(handler=_handler)
