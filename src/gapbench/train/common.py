@@ -185,6 +185,10 @@ class CurveLog:
     def state(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.rows]
 
+    def write(self) -> None:
+        """Write every row (a finished run resumed only to rewrite its outputs appends none)."""
+        write_csv_atomic(self.path, self.columns, self.rows)
+
 
 # --------------------------------------------------------------------------------------------- checkpoints
 def save_checkpoint(path: Path | str, state: Mapping[str, Any]) -> None:

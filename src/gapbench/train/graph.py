@@ -376,11 +376,13 @@ def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
     return Prepared(meta, task, data, info, device)
 
 
-def _fingerprint(spec: GraphTrainSpec) -> dict:
-    """What a checkpoint must agree on to be resumed (everything that changes the results)."""
+def _fingerprint(spec: GraphTrainSpec, meta: dict) -> dict:
+    """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
+    from gapbench.train.resume import GRAPH_CODE, code_version, data_identity
+
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
             "reduce", "pool", "norm", "dropout", "head_layers", "schedule")
-    return {k: getattr(spec, k) for k in keep} | {"data": str(Path(spec.data).resolve())}
+    return {k: getattr(spec, k) for k in keep} | {"code": code_version(GRAPH_CODE), "data": data_identity(meta)}
 
 
 def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
@@ -407,7 +409,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     eval_bs = max(spec.batch_size * 4, 64)
 
     ckpt = common.load_checkpoint(out / CHECKPOINT, map_location=device)
-    if ckpt is not None and ckpt.get("fingerprint") != _fingerprint(spec):
+    if ckpt is not None and ckpt.get("fingerprint") != _fingerprint(spec, meta):
         print(f"gapbench: {out / CHECKPOINT} is from different settings; starting afresh", file=sys.stderr)
         ckpt = None
     state = ckpt if ckpt is not None else {"config": 0, "epoch": 0, "sweep": [], "curves": [], "elapsed": 0.0}
@@ -440,7 +442,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
 
             def snapshot(next_config: bool = False) -> dict:
                 base = {"sweep": sweep_rows, "curves": curves.state(), "elapsed": clock.elapsed,
-                        "best_model_state": best_model_state, "fingerprint": _fingerprint(spec)}
+                        "best_model_state": best_model_state, "fingerprint": _fingerprint(spec, meta)}
                 if next_config:
                     return {**base, "config": ci + 1, "epoch": 0}
                 return {**base, "config": ci, "epoch": run_state["epoch"],
@@ -500,6 +502,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
                 best_model_state = run_state["best_state"]
             common.save_checkpoint(out / CHECKPOINT, snapshot(next_config=True))
     bar.close()
+    curves.write()  # a finished sweep re-run rewrites every output from its checkpoint
+    common.write_csv_atomic(out / "sweep.csv", SWEEP_COLUMNS, sweep_rows)
 
     best = select(task, sweep_rows)
     hyper = grid[best["config"]]

@@ -132,6 +132,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     from gapbench.models.pde_registry import build_model, resolve_modes
     from gapbench.train import common as C
     from gapbench.train.pde_eval import relative_l2, rollout_errors, summarize, write_rollout_csv
+    from gapbench.train.resume import PDE_CODE, code_version, data_identity
 
     # ---- set-up and every check, before any training ------------------------------------------
     check_model(run.model, hyper)
@@ -165,7 +166,8 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     steps_per_epoch = math.ceil(n_train / tp.batch_size)
     total_steps = tp.epochs * steps_per_epoch
     signature = {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": asdict(tp),
-                 "data": str(Path(run.data_dir).resolve()), "n_train": n_train}
+                 "n_train": n_train, "code": code_version(PDE_CODE),
+                 "data": data_identity({"attrs": obs.attrs, "shapes": {s: list(x.shape) for s, x in obs.splits.items()}})}
     signature["train"].pop("checkpoint_every")  # changing how often we save does not change the run
 
     st = {"epoch": 0, "batch": 0, "step": 0, "loss_sum": 0.0, "loss_n": 0, "best": math.inf,
@@ -259,6 +261,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
         st["done"] = True
         save_last()
     bar.close()
+    curves.write()  # also when a finished run is re-run: every output is rewritten from the checkpoint
 
     # ---- evaluation of the best checkpoint --------------------------------------------------------
     best = C.load_checkpoint(out / "best.pt")
