@@ -44,13 +44,14 @@ def _allowed(error) -> str:
     if "enum" in schema:
         return "allowed values: " + ", ".join(map(str, schema["enum"]))
     if "pattern" in schema:
-        return f"allowed: text matching {schema['pattern']}" + (f" ({schema['description']})" if "description" in schema else "")
+        desc = " ".join(schema.get("description", "").split())
+        return f"allowed: text matching {schema['pattern']}" + (f" ({desc})" if desc else "")
     bounds = []
     for word, key in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
         if word in schema:
             bounds.append(f"{key} {schema[word]}")
     kind = schema.get("type")
-    desc = schema.get("description", "")
+    desc = " ".join(schema.get("description", "").split())
     parts = [f"type {kind}" if kind else "", " and ".join(bounds)]
     text = ", ".join(p for p in parts if p)
     return (f"allowed: {text}" if text else "") + (f" ({desc})" if desc else "")
@@ -143,6 +144,10 @@ def validate_config(config: dict[str, Any], schema_path: Path | str = SCHEMA_PAT
     config.update(coerced)
     validator = _validator_with_defaults(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    first = {}
+    for err in errors:  # one line per key: its first failing rule (a value may break several)
+        first.setdefault(tuple(map(str, err.absolute_path)), err)
+    errors = list(first.values())
     if errors:
         lines = [f"invalid config key {_key_path(err.absolute_path)}: {_short(err.message)}; {_allowed(err)}"
                  for err in errors[:10]]
