@@ -9,6 +9,7 @@ outputs before running it, so the pipeline never needs ``--force``.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from gapbench.errors import StoreError
@@ -58,3 +59,26 @@ def check_replaceable(path: Path | str, kind: str, force: bool = False) -> None:
         return
     raise StoreError(f"--out {path}: exists and is not a {what}; refusing to replace it (choose a path that "
                      "does not exist)")
+
+
+def _umask() -> int:
+    """The process umask (read from /proc where possible: setting it to read it is not thread-safe)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def as_created(fd_or_path: int | str | Path) -> None:
+    """Give a ``tempfile.mkstemp`` file (mode 0600) the mode ``open()`` would have given it: 0666 minus the umask
+    (0644 usually), so tables, figures, metrics and checkpoints read like every other output."""
+    mode = 0o666 & ~_umask()
+    if isinstance(fd_or_path, int):
+        os.fchmod(fd_or_path, mode)
+    else:
+        os.chmod(fd_or_path, mode)

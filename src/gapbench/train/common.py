@@ -116,10 +116,13 @@ def generator(*parts: Any, device: torch.device | str = "cpu") -> torch.Generato
 # --------------------------------------------------------------------------------------------- atomic files
 def _atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
     """Write through ``write(fh)`` into a temporary file next to ``path``, fsync, then rename into place."""
+    from gapbench.outputs import as_created
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        as_created(fd)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
