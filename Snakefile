@@ -3,6 +3,9 @@
 #   snakemake --cores N pde_data        one stage: pde_data | graph_data | train | tables
 # Every rule calls one `gapbench` subcommand; the science lives in src/gapbench.
 
+import sys
+
+
 configfile: "config.yaml"
 
 
@@ -31,9 +34,13 @@ onsuccess:
 
 
 onerror:
+    from gapbench.rerun import rerun_flags
+
+    flags = rerun_flags(sys.argv, workflow.overwrite_configfiles)
     print("gapbench: a job failed; its log path is printed above (results/logs/...).")
-    print("  Finish the rest: add --keep-going. Tables from what exists (failed cells marked missing):")
-    print("  snakemake --cores N tables --config tables='{allow_missing: true}'")
+    print(f"  Finish the rest:  snakemake{flags} --keep-going --rerun-incomplete")
+    print("  Then tables from what exists (failed cells marked missing):")
+    print(f"  snakemake tables{flags} --config tables='{{allow_missing: true}}'")
 
 
 rule all:

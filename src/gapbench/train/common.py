@@ -274,6 +274,28 @@ class SigtermGuard:
             sys.exit(SIGTERM_EXIT)
 
 
+# --------------------------------------------------------------------------------------------- one writer
+def lock_output_dir(out: Path):
+    """Hold an exclusive lock on ``out/.lock`` while this process trains into ``out``; keep the returned handle.
+
+    A second trainer on the same folder (a job left running after Snakemake itself was killed, then the same
+    command again) stops with a GapbenchError instead of interleaving checkpoints. The lock ends with the
+    process (also on SIGKILL), so a stale lock file never blocks a later run.
+    """
+    import fcntl
+
+    from gapbench.errors import GapbenchError
+
+    handle = open(Path(out) / ".lock", "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise GapbenchError(f"{out}: another trainer is writing here (still running after Snakemake was stopped?); "
+                            "stop it first (README, 'Re-running parts')") from None
+    return handle
+
+
 # --------------------------------------------------------------------------------------------- misc
 def maybe_inject_failure(enabled: bool) -> None:
     """``--inject-failure``: fail on purpose after set-up (tests of --keep-going and missing table cells)."""

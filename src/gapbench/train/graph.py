@@ -402,6 +402,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     common.seed_everything(spec.seed)
     out = Path(spec.out)
     out.mkdir(parents=True, exist_ok=True)
+    _lock = common.lock_output_dir(out)  # held until this function returns
     if prepared is None:
         prepared = prepare(spec.data, spec.device)
     meta, task, data, info, device = prepared.meta, prepared.task, prepared.data, prepared.info, prepared.device

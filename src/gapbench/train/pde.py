@@ -152,6 +152,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     device = C.select_device(run.device)
     out = Path(run.out)
     out.mkdir(parents=True, exist_ok=True)
+    _lock = C.lock_output_dir(out)  # held until this function returns
     C.seed_everything(run.seed)
     model = build_model(run.model, obs.n_dims, hyper)
     train_x = obs.splits["train"]
