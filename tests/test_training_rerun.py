@@ -94,6 +94,18 @@ def test_pde_checkpoint_survives_moving_the_data_and_not_a_code_change(obs_dir, 
     assert again["steps"] == metrics["steps"]
 
 
+def test_pde_regenerated_data_with_the_same_attributes_retrains(obs_dir, finished_pde, tmp_path, capsys):
+    done, _, _ = finished_pde
+    other = tmp_path / obs_dir.name
+    shutil.copytree(obs_dir, other)
+    _write_split(other, "train", 8, seed=7)  # same attributes, other values (e.g. after a solver fix)
+    out = tmp_path / "run"
+    shutil.copytree(done, out)
+    capsys.readouterr()
+    _pde(other, out)
+    assert "starting afresh" in capsys.readouterr().err
+
+
 def test_code_version_covers_the_model_sources():
     assert "gapbench.models.memno" in resume.PDE_CODE and "gapbench.models.gnn" in resume.GRAPH_CODE
     assert resume.code_version(resume.PDE_CODE) != resume.code_version(resume.GRAPH_CODE)

@@ -378,11 +378,13 @@ def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
 
 def _fingerprint(spec: GraphTrainSpec, meta: dict) -> dict:
     """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
-    from gapbench.train.resume import GRAPH_CODE, code_version, data_identity
+    from gapbench.train.resume import GRAPH_CODE, code_version, content_digest, data_identity
 
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
             "reduce", "pool", "norm", "dropout", "head_layers", "schedule")
-    return {k: getattr(spec, k) for k in keep} | {"code": code_version(GRAPH_CODE), "data": data_identity(meta)}
+    files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
+    return {k: getattr(spec, k) for k in keep} | {"code": code_version(GRAPH_CODE),
+                                                  "data": data_identity({"card": meta, "content": content_digest(files)})}
 
 
 def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
@@ -410,7 +412,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     eval_bs = max(spec.batch_size * 4, 64)
 
     ckpt = common.load_checkpoint(out / CHECKPOINT, map_location=device)
-    if ckpt is not None and ckpt.get("fingerprint") != _fingerprint(spec, meta):
+    fingerprint = _fingerprint(spec, meta)
+    if ckpt is not None and ckpt.get("fingerprint") != fingerprint:
         print(f"gapbench: {out / CHECKPOINT} is from different settings; starting afresh", file=sys.stderr)
         ckpt = None
     state = ckpt if ckpt is not None else {"config": 0, "epoch": 0, "sweep": [], "curves": [], "elapsed": 0.0}
@@ -443,7 +446,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
 
             def snapshot(next_config: bool = False) -> dict:
                 base = {"sweep": sweep_rows, "curves": curves.state(), "elapsed": clock.elapsed,
-                        "best_model_state": best_model_state, "fingerprint": _fingerprint(spec, meta)}
+                        "best_model_state": best_model_state, "fingerprint": fingerprint}
                 if next_config:
                     return {**base, "config": ci + 1, "epoch": 0}
                 return {**base, "config": ci, "epoch": run_state["epoch"],

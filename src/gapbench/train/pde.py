@@ -132,7 +132,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     from gapbench.models.pde_registry import build_model, resolve_modes
     from gapbench.train import common as C
     from gapbench.train.pde_eval import relative_l2, rollout_errors, summarize, write_rollout_csv
-    from gapbench.train.resume import PDE_CODE, code_version, data_identity
+    from gapbench.train.resume import PDE_CODE, code_version, content_digest, data_identity
 
     # ---- set-up and every check, before any training ------------------------------------------
     check_model(run.model, hyper)
@@ -168,7 +168,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     total_steps = tp.epochs * steps_per_epoch
     signature = {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": asdict(tp),
                  "n_train": n_train, "code": code_version(PDE_CODE),
-                 "data": data_identity({"attrs": obs.attrs, "shapes": {s: list(x.shape) for s, x in obs.splits.items()}})}
+                 "data": data_identity({"attrs": obs.attrs, "content": content_digest(obs.splits.values())})}
     signature["train"].pop("checkpoint_every")  # changing how often we save does not change the run
 
     st = {"epoch": 0, "batch": 0, "step": 0, "loss_sum": 0.0, "loss_n": 0, "best": math.inf,

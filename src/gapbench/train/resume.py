@@ -7,8 +7,9 @@ starts afresh. The signature holds
   ``threads`` or ``checkpoint_every``),
 * :func:`code_version` - a sha256 of the source of the modules that define the model and its training loop
   (:data:`PDE_CODE`, :data:`GRAPH_CODE`): any edit to them makes the next run of that job retrain,
-* :func:`data_identity` - a sha256 of the dataset's own description (store attributes, dataset card) and
-  shape, never its path: moving or copying the project keeps checkpoints valid, other data invalidates them.
+* :func:`data_identity` - a sha256 of the dataset's own description (store attributes, dataset card) and of
+  its content (:func:`content_digest`), never its path: moving or copying the project keeps checkpoints
+  valid; regenerated or other data (a solver fix, another seed) retrains.
 
 A finished run asked again for its outputs (``snakemake -R``/``-f``, a deleted output, a changed parameter
 outside the signature) loads the finished checkpoint, trains nothing and rewrites every output file from it.
@@ -55,3 +56,20 @@ def data_identity(description: Mapping[str, Any]) -> str:
     """sha256 (16 hex digits) of a dataset's description, package versions left out (they do not change data)."""
     text = json.dumps(_plain(description), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def content_digest(parts) -> str:
+    """sha256 (16 hex digits) of a sequence of byte strings, arrays or tensors (their raw bytes, in order), or
+    of files given as paths."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            with open(part, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+        elif isinstance(part, bytes):
+            h.update(part)
+        else:  # numpy array or torch tensor
+            array = part.numpy() if hasattr(part, "numpy") else part
+            h.update(str(array.dtype).encode() + str(array.shape).encode() + array.tobytes())
+    return h.hexdigest()[:16]
