@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gapbench.errors import StoreError
-from gapbench.graphs.benchmarks import MARKER, benchmark, process
+from gapbench.graphs.benchmarks import MARKER, benchmark, process, verify_raw_files
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,8 @@ def download(name: str, root: Path | str, retries: int = 3, backoff: float = 2.0
     droot = Path(root) / name
     raw_dir = droot / bench.raw_subdir
     marker = droot / MARKER
-    if marker.is_file():
+    if marker.is_file():  # done before: the raw files must still be the ones it recorded
+        verify_raw_files(raw_dir, json.loads(marker.read_text()).get("raw_files", {}))
         return marker
     droot.mkdir(parents=True, exist_ok=True)
     present = [f for f in raw_files if (raw_dir / f).is_file()]
