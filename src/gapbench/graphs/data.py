@@ -142,7 +142,11 @@ def write_dataset(
 
 
 def _replace_dir(new: Path, out: Path) -> None:
+    from gapbench.outputs import is_output
+
     old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if (out.exists() or out.is_symlink()) and not is_output(out, "graph-dataset"):
+        raise StoreError(f"{out}: exists and is not a graph dataset; refusing to replace it")
     if out.exists():
         os.rename(out, old)
     os.rename(new, out)

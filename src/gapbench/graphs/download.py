@@ -188,7 +188,10 @@ def _fetch_raw(name, droot: Path, raw_dir: Path, fetches, raw_files, retries, ba
             raise StoreError(f"{name}: the downloaded files lack {', '.join(missing)}. "
                              + _manual_hint(name, fetches, raw_dir, raw_files))
         raw_dir.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(raw_dir, ignore_errors=True)  # empty here: any raw file present was refused above
+        if raw_dir.exists():  # no raw file was present (refused above); anything else there is not ours
+            if any(raw_dir.iterdir()):
+                raise StoreError(f"{raw_dir} holds files that are not {name}'s raw files; move them away and rerun")
+            raw_dir.rmdir()
         os.replace(staged_raw, raw_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

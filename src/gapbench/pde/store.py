@@ -92,7 +92,11 @@ def write_store(ds: xr.Dataset, path: str | Path, chunk: int | None = None) -> P
     import dask
     import zarr
 
+    from gapbench.outputs import is_output
+
     path = Path(path)
+    if (path.exists() or path.is_symlink()) and not is_output(path, "pde-store"):
+        raise StoreError(f"{path}: exists and is not a PDE store; refusing to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     chunk = chunk or chunk_samples(ds)
     ds = ds.chunk({"sample": chunk})
