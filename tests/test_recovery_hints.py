@@ -22,20 +22,20 @@ def test_rerun_flags_keep_configfile_profile_and_cores(tmp_path):
 
 
 def test_second_trainer_on_the_same_folder_is_refused(tmp_path, capsys):
+    data = tmp_path / "dup"
+    assert main(["graphs", "make", "duplicates", "--n", "8", "--n-graphs", "10", "--out", str(data)]) == 0
     out = tmp_path / "run"
     out.mkdir()
-    held = common.lock_output_dir(out)
-    rc = main(["train", "graph", "--data", str(tmp_path / "d"), "--model", "edge_gcn", "--out", str(out)])
-    assert rc == 2  # the data is checked first; the lock itself:
-    try:
-        common.lock_output_dir(out)
-    except Exception as err:  # noqa: BLE001 - the message is what is tested
-        assert "another trainer" in str(err)
-    else:
-        raise AssertionError("a second lock was granted")
-    held.close()
-    common.lock_output_dir(out).close()  # released with its holder
+    train = ["train", "graph", "--data", str(data), "--model", "edge_gcn", "--epochs", "1", "--no-progress",
+             "--out", str(out)]
+    held = common.lock_output_dir(out)  # the trainer left running by a killed Snakemake
     capsys.readouterr()
+    assert main(train) == 2
+    err = capsys.readouterr().err
+    assert "another trainer" in err and len(err.strip().splitlines()) == 1
+    assert not (out / "checkpoint.pt").exists()
+    held.close()  # it ended: the lock goes with it
+    assert main(train) == 0 and (out / "metrics.json").is_file()
 
 
 def test_onerror_hint_repeats_the_configfile(repo, tmp_path):
