@@ -549,8 +549,8 @@ def parse_budget(text: str) -> tuple[int, int]:
         depth, width = (int(t) for t in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"budget {text!r}: expected DEPTHxWIDTH, e.g. 4x16") from None
-    if not (0 <= depth <= 256 and 1 <= width <= 16384):
-        raise argparse.ArgumentTypeError(f"budget {text!r}: allowed depth 0..256 and width 1..16384")
+    if not (0 <= depth <= 999 and 1 <= width <= 99999):  # the config schema's pattern for budgets
+        raise argparse.ArgumentTypeError(f"budget {text!r}: allowed depth 0..999 and width 1..99999")
     return depth, width
 
 
