@@ -80,3 +80,21 @@ def test_hand_replaced_raw_file_is_refused(tmp_path):
 def test_no_unsafe_load_in_the_sources(repo):
     call = re.compile(r"weights_only\s*=\s*False\s*[,)]")  # a call, not the docstrings that explain why not
     assert [str(p) for p in (repo / "src").rglob("*.py") if call.search(p.read_text())] == []
+
+
+def test_benchmark_processing_loads_safely(tmp_path):
+    """Inside processing, PyG's loader has no unsafe fallback and its modules' pickle is the safe one."""
+    import torch_geometric.datasets.zinc as zinc
+    from torch_geometric.io import fs
+
+    from gapbench.graphs.benchmarks import safe_pyg_loads
+
+    marker = tmp_path / "pwned"
+    crafted = tmp_path / "raw.pt"
+    torch.save({"x": torch.zeros(2), "evil": Payload(marker)}, crafted)
+    with safe_pyg_loads():
+        with pytest.raises(StoreError, match="refused"):
+            fs.torch_load(str(crafted))
+        with pytest.raises(pickle.UnpicklingError):
+            zinc.pickle.load(io.BytesIO(pickle.dumps(Payload(marker))))
+    assert zinc.pickle is pickle and not marker.exists()

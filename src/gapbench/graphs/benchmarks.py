@@ -121,11 +121,17 @@ class _SafeUnpickler:
 
 class safe_pyg_loads:
     """Context: PyG's dataset classes read files with ``torch.load(weights_only=True)`` only (no fallback to
-    ``weights_only=False``) and ZINC's pickles through :class:`_SafeUnpickler`; a crafted file is refused."""
+    ``weights_only=False``) and raw pickles (ZINC, CSL, LRGB) through :class:`_SafeUnpickler`; a crafted file
+    is refused."""
+
+    # PyG dataset modules that read raw pickles (pickle.load is all they use of the module)
+    PICKLING = ("torch_geometric.datasets.zinc", "torch_geometric.datasets.gnn_benchmark_dataset",
+                "torch_geometric.datasets.lrgb")
 
     def __enter__(self):
+        import importlib
+
         import torch
-        import torch_geometric.datasets.zinc as zinc
         from torch_geometric.io import fs
 
         def torch_load(path, map_location=None):
@@ -136,16 +142,19 @@ class safe_pyg_loads:
                 raise StoreError(f"{path}: refused, holds more than tensors and plain containers "
                                  f"({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
 
-        self._saved = (fs.torch_load, zinc.pickle)
+        self._modules = [importlib.import_module(name) for name in self.PICKLING]
+        self._saved = (fs.torch_load, [m.pickle for m in self._modules])
         fs.torch_load = torch_load
-        zinc.pickle = _SafeUnpickler
+        for module in self._modules:
+            module.pickle = _SafeUnpickler
         return self
 
     def __exit__(self, *exc):
-        import torch_geometric.datasets.zinc as zinc
         from torch_geometric.io import fs
 
-        fs.torch_load, zinc.pickle = self._saved
+        fs.torch_load, pickles = self._saved
+        for module, saved in zip(self._modules, pickles):
+            module.pickle = saved
 
 
 def process(name: str, root: Path | str, check_sizes: bool = True) -> dict[str, int]:
