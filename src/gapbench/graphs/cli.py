@@ -80,7 +80,8 @@ def _download(args: argparse.Namespace) -> int:
 
 def _common(p: argparse.ArgumentParser, kind: str) -> None:
     p.add_argument("--n-graphs", type=number(int, 3, 10000000), required=True, help="graphs in all splits together")
-    p.add_argument("--split", type=number(float, 0, 1, low_open=True), nargs=3, default=[0.8, 0.1, 0.1], metavar=("TRAIN", "VALID", "TEST"),
+    p.add_argument("--split", type=number(float, 0, 1, low_open=True), nargs=3, default=[0.8, 0.1, 0.1],
+                   metavar=("TRAIN", "VALID", "TEST"),
                    help="fractions of the graphs per split (default 0.8 0.1 0.1)")
     p.add_argument("--seed", type=seed, default=0, help="root seed (the config's `seed`); streams derive from it")
     p.add_argument("--out", required=True, help=f"dataset directory, e.g. results/data/graphs/{kind}/VARIANT "
@@ -103,14 +104,16 @@ def register(sub) -> None:
     c.set_defaults(handler=_planted_star)
 
     c = msub.add_parser("map", help="MAP labels of random pairwise models on hub-and-paths graphs (map_paths.py)")
-    c.add_argument("--n", type=number(int, 1, 1000000), required=True, help="path vertices, a perfect square (sqrt(n) paths of sqrt(n))")
+    c.add_argument("--n", type=number(int, 1, 1000000), required=True,
+                   help="path vertices, a perfect square (sqrt(n) paths of sqrt(n))")
     c.add_argument("--unary-scale", type=positive_float, default=0.1, help="std of the unary energies (default 0.1)")
     _common(c, "map")
     c.set_defaults(handler=_map)
 
     c = msub.add_parser("ising", help="exact Ising marginals on trees (ising.py)")
     c.add_argument("--tree", choices=("binary", "path", "pruefer"), required=True, help="tree family")
-    c.add_argument("--n-nodes", type=number(int, 2, 1000000), default=None, help="nodes per tree (default 31 binary, 30 path/pruefer)")
+    c.add_argument("--n-nodes", type=number(int, 2, 1000000), default=None,
+                   help="nodes per tree (default 31 binary, 30 path/pruefer)")
     c.add_argument("--coupling", type=finite_float, default=1.0, help="J on every pair (default 1)")
     c.add_argument("--field-std", type=positive_float, default=1.0, help="std of the fields h_i (default 1)")
     _common(c, "ising")

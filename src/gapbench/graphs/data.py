@@ -187,7 +187,8 @@ def safe_load(path: Path | str) -> tuple[dict, dict, type]:
             out = torch.load(fh, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle.UnpicklingError for a forbidden global, others for a broken file
         reason = " ".join(str(err).split())[:200]
-        raise StoreError(f"{path}: refused, not plain InMemoryDataset storage ({type(err).__name__}: {reason})") from None
+        raise StoreError(f"{path}: refused, not plain InMemoryDataset storage "
+                         f"({type(err).__name__}: {reason})") from None
     if not (isinstance(out, tuple) and len(out) == 3 and isinstance(out[0], dict) and out[2] is Data):
         raise StoreError(f"{path}: not InMemoryDataset storage of torch_geometric Data (data dict, slices, Data)")
     return out

@@ -26,7 +26,8 @@ def _setup_logging() -> None:
 
 def _physics_args(p: argparse.ArgumentParser, equation: str) -> None:
     p.add_argument("--nu", type=positive_float, required=True, help="viscosity (> 0)")
-    p.add_argument("--resolution", type=number(int, 2, 8192), required=True, help="simulation grid points per direction")
+    p.add_argument("--resolution", type=number(int, 2, 8192), required=True,
+                   help="simulation grid points per direction")
     p.add_argument("--t-end", type=positive_float, required=True, help="final time")
     p.add_argument("--n-frames", type=number(int, 2, 100000), required=True, help="saved frames including t = 0")
     if equation == "ks":
@@ -37,8 +38,10 @@ def _physics_args(p: argparse.ArgumentParser, equation: str) -> None:
     p.add_argument("--stepper", choices=STEPPERS, help=f"Dedalus timestepper (default: {default})")
     if equation == "ks":
         p.add_argument("--length", type=positive_float, help="domain period L (default: ks.DEFAULT_LENGTH, 64)")
-    p.add_argument("--batch", type=number(int, 1, 4096), help=f"trajectories per Dedalus solve (default: {equation}.DEFAULT_BATCH)")
-    p.add_argument("--max-redraws", type=number(int, 0, 1000), default=10, help="re-draws of a diverging trajectory before failing")
+    p.add_argument("--batch", type=number(int, 1, 4096),
+                   help=f"trajectories per Dedalus solve (default: {equation}.DEFAULT_BATCH)")
+    p.add_argument("--max-redraws", type=number(int, 0, 1000), default=10,
+                   help="re-draws of a diverging trajectory before failing")
     p.add_argument("--seed", type=seed, default=0, help="root seed (default %(default)s)")
     p.add_argument("--out", required=True, help="output .zarr store (refused if it exists, unless a store and --force)")
     p.add_argument("--force", action="store_true", help="replace an existing PDE store at --out")
@@ -143,14 +146,17 @@ def _simulate_parsers(sub, handler, shard: bool) -> None:
     for equation, title in (("ks", "Kuramoto-Sivashinsky (1D)"), ("ns", "Navier-Stokes, vorticity form (2D)")):
         p = sub.add_parser(equation, help=f"{title} trajectories into a Zarr store")
         _physics_args(p, equation)
-        p.add_argument("--split", default="train", help="split label; part of every sample's seed (default %(default)s)")
+        p.add_argument("--split", default="train",
+                       help="split label; part of every sample's seed (default %(default)s)")
         if shard:
-            p.add_argument("--n-samples", type=number(int, 1, 1000000), required=True, help="trajectories in the whole split")
+            p.add_argument("--n-samples", type=number(int, 1, 1000000), required=True,
+                           help="trajectories in the whole split")
             p.add_argument("--shard-size", type=number(int, 1, 100000), required=True, help="trajectories per shard")
             p.add_argument("--shard", type=number(int, 0), required=True, help="shard index (samples shard*size ..)")
         else:
             p.add_argument("--n-samples", type=number(int, 1, 1000000), required=True, help="trajectories to simulate")
-            p.add_argument("--first-sample", type=number(int, 0), default=0, help="global index of the first sample (default 0)")
+            p.add_argument("--first-sample", type=number(int, 0), default=0,
+                           help="global index of the first sample (default 0)")
         p.set_defaults(handler=handler, equation=equation)
 
 
@@ -174,7 +180,8 @@ def register(sub) -> None:
     o.add_argument("--sim", required=True, help="simulation .zarr store")
     o.add_argument("--method", choices=("fourier", "subsample"), default="fourier", help="default %(default)s")
     o.add_argument("--resolution", type=number(int, 2, 8192), required=True, help="observed points per direction")
-    o.add_argument("--sigma", type=number(float, 0), default=0.0, help="noise std relative to the field std (default 0)")
+    o.add_argument("--sigma", type=number(float, 0), default=0.0,
+                   help="noise std relative to the field std (default 0)")
     o.add_argument("--seed", type=seed, default=None, help="root seed of the noise (default: the store's root_seed)")
     o.add_argument("--out", required=True, help="observed .zarr store")
     o.add_argument("--force", action="store_true", help="replace an existing PDE store at --out")

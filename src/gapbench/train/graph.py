@@ -383,8 +383,8 @@ def _fingerprint(spec: GraphTrainSpec, meta: dict) -> dict:
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
             "reduce", "pool", "norm", "dropout", "head_layers", "schedule")
     files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
-    return {k: getattr(spec, k) for k in keep} | {"code": code_version(GRAPH_CODE),
-                                                  "data": data_identity({"card": meta, "content": content_digest(files)})}
+    data = data_identity({"card": meta, "content": content_digest(files)})
+    return {k: getattr(spec, k) for k in keep} | {"code": code_version(GRAPH_CODE), "data": data}
 
 
 def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:

@@ -316,7 +316,8 @@ def register(tsub) -> None:
     g.add_argument("--ff-factor", type=A.number(int, 1, 64), default=d.ff_factor, help="feed-forward expansion factor")
     g.add_argument("--memory-position", type=A.non_negative_int, default=d.memory_position,
                    help="FFNO layers before the memory layer (0..n_layers)")
-    g.add_argument("--state-size", type=A.number(int, 1, 4096), default=d.state_size, help="S4D complex modes per channel")
+    g.add_argument("--state-size", type=A.number(int, 1, 4096), default=d.state_size,
+                   help="S4D complex modes per channel")
     g.add_argument("--heads", type=A.number(int, 1, 256), default=d.heads, help="heads of the attention memory model")
     g = p.add_argument_group("optimisation")
     t = TrainParams()
@@ -332,7 +333,8 @@ def register(tsub) -> None:
                    help="std of Gaussian noise added to training inputs, relative to the data std")
     g.add_argument("--max-train-samples", type=A.non_negative_int, default=t.max_train_samples,
                    help="use only the first N training trajectories (0: all)")
-    g.add_argument("--eval-batch-size", type=A.positive_int, default=t.eval_batch_size, help="trajectories per rollout batch")
+    g.add_argument("--eval-batch-size", type=A.positive_int, default=t.eval_batch_size,
+                   help="trajectories per rollout batch")
     g.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA only; FFTs stay float32)")
     g.add_argument("--compile", action="store_true", help="torch.compile the training forward")
     p.set_defaults(handler=_handler)
