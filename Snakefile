@@ -7,6 +7,9 @@ from snakemake.utils import min_version
 # Tested with Snakemake 9.27; the rules use lookup(), YTE workflow profiles and the executor-plugin CLI of 9.x.
 min_version("9.0")
 
+import sys
+
+
 configfile: "config.yaml"
 
 
@@ -35,9 +38,13 @@ onsuccess:
 
 
 onerror:
+    from gapbench.rerun import rerun_flags
+
+    flags = rerun_flags(sys.argv, workflow.overwrite_configfiles)
     print("gapbench: a job failed; its log path is printed above (results/logs/...).")
-    print("  Finish the rest: add --keep-going. Tables from what exists (failed cells marked missing):")
-    print("  snakemake --cores N tables --config tables='{allow_missing: true}'")
+    print(f"  Finish the rest:  snakemake{flags} --keep-going --rerun-incomplete")
+    print("  Then tables from what exists (failed cells marked missing):")
+    print(f"  snakemake tables{flags} --config tables='{{allow_missing: true}}'")
 
 
 rule all:

@@ -25,8 +25,15 @@ AREAS = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with errors on one line (``gapbench CMD: error: WHAT``, status 2) instead of usage + error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="gapbench",
         description="Edge vs node GNNs and memory in PDE surrogates: data, training, tables.",
     )
@@ -62,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except GapbenchError as err:
         print(f"gapbench {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a path that cannot be read or written: name it, no traceback
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"gapbench {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
 
 

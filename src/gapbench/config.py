@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import yaml
 
 from gapbench.errors import ConfigError
 
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 # Cross-field checks, one per area, each `check(config) -> None` raising ConfigError.
@@ -40,12 +43,15 @@ def _allowed(error) -> str:
         return "allowed keys: " + ", ".join(sorted(schema.get("properties", {})))
     if "enum" in schema:
         return "allowed values: " + ", ".join(map(str, schema["enum"]))
+    if "pattern" in schema:
+        desc = " ".join(schema.get("description", "").split())
+        return f"allowed: text matching {schema['pattern']}" + (f" ({desc})" if desc else "")
     bounds = []
     for word, key in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
         if word in schema:
             bounds.append(f"{key} {schema[word]}")
     kind = schema.get("type")
-    desc = schema.get("description", "")
+    desc = " ".join(schema.get("description", "").split())
     parts = [f"type {kind}" if kind else "", " and ".join(bounds)]
     text = ", ".join(p for p in parts if p)
     return (f"allowed: {text}" if text else "") + (f" ({desc})" if desc else "")
@@ -85,8 +91,44 @@ def _coerce_strings(value: Any, schema: dict) -> Any:
             parsed = yaml.safe_load(value)
         except yaml.YAMLError:
             return value
+        if isinstance(parsed, str) and wanted & {"number", "integer"}:
+            parsed = _number(parsed, integer="number" not in wanted)
         return _coerce_strings(parsed, schema) if not isinstance(parsed, str) else value
     return value
+
+
+def _number(text: str, integer: bool) -> Any:
+    """``1e4`` (YAML 1.1 reads exponents without a dot as text) as a number; ``text`` when not one.
+
+    Only finite decimal literals are converted; an integral value becomes an ``int`` where an integer is wanted.
+    """
+    if not NUMBER.fullmatch(text.strip()):
+        return text
+    value = float(text)
+    if integer and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+def _non_finite(value: Any, path: tuple = ()) -> list[tuple]:
+    """Key paths of NaN or infinite numbers (JSON Schema bounds let NaN through: every comparison is false)."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite(v, (*path, i))]
+    return [path] if isinstance(value, float) and not math.isfinite(value) else []
+
+
+def _short(message: str, limit: int = 120) -> str:
+    """A validator message on one line, long values (a whole section) cut to ``limit`` characters."""
+    message = " ".join(message.split())
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+def lookup_path(config: dict, path: tuple) -> Any:
+    for part in path:
+        config = config[part]
+    return config
 
 
 def load_schema(path: Path = SCHEMA_PATH) -> dict:
@@ -102,11 +144,18 @@ def validate_config(config: dict[str, Any], schema_path: Path | str = SCHEMA_PAT
     config.update(coerced)
     validator = _validator_with_defaults(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    first = {}
+    for err in errors:  # one line per key: its first failing rule (a value may break several)
+        first.setdefault(tuple(map(str, err.absolute_path)), err)
+    errors = list(first.values())
     if errors:
-        lines = []
-        for err in errors[:10]:
-            lines.append(f"  config key {_key_path(err.absolute_path)}: {err.message}; {_allowed(err)}")
-        raise ConfigError("invalid config:\n" + "\n".join(lines))
+        lines = [f"invalid config key {_key_path(err.absolute_path)}: {_short(err.message)}; {_allowed(err)}"
+                 for err in errors[:10]]
+        raise ConfigError("\n".join(lines))
+    bad = _non_finite(config)
+    if bad:
+        raise ConfigError(f"invalid config key {_key_path(bad[0])}: {lookup_path(config, bad[0])} is not a finite "
+                          "number; allowed: finite numbers")
     for spec in SEMANTIC_CHECKS:
         module, func = spec.split(":")
         getattr(importlib.import_module(module), func)(config)
@@ -115,8 +164,15 @@ def validate_config(config: dict[str, Any], schema_path: Path | str = SCHEMA_PAT
 
 def load_config(path: Path | str) -> dict[str, Any]:
     """Read a YAML config file and validate it (defaults filled)."""
-    with open(path) as fh:
-        config = yaml.safe_load(fh) or {}
+    try:
+        with open(path) as fh:
+            config = yaml.safe_load(fh) or {}
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the config ({err.strerror or err})") from None
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ConfigError(f"{path}: not valid YAML{at} ({getattr(err, 'problem', None) or err})") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: a config must be a mapping of keys to values")
     return validate_config(config)

@@ -42,7 +42,7 @@ rule graph_planted_star:
         "../../envs/graphs.yaml"
     shell:
         "python3 -m gapbench graphs make planted-star --leaves {wildcards.leaves} --depth {wildcards.depth}"
-        " --width {params.width} {params.centre} --n-graphs {params.n_graphs} --split {params.split} --seed {params.seed}"
+        " --width {params.width:q} {params.centre} --n-graphs {params.n_graphs:q} --split {params.split:q} --seed {params.seed:q}"
         " --out {output.data} --no-progress > {log} 2>&1"
 
 
@@ -65,10 +65,10 @@ rule graph_map:
     conda:
         "../../envs/graphs.yaml"
     shell:
-        "python3 -m gapbench graphs make map --n {wildcards.mapn} --unary-scale {params.unary_scale}"
-        " --hard-fraction {params.hard_fraction}"
-        " --n-graphs {params.n_graphs} --split {params.split} --seed {params.seed}"
-        " --out {output.data} --no-progress --no-progress > {log} 2>&1"
+        "python3 -m gapbench graphs make map --n {wildcards.mapn} --unary-scale {params.unary_scale:q}"
+        " --hard-fraction {params.hard_fraction:q}"
+        " --n-graphs {params.n_graphs:q} --split {params.split:q} --seed {params.seed:q}"
+        " --out {output.data} --no-progress > {log} 2>&1"
 
 
 # Ising marginals on trees: exact by sum-product (ising.py).
@@ -91,9 +91,9 @@ rule graph_ising:
     conda:
         "../../envs/graphs.yaml"
     shell:
-        "python3 -m gapbench graphs make ising --tree {wildcards.tree} --n-nodes {params.n_nodes}"
-        " --coupling {params.coupling} --field-std {params.field_std} --n-graphs {params.n_graphs}"
-        " --split {params.split} --seed {params.seed} --out {output.data} --no-progress --no-progress > {log} 2>&1"
+        "python3 -m gapbench graphs make ising --tree {wildcards.tree} --n-nodes {params.n_nodes:q}"
+        " --coupling {params.coupling:q} --field-std {params.field_std:q} --n-graphs {params.n_graphs:q}"
+        " --split {params.split:q} --seed {params.seed:q} --out {output.data} --no-progress > {log} 2>&1"
 
 
 # Duplicate task on a star: label = another leaf has the same input (duplicates.py).
@@ -113,8 +113,8 @@ rule graph_duplicates:
     conda:
         "../../envs/graphs.yaml"
     shell:
-        "python3 -m gapbench graphs make duplicates --n {wildcards.dupn} --n-graphs {params.n_graphs}"
-        " --split {params.split} --seed {params.seed} --out {output.data} --no-progress --no-progress > {log} 2>&1"
+        "python3 -m gapbench graphs make duplicates --n {wildcards.dupn} --n-graphs {params.n_graphs:q}"
+        " --split {params.split:q} --seed {params.seed:q} --out {output.data} --no-progress > {log} 2>&1"
 
 
 # Download a benchmark's raw files, let PyG process them, check split sizes (download.py; runs locally).
@@ -133,8 +133,8 @@ rule graph_download:
     conda:
         "../../envs/graphs.yaml"
     shell:
-        "python3 -m gapbench graphs download {wildcards.bench} --root resources/graphs --retries {params.retries}"
-        " --no-progress --no-progress > {log} 2>&1"
+        "python3 -m gapbench graphs download {wildcards.bench} --root resources/graphs --retries {params.retries:q}"
+        " --no-progress > {log} 2>&1"
 
 
 # Copy a downloaded benchmark into gapbench's dataset format (benchmarks.py).
@@ -153,4 +153,4 @@ rule graph_benchmark:
         "../../envs/graphs.yaml"
     shell:
         "python3 -m gapbench graphs make benchmark --name {wildcards.bench} --root resources/graphs"
-        " --out {output.data} --no-progress --no-progress > {log} 2>&1"
+        " --out {output.data} --no-progress > {log} 2>&1"

@@ -49,11 +49,11 @@ rule pde_shard_ks:
     conda:
         "../../envs/pde.yaml"
     shell:
-        "python3 -m gapbench pde shard ks --nu {wildcards.nu} --length {params.length} --resolution {params.resolution}"
-        " --t-end {params.t_end} --n-frames {params.n_frames} --dt {params.dt} --stepper {params.stepper}"
-        " --batch {params.batch} --max-redraws {params.max_redraws} --seed {params.seed}"
-        " --split {wildcards.split} --n-samples {params.n_samples} --shard-size {params.shard_size}"
-        " --shard {wildcards.shard} --out {output.store} --no-progress --no-progress > {log} 2>&1"
+        "python3 -m gapbench pde shard ks --nu {wildcards.nu} --length {params.length:q} --resolution {params.resolution:q}"
+        " --t-end {params.t_end:q} --n-frames {params.n_frames:q} --dt {params.dt:q} --stepper {params.stepper:q}"
+        " --batch {params.batch:q} --max-redraws {params.max_redraws:q} --seed {params.seed:q}"
+        " --split {wildcards.split} --n-samples {params.n_samples:q} --shard-size {params.shard_size:q}"
+        " --shard {wildcards.shard} --out {output.store} --no-progress > {log} 2>&1"
 
 
 # One shard of NS trajectories of one regime (a temp store, merged below).
@@ -80,11 +80,11 @@ rule pde_shard_ns:
     conda:
         "../../envs/pde.yaml"
     shell:
-        "python3 -m gapbench pde shard ns --nu {wildcards.nu} --resolution {params.resolution}"
-        " --t-end {params.t_end} --n-frames {params.n_frames} --dt {params.dt} --stepper {params.stepper}"
-        " --batch {params.batch} --max-redraws {params.max_redraws} --seed {params.seed}"
-        " --split {wildcards.split} --n-samples {params.n_samples} --shard-size {params.shard_size}"
-        " --shard {wildcards.shard} --out {output.store} --no-progress --no-progress > {log} 2>&1"
+        "python3 -m gapbench pde shard ns --nu {wildcards.nu} --resolution {params.resolution:q}"
+        " --t-end {params.t_end:q} --n-frames {params.n_frames:q} --dt {params.dt:q} --stepper {params.stepper:q}"
+        " --batch {params.batch:q} --max-redraws {params.max_redraws:q} --seed {params.seed:q}"
+        " --split {wildcards.split} --n-samples {params.n_samples:q} --shard-size {params.shard_size:q}"
+        " --shard {wildcards.shard} --out {output.store} --no-progress > {log} 2>&1"
 
 
 # Merge the shards of one split into one simulation store (lazy, bounded memory).
@@ -102,7 +102,7 @@ rule pde_merge:
     conda:
         "../../envs/pde.yaml"
     shell:
-        "python3 -m gapbench pde merge {input.shards} --out {output.store} --no-progress --no-progress > {log} 2>&1"
+        "python3 -m gapbench pde merge {input.shards} --out {output.store} --no-progress > {log} 2>&1"
 
 
 # Observe one simulation store: truncate/subsample to a resolution, add relative noise.
@@ -124,7 +124,7 @@ rule pde_observe:
         "../../envs/pde.yaml"
     shell:
         "python3 -m gapbench pde observe --sim {input.sim} --method {wildcards.method} --resolution {wildcards.res}"
-        " --sigma {wildcards.sigma} --seed {params.seed} --out {output.store} --no-progress --no-progress > {log} 2>&1"
+        " --sigma {wildcards.sigma} --seed {params.seed:q} --out {output.store} --no-progress > {log} 2>&1"
 
 
 # Unobserved energy fraction omega_f of the training trajectories, per observed resolution.
@@ -144,4 +144,4 @@ rule pde_omega:
     conda:
         "../../envs/pde.yaml"
     shell:
-        "python3 -m gapbench pde omega --sim {input.sim} --resolutions {params.resolutions} --out {output.table} --no-progress --no-progress > {log} 2>&1"
+        "python3 -m gapbench pde omega --sim {input.sim} --resolutions {params.resolutions:q} --out {output.table} --no-progress > {log} 2>&1"

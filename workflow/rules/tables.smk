@@ -96,11 +96,11 @@ rule tables_build:
     message:
         "tables: aggregating the metrics files into results/tables, results/figures and results/claims.md"
     shell:
-        "python3 -m gapbench tables build --listed {params.expected} --data-dir results/data"
+        "python3 -m gapbench tables build --listed {params.expected:q} --data-dir results/data"
         " --tables-dir results/tables --figures-dir results/figures --claims {output.claims}"
-        " --test {params.test} --alpha {params.alpha} --bootstrap-resamples {params.resamples}"
-        " --seed {params.seed} --delta-metric {params.delta_metric} --map-threshold {params.map_threshold}"
-        " --memory-nrmse-target {params.memory_nrmse} --memory-accuracy-target {params.memory_accuracy}"
+        " --test {params.test:q} --alpha {params.alpha:q} --bootstrap-resamples {params.resamples:q}"
+        " --seed {params.seed:q} --delta-metric {params.delta_metric:q} --map-threshold {params.map_threshold:q}"
+        " --memory-nrmse-target {params.memory_nrmse:q} --memory-accuracy-target {params.memory_accuracy:q}"
         " --no-progress > {log} 2>&1"
 
 

@@ -29,7 +29,7 @@ rule train_graph_planted_star:
     benchmark:
         "results/benchmarks/train/graph/planted_star/n{leaves}-k{depth}/seed{seed}.tsv"
     message:
-        "planted star n{wildcards.leaves}-k{wildcards.depth}, seed {wildcards.seed}: sweeping {params.models}"
+        "planted star n{wildcards.leaves}-k{wildcards.depth}, seed {wildcards.seed}: sweeping {params.models:q}"
     params:
         out=lambda wc: f"{TRAIN_GRAPH}/planted_star/n{wc.leaves}-k{wc.depth}/{{model}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/planted_star/models", within=config),
@@ -50,11 +50,11 @@ rule train_graph_planted_star:
     conda:
         "../../envs/train.yaml"
     shell:
-        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
-        " --depths {params.depths} --widths {params.widths} --lrs {params.lrs} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
+        " --depths {params.depths:q} --widths {params.widths:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
+        " --batch-size {params.batch_size:q} --activation {params.activation:q} --weight-decay {params.weight_decay:q}"
+        " --head-layers {params.head_layers:q} --seed {wildcards.seed} --device {params.device:q} --threads {threads}"
+        " --checkpoint-every {params.checkpoint_every:q} {params.fail} --no-progress > {log} 2>&1"
 
 
 # Ising marginals on trees (paper App. D): sweep per model, node/edge x undirected/directed.
@@ -68,7 +68,7 @@ rule train_graph_ising:
     benchmark:
         "results/benchmarks/train/graph/ising/{tree}/seed{seed}.tsv"
     message:
-        "Ising marginals on {wildcards.tree} trees, seed {wildcards.seed}: sweeping {params.models}"
+        "Ising marginals on {wildcards.tree} trees, seed {wildcards.seed}: sweeping {params.models:q}"
     params:
         out=lambda wc: f"{TRAIN_GRAPH}/ising/{wc.tree}/{{model}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/ising/models", within=config),
@@ -89,11 +89,11 @@ rule train_graph_ising:
     conda:
         "../../envs/train.yaml"
     shell:
-        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
-        " --depths {params.depths} --widths {params.widths} --lrs {params.lrs} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
+        " --depths {params.depths:q} --widths {params.widths:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
+        " --batch-size {params.batch_size:q} --activation {params.activation:q} --weight-decay {params.weight_decay:q}"
+        " --head-layers {params.head_layers:q} --seed {wildcards.seed} --device {params.device:q} --threads {threads}"
+        " --checkpoint-every {params.checkpoint_every:q} {params.fail} --no-progress > {log} 2>&1"
 
 
 # MAP on hub-and-paths (seed Thm 2): accuracy at fixed depth x width budgets, lr selected by validation.
@@ -107,7 +107,7 @@ rule train_graph_map:
     benchmark:
         "results/benchmarks/train/graph/map/n{mapn}/seed{seed}.tsv"
     message:
-        "MAP n={wildcards.mapn}, seed {wildcards.seed}: {params.models} at budgets {params.budgets}"
+        "MAP n={wildcards.mapn}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
     params:
         out=lambda wc: f"{TRAIN_GRAPH}/map/n{wc.mapn}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/map/models", within=config),
@@ -127,11 +127,11 @@ rule train_graph_map:
     conda:
         "../../envs/train.yaml"
     shell:
-        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
-        " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
+        " --budgets {params.budgets:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
+        " --batch-size {params.batch_size:q} --activation {params.activation:q} --weight-decay {params.weight_decay:q}"
+        " --head-layers {params.head_layers:q} --seed {wildcards.seed} --device {params.device:q} --threads {threads}"
+        " --checkpoint-every {params.checkpoint_every:q} {params.fail} --no-progress > {log} 2>&1"
 
 
 # Duplicate task on stars (seed warm-up): accuracy vs n at fixed budgets.
@@ -145,7 +145,7 @@ rule train_graph_duplicates:
     benchmark:
         "results/benchmarks/train/graph/duplicates/n{dupn}/seed{seed}.tsv"
     message:
-        "duplicates n={wildcards.dupn}, seed {wildcards.seed}: {params.models} at budgets {params.budgets}"
+        "duplicates n={wildcards.dupn}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
     params:
         out=lambda wc: f"{TRAIN_GRAPH}/duplicates/n{wc.dupn}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/duplicates/models", within=config),
@@ -165,11 +165,11 @@ rule train_graph_duplicates:
     conda:
         "../../envs/train.yaml"
     shell:
-        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
-        " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
+        " --budgets {params.budgets:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
+        " --batch-size {params.batch_size:q} --activation {params.activation:q} --weight-decay {params.weight_decay:q}"
+        " --head-layers {params.head_layers:q} --seed {wildcards.seed} --device {params.device:q} --threads {threads}"
+        " --checkpoint-every {params.checkpoint_every:q} {params.fail} --no-progress > {log} 2>&1"
 
 
 # Memory threshold: every model at every depth x width of the grid on a planted-star or duplicate dataset.
@@ -183,8 +183,8 @@ rule train_graph_memory:
     benchmark:
         "results/benchmarks/train/graph/memory/{memtask}-{memvariant}/seed{seed}.tsv"
     message:
-        "memory threshold on {wildcards.memtask} {wildcards.memvariant}, seed {wildcards.seed}: {params.models}"
-        " at budgets {params.budgets}"
+        "memory threshold on {wildcards.memtask} {wildcards.memvariant}, seed {wildcards.seed}: {params.models:q}"
+        " at budgets {params.budgets:q}"
     params:
         out=lambda wc: f"{TRAIN_GRAPH}/memory/{wc.memtask}-{wc.memvariant}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/memory/models", within=config),
@@ -204,11 +204,11 @@ rule train_graph_memory:
     conda:
         "../../envs/train.yaml"
     shell:
-        "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}'"
-        " --budgets {params.budgets} --lrs {params.lrs} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --activation {params.activation} --weight-decay {params.weight_decay}"
-        " --head-layers {params.head_layers} --seed {wildcards.seed} --device {params.device} --threads {threads}"
-        " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
+        "python3 -m gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
+        " --budgets {params.budgets:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
+        " --batch-size {params.batch_size:q} --activation {params.activation:q} --weight-decay {params.weight_decay:q}"
+        " --head-layers {params.head_layers:q} --seed {wildcards.seed} --device {params.device:q} --threads {threads}"
+        " --checkpoint-every {params.checkpoint_every:q} {params.fail} --no-progress > {log} 2>&1"
 
 
 # Standard benchmarks (seed Table 1): the published protocol per benchmark, node features only (as published);
@@ -231,14 +231,14 @@ benchmark_params = lambda edge_features: dict(
 
 
 BENCHMARK_SHELL = (
-    "python3 -m gapbench train graph --data {input.data} --model {params.models} --out '{params.out}' {params.features}"
-    " --depths {params.depth} --widths {params.width} --lrs {params.lr} --epochs {params.epochs}"
-    " --batch-size {params.batch_size} --weight-decay {params.weight_decay} --dropout {params.dropout}"
-    " --norm {params.norm} --head-layers {params.head_layers} --pool {params.pool}"
-    " --activation {params.activation} --schedule {params.schedule} --plateau-patience {params.plateau_patience}"
-    " --protocol '{params.protocol}'"
-    " --seed {wildcards.seed} --device {params.device} --threads {threads}"
-    " --checkpoint-every {params.checkpoint_every} {params.fail} --no-progress > {log} 2>&1"
+    "python3 -m gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q} {params.features}"
+    " --depths {params.depth:q} --widths {params.width:q} --lrs {params.lr:q} --epochs {params.epochs:q}"
+    " --batch-size {params.batch_size:q} --weight-decay {params.weight_decay:q} --dropout {params.dropout:q}"
+    " --norm {params.norm:q} --head-layers {params.head_layers:q} --pool {params.pool:q}"
+    " --activation {params.activation:q} --schedule {params.schedule:q} --plateau-patience {params.plateau_patience:q}"
+    " --protocol {params.protocol:q}"
+    " --seed {wildcards.seed} --device {params.device:q} --threads {threads}"
+    " --checkpoint-every {params.checkpoint_every:q} {params.fail} --no-progress > {log} 2>&1"
 )
 
 
@@ -252,7 +252,7 @@ rule train_graph_benchmark:
     benchmark:
         "results/benchmarks/train/graph/benchmark/{bench}/seed{seed}.tsv"
     message:
-        "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models} (node features only)"
+        "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models:q} (node features only)"
     params:
         **benchmark_params(edge_features=False),
     threads: lookup(dpath="train/graph/threads", within=config)
@@ -276,7 +276,7 @@ if config["train"]["graph"]["benchmarks"]["edge_features"]:
         benchmark:
             "results/benchmarks/train/graph/benchmark/{bench}/seed{seed}-ef.tsv"
         message:
-            "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models} with edge features"
+            "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models:q} with edge features"
         params:
             **benchmark_params(edge_features=True),
         threads: lookup(dpath="train/graph/threads", within=config)

@@ -60,14 +60,14 @@ rule train_pde_model:
         "../../envs/train.yaml"
     shell:
         "python3 -m gapbench train pde --data-dir $(dirname {input.train}) --model {wildcards.model} --seed {wildcards.seed}"
-        " --out $(dirname {output.metrics}) --device {params.device} --threads {threads}"
-        " --width {params.width} --n-layers {params.n_layers} --modes {params.modes}"
-        " --ff-factor {params.ff_factor} {params.memory} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --lr {params.lr} --weight-decay {params.weight_decay}"
-        " --grad-clip {params.grad_clip} --patience {params.patience} --eval-every {params.eval_every}"
-        " --train-noise {params.train_noise} --max-train-samples {params.max_train_samples}"
-        " --eval-batch-size {params.eval_batch_size} --checkpoint-every {params.checkpoint_every}"
-        " {params.flags} {params.fail} --no-progress --no-progress > {log} 2>&1"
+        " --out $(dirname {output.metrics}) --device {params.device:q} --threads {threads}"
+        " --width {params.width:q} --n-layers {params.n_layers:q} --modes {params.modes:q}"
+        " --ff-factor {params.ff_factor:q} {params.memory} --epochs {params.epochs:q}"
+        " --batch-size {params.batch_size:q} --lr {params.lr:q} --weight-decay {params.weight_decay:q}"
+        " --grad-clip {params.grad_clip:q} --patience {params.patience:q} --eval-every {params.eval_every:q}"
+        " --train-noise {params.train_noise:q} --max-train-samples {params.max_train_samples:q}"
+        " --eval-batch-size {params.eval_batch_size:q} --checkpoint-every {params.checkpoint_every:q}"
+        " {params.flags} {params.fail} --no-progress > {log} 2>&1"
 
 
 # Numerical baseline: the Dedalus solver at the observed resolution from each observed first test frame.
@@ -90,4 +90,4 @@ rule train_pde_solver:
         "../../envs/train.yaml"
     shell:
         "python3 -m gapbench train pde --data-dir $(dirname {input.test}) --model solver --seed 0"
-        " --out $(dirname {output.metrics}) {params.fail} --no-progress --no-progress > {log} 2>&1"
+        " --out $(dirname {output.metrics}) {params.fail} --no-progress > {log} 2>&1"

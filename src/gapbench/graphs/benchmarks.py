@@ -93,6 +93,70 @@ def benchmark(name: str) -> Benchmark:
     return BENCHMARKS[name]
 
 
+class _SafeUnpickler:
+    """``pickle.load`` for raw benchmark files: plain containers and tensors only, nothing that can run code."""
+
+    ALLOWED = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"),
+               ("torch._utils", "_rebuild_tensor")}
+
+    @classmethod
+    def load(cls, fh, **kwargs):
+        import io
+        import pickle
+
+        import torch
+
+        class Unpickler(pickle.Unpickler):
+            def find_class(self, module, name):
+                if (module, name) in cls.ALLOWED:
+                    return super().find_class(module, name)
+                if module == "torch.storage" and name == "_load_from_bytes":  # tensors pickled by torch
+                    return lambda data: torch.load(io.BytesIO(data), weights_only=True)
+                if module == "torch" and name.endswith("Storage"):
+                    return getattr(torch, name)
+                raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a raw benchmark file")
+
+        return Unpickler(fh, **kwargs).load()
+
+
+class safe_pyg_loads:
+    """Context: PyG's dataset classes read files with ``torch.load(weights_only=True)`` only (no fallback to
+    ``weights_only=False``) and raw pickles (ZINC, CSL, LRGB) through :class:`_SafeUnpickler`; a crafted file
+    is refused."""
+
+    # PyG dataset modules that read raw pickles (pickle.load is all they use of the module)
+    PICKLING = ("torch_geometric.datasets.zinc", "torch_geometric.datasets.gnn_benchmark_dataset",
+                "torch_geometric.datasets.lrgb")
+
+    def __enter__(self):
+        import importlib
+
+        import torch
+        from torch_geometric.io import fs
+
+        def torch_load(path, map_location=None):
+            try:
+                with fs.fsspec.open(path, "rb") as fh:
+                    return torch.load(fh, map_location, weights_only=True)
+            except Exception as err:
+                raise StoreError(f"{path}: refused, holds more than tensors and plain containers "
+                                 f"({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
+
+        self._modules = [importlib.import_module(name) for name in self.PICKLING]
+        self._saved = (fs.torch_load, [m.pickle for m in self._modules])
+        fs.torch_load = torch_load
+        for module in self._modules:
+            module.pickle = _SafeUnpickler
+        return self
+
+    def __exit__(self, *exc):
+        from torch_geometric.io import fs
+
+        fs.torch_load, pickles = self._saved
+        for module, saved in zip(self._modules, pickles):
+            module.pickle = saved
+
+
 def process(name: str, root: Path | str, check_sizes: bool = True) -> dict[str, int]:
     """Let PyG turn the raw files under ``root`` into its processed split files (offline); split sizes.
 
@@ -101,7 +165,10 @@ def process(name: str, root: Path | str, check_sizes: bool = True) -> dict[str, 
     bench = benchmark(name)
     root = Path(root)
     try:
-        sizes = {split: len(bench.dataset(root, split)) for split in PYG_SPLIT}
+        with safe_pyg_loads():
+            sizes = {split: len(bench.dataset(root, split)) for split in PYG_SPLIT}
+    except StoreError:
+        raise
     except Exception as err:  # PyG raises whatever its parser hits on a bad file
         raise StoreError(f"{name}: PyG could not process the raw files under {root / bench.raw_subdir} "
                          f"({type(err).__name__}: {err})") from None
@@ -109,6 +176,24 @@ def process(name: str, root: Path | str, check_sizes: bool = True) -> dict[str, 
         raise StoreError(f"{name}: split sizes {sizes} differ from the published {bench.sizes} "
                          f"(incomplete or wrong raw files under {root / bench.raw_subdir})")
     return sizes
+
+
+def verify_raw_files(raw_dir: Path, recorded: dict) -> None:
+    """StoreError unless every raw file has the size and sha256 that ``download.json`` recorded for it."""
+    import hashlib
+
+    for file, record in sorted(recorded.items()):
+        path = raw_dir / file
+        h = hashlib.sha256()
+        try:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+        except OSError as err:
+            raise StoreError(f"{path}: recorded in {MARKER} but unreadable ({err.strerror or err})") from None
+        if h.hexdigest() != record.get("sha256"):
+            raise StoreError(f"{path}: sha256 differs from the one recorded in {MARKER} (file replaced after the "
+                             "download); delete the benchmark's folder and download it again")
 
 
 def make(name: str, root: Path | str, out: Path | str) -> str:
@@ -122,6 +207,7 @@ def make(name: str, root: Path | str, out: Path | str) -> str:
     if not marker.is_file():
         raise StoreError(f"{root}: no {MARKER}; run `gapbench graphs download {name} --root {root.parent}` first")
     provenance = json.loads(marker.read_text())
+    verify_raw_files(root / bench.raw_subdir, provenance.get("raw_files", {}))
     process(name, root, check_sizes=provenance.get("checked_sizes", True))
     meta = {
         "kind": "benchmark", "variant": name, "seed": None,

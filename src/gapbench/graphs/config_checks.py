@@ -12,13 +12,15 @@ def check(config: dict) -> None:
     graphs = config["graphs"]
     split = graphs["split"]
     if abs(sum(split) - 1.0) > 1e-9:
-        raise ConfigError(f"config key graphs.split: fractions {split} must sum to 1")
+        raise ConfigError(f"config key graphs.split: fractions {split} must sum to 1; allowed: 3 fractions in (0, 1) "
+                          "summing to 1, e.g. [0.8, 0.1, 0.1]")
     for kind in ("planted_star", "map", "ising", "duplicates"):
         n_graphs = graphs[kind]["n_graphs"]
         if min(round(split[1] * n_graphs), round(split[2] * n_graphs), n_graphs - round(split[1] * n_graphs)
                - round(split[2] * n_graphs)) < 1:
             raise ConfigError(f"config key graphs.{kind}.n_graphs: {n_graphs} graphs split {split} "
-                              "leaves an empty split; use more graphs")
+                              "leaves an empty split; allowed: enough graphs for >= 1 per split")
     bad = [n for n in graphs["map"]["n"] if math.isqrt(n) ** 2 != n]
     if bad:
-        raise ConfigError(f"config key graphs.map.n: {bad} not perfect squares (n = m^2: m paths of m vertices)")
+        raise ConfigError(f"config key graphs.map.n: {bad} not perfect squares (n = m^2: m paths of m vertices); "
+                          "allowed: perfect squares, e.g. 16, 64, 256")

@@ -142,7 +142,11 @@ def write_dataset(
 
 
 def _replace_dir(new: Path, out: Path) -> None:
+    from gapbench.outputs import is_output
+
     old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if (out.exists() or out.is_symlink()) and not is_output(out, "graph-dataset"):
+        raise StoreError(f"{out}: exists and is not a graph dataset; refusing to replace it")
     if out.exists():
         os.rename(out, old)
     os.rename(new, out)
@@ -168,6 +172,28 @@ def read_meta(path: Path | str) -> dict:
     return meta
 
 
+def safe_load(path: Path | str) -> tuple[dict, dict, type]:
+    """Read InMemoryDataset storage ``(data dict, slices, Data class)`` with ``torch.load(weights_only=True)``.
+
+    Unpickling is restricted to tensors, plain containers and the classes PyG registers as safe globals, so a
+    crafted file cannot run code: it is refused with a :class:`StoreError` (PyG's own loader would retry it
+    with ``weights_only=False``). The stored class must be ``torch_geometric.data.Data``.
+    """
+    import torch
+    from torch_geometric.data import Data
+
+    try:
+        with open(path, "rb") as fh:
+            out = torch.load(fh, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle.UnpicklingError for a forbidden global, others for a broken file
+        reason = " ".join(str(err).split())[:200]
+        raise StoreError(f"{path}: refused, not plain InMemoryDataset storage "
+                         f"({type(err).__name__}: {reason})") from None
+    if not (isinstance(out, tuple) and len(out) == 3 and isinstance(out[0], dict) and out[2] is Data):
+        raise StoreError(f"{path}: not InMemoryDataset storage of torch_geometric Data (data dict, slices, Data)")
+    return out
+
+
 def _dataset_class():
     from torch_geometric.data import InMemoryDataset
 
@@ -178,6 +204,11 @@ def _dataset_class():
             super().__init__(root=None, log=False)
             self.path, self.split, self.meta = Path(path), split, meta
             self.load(str(self.path / "processed" / f"{split}.pt"))
+
+        def load(self, path: str, data_cls=None) -> None:
+            """PyG's ``InMemoryDataset.load`` without its fallback to ``weights_only=False`` (see :func:`safe_load`)."""
+            data, self.slices, cls = safe_load(path)
+            self.data = cls.from_dict(data)
 
         def __repr__(self) -> str:
             return f"GraphDataset({self.meta['kind']}/{self.meta['variant']}, {self.split}, {len(self)} graphs)"

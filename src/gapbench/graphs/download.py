@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gapbench.errors import StoreError
-from gapbench.graphs.benchmarks import MARKER, benchmark, process
+from gapbench.graphs.benchmarks import MARKER, benchmark, process, verify_raw_files
 
 # sha256 of each URL's file as downloaded (the zip for archives). Empty: see the module docstring.
 KNOWN_SHA256: dict[str, str] = {}
@@ -148,7 +148,8 @@ def download(name: str, root: Path | str, retries: int = 3, backoff: float = 2.0
     droot = Path(root) / name
     raw_dir = droot / bench.raw_subdir
     marker = droot / MARKER
-    if marker.is_file():
+    if marker.is_file():  # done before: the raw files must still be the ones it recorded
+        verify_raw_files(raw_dir, json.loads(marker.read_text()).get("raw_files", {}))
         return marker
     droot.mkdir(parents=True, exist_ok=True)
     present = [f for f in raw_files if (raw_dir / f).is_file()]
@@ -205,7 +206,10 @@ def _fetch_raw(name, droot: Path, raw_dir: Path, fetches, raw_files, retries, ba
             raise StoreError(f"{name}: the downloaded files lack {', '.join(missing)}. "
                              + _manual_hint(name, fetches, raw_dir, raw_files))
         raw_dir.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(raw_dir, ignore_errors=True)  # empty here: any raw file present was refused above
+        if raw_dir.exists():  # no raw file was present (refused above); anything else there is not ours
+            if any(raw_dir.iterdir()):
+                raise StoreError(f"{raw_dir} holds files that are not {name}'s raw files; move them away and rerun")
+            raw_dir.rmdir()
         os.replace(staged_raw, raw_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

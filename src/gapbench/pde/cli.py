@@ -13,6 +13,8 @@ import argparse
 import logging
 import os
 
+from gapbench.argtypes import number, positive_float, positive_int, seed
+
 # Dedalus timesteppers (runner.stepper_names() lists them but imports Dedalus, too slow for --help).
 STEPPERS = ("SBDF1", "SBDF2", "SBDF3", "SBDF4", "RK111", "RK222", "RK443", "RKSMR", "CNAB1", "CNAB2", "MCNAB2", "CNLF2")
 
@@ -22,33 +24,27 @@ def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
 
 
-def _positive(kind):
-    def parse(text):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return parse
-
-
 def _physics_args(p: argparse.ArgumentParser, equation: str) -> None:
-    p.add_argument("--nu", type=_positive(float), required=True, help="viscosity (> 0)")
-    p.add_argument("--resolution", type=_positive(int), required=True, help="simulation grid points per direction")
-    p.add_argument("--t-end", type=_positive(float), required=True, help="final time")
-    p.add_argument("--n-frames", type=int, required=True, help="saved frames including t = 0")
+    p.add_argument("--nu", type=positive_float, required=True, help="viscosity (> 0)")
+    p.add_argument("--resolution", type=number(int, 2, 8192), required=True,
+                   help="simulation grid points per direction")
+    p.add_argument("--t-end", type=positive_float, required=True, help="final time")
+    p.add_argument("--n-frames", type=number(int, 2, 100000), required=True, help="saved frames including t = 0")
     if equation == "ks":
-        p.add_argument("--dt", type=_positive(float), help="fixed time step (default: ks.DEFAULT_DT, 5e-3)")
+        p.add_argument("--dt", type=positive_float, help="fixed time step (default: ks.DEFAULT_DT, 5e-3)")
     else:
-        p.add_argument("--dt", type=_positive(float), required=True, help="fixed time step")
+        p.add_argument("--dt", type=positive_float, required=True, help="fixed time step")
     default = "ks.DEFAULT_STEPPER, SBDF4" if equation == "ks" else "SBDF2"
     p.add_argument("--stepper", choices=STEPPERS, help=f"Dedalus timestepper (default: {default})")
     if equation == "ks":
-        p.add_argument("--length", type=_positive(float), help="domain period L (default: ks.DEFAULT_LENGTH, 64)")
-    p.add_argument("--batch", type=_positive(int), help=f"trajectories per Dedalus solve (default: {equation}.DEFAULT_BATCH)")
-    p.add_argument("--max-redraws", type=int, default=10, help="re-draws of a diverging trajectory before failing")
-    p.add_argument("--seed", type=int, default=0, help="root seed (default %(default)s)")
-    p.add_argument("--out", required=True, help="output .zarr store")
+        p.add_argument("--length", type=positive_float, help="domain period L (default: ks.DEFAULT_LENGTH, 64)")
+    p.add_argument("--batch", type=number(int, 1, 4096),
+                   help=f"trajectories per Dedalus solve (default: {equation}.DEFAULT_BATCH)")
+    p.add_argument("--max-redraws", type=number(int, 0, 1000), default=10,
+                   help="re-draws of a diverging trajectory before failing")
+    p.add_argument("--seed", type=seed, default=0, help="root seed (default %(default)s)")
+    p.add_argument("--out", required=True, help="output .zarr store (refused if it exists, unless a store and --force)")
+    p.add_argument("--force", action="store_true", help="replace an existing PDE store at --out")
 
 
 def _params(args, equation: str):
@@ -73,9 +69,11 @@ def _params(args, equation: str):
 
 
 def _simulate_range(args, equation: str, first: int, stop: int) -> None:
+    from gapbench.outputs import check_replaceable
     from gapbench.pde.generate import simulate_samples
     from gapbench.pde.store import write_store
 
+    check_replaceable(args.out, "pde-store", args.force)
     params = _params(args, equation)
     ds = simulate_samples(params, args.seed, args.split, first, stop, args.batch, args.max_redraws)
     write_store(ds, args.out)
@@ -100,11 +98,13 @@ def _shard(args) -> int:
 
 
 def _merge(args) -> int:
+    from gapbench.outputs import check_replaceable
     from gapbench.pde.generate import merge_datasets
     from gapbench.pde.store import load, write_store
 
     _setup_logging()
-    merged = merge_datasets([load(p, check_values=False) for p in args.shards])
+    check_replaceable(args.out, "pde-store", args.force)
+    merged = merge_datasets([load(p) for p in args.shards])  # values checked: no NaN or missing chunk passes
     write_store(merged, args.out)
     logging.getLogger("gapbench.pde").info("merged %d shards into %s", len(args.shards), args.out)
     return 0
@@ -113,12 +113,14 @@ def _merge(args) -> int:
 def _observe(args) -> int:
     from gapbench.errors import StoreError
     from gapbench.naming import obs_key
+    from gapbench.outputs import check_replaceable
     from gapbench.pde.observe import observe_dataset
     from gapbench.pde.seeds import noise_seed
     from gapbench.pde.store import load, write_store
 
     _setup_logging()
-    sim = load(args.sim, check_values=False)
+    check_replaceable(args.out, "pde-store", args.force)
+    sim = load(args.sim)  # values checked: no NaN or missing chunk reaches an observed store
     a = sim.attrs
     if a["kind"] != "simulation":
         raise StoreError(f"{args.sim}: observe reads a simulation store, this is a {a['kind']} store")
@@ -144,14 +146,17 @@ def _simulate_parsers(sub, handler, shard: bool) -> None:
     for equation, title in (("ks", "Kuramoto-Sivashinsky (1D)"), ("ns", "Navier-Stokes, vorticity form (2D)")):
         p = sub.add_parser(equation, help=f"{title} trajectories into a Zarr store")
         _physics_args(p, equation)
-        p.add_argument("--split", default="train", help="split label; part of every sample's seed (default %(default)s)")
+        p.add_argument("--split", default="train",
+                       help="split label; part of every sample's seed (default %(default)s)")
         if shard:
-            p.add_argument("--n-samples", type=_positive(int), required=True, help="trajectories in the whole split")
-            p.add_argument("--shard-size", type=_positive(int), required=True, help="trajectories per shard")
-            p.add_argument("--shard", type=int, required=True, help="shard index (samples shard*size ..)")
+            p.add_argument("--n-samples", type=number(int, 1, 1000000), required=True,
+                           help="trajectories in the whole split")
+            p.add_argument("--shard-size", type=number(int, 1, 100000), required=True, help="trajectories per shard")
+            p.add_argument("--shard", type=number(int, 0), required=True, help="shard index (samples shard*size ..)")
         else:
-            p.add_argument("--n-samples", type=_positive(int), required=True, help="trajectories to simulate")
-            p.add_argument("--first-sample", type=int, default=0, help="global index of the first sample (default 0)")
+            p.add_argument("--n-samples", type=number(int, 1, 1000000), required=True, help="trajectories to simulate")
+            p.add_argument("--first-sample", type=number(int, 0), default=0,
+                           help="global index of the first sample (default 0)")
         p.set_defaults(handler=handler, equation=equation)
 
 
@@ -168,19 +173,22 @@ def register(sub) -> None:
     m = psub.add_parser("merge", help="merge shard stores into one store (lazy, bounded memory)")
     m.add_argument("shards", nargs="+", help="shard .zarr stores of one split")
     m.add_argument("--out", required=True, help="merged .zarr store")
+    m.add_argument("--force", action="store_true", help="replace an existing PDE store at --out")
     m.set_defaults(handler=_merge)
 
     o = psub.add_parser("observe", help="observe a simulation store at a resolution with noise")
     o.add_argument("--sim", required=True, help="simulation .zarr store")
     o.add_argument("--method", choices=("fourier", "subsample"), default="fourier", help="default %(default)s")
-    o.add_argument("--resolution", type=_positive(int), required=True, help="observed points per direction")
-    o.add_argument("--sigma", type=float, default=0.0, help="noise std relative to the field std (default 0)")
-    o.add_argument("--seed", type=int, default=None, help="root seed of the noise (default: the store's root_seed)")
+    o.add_argument("--resolution", type=number(int, 2, 8192), required=True, help="observed points per direction")
+    o.add_argument("--sigma", type=number(float, 0), default=0.0,
+                   help="noise std relative to the field std (default 0)")
+    o.add_argument("--seed", type=seed, default=None, help="root seed of the noise (default: the store's root_seed)")
     o.add_argument("--out", required=True, help="observed .zarr store")
+    o.add_argument("--force", action="store_true", help="replace an existing PDE store at --out")
     o.set_defaults(handler=_observe)
 
     w = psub.add_parser("omega", help="unobserved energy fraction omega_f per observed resolution")
     w.add_argument("--sim", nargs="+", required=True, help="simulation .zarr store(s)")
-    w.add_argument("--resolutions", nargs="+", type=_positive(int), required=True, help="observed resolutions f")
+    w.add_argument("--resolutions", nargs="+", type=number(int, 2, 8192), required=True, help="observed resolutions f")
     w.add_argument("--out", required=True, help="CSV with columns resolution,omega_f")
     w.set_defaults(handler=_omega)

@@ -21,10 +21,23 @@ def check_dt(key: str, t_end: float, n_frames: int, dt: float) -> None:
         )
 
 
+# Shards (Snakemake jobs) per split at most: bounds the DAG Snakemake builds in memory from n_samples/shard_size.
+MAX_SHARDS = 10_000
+
+
 def check(config: dict) -> None:
-    """Raise ConfigError if the pde section is inconsistent (observed resolutions, dt, regimes)."""
+    """Raise ConfigError if the pde section is inconsistent (observed resolutions, dt, regimes, shard count)."""
     pde = config["pde"]
     ks, ns, obs = pde["ks"], pde["ns"], pde["observe"]
+    for eq in ("ks", "ns"):
+        for split, n in pde[eq]["n_samples"].items():
+            shards = -(-n // pde[eq]["shard_size"])
+            if shards > MAX_SHARDS:
+                raise ConfigError(
+                    f"config key pde.{eq}.n_samples.{split}: {n} trajectories in shards of pde.{eq}.shard_size = "
+                    f"{pde[eq]['shard_size']} make {shards} jobs; allowed: at most {MAX_SHARDS} shards per split "
+                    f"(raise shard_size to >= {-(-n // MAX_SHARDS)})"
+                )
     check_dt("config key pde.ks.dt", ks["t_end"], ks["n_frames"], ks["dt"])
     seen = set()
     for i, regime in enumerate(ns["regimes"]):

@@ -92,7 +92,11 @@ def write_store(ds: xr.Dataset, path: str | Path, chunk: int | None = None) -> P
     import dask
     import zarr
 
+    from gapbench.outputs import is_output
+
     path = Path(path)
+    if (path.exists() or path.is_symlink()) and not is_output(path, "pde-store"):
+        raise StoreError(f"{path}: exists and is not a PDE store; refusing to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     chunk = chunk or chunk_samples(ds)
     ds = ds.chunk({"sample": chunk})
@@ -103,7 +107,8 @@ def write_store(ds: xr.Dataset, path: str | Path, chunk: int | None = None) -> P
     tmp, old = _sibling(path, "tmp"), _sibling(path, "old")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        with dask.config.set(scheduler="synchronous"):
+        # every chunk is written, also one equal to the fill value, so a missing chunk file means damage
+        with dask.config.set(scheduler="synchronous"), zarr.config.set({"array.write_empty_chunks": True}):
             ds.to_zarr(tmp, mode="w", consolidated=False, zarr_format=3, encoding=encoding)
         zarr.open_group(tmp, mode="r+").attrs["complete"] = True
         if path.exists():
@@ -159,17 +164,40 @@ def validate(ds: xr.Dataset, where: str = "store", check_values: bool = True) ->
     if ds.sizes["sample"] == 0:
         raise StoreError(f"{where}: no samples")
     if check_values:
+        _check_chunks(where)
         finite = np.isfinite(ds[name].data).all(axis=tuple(range(1, len(dims))))
         import dask
 
-        with dask.config.set(scheduler="synchronous"):
-            finite = np.asarray(dask.compute(finite)[0])
+        try:
+            with dask.config.set(scheduler="synchronous"):
+                finite = np.asarray(dask.compute(finite)[0])
+                for other in ("seed", *dims):  # decode every other variable and coordinate chunk too
+                    np.asarray(ds[other].values)
+        except Exception as err:  # zstd/codec errors of a damaged chunk file
+            raise StoreError(f"{where}: a chunk cannot be decoded ({type(err).__name__}: "
+                             f"{' '.join(str(err).split())[:160]}); the store is damaged, regenerate it") from None
         if not finite.all():
             bad = ds["sample"].values[~finite]
             raise StoreError(
                 f"{where}: non-finite values (NaN/inf, or chunks missing) in samples {bad[:10].tolist()}"
                 + (f" and {bad.size - 10} more" if bad.size > 10 else "")
             )
+
+
+def _check_chunks(where: str) -> None:
+    """StoreError naming the array unless every chunk of every array is on disk (:func:`write_store` writes all;
+    a missing one would read back as the fill value, e.g. seed 0)."""
+    import zarr
+
+    try:
+        group = zarr.open_group(where, mode="r")
+        arrays = list(group.arrays())
+    except Exception:  # not on a local path (an in-memory dataset): nothing to count
+        return
+    for name, array in arrays:
+        if array.nchunks_initialized != array.nchunks:
+            raise StoreError(f"{where}: array {name!r} has {array.nchunks - array.nchunks_initialized} of "
+                             f"{array.nchunks} chunks missing; the store is damaged, regenerate it")
 
 
 def load(path: str | Path, check_values: bool = True) -> xr.Dataset:

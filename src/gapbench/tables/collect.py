@@ -10,7 +10,8 @@ is still placed in its cell and reported as missing:
 
 A *cell* groups the runs that differ only by seed. Its number of expected seeds is the number of expected runs
 in it, so a mean over fewer seeds than configured is flagged (``partial``), never silently smaller.
-A run is *usable* when its file parses, its ``status`` is ``"ok"``; a value that is not finite makes that value
+A run is *usable* when its file parses, its ``status`` is ``"ok"`` and its headline metrics (:data:`HEADLINE`)
+are finite numbers (else its status is ``"non-finite"``); another value that is not finite makes that value
 missing in that run (reported), not the whole run.
 """
 
@@ -28,6 +29,8 @@ from gapbench.naming import parse_obs_key
 
 PDE_KEYS = ("equation", "nu", "method", "resolution", "sigma", "model")
 GRAPH_KEYS = ("experiment", "variant", "model")
+# Metrics a usable run must hold as finite numbers (NaN is written as null in metrics files).
+HEADLINE = {"pde": ("nrmse_rollout", "nrmse_final"), "graph": ("test",)}
 _MODEL_BUDGET = re.compile(r"^(?P<base>.+?)-d(?P<depth>\d+)-w(?P<width>\d+)$")
 
 
@@ -180,6 +183,10 @@ def read_run(path: Path) -> Run:
     run.status = status
     run.reason = "" if status == "ok" else f"status {status!r}" + (
         f": {metrics['error']}" if metrics.get("error") else "")
+    not_finite = [k for k in HEADLINE[task] if isinstance(metrics.get(k), bool)
+                  or not isinstance(metrics.get(k), (int, float)) or not math.isfinite(metrics[k])]
+    if status == "ok" and not_finite:
+        run.status, run.reason = "non-finite", f"non-finite {', '.join(not_finite)} (NaN, inf or null)"
     if task == "graph" and isinstance(metrics.get("params"), dict):
         ident["params"] = {**ident["params"], **metrics["params"]}
     return run

@@ -43,12 +43,16 @@ def _plt():
 
 
 def _save(fig, figures_dir: Path, stem: str) -> None:
+    from gapbench.outputs import as_created
+
     figures_dir.mkdir(parents=True, exist_ok=True)
     for ext in FORMATS:
         fd, tmp = tempfile.mkstemp(dir=figures_dir, prefix=f".{stem}.", suffix=f".{ext}")
         os.close(fd)
         try:
-            fig.savefig(tmp, format=ext, dpi=DPI)
+            # no creation date in PDFs: the same results give byte-identical figures
+            fig.savefig(tmp, format=ext, dpi=DPI, metadata={"CreationDate": None} if ext == "pdf" else None)
+            as_created(tmp)
             os.replace(tmp, figures_dir / f"{stem}.{ext}")
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

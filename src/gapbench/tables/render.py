@@ -98,10 +98,13 @@ def md_table(headers: list[str], rows: list[list[str]]) -> str:
 
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file next to ``path`` and rename it into place (atomic)."""
+    from gapbench.outputs import as_created
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        as_created(fd)
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
         os.replace(tmp, path)

@@ -67,6 +67,10 @@ def select_device(name: str = "auto") -> torch.device:
 
     from gapbench.errors import ConfigError
 
+    from gapbench.argtypes import DEVICE
+
+    if not DEVICE.fullmatch(str(name)):
+        raise ConfigError(f"device {name!r} is not allowed; allowed: auto, cpu, cuda, cuda:N")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
@@ -112,10 +116,13 @@ def generator(*parts: Any, device: torch.device | str = "cpu") -> torch.Generato
 # --------------------------------------------------------------------------------------------- atomic files
 def _atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
     """Write through ``write(fh)`` into a temporary file next to ``path``, fsync, then rename into place."""
+    from gapbench.outputs import as_created
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        as_created(fd)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -180,6 +187,10 @@ class CurveLog:
 
     def state(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.rows]
+
+    def write(self) -> None:
+        """Write every row (a finished run resumed only to rewrite its outputs appends none)."""
+        write_csv_atomic(self.path, self.columns, self.rows)
 
 
 # --------------------------------------------------------------------------------------------- checkpoints
@@ -263,6 +274,28 @@ class SigtermGuard:
             sys.exit(SIGTERM_EXIT)
 
 
+# --------------------------------------------------------------------------------------------- one writer
+def lock_output_dir(out: Path):
+    """Hold an exclusive lock on ``out/.lock`` while this process trains into ``out``; keep the returned handle.
+
+    A second trainer on the same folder (a job left running after Snakemake itself was killed, then the same
+    command again) stops with a GapbenchError instead of interleaving checkpoints. The lock ends with the
+    process (also on SIGKILL), so a stale lock file never blocks a later run.
+    """
+    import fcntl
+
+    from gapbench.errors import GapbenchError
+
+    handle = open(Path(out) / ".lock", "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise GapbenchError(f"{out}: another trainer is writing here (still running after Snakemake was stopped?); "
+                            "stop it first (README, 'Re-running parts')") from None
+    return handle
+
+
 # --------------------------------------------------------------------------------------------- misc
 def maybe_inject_failure(enabled: bool) -> None:
     """``--inject-failure``: fail on purpose after set-up (tests of --keep-going and missing table cells)."""
@@ -305,13 +338,16 @@ def count_parameters(model: torch.nn.Module) -> int:
 
 def add_common_arguments(parser) -> None:
     """Flags every ``gapbench train ...`` subcommand accepts (COORDINATION.md)."""
+    from gapbench import argtypes
+
     parser.add_argument("--out", required=True, type=Path,
                         help="output directory (metrics.json, curves.csv, checkpoints); a rerun resumes here")
-    parser.add_argument("--seed", type=int, default=0, help="training seed (model init, batch order, noise)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N")
-    parser.add_argument("--checkpoint-every", type=int, default=200, metavar="STEPS",
+    parser.add_argument("--seed", type=argtypes.seed, default=0, help="training seed (model init, batch order, noise)")
+    parser.add_argument("--device", type=argtypes.device, default="auto",
+                        help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N")
+    parser.add_argument("--checkpoint-every", type=argtypes.positive_int, default=200, metavar="STEPS",
                         help="save a checkpoint every STEPS optimiser steps (and at the end of every epoch)")
-    parser.add_argument("--threads", type=int, default=0,
+    parser.add_argument("--threads", type=argtypes.number(int, 0, 1024), default=0,
                         help="torch CPU threads (0: leave torch's default)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--inject-failure", action="store_true",

@@ -409,12 +409,16 @@ def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
     return Prepared(meta, task, data, info, device)
 
 
-def _fingerprint(spec: GraphTrainSpec) -> dict:
-    """What a checkpoint must agree on to be resumed (everything that changes the results)."""
+def _fingerprint(spec: GraphTrainSpec, meta: dict) -> dict:
+    """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
+    from gapbench.train.resume import GRAPH_CODE, code_version, content_digest, data_identity
+
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
             "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "schedule", "plateau_factor",
             "plateau_patience", "min_lr")
-    return {k: getattr(spec, k) for k in keep} | {"data": str(Path(spec.data).resolve())}
+    files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
+    data = data_identity({"card": meta, "content": content_digest(files)})
+    return {k: getattr(spec, k) for k in keep} | {"code": code_version(GRAPH_CODE), "data": data}
 
 
 def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
@@ -434,6 +438,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     common.seed_everything(spec.seed)
     out = Path(spec.out)
     out.mkdir(parents=True, exist_ok=True)
+    _lock = common.lock_output_dir(out)  # held until this function returns
     if prepared is None:
         prepared = prepare(spec.data, spec.device)
     if not spec.edge_features:
@@ -443,7 +448,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     eval_bs = max(spec.batch_size * 4, 64)
 
     ckpt = common.load_checkpoint(out / CHECKPOINT, map_location=device)
-    if ckpt is not None and ckpt.get("fingerprint") != _fingerprint(spec):
+    fingerprint = _fingerprint(spec, meta)
+    if ckpt is not None and ckpt.get("fingerprint") != fingerprint:
         print(f"gapbench: {out / CHECKPOINT} is from different settings; starting afresh", file=sys.stderr)
         ckpt = None
     state = ckpt if ckpt is not None else {"config": 0, "epoch": 0, "sweep": [], "curves": [], "elapsed": 0.0}
@@ -476,7 +482,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
 
             def snapshot(next_config: bool = False) -> dict:
                 base = {"sweep": sweep_rows, "curves": curves.state(), "elapsed": clock.elapsed,
-                        "best_model_state": best_model_state, "fingerprint": _fingerprint(spec)}
+                        "best_model_state": best_model_state, "fingerprint": fingerprint}
                 if next_config:
                     return {**base, "config": ci + 1, "epoch": 0}
                 return {**base, "config": ci, "epoch": run_state["epoch"],
@@ -539,6 +545,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
                 best_model_state = run_state["best_state"]
             common.save_checkpoint(out / CHECKPOINT, snapshot(next_config=True))
     bar.close()
+    curves.write()  # a finished sweep re-run rewrites every output from its checkpoint
+    common.write_csv_atomic(out / "sweep.csv", SWEEP_COLUMNS, sweep_rows)
 
     best = select(task, sweep_rows)
     hyper = grid[best["config"]]
@@ -585,6 +593,8 @@ def parse_budget(text: str) -> tuple[int, int]:
         depth, width = (int(t) for t in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"budget {text!r}: expected DEPTHxWIDTH, e.g. 4x16") from None
+    if not (0 <= depth <= 999 and 1 <= width <= 99999):  # the config schema's pattern for budgets
+        raise argparse.ArgumentTypeError(f"budget {text!r}: allowed depth 0..999 and width 1..99999")
     return depth, width
 
 
@@ -653,6 +663,7 @@ def _handler(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     """Add ``gapbench train graph``."""
+    from gapbench import argtypes as A
     from gapbench.train.common import add_common_arguments
 
     p = sub.add_parser(COMMAND, help="train node/edge GCNs or DeepSets on a graph dataset (sweep, select by valid)",
@@ -665,12 +676,12 @@ def register(sub) -> None:
     p.add_argument("--budgets", type=parse_budget, nargs="+", default=None, metavar="DEPTHxWIDTH",
                    help="fixed depth x width budgets, each its own run (replaces --depths/--widths; "
                         "several: --out needs {depth} and {width}), e.g. 2x8 4x16")
-    p.add_argument("--depths", type=int, nargs="+", default=[2], help="sweep: message-passing depths")
-    p.add_argument("--widths", type=int, nargs="+", default=[32], help="sweep: embedding widths")
-    p.add_argument("--lrs", type=float, nargs="+", default=[3e-3], help="sweep: Adam learning rates")
-    p.add_argument("--epochs", type=int, default=50, help="epochs per configuration")
-    p.add_argument("--batch-size", type=int, default=32, help="graphs per mini-batch")
-    p.add_argument("--weight-decay", type=float, default=0.0, help="Adam weight decay")
+    p.add_argument("--depths", type=A.number(int, 0, 256), nargs="+", default=[2], help="sweep: message-passing depths")
+    p.add_argument("--widths", type=A.number(int, 1, 16384), nargs="+", default=[32], help="sweep: embedding widths")
+    p.add_argument("--lrs", type=A.positive_float, nargs="+", default=[3e-3], help="sweep: Adam learning rates")
+    p.add_argument("--epochs", type=A.positive_int, default=50, help="epochs per configuration")
+    p.add_argument("--batch-size", type=A.positive_int, default=32, help="graphs per mini-batch")
+    p.add_argument("--weight-decay", type=A.non_negative_float, default=0.0, help="Adam weight decay")
     p.add_argument("--activation", default="relu", choices=("relu", "tanh", "gelu", "silu", "identity"),
                    help="the nonlinearity sigma of eq. 3/4")
     p.add_argument("--reduce", default="mean", choices=("mean", "sum", "max"),
@@ -678,7 +689,7 @@ def register(sub) -> None:
     p.add_argument("--pool", default="mean", choices=("mean", "sum", "max"), help="read-off pooling")
     p.add_argument("--norm", default="none", choices=("none", "batch", "layer"),
                    help="normalisation inside each layer")
-    p.add_argument("--dropout", type=float, default=0.0, help="dropout after each layer's nonlinearity")
+    p.add_argument("--dropout", type=A.number(float, 0, 1), default=0.0, help="dropout after each layer's nonlinearity")
     p.add_argument("--head-layers", nargs="+", default=["1"], metavar="K|MODEL=K",
                    help="read-out layers: 1 = linear head, k > 1 = MLP of k layers; a bare K for every model, "
                         "MODEL=K for one (e.g. 1 node_sage=2)")
@@ -687,9 +698,12 @@ def register(sub) -> None:
     p.add_argument("--schedule", default="cosine", choices=("cosine", "plateau", "constant"),
                    help="learning-rate schedule: cosine decay per step, ReduceLROnPlateau on the validation "
                         "metric per epoch (benchmarking-gnns, LRGB), or constant")
-    p.add_argument("--plateau-factor", type=float, default=0.5, help="plateau: lr multiplier on a plateau")
-    p.add_argument("--plateau-patience", type=int, default=10, help="plateau: epochs without improvement")
-    p.add_argument("--min-lr", type=float, default=1e-5, help="plateau: lower bound of the learning rate")
-    p.add_argument("--protocol", default="", help="name of the published protocol followed (recorded in metrics)")
+    p.add_argument("--plateau-factor", type=A.number(float, 0, 1, low_open=True), default=0.5,
+                   help="plateau: lr multiplier on a plateau, in (0, 1]")
+    p.add_argument("--plateau-patience", type=A.number(int, 0, 100000), default=10,
+                   help="plateau: epochs without improvement")
+    p.add_argument("--min-lr", type=A.number(float, 0, 1), default=1e-5, help="plateau: lower bound of the learning rate")
+    p.add_argument("--protocol", type=A.label, default="",
+                   help="name of the published protocol followed (recorded in metrics)")
     add_common_arguments(p)
     p.set_defaults(handler=_handler)

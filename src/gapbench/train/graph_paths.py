@@ -74,9 +74,9 @@ def targets(config: dict) -> list[str]:
     return out
 
 
-def head_layers_arg(config: dict, experiment: str) -> str:
+def head_layers_arg(config: dict, experiment: str) -> list[str]:
     """``--head-layers`` value of an experiment: ``1`` (linear head) plus ``MODEL=K`` for every model the
     config's ``head_layers`` mapping gives an MLP read-out (only models the experiment trains)."""
     section = config["train"]["graph"][experiment]
     heads = section.get("head_layers") or {}
-    return " ".join(["1"] + [f"{m}={int(heads[m])}" for m in section["models"] if m in heads])
+    return ["1"] + [f"{m}={int(heads[m])}" for m in section["models"] if m in heads]

@@ -132,6 +132,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     from gapbench.models.pde_registry import build_model, resolve_modes
     from gapbench.train import common as C
     from gapbench.train.pde_eval import relative_l2, rollout_errors, summarize, write_rollout_csv
+    from gapbench.train.resume import PDE_CODE, code_version, content_digest, data_identity
 
     # ---- set-up and every check, before any training ------------------------------------------
     check_model(run.model, hyper)
@@ -151,6 +152,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     device = C.select_device(run.device)
     out = Path(run.out)
     out.mkdir(parents=True, exist_ok=True)
+    _lock = C.lock_output_dir(out)  # held until this function returns
     C.seed_everything(run.seed)
     model = build_model(run.model, obs.n_dims, hyper)
     train_x = obs.splits["train"]
@@ -165,7 +167,8 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     steps_per_epoch = math.ceil(n_train / tp.batch_size)
     total_steps = tp.epochs * steps_per_epoch
     signature = {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": asdict(tp),
-                 "data": str(Path(run.data_dir).resolve()), "n_train": n_train}
+                 "n_train": n_train, "code": code_version(PDE_CODE),
+                 "data": data_identity({"attrs": obs.attrs, "content": content_digest(obs.splits.values())})}
     signature["train"].pop("checkpoint_every")  # changing how often we save does not change the run
 
     st = {"epoch": 0, "batch": 0, "step": 0, "loss_sum": 0.0, "loss_n": 0, "best": math.inf,
@@ -259,6 +262,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
         st["done"] = True
         save_last()
     bar.close()
+    curves.write()  # also when a finished run is re-run: every output is rewritten from the checkpoint
 
     # ---- evaluation of the best checkpoint --------------------------------------------------------
     best = C.load_checkpoint(out / "best.pt")
@@ -294,39 +298,43 @@ def _handler(args: argparse.Namespace) -> int:
 
 def register(tsub) -> None:
     """Add ``gapbench train pde``."""
+    from gapbench import argtypes as A
+
     p = tsub.add_parser("pde", help="train + evaluate one PDE surrogate (or the solver baseline)",
                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", required=True, type=Path,
                    help="observed dataset directory holding train.zarr, valid.zarr, test.zarr")
     p.add_argument("--model", required=True, help=f"one of {', '.join(MODEL_NAMES)}")
-    p.add_argument("--resolution", type=int, default=0,
+    p.add_argument("--resolution", type=A.non_negative_int, default=0,
                    help="expected observed resolution (checked against the data; 0: take the data's)")
     add_common_arguments(p)
     g = p.add_argument_group("architecture")
     d = ModelHyper()
-    g.add_argument("--width", type=int, default=d.width, help="channels of every layer")
-    g.add_argument("--n-layers", type=int, default=d.n_layers, help="FFNO layers")
-    g.add_argument("--modes", type=int, default=d.modes, help="Fourier modes kept per axis (0: all)")
-    g.add_argument("--ff-factor", type=int, default=d.ff_factor, help="feed-forward expansion factor")
-    g.add_argument("--memory-position", type=int, default=d.memory_position,
+    g.add_argument("--width", type=A.number(int, 1, 16384), default=d.width, help="channels of every layer")
+    g.add_argument("--n-layers", type=A.number(int, 1, 256), default=d.n_layers, help="FFNO layers")
+    g.add_argument("--modes", type=A.non_negative_int, default=d.modes, help="Fourier modes kept per axis (0: all)")
+    g.add_argument("--ff-factor", type=A.number(int, 1, 64), default=d.ff_factor, help="feed-forward expansion factor")
+    g.add_argument("--memory-position", type=A.non_negative_int, default=d.memory_position,
                    help="FFNO layers before the memory layer (0..n_layers)")
-    g.add_argument("--state-size", type=int, default=d.state_size, help="S4D complex modes per channel")
-    g.add_argument("--heads", type=int, default=d.heads, help="heads of the attention memory model")
+    g.add_argument("--state-size", type=A.number(int, 1, 4096), default=d.state_size,
+                   help="S4D complex modes per channel")
+    g.add_argument("--heads", type=A.number(int, 1, 256), default=d.heads, help="heads of the attention memory model")
     g = p.add_argument_group("optimisation")
     t = TrainParams()
-    g.add_argument("--epochs", type=int, default=t.epochs, help="maximum epochs")
-    g.add_argument("--batch-size", type=int, default=t.batch_size, help="trajectories per step")
-    g.add_argument("--lr", type=float, default=t.lr, help="peak AdamW learning rate (cosine to 0)")
-    g.add_argument("--weight-decay", type=float, default=t.weight_decay, help="AdamW weight decay")
-    g.add_argument("--grad-clip", type=float, default=t.grad_clip, help="gradient-norm clip (0: none)")
-    g.add_argument("--patience", type=int, default=t.patience,
+    g.add_argument("--epochs", type=A.positive_int, default=t.epochs, help="maximum epochs")
+    g.add_argument("--batch-size", type=A.positive_int, default=t.batch_size, help="trajectories per step")
+    g.add_argument("--lr", type=A.positive_float, default=t.lr, help="peak AdamW learning rate (cosine to 0)")
+    g.add_argument("--weight-decay", type=A.non_negative_float, default=t.weight_decay, help="AdamW weight decay")
+    g.add_argument("--grad-clip", type=A.non_negative_float, default=t.grad_clip, help="gradient-norm clip (0: none)")
+    g.add_argument("--patience", type=A.positive_int, default=t.patience,
                    help="stop after this many validations without improvement")
-    g.add_argument("--eval-every", type=int, default=t.eval_every, help="validate every N epochs")
-    g.add_argument("--train-noise", type=float, default=t.train_noise,
+    g.add_argument("--eval-every", type=A.positive_int, default=t.eval_every, help="validate every N epochs")
+    g.add_argument("--train-noise", type=A.non_negative_float, default=t.train_noise,
                    help="std of Gaussian noise added to training inputs, relative to the data std")
-    g.add_argument("--max-train-samples", type=int, default=t.max_train_samples,
+    g.add_argument("--max-train-samples", type=A.non_negative_int, default=t.max_train_samples,
                    help="use only the first N training trajectories (0: all)")
-    g.add_argument("--eval-batch-size", type=int, default=t.eval_batch_size, help="trajectories per rollout batch")
+    g.add_argument("--eval-batch-size", type=A.positive_int, default=t.eval_batch_size,
+                   help="trajectories per rollout batch")
     g.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA only; FFTs stay float32)")
     g.add_argument("--compile", action="store_true", help="torch.compile the training forward")
     p.set_defaults(handler=_handler)
