@@ -29,7 +29,8 @@ from typing import Any
 PDE_CODE = ("gapbench.models.ffno", "gapbench.models.memno", "gapbench.models.memory",
             "gapbench.models.pde_registry", "gapbench.train.pde", "gapbench.train.pde_eval",
             "gapbench.train.common")
-GRAPH_CODE = ("gapbench.models.gnn", "gapbench.graphs.ops", "gapbench.train.graph", "gapbench.train.common")
+GRAPH_CODE = ("gapbench.models.gnn", "gapbench.graphs.ops", "gapbench.graphs.structure", "gapbench.train.graph",
+              "gapbench.train.common")
 
 
 @functools.lru_cache(maxsize=None)
