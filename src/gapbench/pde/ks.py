@@ -56,9 +56,11 @@ def initial_condition(rng: np.random.Generator, n_points: int, length: float = D
     return u
 
 
-def build_problem(batch: int, n_points: int, length: float, nu: float):
+def build_problem(batch: int, n_points: int, length: float, nu: float, hyperviscosity: float = 0.0):
     """The Dedalus IVP for ``batch`` KS trajectories: axis 0 the batch axis, axis 1 ``x``.
 
+    ``hyperviscosity = h > 0`` adds ``h * u_xxxxxxxx`` (implicit; damps mode ``k`` at rate ``h k^8``): the
+    stabilised coarse-grid baseline (``train/baseline.py``), never the data.
     Returns ``(problem, u, scratch)``: the problem, its variable ``u`` and a field with the same bases.
     """
     d3 = import_dedalus()
@@ -74,8 +76,9 @@ def build_problem(batch: int, n_points: int, length: float, nu: float):
     def dx(a):
         return d3.Differentiate(a, coords["x"])
 
-    problem = d3.IVP([u], namespace={"u": u, "dx": dx, "nu": float(nu)})
-    problem.add_equation("dt(u) + dx(dx(u)) + nu*dx(dx(dx(dx(u)))) = - u*dx(u)")
+    problem = d3.IVP([u], namespace={"u": u, "dx": dx, "nu": float(nu), "hv": float(hyperviscosity)})
+    hyper = " + hv*dx(dx(dx(dx(dx(dx(dx(dx(u))))))))" if hyperviscosity > 0 else ""
+    problem.add_equation("dt(u) + dx(dx(u)) + nu*dx(dx(dx(dx(u))))" + hyper + " = - u*dx(u)")
     return problem, u, scratch
 
 
@@ -91,13 +94,14 @@ def simulate_ks(
     batch_size: int = DEFAULT_BATCH,
     bound: float = DEFAULT_BOUND,
     return_stats: bool = False,
+    hyperviscosity: float = 0.0,
 ) -> np.ndarray | tuple[np.ndarray, SolverStats]:
     """Integrate KS from each row of ``u0`` (shape ``(batch, N)``, values on ``x_j = j L / N``).
 
     Returns the frames, shape ``(batch, n_frames, N)``: ``n_frames`` snapshots (t = 0 included) evenly spaced on
     ``[0, t_end]``; frame 0 is the initial condition as the solver represents it (Nyquist mode removed).
     ``dt`` must divide ``t_end / (n_frames - 1)``; ``stepper`` is a Dedalus IMEX scheme name (SBDF2, RK222,
-    RK443, ...). Raises ``runner.DivergenceError`` (``.sample``) if a trajectory turns non-finite or exceeds
+    RK443, ...); ``hyperviscosity`` as in :func:`build_problem`. Raises ``runner.DivergenceError`` (``.sample``) if a trajectory turns non-finite or exceeds
     ``bound``. With ``return_stats`` also returns the :class:`runner.SolverStats`.
     """
     u0 = np.asarray(u0, dtype=np.float64)
@@ -107,7 +111,7 @@ def simulate_ks(
     check_grid_and_parameters(n_points, nu=nu, length=length)
 
     def build(batch):
-        return build_problem(batch, n_points, length, nu)
+        return build_problem(batch, n_points, length, nu, hyperviscosity)
 
     def set_initial(built, chunk):
         _, u, _ = built
