@@ -46,7 +46,8 @@ def initial_condition(
     over integer wavevectors ``k`` with ``|k_x|, |k_y| < N/2``, ``k != 0``; ``xi_k`` independent standard complex
     normals (real and imaginary parts ~ N(0, 1), drawn from ``rng`` as one ``(N, N, 2)`` array in FFT order).
     Covariance: the real part halves the variance, so each mode pair has spectral density
-    ``2 sigma^2 (4 pi^2 |k|^2 + tau^2)^(-alpha)``. Unlike FNO we drop the ``|k_i| = N/2`` (Nyquist) modes, which
+    ``2 sigma^2 (4 pi^2 |k|^2 + tau^2)^(-alpha)``: the sampler of the 2021 FNO Navier-Stokes data, twice the
+    variance of the current FNO code's sampler. Unlike FNO we drop the ``|k_i| = N/2`` (Nyquist) modes, which
     the solver's basis does not represent, so frame 0 equals the drawn field. Returns shape ``(N, N)``.
     """
     n = int(n_points)

@@ -62,7 +62,8 @@ def targets(config: dict) -> list[str]:
     sec = config["train"]["pde"]
     out = []
     for eq, nu, obs in datasets(config):
-        out += [f"{run_dir(eq, nu, obs, m, s)}/metrics.json" for m in sec["models"] for s in sec["seeds"]]
+        seeds = sec[eq]["seeds"] or sec["seeds"]
+        out += [f"{run_dir(eq, nu, obs, m, s)}/metrics.json" for m in sec["models"] for s in seeds]
         out += [f"{run_dir(eq, nu, obs, m, 0)}/metrics.json" for m in baseline_models(config, eq, obs)]
     return out
 
