@@ -101,7 +101,8 @@ def simulate_ks(
     Returns the frames, shape ``(batch, n_frames, N)``: ``n_frames`` snapshots (t = 0 included) evenly spaced on
     ``[0, t_end]``; frame 0 is the initial condition as the solver represents it (Nyquist mode removed).
     ``dt`` must divide ``t_end / (n_frames - 1)``; ``stepper`` is a Dedalus IMEX scheme name (SBDF2, RK222,
-    RK443, ...); ``hyperviscosity`` as in :func:`build_problem`. Raises ``runner.DivergenceError`` (``.sample``) if a trajectory turns non-finite or exceeds
+    RK443, ...); ``hyperviscosity`` as in :func:`build_problem`. Raises ``runner.DivergenceError`` (``.sample``)
+    if a trajectory turns non-finite or exceeds
     ``bound``. With ``return_stats`` also returns the :class:`runner.SolverStats`.
     """
     u0 = np.asarray(u0, dtype=np.float64)

@@ -143,7 +143,8 @@ def simulate_ns(
 
     Returns the vorticity frames, shape ``(batch, n_frames, N, N)``, ``n_frames`` snapshots (t = 0 included)
     evenly spaced on ``[0, t_end]``. ``dt`` must divide ``t_end / (n_frames - 1)``. ``forcing=False`` drops ``f``
-    (decaying turbulence, Taylor-Green tests); ``hyperviscosity`` as in :func:`build_problem`. The streamfunction starts consistent with ``w0``. Raises
+    (decaying turbulence, Taylor-Green tests); ``hyperviscosity`` as in :func:`build_problem`. The streamfunction
+    starts consistent with ``w0``. Raises
     ``runner.DivergenceError`` (``.sample``) if a trajectory turns non-finite or ``max |w|`` exceeds ``bound``.
     """
     w0 = np.asarray(w0, dtype=np.float64)

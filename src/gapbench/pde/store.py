@@ -212,8 +212,9 @@ def check_store(path: str | Path) -> str:
     tail = float(a["tail_fraction"])
     warn = ""
     if tail > TAIL_WARN:
-        warn = (f"\nWARNING: {tail:.2e} of the squared spectrum lies beyond 2/3 of the Nyquist wavenumber (more than "
-                f"{TAIL_WARN:g}): the simulation at {a['sim_resolution']} points is under-resolved; raise the resolution")
+        warn = (f"\nWARNING: {tail:.2e} of the squared spectrum lies beyond 2/3 of the Nyquist wavenumber (more "
+                f"than {TAIL_WARN:g}): the simulation at {a['sim_resolution']} points is under-resolved; raise the "
+                "resolution")
     return (
         f"{path}: ok: {a['equation']} {a['kind']} store, {a['split']} split, nu={a['nu']}, {name}({shape}) "
         f"{ds[name].dtype}, t in [0, {a['t_end']}], simulated at {a['sim_resolution']} points with {a['stepper']} "
