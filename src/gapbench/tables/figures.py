@@ -145,6 +145,8 @@ def rollout(rows: list[PdeRow], figures_dir: Path) -> None:
 
 def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
     plt = _plt()
+    from matplotlib.ticker import NullFormatter
+
     datasets: dict[tuple, list[PdeRow]] = {}
     for r in rows:
         if r.summaries["nrmse"].mean is not None:
@@ -170,6 +172,7 @@ def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
         if "persistence" in err:
             ax.axhline(err["persistence"], color="C3", ls="--", lw=0.8, label="persistence")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on narrow ranges
         if all(v > 0 for v in err.values()):
             ax.set_yscale("log")
         ax.set_xlabel("inference s / trajectory")
