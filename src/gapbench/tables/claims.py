@@ -6,7 +6,7 @@ Verdicts: ``supported``, ``not supported``, ``not run at this scale``. The rules
   (leaves, depth) cell -> supported; a testable cell without it -> not supported; no cell with both models,
   or none testable (fewer than 2 seeds), -> not run at this scale (the direction is still shown).
 * viscosity / noise / benchmark-like PDE settings: a *trend* contrast per slice, the difference of two
-  Delta nRMSE (design.md): ``Delta(low nu) - Delta(high nu)`` on KS, ``Delta(high sigma) - Delta(low sigma)``
+  Delta nRMSE (docs/tables.md): ``Delta(low nu) - Delta(high nu)`` on KS, ``Delta(high sigma) - Delta(low sigma)``
   on NS, ``Delta(largest omega_f) - Delta(smallest omega_f)`` per equation; tested as one contrast of four
   groups (stats.py), and the p-values of the testable slices of one claim corrected by Holm-Bonferroni
   (family-wise level alpha). Supported when Holm rejects at least one slice with a positive contrast and none

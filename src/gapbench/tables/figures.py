@@ -1,7 +1,7 @@
 """Figures (matplotlib, Agg backend), each written as PNG and PDF under results/figures/.
 
 * ``delta_nrmse_vs_omega_f``: Delta nRMSE = nRMSE(FFNO) - nRMSE(MemNO) against the unobserved energy omega_f,
-  one point per dataset (design.md: omega_f predicts where memory helps), error bars the test's CI.
+  one point per dataset (omega_f: where memory should help), error bars the test's CI.
 * ``rollout_nrmse``: nRMSE over rollout time per model (mean over seeds of each run's rollout.csv), one panel
   per dataset.
 * ``accuracy_vs_cost``: one panel per PDE dataset, nRMSE over the horizon against inference wall time per test
