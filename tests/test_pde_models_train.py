@@ -265,8 +265,9 @@ def _config(path: str = "config.yaml") -> dict:
         (lambda t: t.update(models=["ffno", "fno"]), "train.pde.models[1]"),
         (lambda t: t["ks"].update(modes=40), "train.pde.ks.modes: 40 exceeds the 17 Fourier modes"),
         (lambda t: t["ks"].update(nus=[0.3]), "train.pde.ks.nus: 0.3 is not simulated"),
+        (lambda t: t["ns"].update(horizon=40), "train.pde.ns.horizon: 40 steps, but the data hold 32"),
     ],
-    ids=["resolution", "memory-position", "unknown-model", "modes", "nu"],
+    ids=["resolution", "memory-position", "unknown-model", "modes", "nu", "horizon"],
 )
 def test_bad_train_pde_config_is_rejected(edit, message):
     from gapbench.config import validate_config

@@ -91,6 +91,11 @@ def check(config: dict) -> None:
             if fmt_num(s) not in [fmt_num(x) for x in obs["sigmas"]]:
                 raise ConfigError(f"config key train.pde.{eq}.sigmas: {s} is not an observed noise level; "
                                   f"allowed: {', '.join(map(fmt_num, obs['sigmas']))}")
+        pde = config["pde"]
+        frames = [pde["ks"]["n_frames"]] if eq == "ks" else [r["n_frames"] for r in pde["ns"]["regimes"]]
+        if e["horizon"] > min(frames) - 1:
+            raise ConfigError(f"config key train.pde.{eq}.horizon: {e['horizon']} steps, but the data hold "
+                              f"{min(frames) - 1} after frame 0; allowed: 0 (all) .. {min(frames) - 1}")
         memory = [m for m in sec["models"] if m != "ffno"]
         if memory and not 0 <= e["memory_position"] <= e["n_layers"]:
             raise ConfigError(f"config key train.pde.{eq}.memory_position: {e['memory_position']} is out of range; "
