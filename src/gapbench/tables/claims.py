@@ -29,7 +29,7 @@ from gapbench.tables import reference
 from gapbench.tables.graphs import GraphRow
 from gapbench.tables.pde import PdeRow
 from gapbench.tables.render import fmt, fmt_test, md_table, write_text
-from gapbench.tables.stats import StatsOptions, TestResult, compare, contrast, holm, holm_adjusted
+from gapbench.tables.stats import StatsOptions, TestResult, contrast, holm, holm_adjusted
 
 SUPPORTED, NOT_SUPPORTED, NOT_RUN = "supported", "not supported", "not run at this scale"
 MEMORY_MODEL, MARKOV_MODEL = "memno", "ffno"
