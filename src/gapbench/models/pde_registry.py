@@ -5,7 +5,6 @@
 ``memno``      S4-FFNO: FFNO + causal S4D memory (:class:`gapbench.models.memno.MemNO`)
 ``lstm``       the MemNO stack with an LSTM memory layer (MemNO's ablation)
 ``attention``  the MemNO stack with a causal self-attention memory layer
-``solver``     not a network: the Dedalus solver at the observed resolution (train/baseline.py)
 =============  ========================================================================
 """
 
@@ -16,8 +15,7 @@ from dataclasses import dataclass, replace
 from gapbench.errors import ConfigError
 
 MEMORY_OF = {"ffno": None, "memno": "s4", "lstm": "lstm", "attention": "attention"}
-SOLVER = "solver"
-MODEL_NAMES = (*MEMORY_OF, SOLVER)
+MODEL_NAMES = tuple(MEMORY_OF)
 
 
 @dataclass(frozen=True)
@@ -37,8 +35,6 @@ def check_model(name: str, hyper: ModelHyper) -> None:
     """Raise ConfigError for an unknown model or hyperparameters that cannot build it."""
     if name not in MODEL_NAMES:
         raise ConfigError(f"unknown PDE model {name!r}; known: {', '.join(MODEL_NAMES)}")
-    if name == SOLVER:
-        return
     for key in ("width", "n_layers", "ff_factor", "state_size", "heads"):
         if getattr(hyper, key) < 1:
             raise ConfigError(f"model {name}: {key} must be >= 1, got {getattr(hyper, key)}")
@@ -67,8 +63,6 @@ def build_model(name: str, n_dims: int, hyper: ModelHyper):
     from gapbench.models.memno import MemNO
 
     check_model(name, hyper)
-    if name == SOLVER:
-        raise ConfigError("model 'solver' is the numerical baseline, not a network")
     if hyper.modes < 1:
         raise ConfigError("modes must be resolved against the data first (resolve_modes)")
     common = dict(width=hyper.width, n_layers=hyper.n_layers, modes=hyper.modes, ff_factor=hyper.ff_factor)
