@@ -22,7 +22,8 @@ def _is_pde_store(path: Path) -> bool:
         attrs = json.loads((path / "zarr.json").read_text()).get("attributes", {})
     except (OSError, ValueError, AttributeError):
         return False
-    return isinstance(attrs, dict) and attrs.get("kind") in ("simulation", "observation") and "equation" in attrs
+    return (isinstance(attrs, dict) and attrs.get("kind") in ("simulation", "observation", "prediction")
+            and "equation" in attrs)
 
 
 def _is_graph_dataset(path: Path) -> bool:
