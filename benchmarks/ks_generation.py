@@ -1,6 +1,6 @@
-"""KS data generation cost per trajectory: gapbench's batched Dedalus solver against the two anchors of design.md.
+"""KS data generation cost per trajectory: gapbench's batched Dedalus solver against the two anchors of docs/science.md.
 
-Settings (design.md anchor): N = 512, L = 64, T = 5, 51 frames, nu = 0.1 (``--nu``). All three generators are timed in
+Settings (docs/science.md anchor): N = 512, L = 64, T = 5, 51 frames, nu = 0.1 (``--nu``). All three generators are timed in
 this run, on this machine:
 
 * **Radau** - ``scipy.integrate.solve_ivp(method="Radau", atol=rtol=1e-9)`` on the pseudo-spectral semi-discretisation
@@ -13,7 +13,7 @@ this run, on this machine:
 
 Accuracy: the largest relative L2 error over frames and trajectories, ``max ||u(t) - u_ref(t)|| / ||u_ref(t)||``,
 against a fine reference (3/2-dealiased ETDRK4, h = 2e-3, self-error ~1e-7) on ``--check`` trajectories.
-Targets (issue 2): Radau / Dedalus >= 50 and Dedalus / ETDRK4 <= 1 at error <= 1e-4.
+Targets: Radau / Dedalus >= 50 and Dedalus / ETDRK4 <= 1 at error <= 1e-4.
 
 Run: ``.venv/bin/python benchmarks/ks_generation.py`` (about 1-2 min on an idle core; ``--help`` for options).
 """

@@ -1,6 +1,6 @@
 """Tables from a fixture of metrics files with known values: means, stds, marks, missing cells, claims, figures.
 
-The fixture (written by ``make_fixture``) follows the paths and keys of COORDINATION.md. Known values:
+The fixture (written by ``make_fixture``) follows the paths and keys of docs/tables.md. Known values:
 * KS: at nu=0.075, r32 FFNO final nRMSE [0.50, 0.52, 0.54], MemNO [0.10, 0.11, 0.12] (Delta 0.41); at nu=0.125,
   r32 FFNO [0.30, 0.31, 0.32], MemNO [0.25, 0.26, 0.27] (Delta 0.05) -> memory helps more at lower viscosity.
   MemNO nu=0.125 r64 seed 2 is absent (a failed job): that cell is partial (n=2/3).

@@ -1,6 +1,6 @@
 """On-disk format of every graph dataset, its loader and its executable specification.
 
-A dataset is a directory ``results/data/graphs/{kind}/{variant}/`` (COORDINATION.md, "Paths")::
+A dataset is a directory ``results/data/graphs/{kind}/{variant}/`` (docs/graph_data.md)::
 
     meta.json              dataset card: kind, variant, params, seed, laws, task, metric, split sizes, versions
     processed/train.pt     PyG InMemoryDataset storage: (collated Data as dict, slices, Data class)
@@ -8,7 +8,7 @@ A dataset is a directory ``results/data/graphs/{kind}/{variant}/`` (COORDINATION
     processed/test.pt
     planted_model.pt       planted star only: the planted edge GCN's state_dict (see planted.py)
 
-Fields (design.md, "Graph storage convention"): ``edge_index [2, E]`` holds both directions, with the first
+Fields (docs/science.md, "Storage convention"): ``edge_index [2, E]`` holds both directions, with the first
 ``E/2`` columns the undirected pairs ``(a, b)`` and the last ``E/2`` the same pairs reversed, so column ``k``
 and ``k + E/2`` are the two directions of one edge. ``x`` is the model input, ``y`` the target.
 Synthetic datasets also carry ``label_mask [N]`` (bool): the nodes whose ``y`` is a target (all nodes for
@@ -74,7 +74,7 @@ def undirected_edge_index(pair_index: np.ndarray):
 def dataset_paths(config: dict) -> list[str]:
     """Every dataset directory a validated config asks for (the graph_data stage's targets).
 
-    Variants (COORDINATION.md): planted_star ``n{leaves}-k{depth}``, map ``n{n}``, ising ``{tree}``,
+    Variants: planted_star ``n{leaves}-k{depth}``, map ``n{n}``, ising ``{tree}``,
     duplicates ``n{n}``, benchmark ``{name}``; an empty list in the config turns a kind off.
     """
     g = config["graphs"]

@@ -1,4 +1,4 @@
-"""The duplicate task on a star (design.md, Part I; the seed's warm-up).
+"""The duplicate task on a star (docs/science.md, Part I; the seed's warm-up).
 
 Star with ``n`` leaves: node 0 the centre, nodes ``1..n`` the leaves, pairs ``(0, v)``. Leaf ``v`` has an input
 ``value_v in [n] = {1, ..., n}`` (the centre has value 0, "no input"); its label is::

@@ -1,4 +1,4 @@
-"""Exact Ising marginals on trees by sum-product (design.md, Part I; paper App. D).
+"""Exact Ising marginals on trees by sum-product (docs/science.md, Part I; paper App. D).
 
 Model on a tree with pairs ``(a, b)`` and spins ``s in {-1, +1}^N``::
 

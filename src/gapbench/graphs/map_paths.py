@@ -1,4 +1,4 @@
-"""Exact MAP of binary pairwise models on hub-and-paths graphs, in O(n) (design.md, Part I; seed Thm 2).
+"""Exact MAP of binary pairwise models on hub-and-paths graphs, in O(n) (docs/science.md, Part I; seed Thm 2).
 
 Graph (``n = m^2`` path vertices, ``m = sqrt(n)``): node 0 is the hub; path ``p`` (``0 <= p < m``) has vertices
 ``1 + p*m + j`` (``0 <= j < m``) joined in a path; the hub is joined to every path vertex. Pairs, in order:

@@ -1,4 +1,4 @@
-"""Planted-star regression (design.md, Part I; seed Table 2): targets from a random edge GCN on a star.
+"""Planted-star regression (docs/science.md, Part I; seed Table 2): targets from a random edge GCN on a star.
 
 Graph: star with ``n`` leaves (node 0 the centre, nodes ``1..n`` the leaves, pairs ``(0, v)``). Features
 ``x_v ~ N(0, I_10)`` iid for every node, centre included; with ``centre_features=False`` (the paper's setting)

@@ -1,4 +1,4 @@
-"""Node- and edge-based GCNs (design.md Part I, eq. 3 and eq. 4), their directed variants, and DeepSets.
+"""Node- and edge-based GCNs (docs/science.md, Part I, eq. 3 and eq. 4), their directed variants, and DeepSets.
 
 Every model takes ``forward(x, edge_index, batch=None, edge_attr=None, num_graphs=None)`` with PyG conventions
 (``edge_index [2, E']`` listing both directions of every edge, ``batch [N]`` the graph of each node) and returns
@@ -137,7 +137,7 @@ class _Layer(nn.Module):
 
 
 class NodeGCNLayer(_Layer):
-    """Node message passing, design.md eq. 3 (residual, mean over neighbours excluding self):
+    """Node message passing, docs/science.md eq. 3 (residual, mean over neighbours excluding self):
 
         h_v <- h_v + sigma(norm(W * mean{h_w : w in N(v), w != v} + b))
 
@@ -194,7 +194,7 @@ class NodeSAGELayer(_Layer):
 
 
 class EdgeGCNLayer(_Layer):
-    """Edge message passing, design.md eq. 4 (residual, mean over line-graph neighbours excluding self):
+    """Edge message passing, docs/science.md eq. 4 (residual, mean over line-graph neighbours excluding self):
 
         h_e <- h_e + sigma(norm(W * mean{h_f : f shares an endpoint with e, f != e} + b))
 

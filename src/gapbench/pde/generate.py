@@ -1,7 +1,7 @@
 """Simulated trajectories -> a simulation dataset in the store format (``store.py``).
 
 Trajectory ``i`` of ``(equation, nu, split)`` starts from the initial condition drawn with
-``seeds.trajectory_seed(root, equation, nu, split, i, attempt)`` (KS: ``design.md`` sum of sines; NS: the
+``seeds.trajectory_seed(root, equation, nu, split, i, attempt)`` (KS: the sum of sines of docs/science.md; NS: the
 Gaussian random field) and is integrated by the Dedalus solvers (``ks.simulate_ks`` / ``ns.simulate_ns``).
 Trajectories are solved ``batch`` at a time in one Dedalus problem to amortise its per-step overhead; the
 solvers keep the trajectories of a batch independent bit for bit (``runner.py``), so the data depend on the

@@ -1,4 +1,4 @@
-"""Kuramoto-Sivashinsky (design.md, Part II - PDE data, "KS"), solved with Dedalus 3.
+"""Kuramoto-Sivashinsky (docs/science.md, "Equations"), solved with Dedalus 3.
 
     u_t + u_xx + nu * u_xxxx + u * u_x = 0,    x in [0, L) periodic,  L = 64 by default,
 
@@ -8,7 +8,7 @@ not represented), the quadratic term ``u u_x`` evaluated on the 3/2-padded grid 
 a Dedalus IMEX stepper with fixed ``dt``, the linear terms ``u_xx + nu u_xxxx`` implicit and ``u u_x`` explicit.
 Trajectories are solved in batches in one Dedalus problem (see ``runner``: each is independent, bit for bit).
 
-Anchor settings (design.md): N = 512, T = 5, 51 frames, dt_save = 0.1. Default stepper and step: SBDF4 (started on
+Anchor settings (docs/science.md): N = 512, T = 5, 51 frames, dt_save = 0.1. Default stepper and step: SBDF4 (started on
 a ramp, ``runner.startup_ramp``) with dt = 5e-3, which meets relative error <= 1e-4 against a fine reference at the
 anchor settings for nu = 0.1 (5.4e-5; nu = 0.125: 5.1e-6). Lower nu is more chaotic: at nu = 0.075 that needs
 dt = 2.5e-3 (3.8e-5; 7.2e-4 at 5e-3). SBDF2 would need dt ~ 3e-4 (3.7e-3 at dt = 2.5e-3): docs/pde_solvers.md.
@@ -37,7 +37,7 @@ MAX_WAVENUMBER = 7
 
 
 def initial_condition(rng: np.random.Generator, n_points: int, length: float = DEFAULT_LENGTH) -> np.ndarray:
-    """One initial condition on ``x_j = j L / N`` (design.md, KS anchor): a sum of 10 sines,
+    """One initial condition on ``x_j = j L / N`` (docs/science.md, KS anchor): a sum of 10 sines,
 
         u0(x) = sum_{i=1}^{10} A_i sin(2 pi l_i x / L + phi_i),
         A_i ~ U[-0.5, 0.5),  phi_i ~ U[0, 2 pi),  l_i uniform on {1, ..., 7},

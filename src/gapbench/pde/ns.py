@@ -1,4 +1,4 @@
-"""2D incompressible Navier-Stokes in vorticity form (design.md, Part II - PDE data, "NS"), solved with Dedalus 3.
+"""2D incompressible Navier-Stokes in vorticity form (docs/science.md, "Equations"), solved with Dedalus 3.
 
 On the unit torus [0, 1)^2:
 

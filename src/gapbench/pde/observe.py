@@ -1,4 +1,4 @@
-"""Observation: what the models see (``design.md``, Part II "Observation").
+"""Observation: what the models see (docs/science.md, "Observation").
 
 A simulated field on ``N`` points per direction is observed on ``f`` points per direction by
 

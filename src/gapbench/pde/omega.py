@@ -1,4 +1,4 @@
-"""Unobserved energy fraction ``omega_f`` (``design.md``, Part II "Unobserved energy").
+"""Unobserved energy fraction ``omega_f`` (docs/science.md, "Unobserved energy").
 
 For a simulated frame with Fourier coefficients ``a_n`` (``n`` the integer wavenumber vector),
 

@@ -1,4 +1,4 @@
-"""The PDE store format (``design.md``, Part II "Store") and its executable specification.
+"""The PDE store format (docs/science.md, "Store") and its executable specification.
 
 One Zarr v3 store per (equation, nu, split) and per observation variant, written through xarray:
 

@@ -9,7 +9,7 @@ Verdicts: ``supported``, ``not supported``, ``inconclusive``, ``not run at this 
   edge models -> supported; an edge threshold that grows, or a node threshold that does not -> not supported;
   node models that reach the target at no n -> inconclusive.
 * viscosity / noise / benchmark-like PDE settings: a *trend* contrast per slice, the difference of two
-  Delta nRMSE (design.md): ``Delta(low nu) - Delta(high nu)`` on KS, ``Delta(high sigma) - Delta(low sigma)``
+  Delta nRMSE (docs/science.md): ``Delta(low nu) - Delta(high nu)`` on KS, ``Delta(high sigma) - Delta(low sigma)``
   on NS, ``Delta(largest omega_f) - Delta(smallest omega_f)`` per equation; tested as one contrast of four
   groups (stats.py). Supported when at least one slice is significantly positive and none significantly
   negative; not supported when a testable slice exists but none is significantly positive, or one is

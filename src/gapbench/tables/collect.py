@@ -1,7 +1,7 @@
 """Reading the training stage's metrics files into runs and cells, with every absent run accounted for.
 
 A *run* is one expected ``metrics.json`` (one model, one dataset, one seed). Its identity comes from its path,
-which is fixed by the contract in COORDINATION.md, so a run whose file is absent (a failed or unfinished job)
+which is fixed by the path layout of docs/tables.md, so a run whose file is absent (a failed or unfinished job)
 is still placed in its cell and reported as missing:
 
 * PDE:   ``.../train/pde/{eq}/nu{nu}/{method}-r{resolution}-s{sigma}/{model}/seed{seed}/metrics.json``
@@ -112,7 +112,7 @@ def split_model(model: str) -> tuple[str, int | None, int | None]:
 
 
 def variant_params(kind: str, variant: str) -> dict:
-    """Dataset parameters encoded in a graph variant name (COORDINATION.md 'Variants')."""
+    """Dataset parameters encoded in a graph variant name (docs/graph_data.md)."""
     if kind == "planted_star":
         m = re.fullmatch(r"n(\d+)-k(\d+)", variant)
         if m:

@@ -1,7 +1,7 @@
 """Figures (matplotlib, Agg backend), each written as PNG and PDF under results/figures/.
 
 * ``delta_nrmse_vs_omega_f``: Delta nRMSE = nRMSE(FFNO) - nRMSE(MemNO) against the unobserved energy omega_f,
-  one point per dataset (design.md: omega_f predicts where memory helps), error bars the test's CI.
+  one point per dataset (docs/science.md: omega_f predicts where memory helps), error bars the test's CI.
 * ``rollout_nrmse``: nRMSE over rollout time per model (mean over seeds of each run's rollout.csv, band ± std
   over seeds), one panel per dataset.
 * ``node_vs_edge``: node vs edge test metric against n (MAP, duplicates) and against the number of leaves

@@ -23,7 +23,7 @@ from gapbench.tables.render import (csv_text, fmt, fmt_summary, fmt_test, md_tab
                                     summary_cols, test_cols, write_text)
 from gapbench.tables.stats import StatsOptions, Summary, TestResult, compare, summarize
 
-# Metric and direction when no usable run says so (issue 3/5: planted RMSE, MAP/duplicates accuracy, Ising MSE).
+# Metric and direction when no usable run says so (planted RMSE, MAP/duplicates accuracy, Ising MSE).
 DEFAULT_METRIC = {"planted_star": ("rmse", False), "map": ("accuracy", True), "duplicates": ("accuracy", True),
                   "ising": ("mse", False)}
 MODEL_ORDER = ("node_gcn", "node_sage", "edge_gcn", "node_gcn_directed", "edge_gcn_directed", "deepsets")
@@ -78,7 +78,7 @@ def _metric(cell: Cell) -> tuple[str, bool]:
     return DEFAULT_METRIC.get(kind, ("test", False))
 
 
-SWEPT = ("depth", "width", "lr")  # the sweep's axes (issue 5); other hyper keys are in runs_graph.csv
+SWEPT = ("depth", "width", "lr")  # the sweep's axes; other hyper keys are in runs_graph.csv
 
 
 def hyper_text(hyper: dict) -> str:

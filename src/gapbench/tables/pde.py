@@ -1,8 +1,8 @@
 """Part II tables: ``pde_ks`` and ``pde_ns`` (viscosity x noise x observed resolution x model).
 
-Per cell: nRMSE over the rollout and at the final time (design.md, "models and evaluation"), mean ± std over
-seeds; ``omega_f`` of the observed resolution (design.md, "Unobserved energy"); for every model other than
-FFNO the difference ``Delta nRMSE = nRMSE(FFNO) - nRMSE(model)`` (design.md; for MemNO this is the paper's
+Per cell: nRMSE over the rollout and at the final time (docs/science.md, "Training and evaluation"), mean ± std over
+seeds; ``omega_f`` of the observed resolution (docs/science.md, "Unobserved energy"); for every model other than
+FFNO the difference ``Delta nRMSE = nRMSE(FFNO) - nRMSE(model)`` (docs/science.md; for MemNO this is the paper's
 Delta) with its significance test, and the ratio FFNO/model (MemNO's paper: "up to 6x"); parameter count,
 training and inference time. The numerical baseline is the model ``solver`` (one deterministic run).
 """

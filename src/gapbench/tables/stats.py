@@ -2,7 +2,7 @@
 
 Every comparison in the tables is a linear contrast of group means, ``C = sum_i w_i * mean_i``: a two-sample
 difference is ``w = (1, -1)``; "memory helps more at lower viscosity" is the difference of two Delta nRMSE
-(design.md, Part II), ``w = (1, -1, -1, 1)`` over (FFNO, MemNO) at the low and the high viscosity.
+(docs/science.md, Part II), ``w = (1, -1, -1, 1)`` over (FFNO, MemNO) at the low and the high viscosity.
 Two tests, chosen in the config (``tables.test``), both two-sided at level ``tables.alpha``:
 
 * ``welch``: Welch's t for a contrast. ``se^2 = sum_i w_i^2 s_i^2 / n_i`` (``s_i`` the sample std, ddof=1),

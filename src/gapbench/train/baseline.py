@@ -1,6 +1,6 @@
 """Numerical baseline (McGreivy & Hakim 2024): the Dedalus solver at the observed resolution.
 
-design.md, Part II "Numerical baseline": from the *observed* first frame of every test trajectory (at the
+docs/science.md, "Numerical baseline": from the *observed* first frame of every test trajectory (at the
 observed resolution, with its noise when ``sigma > 0``) the same solver that made the data (equation, nu,
 domain, stepper, dt from the store's attrs) is run on the observed grid over the whole horizon, and scored with
 the nRMSE of ``pde_eval.py`` against the observed test frames. Its wall time is reported as the inference time.

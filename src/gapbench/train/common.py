@@ -1,7 +1,7 @@
 """Pieces every trainer shares (PDE and graph): device, seeds, checkpoints, SIGTERM, output files, progress.
 
-A trainer built on these helpers has the behaviour the pipeline relies on (COORDINATION.md, "Training CLI
-flags every trainer accepts"):
+A trainer built on these helpers has the behaviour the pipeline relies on (docs/tables.md,
+"Inputs: the training paths"):
 
 * :func:`select_device` - CUDA when available, else CPU (``--device`` overrides).
 * :func:`seed_everything` and :func:`derived_seed` - one root seed; every random stream used *during*
@@ -337,7 +337,7 @@ def count_parameters(model: torch.nn.Module) -> int:
 
 
 def add_common_arguments(parser) -> None:
-    """Flags every ``gapbench train ...`` subcommand accepts (COORDINATION.md)."""
+    """Flags every ``gapbench train ...`` subcommand accepts."""
     from gapbench import argtypes
 
     parser.add_argument("--out", required=True, type=Path,

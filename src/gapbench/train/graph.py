@@ -6,7 +6,7 @@ the best validation metric is kept for each configuration, and the configuration
 metric is selected; its test metric at that epoch is the reported number (seed Table 2 protocol: "best by
 validation"). Outputs in ``--out``:
 
-* ``metrics.json`` - COORDINATION.md keys: task, experiment, variant, params, model, seed, metric,
+* ``metrics.json`` - keys (docs/gnn.md): task, experiment, variant, params, model, seed, metric,
   higher_is_better, test, valid, hyper (depth, width, lr), n_params, train_time_s, status (+ best_epoch,
   inference_time_s, n_configs, device).
 * ``sweep.csv`` - one row per tried configuration: ``config,depth,width,lr,n_params,best_epoch,valid,test,

@@ -1,4 +1,4 @@
-"""Output paths of the train_graph stage (COORDINATION.md, "Training outputs, graph"), shared by the rules.
+"""Output paths of the train_graph stage (docs/gnn.md, "Outputs"), shared by the rules.
 
 ``results/train/graph/{kind}/{variant}/{run}/seed{seed}/{metrics.json,sweep.csv,curves.csv}`` where ``run`` is
 the model name, or ``{model}-d{depth}-w{width}`` for the fixed-budget experiments (map, duplicates, memory). One

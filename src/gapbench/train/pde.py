@@ -1,6 +1,6 @@
 """`gapbench train pde`: train one PDE surrogate on one observed dataset with one seed, then evaluate it.
 
-design.md, Part II "Training": inputs are observed frames, the target of output ``t`` is observed frame
+docs/science.md, "Training and evaluation": inputs are observed frames, the target of output ``t`` is observed frame
 ``t+1`` (teacher forcing over the whole observed history), the loss is the relative L2 error (nRMSE-1 in
 ``pde_eval.py``) averaged over samples and steps. AdamW with a cosine learning-rate schedule (no scheduler
 state: the rate is a function of the global step), early stopping on the validation rollout nRMSE, and the

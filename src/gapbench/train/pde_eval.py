@@ -1,6 +1,6 @@
 """Evaluation of PDE surrogates: relative L2, autoregressive rollout, nRMSE per time step, output files.
 
-design.md, Part II "Training" (metric from PDEBench): for a prediction ``p`` of a trajectory ``u`` with
+docs/science.md, "Training and evaluation" (metric from PDEBench): for a prediction ``p`` of a trajectory ``u`` with
 frames ``t = 1..T`` (frame 0 is given),
 
     nRMSE(s, t) = || p_s(t) - u_s(t) ||_2 / || u_s(t) ||_2        (norms over space)            (nRMSE-1)
