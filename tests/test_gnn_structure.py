@@ -16,7 +16,8 @@ from gapbench.graphs.structure import (
     graph_structure,
     undirected_graph,
 )
-from gapbench.models.gnn import MODELS, build_model
+from gapbench.models.gnn import build_model
+from gapbench.registry import GRAPH_MODELS
 
 
 def random_graph(gen: torch.Generator, n: int, both_directions: bool = True, extras: bool = False):
@@ -63,7 +64,7 @@ def test_collated_structure_equals_the_whole_batch_derived_at_once(extras):
         assert torch.equal(got.directed.rev, reverse_edges(ei, N))
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", list(GRAPH_MODELS))
 @pytest.mark.parametrize("level", ["node", "graph"])
 def test_models_match_with_and_without_the_precomputed_structure(name, level):
     gen = torch.Generator().manual_seed(1)

@@ -9,7 +9,7 @@ OBS_DATA = "results/data/pde/{eq}/nu{nu}/obs/{obs}"
 
 
 wildcard_constraints:
-    model="ffno|memno|lstm|attention",
+    model=wildcard_pattern({name: m for name, m in PDE_MODELS.items() if m.network}),
     seed=r"\d+",
     obs=r"(fourier|subsample)-r\d+-s[0-9.e+-]+",
 

@@ -31,7 +31,6 @@ from gapbench.graphs.ops import (
 # the structure of an edge_index; a mini-batch carries it precomputed (graphs/structure.py)
 from gapbench.graphs.structure import DirectedGraph, UndirectedGraph, attached, directed_graph, undirected_graph
 
-MODELS = ("node_gcn", "node_sage", "edge_gcn", "node_gcn_directed", "edge_gcn_directed", "deepsets")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "silu": nn.SiLU, "identity": nn.Identity}
 NORMS = ("none", "batch", "layer")
 LEVELS = ("node", "graph")
@@ -522,18 +521,9 @@ class DeepSets(_GraphModel):
         return self.head(pooled)
 
 
-MODEL_CLASSES = {
-    "node_gcn": NodeGCN,
-    "node_sage": NodeSAGE,
-    "edge_gcn": EdgeGCN,
-    "node_gcn_directed": NodeGCNDirected,
-    "edge_gcn_directed": EdgeGCNDirected,
-    "deepsets": DeepSets,
-}
-
-
 def build_model(name: str, in_dim: int, out_dim: int = 1, depth: int = 3, width: int = 32, **kw) -> _GraphModel:
-    """Construct a model by its pipeline name (``MODELS``); keyword arguments as :class:`_GraphModel`."""
-    if name not in MODEL_CLASSES:
-        raise ValueError(f"unknown graph model {name!r}; choose from {', '.join(MODELS)}")
-    return MODEL_CLASSES[name](in_dim, out_dim, depth, width, **kw)
+    """Construct a model by its registered name (:data:`gapbench.registry.GRAPH_MODELS`, where the classes above
+    are registered); keyword arguments as :class:`_GraphModel`."""
+    from gapbench.registry import build_graph_model
+
+    return build_graph_model(name, in_dim, out_dim, depth, width, **kw)

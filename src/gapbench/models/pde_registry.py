@@ -1,4 +1,5 @@
-"""PDE surrogate names -> constructors: the one place where a config's model name becomes a module.
+"""PDE surrogate names -> constructors: where a config's model name (:data:`gapbench.registry.PDE_MODELS`)
+becomes a module.
 
 =============  ========================================================================
 ``ffno``       Markovian FFNO (:class:`gapbench.models.ffno.FFNO`)
@@ -7,6 +8,9 @@
 ``attention``  the MemNO stack with a causal self-attention memory layer
 ``solver``     not a network: the Dedalus solver at the observed resolution (train/baseline.py)
 =============  ========================================================================
+
+A registered memory mixer ``m`` (a plugin's :func:`gapbench.registry.register_mixer`) adds the model ``m``: the
+MemNO stack with that mixer as its memory layer.
 """
 
 from __future__ import annotations
@@ -14,10 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from gapbench.errors import ConfigError
-
-MEMORY_OF = {"ffno": None, "memno": "s4", "lstm": "lstm", "attention": "attention"}
-SOLVER = "solver"
-MODEL_NAMES = (*MEMORY_OF, SOLVER)
+from gapbench.registry import MIXERS, PDE_MODELS, SOLVER
 
 
 @dataclass(frozen=True)
@@ -35,21 +36,22 @@ class ModelHyper:
 
 def check_model(name: str, hyper: ModelHyper) -> None:
     """Raise ConfigError for an unknown model or hyperparameters that cannot build it."""
-    if name not in MODEL_NAMES:
-        raise ConfigError(f"unknown PDE model {name!r}; known: {', '.join(MODEL_NAMES)}")
+    if name not in PDE_MODELS:
+        raise ConfigError(f"unknown PDE model {name!r}; known: {', '.join(PDE_MODELS)}")
     if name == SOLVER:
         return
+    memory = PDE_MODELS[name].memory
     for key in ("width", "n_layers", "ff_factor", "state_size", "heads"):
         if getattr(hyper, key) < 1:
             raise ConfigError(f"model {name}: {key} must be >= 1, got {getattr(hyper, key)}")
     if hyper.modes < 0:
         raise ConfigError(f"model {name}: modes must be >= 0 (0 = all), got {hyper.modes}")
-    if MEMORY_OF[name] is not None and not 0 <= hyper.memory_position <= hyper.n_layers:
+    if memory is not None and not 0 <= hyper.memory_position <= hyper.n_layers:
         raise ConfigError(
             f"model {name}: memory_position {hyper.memory_position} is out of range 0..{hyper.n_layers} "
             f"(the number of FFNO layers before the memory layer; n_layers = {hyper.n_layers})"
         )
-    if MEMORY_OF[name] == "attention" and hyper.width % hyper.heads:
+    if memory is not None and "heads" in MIXERS[memory].settings and hyper.width % hyper.heads:
         raise ConfigError(f"model {name}: width {hyper.width} must be divisible by heads {hyper.heads}")
 
 
@@ -72,7 +74,8 @@ def build_model(name: str, n_dims: int, hyper: ModelHyper):
     if hyper.modes < 1:
         raise ConfigError("modes must be resolved against the data first (resolve_modes)")
     common = dict(width=hyper.width, n_layers=hyper.n_layers, modes=hyper.modes, ff_factor=hyper.ff_factor)
-    if MEMORY_OF[name] is None:
+    memory = PDE_MODELS[name].memory
+    if memory is None:
         return FFNO(n_dims, **common)
-    return MemNO(n_dims, **common, memory=MEMORY_OF[name], memory_position=hyper.memory_position,
+    return MemNO(n_dims, **common, memory=memory, memory_position=hyper.memory_position,
                  state_size=hyper.state_size, heads=hyper.heads)

@@ -411,6 +411,7 @@ def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
 
 def _fingerprint(spec: GraphTrainSpec, meta: dict) -> dict:
     """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
+    from gapbench.registry import plugin_code
     from gapbench.train.resume import GRAPH_CODE, code_version, content_digest, data_identity
 
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
@@ -418,7 +419,7 @@ def _fingerprint(spec: GraphTrainSpec, meta: dict) -> dict:
             "plateau_patience", "min_lr")
     files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
     data = data_identity({"card": meta, "content": content_digest(files)})
-    return {k: getattr(spec, k) for k in keep} | {"code": code_version(GRAPH_CODE), "data": data}
+    return {k: getattr(spec, k) for k in keep} | {"code": code_version(GRAPH_CODE + plugin_code(spec.model)), "data": data}
 
 
 def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
@@ -426,11 +427,11 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     import torch
 
     from gapbench.errors import ConfigError
-    from gapbench.models.gnn import MODELS
+    from gapbench.registry import GRAPH_MODELS
     from gapbench.train import common
 
-    if spec.model not in MODELS:
-        raise ConfigError(f"--model {spec.model!r}: choose from {', '.join(MODELS)}")
+    if spec.model not in GRAPH_MODELS:
+        raise ConfigError(f"--model {spec.model!r}: choose from {', '.join(GRAPH_MODELS)} (plugins register more)")
     if spec.epochs < 1 or spec.batch_size < 1:
         raise ConfigError("--epochs and --batch-size must be >= 1")
     if spec.threads:

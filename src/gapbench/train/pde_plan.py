@@ -9,6 +9,7 @@ from __future__ import annotations
 from gapbench.errors import ConfigError
 from gapbench.naming import fmt_num, obs_key
 from gapbench.pde import plan as data_plan
+from gapbench.registry import MIXERS, PDE_MODELS
 
 ROOT = "results/train/pde"
 
@@ -69,7 +70,7 @@ def check(config: dict) -> None:
             if fmt_num(s) not in [fmt_num(x) for x in obs["sigmas"]]:
                 raise ConfigError(f"config key train.pde.{eq}.sigmas: {s} is not an observed noise level; "
                                   f"allowed: {', '.join(map(fmt_num, obs['sigmas']))}")
-        memory = [m for m in sec["models"] if m != "ffno"]
+        memory = [m for m in sec["models"] if PDE_MODELS[m].memory is not None]
         if memory and not 0 <= e["memory_position"] <= e["n_layers"]:
             raise ConfigError(f"config key train.pde.{eq}.memory_position: {e['memory_position']} is out of range; "
                               f"allowed: 0..{e['n_layers']} (train.pde.{eq}.n_layers)")
@@ -77,9 +78,10 @@ def check(config: dict) -> None:
         if e["modes"] > top:
             raise ConfigError(f"config key train.pde.{eq}.modes: {e['modes']} exceeds the {top} Fourier modes of the "
                               f"lowest observed resolution trained on; allowed: 0 (all) .. {top}")
-        if "attention" in sec["models"] and e["width"] % e["heads"]:
-            raise ConfigError(f"config key train.pde.{eq}.heads: width {e['width']} is not divisible by "
-                              f"{e['heads']} heads (model attention)")
+        for m in sec["models"]:
+            if "heads" in MIXERS.get(PDE_MODELS[m].memory, MIXERS["s4"]).settings and e["width"] % e["heads"]:
+                raise ConfigError(f"config key train.pde.{eq}.heads: width {e['width']} is not divisible by "
+                                  f"{e['heads']} heads (model {m})")
 
 
 def flags(config: dict) -> str:
@@ -88,17 +90,12 @@ def flags(config: dict) -> str:
     return " ".join(flag for key, flag in (("bf16", "--bf16"), ("compile", "--compile")) if sec[key])
 
 
-# The memory-layer settings each model reads: a job gets only its own, so changing `state_size` re-runs
-# MemNO alone and `heads` the attention model alone (Snakemake re-runs a job when its params change).
-MEMORY_SETTINGS = {"ffno": (), "memno": ("memory_position", "state_size"), "lstm": ("memory_position",),
-                   "attention": ("memory_position", "heads")}
-
-
 def memory_flags(config: dict):
     """Params function for ``train_pde_model``: the memory-layer flags of the job's model, from ``train.pde.{eq}``."""
 
     def flags_of(wildcards) -> str:
         hyper = config["train"]["pde"][wildcards.eq]
-        return " ".join(f"--{key.replace('_', '-')} {hyper[key]}" for key in MEMORY_SETTINGS[wildcards.model])
+        settings = PDE_MODELS[wildcards.model].settings  # a job gets only its model's (see PDEModel.settings)
+        return " ".join(f"--{key.replace('_', '-')} {hyper[key]}" for key in settings)
 
     return flags_of
