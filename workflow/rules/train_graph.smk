@@ -6,13 +6,19 @@
 from functools import partial
 
 from gapbench.graphs.data import ROOT as GRAPHS
+from gapbench.graphs.variants import FORMATS as VARIANT, MEMORY_TASKS, make, wildcard_regex
+
+
+def variant(wildcards, kind):
+    """The job's dataset variant, from the wildcards named by the kind's format."""
+    return make(kind, **wildcards)
 from gapbench.train.graph_paths import ROOT as TRAIN_GRAPH, budgets, head_layers_arg, job_outputs, targets
 
 
 wildcard_constraints:
     seed=r"\d+",
-    memtask="planted_star|duplicates",
-    memvariant=r"n\d+(-k\d+)?",
+    memtask="|".join(MEMORY_TASKS),
+    memvariant="|".join(wildcard_regex(kind) for kind in MEMORY_TASKS),
 
 
 train_graph_targets = partial(targets, config)
@@ -23,15 +29,15 @@ rule train_graph_planted_star:
     input:
         data=rules.graph_planted_star.output.data,
     output:
-        **job_outputs(config, "planted_star", "n{leaves}-k{depth}"),
+        **job_outputs(config, "planted_star", VARIANT["planted_star"]),
     log:
-        "results/logs/train/graph/planted_star/n{leaves}-k{depth}/seed{seed}.log",
+        f"results/logs/train/graph/planted_star/{VARIANT['planted_star']}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/train/graph/planted_star/n{leaves}-k{depth}/seed{seed}.tsv"
+        f"results/benchmarks/train/graph/planted_star/{VARIANT['planted_star']}/seed{{seed}}.tsv"
     message:
-        "planted star n{wildcards.leaves}-k{wildcards.depth}, seed {wildcards.seed}: sweeping {params.models:q}"
+        "planted star, {wildcards.leaves} leaves, planted depth {wildcards.depth}, seed {wildcards.seed}: sweeping {params.models:q}"
     params:
-        out=lambda wc: f"{TRAIN_GRAPH}/planted_star/n{wc.leaves}-k{wc.depth}/{{model}}/seed{wc.seed}",
+        out=lambda wc: f"{TRAIN_GRAPH}/planted_star/{variant(wc, 'planted_star')}/{{model}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/planted_star/models", within=config),
         depths=lookup(dpath="train/graph/planted_star/depths", within=config),
         widths=lookup(dpath="train/graph/planted_star/widths", within=config),
@@ -101,15 +107,15 @@ rule train_graph_map:
     input:
         data=rules.graph_map.output.data,
     output:
-        **job_outputs(config, "map", "n{mapn}"),
+        **job_outputs(config, "map", VARIANT["map"]),
     log:
-        "results/logs/train/graph/map/n{mapn}/seed{seed}.log",
+        f"results/logs/train/graph/map/{VARIANT['map']}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/train/graph/map/n{mapn}/seed{seed}.tsv"
+        f"results/benchmarks/train/graph/map/{VARIANT['map']}/seed{{seed}}.tsv"
     message:
-        "MAP n={wildcards.mapn}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
+        "MAP n={wildcards.n}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
     params:
-        out=lambda wc: f"{TRAIN_GRAPH}/map/n{wc.mapn}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
+        out=lambda wc: f"{TRAIN_GRAPH}/map/{variant(wc, 'map')}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/map/models", within=config),
         budgets=lookup(dpath="train/graph/map/budgets", within=config),
         lrs=lookup(dpath="train/graph/map/lrs", within=config),
@@ -139,15 +145,15 @@ rule train_graph_duplicates:
     input:
         data=rules.graph_duplicates.output.data,
     output:
-        **job_outputs(config, "duplicates", "n{dupn}"),
+        **job_outputs(config, "duplicates", VARIANT["duplicates"]),
     log:
-        "results/logs/train/graph/duplicates/n{dupn}/seed{seed}.log",
+        f"results/logs/train/graph/duplicates/{VARIANT['duplicates']}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/train/graph/duplicates/n{dupn}/seed{seed}.tsv"
+        f"results/benchmarks/train/graph/duplicates/{VARIANT['duplicates']}/seed{{seed}}.tsv"
     message:
-        "duplicates n={wildcards.dupn}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
+        "duplicates n={wildcards.n}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
     params:
-        out=lambda wc: f"{TRAIN_GRAPH}/duplicates/n{wc.dupn}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
+        out=lambda wc: f"{TRAIN_GRAPH}/duplicates/{variant(wc, 'duplicates')}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/duplicates/models", within=config),
         budgets=lookup(dpath="train/graph/duplicates/budgets", within=config),
         lrs=lookup(dpath="train/graph/duplicates/lrs", within=config),

@@ -74,18 +74,11 @@ def undirected_edge_index(pair_index: np.ndarray):
 def dataset_paths(config: dict) -> list[str]:
     """Every dataset directory a validated config asks for (the graph_data stage's targets).
 
-    Variants: planted_star ``n{leaves}-k{depth}``, map ``n{n}``, ising ``{tree}``,
-    duplicates ``n{n}``, benchmark ``{name}``; an empty list in the config turns a kind off.
+    Variant names: :mod:`gapbench.graphs.variants`; an empty list in the config turns a kind off.
     """
-    g = config["graphs"]
-    ps = g["planted_star"]
-    return (
-        [f"{ROOT}/planted_star/n{n}-k{k}" for n in ps["leaves"] for k in ps["depths"]]
-        + [f"{ROOT}/map/n{n}" for n in g["map"]["n"]]
-        + [f"{ROOT}/ising/{tree}" for tree in g["ising"]["trees"]]
-        + [f"{ROOT}/duplicates/n{n}" for n in g["duplicates"]["n"]]
-        + [f"{ROOT}/benchmark/{name}" for name in g["benchmarks"]["names"]]
-    )
+    from gapbench.graphs import variants
+
+    return [f"{ROOT}/{kind}/{v}" for kind in KINDS for v in variants.of_config(config, kind)]
 
 
 # ----------------------------------------------------------------------------------------------- writing

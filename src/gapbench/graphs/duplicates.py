@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from gapbench.errors import ConfigError
+from gapbench.graphs import variants
 
 
 def check_n(n: int) -> None:
@@ -54,7 +55,7 @@ class DuplicatesParams:
 
     @property
     def variant(self) -> str:
-        return f"n{self.n}"
+        return variants.make("duplicates", n=self.n)  # also the RNG label
 
 
 def make(params: DuplicatesParams):

@@ -51,6 +51,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from gapbench.errors import ConfigError
+from gapbench.graphs import variants
 
 POTENTIALS = ("zero", "copy", "clamp0", "clamp1")
 #: TABLES[t, x_a, x_b]: energy of pair type t (index into POTENTIALS).
@@ -144,7 +145,7 @@ class MapParams:
 
     @property
     def variant(self) -> str:
-        return f"n{self.n}"
+        return variants.make("map", n=self.n)  # also the RNG label
 
 
 def draw_types(n: int, count: int, hard_fraction: float, gen: np.random.Generator) -> np.ndarray:

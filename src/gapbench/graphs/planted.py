@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from gapbench.errors import ConfigError, StoreError
+from gapbench.graphs import variants
 
 FEATURES = 10
 MODEL_FILE = "planted_model.pt"
@@ -52,7 +53,7 @@ class PlantedStarParams:
 
     @property
     def variant(self) -> str:
-        return f"n{self.leaves}-k{self.depth}"
+        return variants.make("planted_star", leaves=self.leaves, depth=self.depth)  # also the RNG label
 
 
 def affine_floor(graphs) -> tuple[float, float]:

@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gapbench.graphs import variants
 from gapbench.naming import parse_obs_key
 
 PDE_KEYS = ("equation", "nu", "method", "resolution", "sigma", "model")
@@ -111,29 +112,6 @@ def split_model(model: str) -> tuple[str, int | None, int | None]:
     return m["base"], int(m["depth"]), int(m["width"])
 
 
-def variant_params(kind: str, variant: str) -> dict:
-    """Dataset parameters encoded in a graph variant name (docs/graph_data.md)."""
-    if kind == "planted_star":
-        m = re.fullmatch(r"n(\d+)-k(\d+)", variant)
-        if m:
-            return {"leaves": int(m[1]), "depth": int(m[2])}
-    elif kind in ("map", "duplicates"):
-        m = re.fullmatch(r"n(\d+)", variant)
-        if m:
-            return {"n": int(m[1])}
-    elif kind == "ising":
-        return {"tree": variant}
-    elif kind == "benchmark":
-        return {"name": variant}
-    elif kind == "memory":  # memory/{task}-{variant}: the dataset's own parameters, plus task and n
-        for task in ("planted_star", "duplicates"):
-            if variant.startswith(task + "-"):
-                inner = variant_params(task, variant[len(task) + 1:])
-                n = inner.get("leaves", inner.get("n"))
-                return {**inner, "task": task, "n": n} if n is not None else {}
-    return {}
-
-
 def parse_path(path: Path) -> tuple[str, dict, int]:
     """Identity of a metrics path: (task, identity mapping, seed). Raises ValueError if off-contract."""
     parts = Path(path).parts
@@ -157,7 +135,7 @@ def parse_path(path: Path) -> tuple[str, dict, int]:
         raise ValueError(f"{path}: expected train/graph/<kind>/<variant>/<model>/seed<N>/metrics.json")
     base, depth, width = split_model(rest[3])
     ident = {"experiment": rest[1], "variant": rest[2], "model": rest[3], "base_model": base,
-             "budget_depth": depth, "budget_width": width, "params": variant_params(rest[1], rest[2])}
+             "budget_depth": depth, "budget_width": width, "params": variants.parse(rest[1], rest[2])}
     return "graph", ident, seed
 
 

@@ -9,6 +9,8 @@ trains on the planted-star and duplicate datasets; its variant names the dataset
 
 from __future__ import annotations
 
+from gapbench.graphs import variants as variant_names
+
 ROOT = "results/train/graph"
 EDGE_FEATURES = "-ef"  # run-name suffix of the Table 1 variant that also sees the edge features
 FILES = {"metrics": "metrics.json", "sweep": "sweep.csv", "curves": "curves.csv"}
@@ -49,18 +51,11 @@ def variants(config: dict, experiment: str) -> list[str]:
     """Dataset variants of the graphs section this experiment trains on (none when it lists no models)."""
     if not config["train"]["graph"][experiment]["models"]:
         return []
-    g = config["graphs"]
-    if experiment == "planted_star":
-        return [f"n{n}-k{k}" for n in g["planted_star"]["leaves"] for k in g["planted_star"]["depths"]]
-    if experiment in ("map", "duplicates"):
-        return [f"n{n}" for n in g[experiment]["n"]]
-    if experiment == "ising":
-        return list(g["ising"]["trees"])
     if experiment == "memory":  # its own sizes; the datasets are made on demand by the graph_data rules
         mem = config["train"]["graph"]["memory"]
-        return ([f"planted_star-n{n}-k{mem['planted_depth']}" for n in mem["planted_star"]]
-                + [f"duplicates-n{n}" for n in mem["duplicates"]])
-    return list(g["benchmarks"]["names"])
+        return ([variant_names.memory_variant("planted_star", leaves=n, depth=mem["planted_depth"])
+                 for n in mem["planted_star"]] + [variant_names.memory_variant("duplicates", n=n) for n in mem["duplicates"]])
+    return variant_names.of_config(config, EXPERIMENTS[experiment])
 
 
 def targets(config: dict) -> list[str]:
