@@ -1,6 +1,6 @@
-"""KS data generation cost per trajectory: gapbench's batched Dedalus solver against the two anchors of docs/science.md.
+"""KS data generation cost per trajectory: gapbench's batched Dedalus solver against two anchors.
 
-Settings (docs/science.md anchor): N = 512, L = 64, T = 5, 51 frames, nu = 0.1 (``--nu``). All three generators are timed in
+Settings (KS anchor): N = 512, L = 64, T = 5, 51 frames, nu = 0.1 (``--nu``). All three generators are timed in
 this run, on this machine:
 
 * **Radau** - ``scipy.integrate.solve_ivp(method="Radau", atol=rtol=1e-9)`` on the pseudo-spectral semi-discretisation

@@ -9,7 +9,8 @@ from gapbench.errors import GapbenchError
 from gapbench.pde.generate import SimParams, build_dataset
 from gapbench.pde.observe import fourier_truncate, observe_array, observe_dataset, subsample
 from gapbench.pde.omega import omega_table, unobserved_fractions
-from gapbench.pde.store import write_store
+from gapbench.pde.seeds import sample_noise_rng
+from gapbench.pde.store import check_store, write_store
 
 
 def band_limited_1d(n: int, kmax: int, rng, batch=(3, 2)) -> np.ndarray:
@@ -85,14 +86,21 @@ def _sim(n_samples=12, n=64, seed=0, ndim=1):
     return build_dataset(params, field, np.arange(n_samples), np.arange(n_samples) + 100, [], 0, "train")
 
 
-def test_noise_std_matches_sigma_times_field_std_and_ignores_chunking(tmp_path):
+def test_noise_has_constant_snr_per_frame_is_reproducible_and_ignores_chunking(tmp_path):
+    """Noise law: u = u_clean + sigma * std_x(u_clean frame) * xi; the clean field is stored beside it."""
     sim = _sim()
-    clean = observe_dataset(sim, "fourier", 32, 0.0, noise_seed=7)
+    # a field whose amplitude grows 10x over the run: per-frame noise must follow it
+    sim["u"] = sim["u"] * (1.0 + 9.0 * np.linspace(0, 1, 5))[None, :, None].astype(np.float32)
     noisy = observe_dataset(sim, "fourier", 32, 0.5, noise_seed=7)
-    c, v = clean["u"].values.astype(np.float64), noisy["u"].values.astype(np.float64)
-    assert noisy.attrs["noise_std"] == pytest.approx(0.5 * c.std(), rel=1e-6)
-    assert (v - c).std() == pytest.approx(0.5 * c.std(), rel=0.03)  # 12*5*32 draws
-    assert abs((v - c).mean()) < 0.05 * c.std()
+    c, v = noisy["u_clean"].values.astype(np.float64), noisy["u"].values.astype(np.float64)
+    np.testing.assert_array_equal(c, observe_dataset(sim, "fourier", 32, 0.0, noise_seed=7)["u"].values)
+    ratio = (v - c).std(axis=(0, 2)) / c.std(axis=2).mean(axis=0)  # per frame, pooled over samples
+    np.testing.assert_allclose(ratio, 0.5, rtol=0.05)  # 12*32 draws per frame
+    # exactly the recorded law: frame (s, t) carries sigma * std(clean frame) times the sample's own stream
+    xi = sample_noise_rng(7, int(sim["sample"][3])).standard_normal((5, 32))
+    expected = c[3] + 0.5 * c[3].std(axis=-1, keepdims=True) * xi
+    np.testing.assert_allclose(v[3], expected.astype(np.float32), rtol=1e-6, atol=1e-6)
+    assert "std_x(u_clean(s, t))" in noisy.attrs["noise_law"]
     # one noise stream per sample: the same noise whatever the chunking, and reproducible
     write_store(sim, tmp_path / "a.zarr", chunk=5)
     from gapbench.pde.store import load
@@ -103,6 +111,25 @@ def test_noise_std_matches_sigma_times_field_std_and_ignores_chunking(tmp_path):
     assert not np.array_equal(other["u"].values, noisy["u"].values)
     assert noisy.attrs["kind"] == "observation" and noisy.attrs["resolution"] == 32
     assert noisy["x"].values[1] == pytest.approx(64.0 / 32)
+    write_store(noisy, tmp_path / "obs.zarr")
+    assert "clean field 'u_clean' beside it" in check_store(tmp_path / "obs.zarr")
+
+
+def test_tail_fraction_is_recorded_and_data_check_warns(tmp_path):
+    """Simulation stores record the squared-spectrum fraction beyond 2/3 Nyquist; data check warns above 1e-6."""
+    n = 32
+    x = np.arange(n) / n
+    smooth = np.broadcast_to(np.sin(2 * np.pi * 2 * x)[:, None] * np.cos(2 * np.pi * x)[None, :], (n, n))
+    rough = smooth + 1e-2 * np.cos(2 * np.pi * 14 * x)[:, None]  # |n| = 14 > 32/3
+    params = SimParams("ns", 1e-3, n, 1.0, 2, 0.5, "SBDF2", 1.0)
+    for name, frame, warn in (("smooth", smooth, False), ("rough", rough, True)):
+        field = np.broadcast_to(frame, (2, 2, n, n)).astype(np.float32)
+        ds = build_dataset(params, field, np.arange(2), np.arange(2), [], 0, "train")
+        tail = 1e-4 * n * n / 2  # sum of (1e-2 cos)^2 over the grid: Parseval
+        expected = tail / ((smooth**2).sum() + tail) if warn else 0.0
+        assert ds.attrs["tail_fraction"] == pytest.approx(expected, rel=1e-3, abs=1e-12)
+        write_store(ds, tmp_path / f"{name}.zarr")
+        assert ("WARNING" in check_store(tmp_path / f"{name}.zarr")) is warn
 
 
 def test_omega_of_a_known_spectrum():

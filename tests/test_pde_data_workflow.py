@@ -29,8 +29,8 @@ def _config(path="config.yaml") -> dict:
         (lambda p: p["ns"].update(regimes=[{"nu": 0.0}]), r"pde\.ns\.regimes\[0\]\.nu: .*> 0"),
         (lambda p: p["observe"]["ks"].update(resolutions=[512]),
          r"pde\.observe\.ks\.resolutions: 512 exceeds the simulation resolution pde\.ks\.resolution = 256; allowed: 2\.\.256"),
-        (lambda p: p["observe"].update(method="subsample", ks={"resolutions": [48]}),
-         r"pde\.observe\.ks\.resolutions: 48 does not divide pde\.ks\.resolution = 256.*allowed: 2, 4, 8, 16, 32, 64, 128, 256"),
+        (lambda p: p["observe"].update(methods=["fourier", "box"]),
+         r"pde\.observe\.methods\[1\].*allowed values: fourier, subsample"),
         (lambda p: p.update(equations=["ks", "burgers"]), r"pde\.equations\[1\].*allowed values: ks, ns"),
         (lambda p: p["ks"].update(nuss=[0.1]), r"config key pde\.ks: .*'nuss'.*allowed keys: .*nus"),
         (lambda p: p["ks"].update(stepper="Euler"), r"pde\.ks\.stepper: .*allowed values: SBDF1, .*RK443"),
@@ -38,7 +38,7 @@ def _config(path="config.yaml") -> dict:
         (lambda p: p["ns"].update(regimes=[{"nu": 1e-3}, {"nu": 0.001}]), r"pde\.ns\.regimes\[1\]\.nu: 0\.001 repeats"),
         (lambda p: p["observe"]["ns"].update(sigmas=[-0.1]), r"pde\.observe\.ns\.sigmas\[0\]: .*>= 0"),
     ],
-    ids=["negative-nu", "zero-nu-ns", "resolution-above-sim", "subsample-divisor", "unknown-equation", "typo",
+    ids=["negative-nu", "zero-nu-ns", "resolution-above-sim", "unknown-method", "unknown-equation", "typo",
          "stepper", "dt", "duplicate-regime", "negative-sigma"],
 )
 def test_bad_pde_config_names_the_key_and_what_is_allowed(edit, pattern):
@@ -53,7 +53,9 @@ def test_plan_of_the_paper_config():
     config = validate_config(_config("configs/paper.yaml"))
     assert plan.runs(config) == [("ks", "0.075"), ("ks", "0.1"), ("ks", "0.125"), ("ns", "0.001"), ("ns", "1e-05")]
     assert plan.n_shards(config, "ks", "train") == 8
-    assert plan.obs_variants(config, "ks") == [f"fourier-r{f}-s0" for f in (32, 48, 64, 128)]
+    # both observation arms; 48 does not divide 512, so it is observed by Fourier truncation only
+    assert plan.obs_variants(config, "ks") == [f"fourier-r{f}-s0" for f in (32, 48, 64, 128)] + [
+        f"subsample-r{f}-s0" for f in (32, 64, 128)]
     assert "results/data/pde/ns/nu1e-05/obs/fourier-r64-s0.5/test.zarr" in plan.targets(config)
 
 
@@ -76,8 +78,9 @@ def test_paper_config_builds_the_whole_dag():
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     counts = dict(re.findall(r"^(pde_\w+)\s+(\d+)$", out, re.M))
-    # KS: 3 nus x (2048/256 + 1 + 1) shards; NS: 2 regimes x (800/40 + 100/40 + 100/40 rounded up) shards
-    assert counts == {"pde_shard_ks": "30", "pde_shard_ns": "52", "pde_merge": "15", "pde_observe": "84",
+    # KS: 3 nus x (2048/256 + 1 + 1) shards; NS: 2 regimes x (800/40 + 100/40 + 100/40 rounded up) shards;
+    # observed: KS 3 nus x (4 fourier + 3 subsample) x 3 splits, NS 2 regimes x (2 + 2) x 4 sigmas x 3 splits
+    assert counts == {"pde_shard_ks": "30", "pde_shard_ns": "52", "pde_merge": "15", "pde_observe": "159",
                       "pde_omega": "5"}, counts
 
 

@@ -29,8 +29,12 @@ HYPER = ModelHyper(width=8, n_layers=2, modes=4, state_size=4)
 TRAIN = TrainParams(epochs=4, batch_size=4, lr=3e-3, patience=10, eval_batch_size=8, checkpoint_every=3)
 
 
+NOISE = 0.05
+
+
 def _write_split(path: Path, split: str, n: int, seed: int, res: int = 16, frames: int = 9) -> None:
-    """A small observed KS-format store: travelling, decaying waves (smooth, learnable)."""
+    """A small observed KS-format store: travelling, decaying waves (smooth, learnable) as ``u_clean`` and the
+    same plus white noise (std NOISE) as ``u``."""
     rng = np.random.default_rng(seed)
     x = np.arange(res) * 64.0 / res
     t = np.linspace(0.0, 0.8, frames)
@@ -39,15 +43,17 @@ def _write_split(path: Path, split: str, n: int, seed: int, res: int = 16, frame
         a = rng.normal(size=(n, 1, 1))
         phi = rng.uniform(0, 2 * np.pi, size=(n, 1, 1))
         u += a * np.exp(-0.3 * k * t)[None, :, None] * np.sin(2 * np.pi * k * (x - 3 * t[:, None]) / 64 + phi)
+    noisy = u + NOISE * rng.standard_normal(u.shape)
     ds = xr.Dataset(
-        {"u": (("sample", "time", "x"), u.astype(np.float32)),
+        {"u": (("sample", "time", "x"), noisy.astype(np.float32)),
+         "u_clean": (("sample", "time", "x"), u.astype(np.float32)),
          "seed": (("sample",), np.arange(n, dtype=np.uint64))},
         coords={"sample": np.arange(n), "time": t, "x": x},
     )
     attrs = {a: "test" for a in REQUIRED_ATTRS}
     attrs.update(equation="ks", kind="observation", nu=0.1, length=64.0, stepper="SBDF2", dt=0.01,
                  t_end=0.8, n_frames=frames, sim_resolution=64, resolution=res, obs_method="fourier",
-                 sigma=0.0, noise_seed=1, root_seed=0, split=split, redraws=[])
+                 sigma=0.1, noise_seed=1, root_seed=0, split=split, redraws=[], tail_fraction=0.0)
     ds.attrs = attrs
     write_store(ds, path / f"{split}.zarr")
 
@@ -65,21 +71,66 @@ def _run(data_dir: Path, out: Path, model: str = "memno", tp: TrainParams = TRAI
     return train_and_evaluate(run, HYPER, tp)
 
 
-SCORES = ("nrmse_rollout", "nrmse_final", "valid_nrmse", "best_epoch", "steps")
+SCORES = ("nrmse", "nrmse_final", "valid_time", "nrmse_low", "nrmse_mid", "nrmse_high", "valid_nrmse",
+          "best_epoch", "steps")
+
+
+def _rescore(predictions: Path, test: Path, name: str = "u") -> float:
+    """The run's nRMSE recomputed from the two Zarr stores with zarr + numpy alone (the documented recipe)."""
+    import zarr
+
+    pred = np.asarray(zarr.open_group(predictions, mode="r")[name][:], dtype=np.float64)
+    clean = np.asarray(zarr.open_group(test, mode="r")[f"{name}_clean"][:], dtype=np.float64)[:, : pred.shape[1]]
+    err = np.linalg.norm(pred[:, 1:] - clean[:, 1:], axis=-1) / np.linalg.norm(clean[:, 1:], axis=-1)
+    return float(err.mean())
 
 
 def test_outputs_and_metrics_keys(data_dir, tmp_path):
     m = _run(data_dir, tmp_path / "run")
-    for key in ("task", "equation", "nu", "method", "resolution", "sigma", "model", "seed", "nrmse_rollout",
-                "nrmse_final", "n_params", "train_time_s", "inference_time_s", "status"):
+    for key in ("task", "equation", "nu", "method", "resolution", "sigma", "model", "seed", *SCORES[:6],
+                "n_params", "train_time_s", "inference_time_s", "inference_time_per_trajectory_s", "status",
+                "horizon"):
         assert key in m
     assert m["status"] == "ok" and m["equation"] == "ks" and m["resolution"] == 16 and m["n_params"] > 0
-    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["nrmse_rollout"] == m["nrmse_rollout"]
+    assert m["horizon"] == 8
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["nrmse"] == m["nrmse"]
     rollout = (tmp_path / "run" / "rollout.csv").read_text().splitlines()
     assert rollout[0] == "time,nrmse" and len(rollout) == 1 + 8  # frames 1..8
     curves = (tmp_path / "run" / "curves.csv").read_text().splitlines()
     assert curves[0] == "epoch,train_loss,valid_nrmse,lr,elapsed_s" and len(curves) == 1 + TRAIN.epochs
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["state"]["done"]
+    # predictions.zarr re-scores with numpy alone to the table's number, against the clean field
+    assert abs(_rescore(tmp_path / "run" / "predictions.zarr", data_dir / "test.zarr") - m["nrmse"]) < 1e-4
+    # band errors: squares of the three bands sum to the total's, frame by frame (Parseval)
+    from gapbench.pde.store import load
+
+    pred = load(tmp_path / "run" / "predictions.zarr")["u"].values[:, 1:]
+    clean = load(data_dir / "test.zarr")["u_clean"].values[:, 1:]
+    from gapbench.train.pde_eval import band_errors, errors
+
+    total = errors(pred, clean, 1)
+    bands = band_errors(pred, clean, 1)
+    np.testing.assert_allclose(sum(b**2 for b in bands.values()), total**2, rtol=1e-10)
+
+
+def test_horizon_cuts_training_and_scoring_and_truth_is_clean(data_dir, tmp_path):
+    """horizon = 3: three steps scored, predictions hold frames 0..3; every nRMSE is against u_clean, not u."""
+    m = _run(data_dir, tmp_path / "h3", model="ffno", tp=replace(TRAIN, horizon=3))
+    assert m["horizon"] == 3
+    assert len((tmp_path / "h3" / "rollout.csv").read_text().splitlines()) == 1 + 3
+    from gapbench.pde.store import load
+
+    pred = load(tmp_path / "h3" / "predictions.zarr")
+    assert pred.sizes["time"] == 4 and pred.attrs["kind"] == "prediction" and pred.attrs["horizon"] == 3
+    test = load(data_dir / "test.zarr")
+    np.testing.assert_array_equal(pred["u"].values[:, 0], test["u"].values[:, 0])  # frame 0: the noisy input
+    clean = _rescore(tmp_path / "h3" / "predictions.zarr", data_dir / "test.zarr")
+    p = pred["u"].values[:, 1:].astype(np.float64)
+    noisy_truth = test["u"].values[:, 1:4].astype(np.float64)
+    vs_noisy = float((np.linalg.norm(p - noisy_truth, axis=-1) / np.linalg.norm(noisy_truth, axis=-1)).mean())
+    assert abs(clean - m["nrmse"]) < 1e-4 and abs(vs_noisy - m["nrmse"]) > 1e-3
+    with pytest.raises(ConfigError, match="horizon 9 steps: the data hold 8 steps"):
+        _run(data_dir, tmp_path / "h9", model="ffno", tp=replace(TRAIN, horizon=9))
 
 
 class _Killed(BaseException):
@@ -186,7 +237,7 @@ def test_cuda_training_bf16_and_rollout_match_cpu(data_dir, tmp_path):
 
     run = RunParams(data_dir=data_dir, model="memno", seed=0, out=tmp_path / "gpu", device="cuda", progress=False)
     m = train_and_evaluate(run, HYPER, replace(TRAIN, bf16=True))
-    assert m["device"].startswith("cuda") and np.isfinite(m["nrmse_rollout"])
+    assert m["device"].startswith("cuda") and np.isfinite(m["nrmse"])
     model = build_model("memno", 1, HYPER)
     model.load_state_dict(torch.load(tmp_path / "gpu" / "best.pt", weights_only=True)["model"])
     u0 = torch.randn(4, 16)
@@ -214,8 +265,9 @@ def _config(path: str = "config.yaml") -> dict:
         (lambda t: t.update(models=["ffno", "fno"]), "train.pde.models[1]"),
         (lambda t: t["ks"].update(modes=40), "train.pde.ks.modes: 40 exceeds the 17 Fourier modes"),
         (lambda t: t["ks"].update(nus=[0.3]), "train.pde.ks.nus: 0.3 is not simulated"),
+        (lambda t: t["ns"].update(horizon=40), "train.pde.ns.horizon: 40 steps, but the data hold 32"),
     ],
-    ids=["resolution", "memory-position", "unknown-model", "modes", "nu"],
+    ids=["resolution", "memory-position", "unknown-model", "modes", "nu", "horizon"],
 )
 def test_bad_train_pde_config_is_rejected(edit, message):
     from gapbench.config import validate_config
@@ -233,7 +285,10 @@ def test_plan_targets_of_the_default_config():
 
     targets = pde_plan.targets(validate_config(_config()))
     assert "results/train/pde/ks/nu0.1/fourier-r32-s0/memno/seed0/metrics.json" in targets
-    assert "results/train/pde/ks/nu0.1/fourier-r32-s0/solver/seed0/metrics.json" in targets
+    base = "results/train/pde/ks/nu0.1/fourier-r32-s0"
+    for model in ("persistence", "zero", "solver-r32", "solver-r64", "solver-r128", "solver-r256", "solver_hv-r32"):
+        assert f"{base}/{model}/seed0/metrics.json" in targets
+    assert "results/train/pde/ks/nu0.1/fourier-r64-s0/solver-r512/seed0/metrics.json" not in targets
     assert all(t.endswith("/metrics.json") for t in targets)
 
 
@@ -260,7 +315,7 @@ def test_paper_config_budgets_match_within_ten_percent():
 
 @pytest.mark.slow
 def test_ci_config_runs_the_train_pde_stage(tmp_path):
-    """Snakemake builds the CI data and trains every PDE model + the solver; a rerun has nothing to do."""
+    """Snakemake builds the CI data and trains every PDE model + the baselines; a rerun has nothing to do."""
     from gapbench.config import validate_config
     from gapbench.train import pde_plan
 
@@ -273,6 +328,7 @@ def test_ci_config_runs_the_train_pde_stage(tmp_path):
         m = json.loads((tmp_path / target).read_text())
         assert m["task"] == "pde" and m["status"] in ("ok", "diverged")
         assert (tmp_path / target).with_name("rollout.csv").exists()
+        assert (tmp_path / target).with_name("predictions.zarr").is_dir()
     assert list(tmp_path.glob("results/logs/train/pde/ks/*/*/memno/seed0.log"))
     again = subprocess.run([*cmd, "-n"], capture_output=True, text=True)
     assert "Nothing to be done" in again.stdout + again.stderr

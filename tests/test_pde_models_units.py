@@ -13,7 +13,7 @@ from gapbench.train.pde_eval import relative_l2
 
 torch.set_num_threads(1)
 
-NETS = tuple(m for m in PDE_MODELS if PDE_MODELS[m].network)  # ffno, memno, lstm, attention
+NETS = tuple(PDE_MODELS)  # ffno, memno, lstm, attention
 SHAPES = {1: (16,), 2: (8, 8)}
 
 

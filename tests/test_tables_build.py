@@ -1,9 +1,10 @@
 """Tables from a fixture of metrics files with known values: means, stds, marks, missing cells, claims, figures.
 
-The fixture (written by ``make_fixture``) follows the paths and keys of docs/tables.md. Known values:
+The fixture (written by ``make_fixture``) follows the trainers' paths and metrics keys. Known values:
 * KS: at nu=0.075, r32 FFNO final nRMSE [0.50, 0.52, 0.54], MemNO [0.10, 0.11, 0.12] (Delta 0.41); at nu=0.125,
   r32 FFNO [0.30, 0.31, 0.32], MemNO [0.25, 0.26, 0.27] (Delta 0.05) -> memory helps more at lower viscosity.
   MemNO nu=0.125 r64 seed 2 is absent (a failed job): that cell is partial (n=2/3).
+  Persistence at nu=0.075, r32 has nRMSE 0.25: FFNO (0.26) is flagged as not beating it, MemNO is not.
 * NS: Delta is the same at sigma 0 and 0.1 -> the noise claim is not supported.
 * Planted star: edge RMSE ~0.01, node GCN ~0.31 and node SAGE ~0.1 in both cells -> supported (Holm over the
   4 comparisons). Affine floor 0.2, leaf std 0.5. ZINC: edge and node within 3% -> equivalent within the
@@ -65,9 +66,11 @@ def _pde(root: Path, expected: list, eq: str, nu: float, res: int, sigma: float,
         return
     _write_json(d / "metrics.json", {
         "task": "pde", "equation": eq, "nu": nu, "method": "fourier", "resolution": res, "sigma": sigma,
-        "model": model, "seed": seed, "nrmse_rollout": final / 2, "nrmse_final": final,
-        "n_params": 0 if model == "solver" else 1000 + (100 if model == "memno" else 0),
-        "train_time_s": 0.0 if model == "solver" else 10.0 + seed, "inference_time_s": 0.5, "status": "ok"})
+        "model": model, "seed": seed, "nrmse": final / 2, "nrmse_final": final, "valid_time": 1.0 - final,
+        "nrmse_low": final / 4, "nrmse_mid": final / 8, "nrmse_high": final / 16, "horizon": 5,
+        "n_params": 1000 + (100 if model == "memno" else 0) if model in ("ffno", "memno") else 0,
+        "train_time_s": 10.0 + seed if model in ("ffno", "memno") else 0.0, "inference_time_s": 0.5,
+        "inference_time_per_trajectory_s": 0.1 if model in ("ffno", "memno") else 0.01, "status": "ok"})
     with open(d / "rollout.csv", "w") as fh:
         fh.write("time,nrmse\n" + "".join(f"{t / 10},{final * t / 5}\n" for t in range(6)))
     with open(d / "curves.csv", "w") as fh:
@@ -102,7 +105,8 @@ def make_fixture(root: Path) -> list[Path]:
         for model, vals in models.items():
             for seed, v in enumerate(vals):
                 _pde(root, expected, "ks", nu, res, 0.0, model, seed, v)
-        _pde(root, expected, "ks", nu, res, 0.0, "solver", 0, 0.7)
+        _pde(root, expected, "ks", nu, res, 0.0, "solver-r256", 0, 0.7)
+    _pde(root, expected, "ks", 0.075, 32, 0.0, "persistence", 0, 0.5)  # nRMSE 0.25: FFNO (0.26) does not beat it
     for (nu, sigma), models in NS_FINAL.items():
         for model, vals in models.items():
             for seed, v in enumerate(vals):
@@ -165,26 +169,31 @@ def built(tmp_path_factory):
 
 
 def test_pde_means_stds_and_partial_cells(built):
-    rows = {(float(r["nu"]), int(r["resolution"]), r["model"]): r for r in _rows(built / "tables" / "pde_ks.csv")}
+    rows = {(float(r["nu"]), int(r["res"]), r["model"]): r for r in _rows(built / "tables" / "pde_ks.csv")}
     r = rows[(0.075, 32, "ffno")]
     assert float(r["nrmse_final_mean"]) == pytest.approx(0.52)
     assert float(r["nrmse_final_std"]) == pytest.approx(0.02)
     assert (r["nrmse_final_n"], r["nrmse_final_n_expected"], r["nrmse_final_flag"]) == ("3", "3", "")
-    assert float(r["nrmse_rollout_mean"]) == pytest.approx(0.26)
+    assert float(r["nrmse_mean"]) == pytest.approx(0.26) and r["n_seeds"] == "3"
+    assert float(r["valid_time_mean"]) == pytest.approx(0.48) and float(r["nrmse_low_mean"]) == pytest.approx(0.13)
+    assert r["beats_persistence"] == "false" and rows[(0.075, 32, "memno")]["beats_persistence"] == "true"
+    assert rows[(0.075, 32, "persistence")]["beats_persistence"] == ""  # baselines are not flagged
     assert float(r["omega_f"]) == pytest.approx(0.05)
     m = rows[(0.075, 32, "memno")]
     assert float(m["delta_nrmse_final"]) == pytest.approx(0.41)
     assert m["delta_nrmse_final_significant"] == "true"
     assert float(m["ratio_ffno_over_model_nrmse_final"]) == pytest.approx(0.52 / 0.11)
+    lo, hi = float(m["ratio_ffno_over_model_nrmse_final_ci_low"]), float(m["ratio_ffno_over_model_nrmse_final_ci_high"])
+    assert lo < 0.52 / 0.11 < hi and m["ratio_ffno_over_model_nrmse_final_significant"] == "true"
     assert rows[(0.075, 64, "memno")]["delta_nrmse_final_significant"] == "false"
     partial = rows[(0.125, 64, "memno")]
     assert (partial["nrmse_final_n"], partial["nrmse_final_n_expected"], partial["nrmse_final_flag"]) == (
         "2", "3", "partial")
     assert float(partial["nrmse_final_mean"]) == pytest.approx(0.0405)
-    solver = rows[(0.075, 32, "solver")]
+    solver = rows[(0.075, 32, "solver-r256")]
     assert solver["n_params"] == "0" and solver["delta_nrmse_final_significant"] == ""  # n=1: not testable
     md = (built / "tables" / "pde_ks.md").read_text()
-    assert "(n=2/3 !)" in md and "+0.41 *" in md and "(n/t)" in md
+    assert "(n=2/3 !)" in md and "+0.205 *" in md and "**not < persistence**" in md
     assert "nu0.125/fourier-r64-s0/memno/seed2/metrics.json" in md  # listed as missing
     ns = _rows(built / "tables" / "pde_ns.csv")
     assert {(r["sigma"], r["model"]) for r in ns} == {("0.0", "ffno"), ("0.0", "memno"), ("0.1", "ffno"),
@@ -256,7 +265,9 @@ def test_claims_verdicts(built):
         "Memory helps more with observation noise (NS)": "**not supported**",
         "Standard graph benchmarks hide the edge advantage": "**supported**",
         "Benchmark-like PDE settings hide the memory advantage": "**supported**",
+        "MemNO beats FFNO at KS's lowest observed resolution": "**supported**",
     }
+    assert "Holm-Bonferroni over 2 testable slices" in text
     assert "3 expected runs are missing" in text
     assert "vs node_gcn: 2 of 2 cells; vs node_sage: 2 of 2 cells" in text  # controls, Holm over 4 comparisons
     assert "| zinc | mae |" in text and "| equivalent |" in text
@@ -283,7 +294,8 @@ def test_equivalence_margin_is_the_seed_spread():
 
 
 def test_figures_written(built):
-    for stem in ("delta_nrmse_vs_omega_f", "rollout_nrmse", "node_vs_edge", "memory_threshold", "training_curves"):
+    for stem in ("delta_nrmse_vs_omega_f", "rollout_nrmse", "accuracy_vs_cost", "node_vs_edge", "memory_threshold",
+                 "training_curves"):
         for ext in ("png", "pdf"):
             assert (built / "figures" / f"{stem}.{ext}").stat().st_size > 1000
 
@@ -307,10 +319,10 @@ def test_unreadable_and_failed_status_are_missing(tmp_path):
     div = tmp_path / "train/pde/ns/nu0.001/fourier-r32-s0.1/memno/seed1/metrics.json"
     obj = json.loads(div.read_text())
     div.write_text(json.dumps({**obj, "status": "diverged", "nrmse_final": math.inf}))
-    solver = tmp_path / "train/pde/ks/nu0.075/fourier-r32-s0/solver/seed0/metrics.json"
+    solver = tmp_path / "train/pde/ks/nu0.075/fourier-r32-s0/solver-r256/seed0/metrics.json"
     solver.write_text(json.dumps({**json.loads(solver.read_text()), "status": "diverged", "n_diverged": 3}))
     assert _build(tmp_path, expected, figures=False) == 0
-    assert "| solver | 0 | diverged (0/1) | diverged (0/1) |" in (tmp_path / "tables" / "pde_ks.md").read_text()
+    assert "| solver-r256 | 0 | diverged (0/1) | diverged (0/1) |" in (tmp_path / "tables" / "pde_ks.md").read_text()
     reasons = {Path(r["path"]).relative_to(tmp_path).as_posix(): r["reason"]
                for r in _rows(tmp_path / "tables" / "missing.csv")}
     assert reasons["train/graph/duplicates/n16/edge_gcn/seed0/metrics.json"].startswith("unreadable")
@@ -323,15 +335,15 @@ def test_unreadable_and_failed_status_are_missing(tmp_path):
 def test_glob_mode_flags_a_seed_absent_in_one_cell(tmp_path):
     make_fixture(tmp_path)
     assert _build(tmp_path, [], figures=False) == 0
-    rows = {(float(r["nu"]), int(r["resolution"]), r["model"]): r for r in _rows(tmp_path / "tables" / "pde_ks.csv")}
+    rows = {(float(r["nu"]), int(r["res"]), r["model"]): r for r in _rows(tmp_path / "tables" / "pde_ks.csv")}
     assert rows[(0.125, 64, "memno")]["nrmse_final_flag"] == "partial"
-    assert rows[(0.075, 32, "solver")]["nrmse_final_flag"] == ""
+    assert rows[(0.075, 32, "solver-r256")]["nrmse_final_flag"] == ""
 
 
 def test_bootstrap_test_agrees_on_clear_cases(tmp_path):
     expected = make_fixture(tmp_path)
     assert _build(tmp_path, expected, test="bootstrap", figures=False) == 0
-    rows = {(float(r["nu"]), int(r["resolution"]), r["model"]): r for r in _rows(tmp_path / "tables" / "pde_ks.csv")}
+    rows = {(float(r["nu"]), int(r["res"]), r["model"]): r for r in _rows(tmp_path / "tables" / "pde_ks.csv")}
     assert rows[(0.075, 32, "memno")]["delta_nrmse_final_significant"] == "true"
     assert "Welch" not in (tmp_path / "claims.md").read_text()
 

@@ -65,11 +65,57 @@ def test_bootstrap_is_seeded_and_sensible():
     assert overlap.significant is False and overlap.ci_low < 0 < overlap.ci_high
 
 
-def test_holm_step_down_against_hand_computation():
-    """p = (0.01, 0.04, 0.03, 0.005), alpha 0.05: sorted thresholds 0.0125, 0.0167, 0.025, 0.05 -> the two
-    smallest are rejected, then 0.03 > 0.025 stops (0.04 <= 0.05 is not rejected: step-down)."""
-    from gapbench.tables.stats import holm
+@pytest.mark.parametrize(
+    "pvalues,alpha,reject",
+    [
+        # Holm (1979)-style worked example: sorted p against alpha/4, alpha/3, alpha/2, alpha/1
+        ([0.01, 0.04, 0.03, 0.005], 0.05, [True, False, False, True]),  # 0.005<=.0125, 0.01<=.0167, 0.03>.025 stop
+        ([0.001, 0.012, 0.02, 0.04], 0.05, [True, True, True, True]),  # .001<=.0125 .012<=.0167 .02<=.025 .04<=.05
+        ([0.2, 0.3], 0.05, [False, False]),
+        ([0.03], 0.05, [True]),  # one test: no correction
+        ([0.026, 0.026], 0.05, [False, False]),  # Bonferroni's first step already fails
+        ([], 0.05, []),
+    ],
+)
+def test_holm_on_fixtures(pvalues, alpha, reject):
+    from gapbench.tables.stats import holm, holm_adjusted
 
-    assert holm([0.01, 0.04, 0.03, 0.005], 0.05) == [True, False, False, True]
-    assert holm([0.001, 0.002], 0.05) == [True, True]
-    assert holm([0.2], 0.05) == [False] and holm([], 0.05) == []
+    assert holm(pvalues, alpha) == reject
+    assert [p <= alpha for p in holm_adjusted(pvalues)] == reject
+
+
+def test_holm_adjusted_values_and_brute_force():
+    """Adjusted p-values of a fixture, and agreement with the step-down rule at many alphas on random draws."""
+    from gapbench.tables.stats import holm, holm_adjusted
+
+    assert holm_adjusted([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        p = list(rng.uniform(0, 0.2, size=rng.integers(1, 7)))
+        for alpha in (0.01, 0.05, 0.1):
+            order = np.argsort(p)
+            expect = [False] * len(p)
+            for rank, i in enumerate(order):  # brute force: the textbook loop
+                if p[i] <= alpha / (len(p) - rank):
+                    expect[i] = True
+                else:
+                    break
+            assert holm(p, alpha) == expect
+
+
+def test_ratio_ci_by_delta_method():
+    from scipy import stats as st
+
+    from gapbench.tables.stats import ratio
+
+    a, b = [0.50, 0.52, 0.54], [0.10, 0.11, 0.12]
+    r = ratio(a, b, 0.05)
+    assert r.estimate == pytest.approx(0.52 / 0.11)
+    ta, tb = np.var(a, ddof=1) / (3 * 0.52**2), np.var(b, ddof=1) / (3 * 0.11**2)
+    se = np.sqrt(ta + tb)
+    df = (ta + tb) ** 2 / (ta**2 / 2 + tb**2 / 2)
+    half = st.t.ppf(0.975, df) * se
+    assert (r.ci_low, r.ci_high) == pytest.approx((0.52 / 0.11 * np.exp(-half), 0.52 / 0.11 * np.exp(half)))
+    assert r.significant
+    assert ratio([0.5, 0.52], [0.5, 0.53], 0.05).significant is False  # CI covers 1
+    assert ratio([0.5], [0.4, 0.41], 0.05).significant is None  # one seed: not testable

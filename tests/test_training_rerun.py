@@ -23,7 +23,7 @@ HYPER = ModelHyper(width=8, n_layers=2, modes=4, state_size=4)
 TRAIN = TrainParams(epochs=2, batch_size=4, lr=3e-3, patience=10, eval_batch_size=8, checkpoint_every=3)
 PDE_OUTPUTS = ("metrics.json", "rollout.csv", "curves.csv")
 GRAPH_OUTPUTS = ("metrics.json", "sweep.csv", "curves.csv", "model.pt")
-SCORES = ("nrmse_rollout", "nrmse_final", "valid_nrmse", "best_epoch", "steps")
+SCORES = ("nrmse", "nrmse_final", "valid_nrmse", "best_epoch", "steps")
 
 
 def _write_split(path: Path, split: str, n: int, seed: int, res: int = 16, frames: int = 5) -> None:

@@ -30,7 +30,6 @@ PLUGINS_ENV = "GAPBENCH_PLUGINS"
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a kind's name is a path component and a wildcard value
 # Hyperparameters a memory mixer may read, all from train.pde.{eq} (the schema documents them).
 MIXER_SETTINGS = ("state_size", "heads")
-SOLVER = "solver"
 
 
 def _resolve(target: str | Callable) -> Callable:
@@ -58,18 +57,14 @@ class Mixer:
 
 @dataclass(frozen=True)
 class PDEModel:
-    """A PDE surrogate: the FFNO stack (``memory`` None), the FFNO stack with one memory layer of mixer ``memory``,
-    or the numerical ``solver`` (not a network)."""
+    """A learned PDE surrogate: the FFNO stack (``memory`` None) or the FFNO stack with one memory layer of mixer
+    ``memory``. (The baselines - persistence, zero, the solvers - are rows of their own, :mod:`gapbench.tables.pde`.)"""
 
     name: str
     memory: str | None = None
     label: str = ""
     color: str | None = None
     marker: str | None = None
-
-    @property
-    def network(self) -> bool:
-        return self.name != SOLVER
 
     @property
     def settings(self) -> tuple[str, ...]:
@@ -125,7 +120,7 @@ def register_mixer(name: str, build: str | Callable, settings: tuple[str, ...] =
 
 
 def register_pde_model(name: str, *, label: str = "", color: str | None = None, marker: str | None = None) -> None:
-    """Register a PDE row without memory (the FFNO stack) or the solver baseline."""
+    """Register a PDE model without memory (the FFNO stack)."""
     _check_name("PDE model", name, PDE_MODELS)
     PDE_MODELS[name] = PDEModel(name, None, label or name, color, marker)
 
@@ -189,15 +184,14 @@ def _unknown(names, registry: dict, key: str, kind: str) -> None:
         if name not in registry:
             where = f"{key}[{i}]" if isinstance(names, list) else f"{key}.{name}"
             raise ConfigError(f"config key {where}: unknown {kind} {name!r}; allowed: "
-                              f"{', '.join(n for n in registry if n != SOLVER)} (plugins register more)")
+                              f"{', '.join(registry)} (plugins register more)")
 
 
 def check(config: dict) -> None:
     """Import the config's ``plugins``, then check every model name the config asks for is registered."""
     load_plugins(config.get("plugins", []))
     train = config.get("train", {})
-    _unknown(train.get("pde", {}).get("models", []), {k: v for k, v in PDE_MODELS.items() if v.network},
-             "train.pde.models", "PDE model")
+    _unknown(train.get("pde", {}).get("models", []), PDE_MODELS, "train.pde.models", "PDE model")
     for experiment, section in train.get("graph", {}).items():
         if isinstance(section, dict):
             _unknown(section.get("models", []), GRAPH_MODELS, f"train.graph.{experiment}.models", "graph model")
@@ -206,7 +200,6 @@ def check(config: dict) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ built-ins
-register_pde_model(SOLVER, label="solver", color="tab:gray", marker="x")
 register_pde_model("ffno", label="FFNO", color="tab:blue", marker="o")
 register_mixer("s4", "gapbench.models.memory:S4D", ("state_size",), model="memno", label="MemNO",
                color="tab:orange", marker="s")

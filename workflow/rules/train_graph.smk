@@ -7,11 +7,6 @@ from functools import partial
 
 from gapbench.graphs.data import ROOT as GRAPHS
 from gapbench.graphs.variants import FORMATS as VARIANT, MEMORY_TASKS, make, wildcard_regex
-
-
-def variant(wildcards, kind):
-    """The job's dataset variant, from the wildcards named by the kind's format."""
-    return make(kind, **wildcards)
 from gapbench.train.graph_paths import ROOT as TRAIN_GRAPH, budgets, head_layers_arg, job_outputs, targets
 
 
@@ -37,7 +32,7 @@ rule train_graph_planted_star:
     message:
         "planted star, {wildcards.leaves} leaves, planted depth {wildcards.depth}, seed {wildcards.seed}: sweeping {params.models:q}"
     params:
-        out=lambda wc: f"{TRAIN_GRAPH}/planted_star/{variant(wc, 'planted_star')}/{{model}}/seed{wc.seed}",
+        out=lambda wc: f"{TRAIN_GRAPH}/planted_star/{make('planted_star', **wc)}/{{model}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/planted_star/models", within=config),
         depths=lookup(dpath="train/graph/planted_star/depths", within=config),
         widths=lookup(dpath="train/graph/planted_star/widths", within=config),
@@ -115,7 +110,7 @@ rule train_graph_map:
     message:
         "MAP n={wildcards.n}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
     params:
-        out=lambda wc: f"{TRAIN_GRAPH}/map/{variant(wc, 'map')}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
+        out=lambda wc: f"{TRAIN_GRAPH}/map/{make('map', **wc)}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/map/models", within=config),
         budgets=lookup(dpath="train/graph/map/budgets", within=config),
         lrs=lookup(dpath="train/graph/map/lrs", within=config),
@@ -153,7 +148,7 @@ rule train_graph_duplicates:
     message:
         "duplicates n={wildcards.n}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
     params:
-        out=lambda wc: f"{TRAIN_GRAPH}/duplicates/{variant(wc, 'duplicates')}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
+        out=lambda wc: f"{TRAIN_GRAPH}/duplicates/{make('duplicates', **wc)}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
         models=lookup(dpath="train/graph/duplicates/models", within=config),
         budgets=lookup(dpath="train/graph/duplicates/budgets", within=config),
         lrs=lookup(dpath="train/graph/duplicates/lrs", within=config),

@@ -1,5 +1,7 @@
-# train_pde stage (Part II models): one job per (observed dataset, model, seed), plus the solver baseline.
-# Paths: results/train/pde/{eq}/nu{nu}/{obs}/{model}/seed{seed}/{metrics.json, rollout.csv, curves.csv, *.pt}.
+# train_pde stage (Part II models): one job per (observed dataset, model, seed), plus the baselines (seed 0):
+# persistence, zero, the Dedalus solver at each solver resolution, the stabilised coarse solver.
+# Paths: results/train/pde/{eq}/nu{nu}/{obs}/{model}/seed{seed}/{metrics.json, rollout.csv, curves.csv,
+# predictions.zarr, *.pt}.
 from functools import partial
 
 from gapbench.train import pde_plan
@@ -9,7 +11,10 @@ OBS_DATA = "results/data/pde/{eq}/nu{nu}/obs/{obs}"
 
 
 wildcard_constraints:
-    model=wildcard_pattern({name: m for name, m in PDE_MODELS.items() if m.network}),
+    model=wildcard_pattern(PDE_MODELS),
+    trivial="persistence|zero",
+    solver="solver|solver_hv",
+    sres=r"\d+",
     seed=r"\d+",
     obs=r"(fourier|subsample)-r\d+-s[0-9.e+-]+",
 
@@ -27,6 +32,7 @@ rule train_pde_model:
         metrics=f"{TRAIN_PDE}/{{model}}/seed{{seed}}/metrics.json",
         rollout=f"{TRAIN_PDE}/{{model}}/seed{{seed}}/rollout.csv",
         curves=f"{TRAIN_PDE}/{{model}}/seed{{seed}}/curves.csv",
+        predictions=directory(f"{TRAIN_PDE}/{{model}}/seed{{seed}}/predictions.zarr"),
     log:
         "results/logs/train/pde/{eq}/nu{nu}/{obs}/{model}/seed{seed}.log",
     benchmark:
@@ -37,6 +43,8 @@ rule train_pde_model:
     resources:
         gpu=gpu_slots(lookup(dpath="train/pde/device", within=config)),
     params:
+        horizon=lookup(dpath="train/pde/{eq}/horizon", within=config),
+        valid_threshold=lookup(dpath="train/pde/valid_threshold", within=config),
         width=lookup(dpath="train/pde/{eq}/width", within=config),
         n_layers=lookup(dpath="train/pde/{eq}/n_layers", within=config),
         modes=lookup(dpath="train/pde/{eq}/modes", within=config),
@@ -61,6 +69,7 @@ rule train_pde_model:
     shell:
         "python3 -m gapbench train pde --data-dir $(dirname {input.train}) --model {wildcards.model} --seed {wildcards.seed}"
         " --out $(dirname {output.metrics}) --device {params.device:q} --threads {threads}"
+        " --horizon {params.horizon:q} --valid-threshold {params.valid_threshold:q}"
         " --width {params.width:q} --n-layers {params.n_layers:q} --modes {params.modes:q}"
         " --ff-factor {params.ff_factor:q} {params.memory} --epochs {params.epochs:q}"
         " --batch-size {params.batch_size:q} --lr {params.lr:q} --weight-decay {params.weight_decay:q}"
@@ -70,24 +79,55 @@ rule train_pde_model:
         " {params.flags} {params.fail} --no-progress > {log} 2>&1"
 
 
-# Numerical baseline: the Dedalus solver at the observed resolution from each observed first test frame.
+# Trivial predictors on the test split over the horizon: persistence (u(t) = observed frame 0) and zero.
+rule train_pde_trivial:
+    input:
+        test=f"{OBS_DATA}/test.zarr",
+    output:
+        metrics=f"{TRAIN_PDE}/{{trivial}}/seed0/metrics.json",
+        rollout=f"{TRAIN_PDE}/{{trivial}}/seed0/rollout.csv",
+        curves=f"{TRAIN_PDE}/{{trivial}}/seed0/curves.csv",
+        predictions=directory(f"{TRAIN_PDE}/{{trivial}}/seed0/predictions.zarr"),
+    log:
+        "results/logs/train/pde/{eq}/nu{nu}/{obs}/{trivial}/seed0.log",
+    benchmark:
+        "results/benchmarks/train/pde/{eq}/nu{nu}/{obs}/{trivial}/seed0.tsv"
+    message:
+        "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: trivial predictor {wildcards.trivial}"
+    params:
+        horizon=lookup(dpath="train/pde/{eq}/horizon", within=config),
+        valid_threshold=lookup(dpath="train/pde/valid_threshold", within=config),
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "python3 -m gapbench train pde-baseline --data-dir $(dirname {input.test}) --predictor {wildcards.trivial}"
+        " --horizon {params.horizon:q} --valid-threshold {params.valid_threshold:q}"
+        " --out $(dirname {output.metrics}) --no-progress > {log} 2>&1"
+
+
+# Numerical baseline: the Dedalus solver on {sres} points from each observed first test frame (spectrally
+# interpolated), scored on the observed grid; solver_hv adds hyperviscosity (the stabilised coarse run).
 rule train_pde_solver:
     input:
         test=f"{OBS_DATA}/test.zarr",
     output:
-        metrics=f"{TRAIN_PDE}/solver/seed0/metrics.json",
-        rollout=f"{TRAIN_PDE}/solver/seed0/rollout.csv",
-        curves=f"{TRAIN_PDE}/solver/seed0/curves.csv",
+        metrics=f"{TRAIN_PDE}/{{solver}}-r{{sres}}/seed0/metrics.json",
+        rollout=f"{TRAIN_PDE}/{{solver}}-r{{sres}}/seed0/rollout.csv",
+        curves=f"{TRAIN_PDE}/{{solver}}-r{{sres}}/seed0/curves.csv",
+        predictions=directory(f"{TRAIN_PDE}/{{solver}}-r{{sres}}/seed0/predictions.zarr"),
     log:
-        "results/logs/train/pde/{eq}/nu{nu}/{obs}/solver/seed0.log",
+        "results/logs/train/pde/{eq}/nu{nu}/{obs}/{solver}-r{sres}/seed0.log",
     benchmark:
-        "results/benchmarks/train/pde/{eq}/nu{nu}/{obs}/solver/seed0.tsv"
+        "results/benchmarks/train/pde/{eq}/nu{nu}/{obs}/{solver}-r{sres}/seed0.tsv"
     message:
-        "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: numerical baseline (Dedalus at the observed resolution)"
+        "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: numerical baseline {wildcards.solver} on "
+        "{wildcards.sres} points"
     params:
-        fail=inject_failure,
+        horizon=lookup(dpath="train/pde/{eq}/horizon", within=config),
+        valid_threshold=lookup(dpath="train/pde/valid_threshold", within=config),
     conda:
         "../../envs/train.yaml"
     shell:
-        "python3 -m gapbench train pde --data-dir $(dirname {input.test}) --model solver --seed 0"
-        " --out $(dirname {output.metrics}) {params.fail} --no-progress > {log} 2>&1"
+        "python3 -m gapbench train pde-baseline --data-dir $(dirname {input.test}) --predictor {wildcards.solver}"
+        " --resolution {wildcards.sres} --horizon {params.horizon:q} --valid-threshold {params.valid_threshold:q}"
+        " --out $(dirname {output.metrics}) --no-progress > {log} 2>&1"

@@ -1,6 +1,6 @@
 """Factorized Fourier neural operator (FFNO, Tran et al. 2023), 1D and 2D, channels-last.
 
-docs/science.md, "Models": per-dimension factorized spectral convolution, feed-forward block, residual,
+FFNO (docs/pde_models.md): per-dimension factorized spectral convolution, feed-forward block, residual,
 lifting and projection. With ``h`` of shape ``(batch, *space, width)`` and ``F_d`` the real DFT along spatial
 axis ``d`` (orthonormal), one layer is
 

@@ -1,6 +1,6 @@
 """MemNO (S4-FFNO, Buitrago Ruiz et al. 2024) and its memory variants: the FFNO stack with one memory layer.
 
-docs/science.md, "Models": with ``h_t`` the features of frame ``t`` after the first ``memory_position`` FFNO layers,
+MemNO (docs/pde_models.md): with ``h_t`` the features of frame ``t`` after the first ``memory_position`` FFNO layers,
 
     (b, t, *space, h) -> (b * prod(space), t, h),   h <- MemoryLayer(h)   (causal along t),   -> back    (MemNO)
 

@@ -8,7 +8,7 @@ two equivalent modes:
 * ``init_state(n, device)`` + ``step(x_t, state) -> (y_t, state)`` - one time step of ``n`` sequences,
   ``x_t`` of shape ``(n, width)`` (autoregressive rollout).
 
-In MemNO (docs/science.md, "Models") the sequences are the feature vectors of one spatial point over time:
+In MemNO (docs/pde_models.md) the sequences are the feature vectors of one spatial point over time:
 ``(b, t, *space, h)``, i.e. ``(b * prod(space), t, h)`` sequences. S4D convolves along axis 1 in place; LSTM
 and attention fold the spatial axes into the batch. :class:`MemoryLayer` wraps a mixer as a pre-norm residual
 block ``x + mixer(LayerNorm(x))``.

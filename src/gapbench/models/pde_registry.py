@@ -6,7 +6,6 @@ becomes a module.
 ``memno``      S4-FFNO: FFNO + causal S4D memory (:class:`gapbench.models.memno.MemNO`)
 ``lstm``       the MemNO stack with an LSTM memory layer (MemNO's ablation)
 ``attention``  the MemNO stack with a causal self-attention memory layer
-``solver``     not a network: the Dedalus solver at the observed resolution (train/baseline.py)
 =============  ========================================================================
 
 A registered memory mixer ``m`` (a plugin's :func:`gapbench.registry.register_mixer`) adds the model ``m``: the
@@ -18,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from gapbench.errors import ConfigError
-from gapbench.registry import MIXERS, PDE_MODELS, SOLVER
+from gapbench.registry import MIXERS, PDE_MODELS
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,6 @@ def check_model(name: str, hyper: ModelHyper) -> None:
     """Raise ConfigError for an unknown model or hyperparameters that cannot build it."""
     if name not in PDE_MODELS:
         raise ConfigError(f"unknown PDE model {name!r}; known: {', '.join(PDE_MODELS)}")
-    if name == SOLVER:
-        return
     memory = PDE_MODELS[name].memory
     for key in ("width", "n_layers", "ff_factor", "state_size", "heads"):
         if getattr(hyper, key) < 1:
@@ -69,8 +66,6 @@ def build_model(name: str, n_dims: int, hyper: ModelHyper):
     from gapbench.models.memno import MemNO
 
     check_model(name, hyper)
-    if name == SOLVER:
-        raise ConfigError("model 'solver' is the numerical baseline, not a network")
     if hyper.modes < 1:
         raise ConfigError("modes must be resolved against the data first (resolve_modes)")
     common = dict(width=hyper.width, n_layers=hyper.n_layers, modes=hyper.modes, ff_factor=hyper.ff_factor)

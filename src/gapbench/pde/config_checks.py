@@ -46,17 +46,10 @@ def check(config: dict) -> None:
             raise ConfigError(f"config key pde.ns.regimes[{i}].nu: {regime['nu']} repeats another regime's nu")
         seen.add(fmt_num(regime["nu"]))
     for eq in ("ks", "ns"):
-        sec, n = pde[eq], pde[eq]["resolution"]
+        n = pde[eq]["resolution"]
         for f in obs[eq]["resolutions"]:
             if f > n:
                 raise ConfigError(
                     f"config key pde.observe.{eq}.resolutions: {f} exceeds the simulation resolution "
                     f"pde.{eq}.resolution = {n}; allowed: 2..{n}"
-                )
-            if obs["method"] == "subsample" and n % f:
-                divisors = [d for d in range(2, n + 1) if n % d == 0]
-                raise ConfigError(
-                    f"config key pde.observe.{eq}.resolutions: {f} does not divide pde.{eq}.resolution = {n}, "
-                    f"which pde.observe.method = subsample needs; allowed: {', '.join(map(str, divisors))} "
-                    "(or method fourier)"
                 )

@@ -1,7 +1,7 @@
 """Simulated trajectories -> a simulation dataset in the store format (``store.py``).
 
 Trajectory ``i`` of ``(equation, nu, split)`` starts from the initial condition drawn with
-``seeds.trajectory_seed(root, equation, nu, split, i, attempt)`` (KS: the sum of sines of docs/science.md; NS: the
+``seeds.trajectory_seed(root, equation, nu, split, i, attempt)`` (KS: a sum of sines; NS: the
 Gaussian random field) and is integrated by the Dedalus solvers (``ks.simulate_ks`` / ``ns.simulate_ns``).
 Trajectories are solved ``batch`` at a time in one Dedalus problem to amortise its per-step overhead; the
 solvers keep the trajectories of a batch independent bit for bit (``runner.py``), so the data depend on the
@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from gapbench.errors import GapbenchError
+from gapbench.pde.omega import tail_fraction
 from gapbench.pde.seeds import trajectory_seed
 from gapbench.pde.store import VARIABLES, versions
 
@@ -166,6 +167,7 @@ def build_dataset(params, field, samples, seeds, redraws, root_seed, split) -> x
         "split": split,
         "seed_scheme": SEED_SCHEME,
         "redraws": list(redraws),
+        "tail_fraction": tail_fraction(np.asarray(field), len(dims) - 2),
         **versions(),
     }
     return ds
@@ -180,12 +182,14 @@ def merge_datasets(parts: list[xr.Dataset]) -> xr.Dataset:
         if samples[0] != expected or not np.array_equal(samples, np.arange(expected, expected + samples.size)):
             raise GapbenchError(f"shards do not tile the samples: expected sample {expected}, got {samples[0]}..")
         expected += samples.size
-    first = {k: v for k, v in parts[0].attrs.items() if k not in ("redraws", "complete")}
+    own = ("redraws", "complete", "tail_fraction")  # per shard: concatenated / maximised below
+    first = {k: v for k, v in parts[0].attrs.items() if k not in own}
     for part in parts[1:]:
-        other = {k: v for k, v in part.attrs.items() if k not in ("redraws", "complete")}
+        other = {k: v for k, v in part.attrs.items() if k not in own}
         if other != first:
             diff = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
             raise GapbenchError(f"shards disagree on attrs {', '.join(diff)}")
     merged = xr.concat(parts, dim="sample", coords="minimal", compat="override", join="exact", combine_attrs="drop")
-    merged.attrs = {**first, "redraws": [r for part in parts for r in part.attrs["redraws"]]}
+    merged.attrs = {**first, "redraws": [r for part in parts for r in part.attrs["redraws"]],
+                    "tail_fraction": max(float(part.attrs["tail_fraction"]) for part in parts)}
     return merged

@@ -1,4 +1,4 @@
-"""Kuramoto-Sivashinsky (docs/science.md, "Equations"), solved with Dedalus 3.
+"""Kuramoto-Sivashinsky (docs/pde_solvers.md), solved with Dedalus 3.
 
     u_t + u_xx + nu * u_xxxx + u * u_x = 0,    x in [0, L) periodic,  L = 64 by default,
 
@@ -8,7 +8,7 @@ not represented), the quadratic term ``u u_x`` evaluated on the 3/2-padded grid 
 a Dedalus IMEX stepper with fixed ``dt``, the linear terms ``u_xx + nu u_xxxx`` implicit and ``u u_x`` explicit.
 Trajectories are solved in batches in one Dedalus problem (see ``runner``: each is independent, bit for bit).
 
-Anchor settings (docs/science.md): N = 512, T = 5, 51 frames, dt_save = 0.1. Default stepper and step: SBDF4 (started on
+Anchor settings (docs/pde_solvers.md): N = 512, T = 5, 51 frames, dt_save = 0.1. Default stepper and step: SBDF4 (started on
 a ramp, ``runner.startup_ramp``) with dt = 5e-3, which meets relative error <= 1e-4 against a fine reference at the
 anchor settings for nu = 0.1 (5.4e-5; nu = 0.125: 5.1e-6). Lower nu is more chaotic: at nu = 0.075 that needs
 dt = 2.5e-3 (3.8e-5; 7.2e-4 at 5e-3). SBDF2 would need dt ~ 3e-4 (3.7e-3 at dt = 2.5e-3): docs/pde_solvers.md.
@@ -37,7 +37,7 @@ MAX_WAVENUMBER = 7
 
 
 def initial_condition(rng: np.random.Generator, n_points: int, length: float = DEFAULT_LENGTH) -> np.ndarray:
-    """One initial condition on ``x_j = j L / N`` (docs/science.md, KS anchor): a sum of 10 sines,
+    """One initial condition on ``x_j = j L / N`` (the KS anchor): a sum of 10 sines,
 
         u0(x) = sum_{i=1}^{10} A_i sin(2 pi l_i x / L + phi_i),
         A_i ~ U[-0.5, 0.5),  phi_i ~ U[0, 2 pi),  l_i uniform on {1, ..., 7},
@@ -56,9 +56,11 @@ def initial_condition(rng: np.random.Generator, n_points: int, length: float = D
     return u
 
 
-def build_problem(batch: int, n_points: int, length: float, nu: float):
+def build_problem(batch: int, n_points: int, length: float, nu: float, hyperviscosity: float = 0.0):
     """The Dedalus IVP for ``batch`` KS trajectories: axis 0 the batch axis, axis 1 ``x``.
 
+    ``hyperviscosity = h > 0`` adds ``h * u_xxxxxxxx`` (implicit; damps mode ``k`` at rate ``h k^8``): the
+    stabilised coarse-grid baseline (``train/baseline.py``), never the data.
     Returns ``(problem, u, scratch)``: the problem, its variable ``u`` and a field with the same bases.
     """
     d3 = import_dedalus()
@@ -74,8 +76,9 @@ def build_problem(batch: int, n_points: int, length: float, nu: float):
     def dx(a):
         return d3.Differentiate(a, coords["x"])
 
-    problem = d3.IVP([u], namespace={"u": u, "dx": dx, "nu": float(nu)})
-    problem.add_equation("dt(u) + dx(dx(u)) + nu*dx(dx(dx(dx(u)))) = - u*dx(u)")
+    problem = d3.IVP([u], namespace={"u": u, "dx": dx, "nu": float(nu), "hv": float(hyperviscosity)})
+    hyper = " + hv*dx(dx(dx(dx(dx(dx(dx(dx(u))))))))" if hyperviscosity > 0 else ""
+    problem.add_equation("dt(u) + dx(dx(u)) + nu*dx(dx(dx(dx(u))))" + hyper + " = - u*dx(u)")
     return problem, u, scratch
 
 
@@ -91,13 +94,15 @@ def simulate_ks(
     batch_size: int = DEFAULT_BATCH,
     bound: float = DEFAULT_BOUND,
     return_stats: bool = False,
+    hyperviscosity: float = 0.0,
 ) -> np.ndarray | tuple[np.ndarray, SolverStats]:
     """Integrate KS from each row of ``u0`` (shape ``(batch, N)``, values on ``x_j = j L / N``).
 
     Returns the frames, shape ``(batch, n_frames, N)``: ``n_frames`` snapshots (t = 0 included) evenly spaced on
     ``[0, t_end]``; frame 0 is the initial condition as the solver represents it (Nyquist mode removed).
     ``dt`` must divide ``t_end / (n_frames - 1)``; ``stepper`` is a Dedalus IMEX scheme name (SBDF2, RK222,
-    RK443, ...). Raises ``runner.DivergenceError`` (``.sample``) if a trajectory turns non-finite or exceeds
+    RK443, ...); ``hyperviscosity`` as in :func:`build_problem`. Raises ``runner.DivergenceError`` (``.sample``)
+    if a trajectory turns non-finite or exceeds
     ``bound``. With ``return_stats`` also returns the :class:`runner.SolverStats`.
     """
     u0 = np.asarray(u0, dtype=np.float64)
@@ -107,7 +112,7 @@ def simulate_ks(
     check_grid_and_parameters(n_points, nu=nu, length=length)
 
     def build(batch):
-        return build_problem(batch, n_points, length, nu)
+        return build_problem(batch, n_points, length, nu, hyperviscosity)
 
     def set_initial(built, chunk):
         _, u, _ = built

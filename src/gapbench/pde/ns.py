@@ -1,4 +1,4 @@
-"""2D incompressible Navier-Stokes in vorticity form (docs/science.md, "Equations"), solved with Dedalus 3.
+"""2D incompressible Navier-Stokes in vorticity form (docs/pde_solvers.md), solved with Dedalus 3.
 
 On the unit torus [0, 1)^2:
 
@@ -46,7 +46,8 @@ def initial_condition(
     over integer wavevectors ``k`` with ``|k_x|, |k_y| < N/2``, ``k != 0``; ``xi_k`` independent standard complex
     normals (real and imaginary parts ~ N(0, 1), drawn from ``rng`` as one ``(N, N, 2)`` array in FFT order).
     Covariance: the real part halves the variance, so each mode pair has spectral density
-    ``2 sigma^2 (4 pi^2 |k|^2 + tau^2)^(-alpha)``. Unlike FNO we drop the ``|k_i| = N/2`` (Nyquist) modes, which
+    ``2 sigma^2 (4 pi^2 |k|^2 + tau^2)^(-alpha)``: the sampler of the 2021 FNO Navier-Stokes data, twice the
+    variance of the current FNO code's sampler. Unlike FNO we drop the ``|k_i| = N/2`` (Nyquist) modes, which
     the solver's basis does not represent, so frame 0 equals the drawn field. Returns shape ``(N, N)``.
     """
     n = int(n_points)
@@ -74,9 +75,11 @@ def streamfunction(w: np.ndarray) -> np.ndarray:
     return np.fft.irfft2(np.fft.rfft2(w) / k2, s=w.shape[-2:])
 
 
-def build_problem(batch: int, n_points: int, nu: float, forcing: bool = True):
+def build_problem(batch: int, n_points: int, nu: float, forcing: bool = True, hyperviscosity: float = 0.0):
     """The Dedalus IVP for ``batch`` NS trajectories: axis 0 the batch axis, axes 1, 2 ``x``, ``y``.
 
+    ``hyperviscosity = h > 0`` adds ``h * lap^4(w)`` on the left (implicit; damps wavevector ``k`` at rate
+    ``h |k|^8``): the stabilised coarse-grid baseline (``train/baseline.py``), never the data.
     Returns ``(problem, w, scratch, psi, tau_psi)``.
     """
     d3 = import_dedalus()
@@ -111,11 +114,12 @@ def build_problem(batch: int, n_points: int, nu: float, forcing: bool = True):
     def integ(a):
         return d3.Integrate(a, (coords["x"], coords["y"]))
 
-    namespace = {"w": w, "psi": psi, "tau_psi": tau_psi, "f": f, "nu": float(nu),
+    namespace = {"w": w, "psi": psi, "tau_psi": tau_psi, "f": f, "nu": float(nu), "hv": float(hyperviscosity),
                  "dx": dx, "dy": dy, "lap": lap, "integ": integ}
     problem = d3.IVP([w, psi, tau_psi], namespace=namespace)
     rhs = "- (dy(psi)*dx(w) - dx(psi)*dy(w))" + (" + f" if forcing else "")
-    problem.add_equation("dt(w) - nu*lap(w) = " + rhs)
+    hyper = " + hv*lap(lap(lap(lap(w))))" if hyperviscosity > 0 else ""
+    problem.add_equation("dt(w) - nu*lap(w)" + hyper + " = " + rhs)
     problem.add_equation("lap(psi) + w + tau_psi = 0")
     problem.add_equation("integ(psi) = 0")
     return problem, w, scratch, psi, tau_psi
@@ -133,12 +137,14 @@ def simulate_ns(
     batch_size: int = DEFAULT_BATCH,
     bound: float = DEFAULT_BOUND,
     return_stats: bool = False,
+    hyperviscosity: float = 0.0,
 ) -> np.ndarray | tuple[np.ndarray, SolverStats]:
     """Integrate NS from each initial vorticity in ``w0`` (shape ``(batch, N, N)``, values at ``(i, j) / N``).
 
     Returns the vorticity frames, shape ``(batch, n_frames, N, N)``, ``n_frames`` snapshots (t = 0 included)
     evenly spaced on ``[0, t_end]``. ``dt`` must divide ``t_end / (n_frames - 1)``. ``forcing=False`` drops ``f``
-    (decaying turbulence, Taylor-Green tests). The streamfunction starts consistent with ``w0``. Raises
+    (decaying turbulence, Taylor-Green tests); ``hyperviscosity`` as in :func:`build_problem`. The streamfunction
+    starts consistent with ``w0``. Raises
     ``runner.DivergenceError`` (``.sample``) if a trajectory turns non-finite or ``max |w|`` exceeds ``bound``.
     """
     w0 = np.asarray(w0, dtype=np.float64)
@@ -148,7 +154,7 @@ def simulate_ns(
     check_grid_and_parameters(n_points, nu=nu)
 
     def build(batch):
-        return build_problem(batch, n_points, nu, forcing)
+        return build_problem(batch, n_points, nu, forcing, hyperviscosity)
 
     def set_initial(built, chunk):
         _, w, _, psi, tau_psi = built

@@ -1,4 +1,4 @@
-"""Observation: what the models see (docs/science.md, "Observation").
+"""Observation: what the models see (docs/pde_data.md, "Observation and omega_f").
 
 A simulated field on ``N`` points per direction is observed on ``f`` points per direction by
 
@@ -11,12 +11,18 @@ A simulated field on ``N`` points per direction is observed on ``f`` points per 
 * **strided subsampling** (anchor; ``f`` must divide ``N``): every ``N/f``-th point (aliases the modes above
   ``f/2`` onto the kept ones).
 
-then additive Gaussian noise ``sigma * std(clean observed field) * xi``, ``xi ~ N(0, 1)`` i.i.d., where the
-std is taken over the whole store (recorded as attr ``noise_std``) and ``xi`` for sample ``i`` is drawn from
-``seeds.sample_noise_rng(noise_seed, i)``: one stream per sample, whatever the chunking.
+then additive Gaussian noise with a constant signal-to-noise ratio over time:
 
-Stores are processed lazily with dask, one sample chunk at a time: two passes (the std, then the write), so
-memory is bounded by a few chunks whatever the store size (``benchmarks/observe_memory.py``).
+    u_obs(s, t) = u_clean(s, t) + sigma * std_x(u_clean(s, t)) * xi(s, t),    xi ~ N(0, 1) i.i.d.,
+
+the std taken over the points of that one clean observed frame (a field whose amplitude grows over the run
+keeps the same relative noise on every frame); ``xi`` of sample ``i`` (all its frames, shape ``(T, *grid)``)
+is drawn from ``seeds.sample_noise_rng(noise_seed, i)``: one stream per sample, whatever the chunking.
+The observed store holds both fields: ``u`` (noisy, what models see) and ``u_clean`` (the truth every
+nRMSE is scored against); ``vorticity`` / ``vorticity_clean`` for NS. Attr ``noise_law`` states the law.
+
+Stores are processed lazily with dask, one sample chunk at a time, so memory is bounded by a few chunks
+whatever the store size (``benchmarks/observe_memory.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import xarray as xr
 
 from gapbench.errors import GapbenchError
 from gapbench.pde.seeds import sample_noise_rng
-from gapbench.pde.store import field_name
+from gapbench.pde.store import clean_name, field_name
 
 METHODS = ("fourier", "subsample")
 
@@ -75,18 +81,29 @@ def observe_array(u: np.ndarray, method: str, f: int, ndim: int) -> np.ndarray:
     raise GapbenchError(f"unknown observation method {method!r}; allowed: {', '.join(METHODS)}")
 
 
-def add_noise(clean: np.ndarray, samples: np.ndarray, scale: float, noise_seed: int) -> np.ndarray:
-    """``clean + scale * xi`` with ``xi`` of sample ``samples[j]`` from its own stream (float64 draws)."""
+NOISE_LAW = ("u = u_clean + sigma * std_x(u_clean(s, t)) * xi(s, t), xi ~ N(0, 1) i.i.d., std over the points "
+             "of each clean observed frame; xi of sample i from default_rng(SeedSequence([noise_seed, i])), "
+             "shape (time, *grid), float64")
+
+
+def frame_std(clean: np.ndarray, ndim: int) -> np.ndarray:
+    """Std over the last ``ndim`` (spatial) axes: one number per frame, shape ``clean.shape[:-ndim]``."""
+    return clean.astype(np.float64).std(axis=tuple(range(clean.ndim - ndim, clean.ndim)))
+
+
+def add_noise(clean: np.ndarray, samples: np.ndarray, sigma: float, noise_seed: int, ndim: int) -> np.ndarray:
+    """``clean + sigma * std_x(clean frame) * xi`` (module docstring) for a block ``(sample, time, *grid)``."""
     out = clean.astype(np.float64)
-    if scale > 0:
+    if sigma > 0:
+        scale = sigma * frame_std(out, ndim)
         for j, index in enumerate(samples):
-            out[j] += scale * sample_noise_rng(noise_seed, int(index)).standard_normal(clean.shape[1:])
+            xi = sample_noise_rng(noise_seed, int(index)).standard_normal(clean.shape[1:])
+            out[j] += scale[j].reshape(scale[j].shape + (1,) * ndim) * xi
     return out
 
 
 def observe_dataset(sim: xr.Dataset, method: str, resolution: int, sigma: float, noise_seed: int) -> xr.Dataset:
-    """Lazy observed dataset of a simulation dataset (format of ``store.py``); computes the noise std eagerly."""
-    import dask
+    """Lazy observed dataset (noisy field and its clean version, format of ``store.py``) of a simulation dataset."""
     import dask.array as da
 
     if sigma < 0:
@@ -103,21 +120,20 @@ def observe_dataset(sim: xr.Dataset, method: str, resolution: int, sigma: float,
         return np.stack([observe_array(sample, method, resolution, ndim) for sample in block])
 
     clean = data.map_blocks(observe_block, chunks=out_chunks, meta=np.empty((0,) * data.ndim, np.float64))
-    with dask.config.set(scheduler="synchronous"):
-        field_std = float(clean.std().compute())
-    scale = sigma * field_std
     samples = sim["sample"].values
 
     def noisy(block, block_info=None):
         lo, hi = block_info[0]["array-location"][0]
-        return add_noise(block, samples[lo:hi], scale, noise_seed).astype(np.float32)
+        return add_noise(block, samples[lo:hi], sigma, noise_seed, ndim).astype(np.float32)
 
     observed = clean.map_blocks(noisy, meta=np.empty((0,) * data.ndim, np.float32))
+    clean32 = clean.astype(np.float32)
     length = float(sim.attrs["length"])
     coords = {"sample": sim["sample"].values, "time": sim["time"].values}
     for d in field.dims[2:]:
         coords[d] = np.arange(resolution) * length / resolution
-    ds = xr.Dataset({name: (field.dims, observed), "seed": sim["seed"]}, coords=coords)
+    ds = xr.Dataset({name: (field.dims, observed), clean_name(name): (field.dims, clean32), "seed": sim["seed"]},
+                    coords=coords)
     ds.attrs = dict(sim.attrs)
     ds.attrs.pop("complete", None)
     ds.attrs.update(
@@ -126,7 +142,6 @@ def observe_dataset(sim: xr.Dataset, method: str, resolution: int, sigma: float,
         obs_method=method,
         sigma=float(sigma),
         noise_seed=int(noise_seed),
-        field_std=field_std,
-        noise_std=scale,
+        noise_law=NOISE_LAW,
     )
     return ds

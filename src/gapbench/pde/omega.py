@@ -1,4 +1,4 @@
-"""Unobserved energy fraction ``omega_f`` (docs/science.md, "Unobserved energy").
+"""Unobserved energy fraction ``omega_f`` (docs/pde_data.md, "Observation and omega_f").
 
 For a simulated frame with Fourier coefficients ``a_n`` (``n`` the integer wavenumber vector),
 
@@ -9,6 +9,11 @@ averaged over every frame of every trajectory. In 2D the unobserved set is the c
 ``omega_f`` is the energy fraction the observed data cannot contain. Frames with zero energy are skipped.
 
 The stores are read one sample chunk at a time, so memory is bounded by one chunk.
+
+Resolution check of a simulation (:func:`tail_fraction`): the fraction of the squared spectrum (KS: energy of
+``u``; NS: enstrophy, the squared vorticity) in the modes ``|n|_inf > N/3``, i.e. beyond 2/3 of the Nyquist
+wavenumber ``N/2``, maximised over frames and trajectories. A resolved spectral simulation keeps it tiny;
+``gapbench data check`` warns above ``store.TAIL_WARN`` (1e-6).
 """
 
 from __future__ import annotations
@@ -21,17 +26,32 @@ from gapbench.errors import GapbenchError
 from gapbench.pde.store import field_name, load
 
 
+def _spectrum(u: np.ndarray, ndim: int) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """``(|a_n|^2, |n|_inf, spatial axes)`` of ``u`` with ``ndim`` spatial axes last."""
+    axes = tuple(range(u.ndim - ndim, u.ndim))
+    n = u.shape[-1]
+    energy = np.abs(np.fft.fftn(u.astype(np.float64), axes=axes)) ** 2
+    wavenumber = np.abs(np.fft.fftfreq(n, 1.0 / n))
+    kmax = np.max(np.stack(np.meshgrid(*([wavenumber] * ndim), indexing="ij")), axis=0)
+    return energy, kmax, axes
+
+
+def tail_fraction(u: np.ndarray, ndim: int) -> float:
+    """``max`` over frames of ``sum_{|n|_inf > N/3} |a_n|^2 / sum_n |a_n|^2`` (0 for all-zero frames)."""
+    energy, kmax, axes = _spectrum(u, ndim)
+    n = u.shape[-1]
+    total = energy.sum(axis=axes)
+    tail = (energy * (kmax > n / 3)).sum(axis=axes)
+    frac = np.divide(tail, total, out=np.zeros_like(tail), where=total > 0)
+    return float(frac.max()) if frac.size else 0.0
+
+
 def unobserved_fractions(u: np.ndarray, resolutions: list[int], ndim: int) -> tuple[np.ndarray, int]:
     """Per resolution, the sum over frames of the unobserved energy fraction, and the number of frames.
 
     ``u`` has shape ``(..., N[, N])`` with ``ndim`` spatial axes last.
     """
-    axes = tuple(range(u.ndim - ndim, u.ndim))
-    n = u.shape[-1]
-    energy = np.abs(np.fft.fftn(u.astype(np.float64), axes=axes)) ** 2
-    wavenumber = np.abs(np.fft.fftfreq(n, 1.0 / n))
-    grids = np.meshgrid(*([wavenumber] * ndim), indexing="ij")
-    kmax = np.max(np.stack(grids), axis=0)  # |n|_inf on the grid
+    energy, kmax, axes = _spectrum(u, ndim)
     total = energy.sum(axis=axes)
     frames = total > 0
     sums = np.empty(len(resolutions))

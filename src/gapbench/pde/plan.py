@@ -39,11 +39,18 @@ def n_shards(config: dict, equation: str, split: str) -> int:
     return math.ceil(sec["n_samples"][split] / sec["shard_size"])
 
 
+def observes(method: str, resolution: int, sim_resolution: int) -> bool:
+    """Whether ``method`` observes at ``resolution``: subsampling only where ``resolution`` divides the grid."""
+    return method == "fourier" or sim_resolution % resolution == 0
+
+
 def obs_variants(config: dict, equation: str) -> list[str]:
-    """Observation keys (``naming.obs_key``) of ``equation``: every (resolution, sigma) pair."""
+    """Observation keys (``naming.obs_key``) of ``equation``: every (method, resolution, sigma) triple, where
+    ``subsample`` skips the resolutions that do not divide the simulation resolution (:func:`observes`)."""
     obs = config["pde"]["observe"]
-    sec = obs[equation]
-    return [obs_key(obs["method"], f, s) for f in sec["resolutions"] for s in sec["sigmas"]]
+    sec, n = obs[equation], config["pde"][equation]["resolution"]
+    return [obs_key(m, f, s) for m in obs["methods"] for f in sec["resolutions"] if observes(m, f, n)
+            for s in sec["sigmas"]]
 
 
 def run_dir(equation: str, nu: str) -> str:

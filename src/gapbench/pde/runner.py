@@ -1,11 +1,11 @@
 """The integration loop shared by the Dedalus solvers of KS (`ks.py`) and NS (`ns.py`).
 
-docs/science.md, "Equations": both equations are solved with Dedalus 3 (RealFourier bases, dealias 3/2, float64,
+docs/pde_solvers.md: both equations are solved with Dedalus 3 (RealFourier bases, dealias 3/2, float64,
 an IMEX stepper with a fixed ``dt``). This module holds everything that is not the equation itself:
 
 * :func:`import_dedalus` imports Dedalus once, with OpenMP threading off and its logging tamed (Dedalus adds a
   stdout handler to the *root* logger at import; we remove it so its chatter goes through the caller's logging).
-* **Batching.** Dedalus costs about 0.2-0.5 ms per step whatever the grid size at N=512 (docs/science.md, performance
+* **Batching.** Dedalus costs about 0.2-0.5 ms per step whatever the grid size at N=512 (docs/pde_solvers.md, performance
   anchors): Python overhead, not FFTs. We therefore solve B trajectories in *one* problem whose first axis is a
   batch axis (:func:`batch_basis`): a polynomial basis of size B with dealias 1, no operator acting along it, and an
   identity grid<->coefficient transform. Every product is pointwise in grid space, every linear operator is the

@@ -6,7 +6,7 @@ Names are turned into integers with SHA-256 (:func:`stable_int`), not Python's `
 The integers are fed to :class:`numpy.random.SeedSequence` as entropy; its first 64-bit word is the recorded
 seed and ``numpy.random.default_rng(seed)`` is the generator the initial condition is drawn with.
 
-``attempt`` counts re-draws: a trajectory that diverges (docs/science.md, "Equations") is drawn again with
+``attempt`` counts re-draws: a trajectory that diverges (docs/pde_data.md) is drawn again with
 ``attempt + 1``, which gives a new, equally reproducible seed; stores record every re-draw.
 """
 

@@ -1,9 +1,13 @@
-"""The PDE store format (docs/science.md, "Store") and its executable specification.
+"""The PDE store format (docs/pde_data.md, "Store format") and its executable specification.
 
 One Zarr v3 store per (equation, nu, split) and per observation variant, written through xarray:
 
 * data variable ``u`` with dims ``(sample, time, x)`` (KS) or ``vorticity`` with dims ``(sample, time, x, y)``
   (NS), float32, chunked along ``sample`` only;
+* observed stores only: the clean observed field beside it, ``u_clean`` / ``vorticity_clean`` (same dims,
+  float32; the noise-free observation that every nRMSE is scored against, ``observe.py``);
+* prediction stores (``predictions.zarr`` of a training or solver run) hold the predicted field under the
+  data's name, frames ``0..horizon`` (frame 0 is the observed input), attr ``kind = "prediction"``;
 * ``seed`` (sample,) uint64: the seed each trajectory's initial condition was drawn with (see ``seeds.py``);
 * coords ``sample`` (global index in the split), ``time``, ``x`` (, ``y``);
 * attrs :data:`REQUIRED_ATTRS`: everything needed to regenerate the store, plus ``complete = True``, set
@@ -49,9 +53,13 @@ REQUIRED_ATTRS = (
     "split",  # train | valid | test (or the label given to `gapbench simulate`)
     "seed_scheme",  # how the per-sample seeds were derived
     "redraws",  # list of {sample, attempt, seed, replaced_seed, reason} for diverged trajectories
+    "tail_fraction",  # max over frames of the squared-spectrum fraction beyond 2/3 Nyquist (omega.tail_fraction)
     "dedalus_version",
     "gapbench_version",
 )
+
+# `data check` warns when a simulation's spectral tail (attr tail_fraction) exceeds this.
+TAIL_WARN = 1e-6
 
 # Samples per chunk: about this many bytes per chunk, at least one sample.
 CHUNK_BYTES = 16 * 2**20
@@ -70,6 +78,11 @@ def versions() -> dict[str, str]:
 
 def field_name(equation: str) -> str:
     return VARIABLES[equation][0]
+
+
+def clean_name(name: str) -> str:
+    """Name of the clean observed field stored beside field ``name`` in an observed store."""
+    return f"{name}_clean"
 
 
 def chunk_samples(ds: xr.Dataset) -> int:
@@ -151,6 +164,11 @@ def validate(ds: xr.Dataset, where: str = "store", check_values: bool = True) ->
         raise StoreError(f"{where}: no variable {name!r} (a {eq} store holds {name!r} with dims {dims})")
     if ds[name].dims != dims:
         raise StoreError(f"{where}: {name!r} has dims {ds[name].dims}, expected {dims}")
+    if ds.attrs.get("kind") == "observation":
+        clean = clean_name(name)
+        if clean not in ds.data_vars or ds[clean].dims != dims:
+            raise StoreError(f"{where}: an observed store holds the clean field {clean!r} with dims {dims} beside "
+                             f"the noisy {name!r}; it is missing (store written by an older gapbench: re-observe)")
     if "seed" not in ds.data_vars or ds["seed"].dims != ("sample",):
         raise StoreError(f"{where}: no per-sample 'seed' variable with dims ('sample',)")
     for coord in dims:
@@ -165,12 +183,13 @@ def validate(ds: xr.Dataset, where: str = "store", check_values: bool = True) ->
         raise StoreError(f"{where}: no samples")
     if check_values:
         _check_chunks(where)
-        finite = np.isfinite(ds[name].data).all(axis=tuple(range(1, len(dims))))
         import dask
 
+        names = [n for n in (name, clean_name(name)) if n in ds.data_vars]
+        finite = [np.isfinite(ds[n].data).all(axis=tuple(range(1, len(dims)))) for n in names]
         try:
             with dask.config.set(scheduler="synchronous"):
-                finite = np.asarray(dask.compute(finite)[0])
+                finite = np.logical_and.reduce([np.asarray(f) for f in dask.compute(*finite)])
                 for other in ("seed", *dims):  # decode every other variable and coordinate chunk too
                     np.asarray(ds[other].values)
         except Exception as err:  # zstd/codec errors of a damaged chunk file
@@ -216,9 +235,17 @@ def check_store(path: str | Path) -> str:
     a = ds.attrs
     name = field_name(a["equation"])
     shape = ", ".join(f"{d}={n}" for d, n in ds[name].sizes.items())
-    obs = "" if a["kind"] == "simulation" else f", observed by {a['obs_method']} (sigma={a['sigma']}, noise seed {a['noise_seed']})"
+    obs = "" if a["kind"] == "simulation" else (f", observed by {a['obs_method']} (sigma={a['sigma']}, noise seed "
+                                                 f"{a['noise_seed']}; clean field {clean_name(name)!r} beside it)")
+    tail = float(a["tail_fraction"])
+    warn = ""
+    if tail > TAIL_WARN:
+        warn = (f"\nWARNING: {tail:.2e} of the squared spectrum lies beyond 2/3 of the Nyquist wavenumber (more "
+                f"than {TAIL_WARN:g}): the simulation at {a['sim_resolution']} points is under-resolved; raise the "
+                "resolution")
     return (
         f"{path}: ok: {a['equation']} {a['kind']} store, {a['split']} split, nu={a['nu']}, {name}({shape}) "
         f"{ds[name].dtype}, t in [0, {a['t_end']}], simulated at {a['sim_resolution']} points with {a['stepper']} "
-        f"dt={a['dt']}{obs}; {len(a['redraws'])} re-drawn trajectories; all values finite"
+        f"dt={a['dt']}{obs}; spectral tail beyond 2/3 Nyquist {tail:.2e}; {len(a['redraws'])} re-drawn "
+        f"trajectories; all values finite{warn}"
     )

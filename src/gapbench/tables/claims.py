@@ -9,11 +9,15 @@ Verdicts: ``supported``, ``not supported``, ``inconclusive``, ``not run at this 
   edge models -> supported; an edge threshold that grows, or a node threshold that does not -> not supported;
   node models that reach the target at no n -> inconclusive.
 * viscosity / noise / benchmark-like PDE settings: a *trend* contrast per slice, the difference of two
-  Delta nRMSE (docs/science.md): ``Delta(low nu) - Delta(high nu)`` on KS, ``Delta(high sigma) - Delta(low sigma)``
+  Delta nRMSE (docs/tables.md): ``Delta(low nu) - Delta(high nu)`` on KS, ``Delta(high sigma) - Delta(low sigma)``
   on NS, ``Delta(largest omega_f) - Delta(smallest omega_f)`` per equation; tested as one contrast of four
-  groups (stats.py). Supported when at least one slice is significantly positive and none significantly
-  negative; not supported when a testable slice exists but none is significantly positive, or one is
-  significantly negative; not run at this scale without a testable slice.
+  groups (stats.py), and the p-values of the testable slices of one claim corrected by Holm-Bonferroni
+  (family-wise level alpha). Supported when Holm rejects at least one slice with a positive contrast and none
+  with a negative one; not supported when a testable slice exists otherwise; not run at this scale without a
+  testable slice.
+* memory at KS's lowest observed resolution: ``Delta = nRMSE(FFNO) - nRMSE(MemNO)`` per (nu, method, sigma)
+  slice at the lowest resolution trained, the two-sample test of ``tables.test``, Holm-Bonferroni over the
+  slices; supported / not supported / not run as for the trends.
 * standard graph benchmarks hide the edge advantage: an equivalence statement; every benchmark's relative edge
   gain has its CI within +-margin (the seed's own spread on that dataset) and the planted claim is supported
   -> supported; a CI wholly outside the margin (edge much worse counts too) -> not supported.
@@ -29,7 +33,7 @@ from gapbench.tables.graphs import GraphRow, gain, model_rank
 from gapbench.tables.memory import MemoryTargets, thresholds
 from gapbench.tables.pde import PdeRow
 from gapbench.tables.render import fmt, fmt_test, md_table, write_text
-from gapbench.tables.stats import StatsOptions, TestResult, contrast, holm
+from gapbench.tables.stats import StatsOptions, TestResult, contrast, holm, holm_adjusted
 
 SUPPORTED, NOT_SUPPORTED, NOT_RUN = "supported", "not supported", "not run at this scale"
 INCONCLUSIVE = "inconclusive"
@@ -244,57 +248,100 @@ def _trend(rows: list[PdeRow], equation: str, vary: str, slice_of, high_first: b
     return evidence, results
 
 
-def _trend_verdict(results: list[TestResult]) -> tuple[str, str]:
-    testable = [t for t in results if t.significant is not None]
+def _trend_verdict(results: list[TestResult], alpha: float) -> tuple[str, str, list[float | None]]:
+    """Verdict over the slices of one claim with Holm-Bonferroni over the testable ones; also each slice's
+    Holm-adjusted p-value (None when untestable)."""
+    testable = [i for i, t in enumerate(results) if t.significant is not None]
+    adjusted: list[float | None] = [None] * len(results)
     if not results:
-        return NOT_RUN, "no slice has FFNO and MemNO results at two or more settings"
+        return NOT_RUN, "no slice has FFNO and MemNO results at two or more settings", adjusted
     if not testable:
         pos = sum(t.estimate > 0 for t in results)
         return NOT_RUN, (f"the contrast is positive in {pos} of {len(results)} slices, but no slice has >= 2 "
-                         "seeds in every group, so it cannot be tested")
-    pos = sum(t.direction > 0 for t in testable)
-    neg = sum(t.direction < 0 for t in testable)
+                         "seeds in every group, so it cannot be tested"), adjusted
+    pvalues = [results[i].p_value for i in testable]
+    reject = holm(pvalues, alpha)
+    for i, p in zip(testable, holm_adjusted(pvalues)):
+        adjusted[i] = p
+    pos = sum(r and results[i].estimate > 0 for i, r in zip(testable, reject))
+    neg = sum(r and results[i].estimate < 0 for i, r in zip(testable, reject))
     verdict = SUPPORTED if pos >= 1 and neg == 0 else NOT_SUPPORTED
-    return verdict, (f"significantly positive in {pos}, significantly negative in {neg}, of {len(testable)} "
-                     f"testable slices ({len(results) - len(testable)} untestable)")
+    return verdict, (f"Holm-Bonferroni over {len(testable)} testable slices (family-wise alpha = {alpha:g}): "
+                     f"significantly positive in {pos}, significantly negative in {neg} "
+                     f"({len(results) - len(testable)} untestable)"), adjusted
+
+
+def _with_holm(evidence: list[list[str]], adjusted: list[float | None]) -> list[list[str]]:
+    return [row + [fmt(p, 3)] for row, p in zip(evidence, adjusted)]
 
 
 def viscosity(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
     rule = ("per (method, resolution, sigma) slice of KS: contrast Delta(lowest nu) - Delta(highest nu) > 0; "
-            "supported iff significantly positive in >= 1 slice and significantly negative in none")
+            "Holm-Bonferroni over the slices; supported iff Holm rejects >= 1 slice with a positive contrast and none "
+            "with a negative one")
     ev, res = _trend(rows, "ks", "nu", lambda r: (("res", r.resolution), ("sigma", r.sigma), ("method", r.method)),
                      False, metric, opts, "nu")
-    verdict, summary = _trend_verdict(res)
+    verdict, summary, adjusted = _trend_verdict(res, opts.alpha)
     return Claim("viscosity", "Memory helps more at lower viscosity (KS)", rule, verdict, summary,
-                 ["slice", f"Delta {metric} = FFNO - MemNO per nu", "Delta(low nu) - Delta(high nu)"], ev)
+                 ["slice", f"Delta {metric} = FFNO - MemNO per nu", "Delta(low nu) - Delta(high nu)", "Holm p"],
+                 _with_holm(ev, adjusted))
 
 
 def noise(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
     rule = ("per (nu, method, resolution) slice of NS: contrast Delta(highest sigma) - Delta(lowest sigma) > 0; "
-            "supported iff significantly positive in >= 1 slice and significantly negative in none")
+            "Holm-Bonferroni over the slices; supported iff Holm rejects >= 1 slice with a positive contrast and none "
+            "with a negative one")
     ev, res = _trend(rows, "ns", "sigma", lambda r: (("nu", r.nu), ("res", r.resolution), ("method", r.method)),
                      True, metric, opts, "sigma")
-    verdict, summary = _trend_verdict(res)
+    verdict, summary, adjusted = _trend_verdict(res, opts.alpha)
     return Claim("noise", "Memory helps more with observation noise (NS)", rule, verdict, summary,
-                 ["slice", f"Delta {metric} = FFNO - MemNO per sigma", "Delta(high sigma) - Delta(low sigma)"], ev)
+                 ["slice", f"Delta {metric} = FFNO - MemNO per sigma", "Delta(high sigma) - Delta(low sigma)",
+                  "Holm p"], _with_holm(ev, adjusted))
 
 
 def benchmarks_pde(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
     rule = ("per (equation, nu, method, sigma) slice: contrast Delta(largest omega_f) - Delta(smallest omega_f) > 0 "
             "(the smallest omega_f is the benchmark-like, resolved setting); supported iff significantly positive "
-            "in >= 1 slice and significantly negative in none")
+            "after Holm-Bonferroni over the slices in >= 1 slice and significantly negative in none")
     ev, res = [], []
     for eq in sorted({r.equation for r in rows}):
         e, t = _trend(rows, eq, "omega_f", lambda r: (("eq", r.equation), ("nu", r.nu), ("method", r.method),
                                                       ("sigma", r.sigma)), True, metric, opts, "omega_f")
         ev += e
         res += t
-    verdict, summary = _trend_verdict(res)
+    verdict, summary, adjusted = _trend_verdict(res, opts.alpha)
     if not res and rows and all(r.omega_f is None for r in rows):
         summary = "no omega_f.csv was found for the datasets trained"
     return Claim("benchmarks_pde", "Benchmark-like PDE settings hide the memory advantage", rule, verdict, summary,
                  ["slice", f"Delta {metric} = FFNO - MemNO per omega_f",
-                  "Delta(max omega_f) - Delta(min omega_f)"], ev)
+                  "Delta(max omega_f) - Delta(min omega_f)", "Holm p"], _with_holm(ev, adjusted))
+
+
+def memory_low_resolution(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
+    title = "MemNO beats FFNO at KS's lowest observed resolution"
+    rule = ("per (nu, method, sigma) slice of KS at the lowest observed resolution trained: Delta = FFNO - MemNO "
+            f"{metric}, two-sample test; Holm-Bonferroni over the slices; supported iff Holm rejects >= 1 slice "
+            "with Delta > 0 and none with Delta < 0")
+    ks = [r for r in rows if r.equation == "ks" and r.model == MEMORY_MODEL and r.deltas.get(metric)]
+    evidence, results = [], []
+    if ks:
+        low = min(r.resolution for r in ks)
+        ffno = {r.dataset: r for r in rows if r.model == MARKOV_MODEL}
+        for r in sorted((r for r in ks if r.resolution == low), key=lambda r: r.dataset):
+            t = r.deltas[metric]
+            if t is None or t.estimate is None:
+                continue
+            results.append(t)
+            f = ffno[r.dataset].summaries[metric]
+            m = r.summaries[metric]
+            evidence.append([f"nu={fmt(r.nu)}, method={r.method}, res={r.resolution}, sigma={fmt(r.sigma)}",
+                             f"{fmt(f.mean)} (n={f.n})", f"{fmt(m.mean)} (n={m.n})", fmt_test(t),
+                             fmt(r.ratios[metric].estimate if r.ratios.get(metric) else None, 3)])
+    verdict, summary, adjusted = _trend_verdict(results, opts.alpha)
+    if not results:
+        summary = "no KS dataset has both FFNO and MemNO results"
+    return Claim("memory_low_resolution", title, rule, verdict, summary,
+                 ["slice", "FFNO", "MemNO", "Delta", "FFNO/MemNO", "Holm p"], _with_holm(evidence, adjusted))
 
 
 # ------------------------------------------------------------------------------------------------ all
@@ -303,7 +350,8 @@ def evaluate(graph_rows: list[GraphRow], pde_rows: list[PdeRow], metric: str, op
     planted = planted_star(graph_rows, opts)
     return [planted, memory_threshold(graph_rows, memory_targets or MemoryTargets()),
             viscosity(pde_rows, metric, opts), noise(pde_rows, metric, opts),
-            benchmarks_graphs(graph_rows, planted.verdict), benchmarks_pde(pde_rows, metric, opts)]
+            benchmarks_graphs(graph_rows, planted.verdict), benchmarks_pde(pde_rows, metric, opts),
+            memory_low_resolution(pde_rows, metric, opts)]
 
 
 def markdown(claims: list[Claim], metric: str, opts: StatsOptions, n_missing: int) -> str:

@@ -1,9 +1,13 @@
 """Figures (matplotlib, Agg backend), each written as PNG and PDF under results/figures/.
 
 * ``delta_nrmse_vs_omega_f``: Delta nRMSE = nRMSE(FFNO) - nRMSE(MemNO) against the unobserved energy omega_f,
-  one point per dataset (docs/science.md: omega_f predicts where memory helps), error bars the test's CI.
+  one point per dataset (omega_f: where memory should help), error bars the test's CI.
 * ``rollout_nrmse``: nRMSE over rollout time per model (mean over seeds of each run's rollout.csv, band ± std
   over seeds), one panel per dataset.
+* ``accuracy_vs_cost``: one panel per PDE dataset, nRMSE over the horizon against inference wall time per test
+  trajectory (same machine): the solver at each resolution (a line, labelled by grid points), the stabilised
+  coarse solver, every learned model (mean over seeds), persistence as a horizontal line (McGreivy & Hakim:
+  compare at equal accuracy or equal cost). Diverged or missing runs are left out.
 * ``node_vs_edge``: node vs edge test metric against n (MAP, duplicates) and against the number of leaves
   (planted star), mean ± std over seeds.
 * ``memory_threshold``: test error against width (best depth per width) on the star tasks of the memory
@@ -26,10 +30,11 @@ import numpy as np
 from gapbench.tables import memory
 from gapbench.tables.collect import read_csv_rows
 from gapbench.tables.graphs import SWEPT, GraphRow, is_selected, model_rank
-from gapbench.tables.pde import PdeRow
+from gapbench.tables.pde import PdeRow, solver_of
 from gapbench.tables.style import DPI, band, model_color, model_marker
 
-FIGURES = ("delta_nrmse_vs_omega_f", "rollout_nrmse", "node_vs_edge", "memory_threshold", "training_curves")
+FIGURES = ("delta_nrmse_vs_omega_f", "rollout_nrmse", "accuracy_vs_cost", "node_vs_edge", "memory_threshold",
+           "training_curves")
 FORMATS = ("png", "pdf")
 
 
@@ -152,6 +157,49 @@ def rollout(rows: list[PdeRow], figures_dir: Path) -> None:
         ax.axis("off")
     fig.suptitle("nRMSE over the rollout (mean ± std over seeds)")
     _save(fig, figures_dir, "rollout_nrmse")
+
+
+def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
+    plt = _plt()
+    from matplotlib.ticker import NullFormatter
+
+    datasets: dict[tuple, list[PdeRow]] = {}
+    for r in rows:
+        if r.summaries["nrmse"].mean is not None:
+            datasets.setdefault(r.dataset, []).append(r)
+    fig, axes = _grid(plt, max(1, len(datasets)), 3.6, 3.0)
+    if not datasets:
+        _empty(axes[0], "scored PDE runs")
+    for ax, (ds, rs) in zip(axes, sorted(datasets.items())):
+        eq, nu, method, res, sigma = ds
+        cost = {r.model: r.summaries["inference_time_per_trajectory_s"].mean for r in rs}
+        err = {r.model: r.summaries["nrmse"].mean for r in rs}
+        plain = sorted((solver_of(m)[1], m) for m in err if solver_of(m) and solver_of(m)[0] == "solver"
+                       and cost[m])
+        if plain:
+            ax.plot([cost[m] for _, m in plain], [err[m] for _, m in plain], "o-", color="k", label="solver")
+            for n, m in plain:
+                ax.annotate(f"r{n}", (cost[m], err[m]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        for m in err:
+            if solver_of(m) and solver_of(m)[0] == "solver_hv" and cost[m]:
+                ax.plot(cost[m], err[m], "D", color="grey", label=f"{m} (hyperviscosity)")
+        for r in rs:
+            if r.learned and cost[r.model]:
+                ax.plot(cost[r.model], err[r.model], model_marker(r.model), color=model_color(r.model), label=r.model)
+        if "persistence" in err:
+            ax.axhline(err["persistence"], color=model_color("persistence"), ls="--", lw=0.8, label="persistence")
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on narrow ranges
+        if all(v > 0 for v in err.values()):
+            ax.set_yscale("log")
+        ax.set_xlabel("inference s / trajectory")
+        ax.set_ylabel("nRMSE over the horizon")
+        ax.set_title(f"{eq.upper()} nu={nu:g} {method} r{res} s{sigma:g}", fontsize=8)
+        ax.legend(fontsize=6)
+    for ax in axes[len(datasets):] if datasets else axes[1:]:
+        ax.axis("off")
+    fig.suptitle("Accuracy vs cost: solvers at several resolutions and learned models")
+    _save(fig, figures_dir, "accuracy_vs_cost")
 
 
 def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
@@ -291,6 +339,7 @@ def write_all(pde_rows: list[PdeRow], graph_rows: list[GraphRow], metric: str, f
     figures_dir = Path(figures_dir)
     delta_vs_omega(pde_rows, metric, figures_dir)
     rollout(pde_rows, figures_dir)
+    accuracy_vs_cost(pde_rows, figures_dir)
     node_vs_edge(graph_rows, figures_dir)
     memory_threshold(graph_rows, targets or memory.MemoryTargets(), figures_dir)
     training_curves(pde_rows, graph_rows, figures_dir)

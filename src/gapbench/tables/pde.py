@@ -1,30 +1,53 @@
-"""Part II tables: ``pde_ks`` and ``pde_ns`` (viscosity x noise x observed resolution x model).
+"""Part II tables: ``pde_ks`` and ``pde_ns``, one row per (nu, sigma, method, res, model).
 
-Per cell: nRMSE over the rollout and at the final time (docs/science.md, "Training and evaluation"), mean ± std over
-seeds; ``omega_f`` of the observed resolution (docs/science.md, "Unobserved energy"); for every model other than
-FFNO the difference ``Delta nRMSE = nRMSE(FFNO) - nRMSE(model)`` (docs/science.md; for MemNO this is the paper's
-Delta) with its significance test, and the ratio FFNO/model (MemNO's paper: "up to 6x"); parameter count,
-training and inference time. The numerical baseline is the model ``solver`` (one deterministic run).
+Every run is scored over the equation's prediction horizon against the clean observed field (``train/pde_eval``):
+``nrmse`` (mean over the horizon), ``nrmse_final`` (at its end), ``valid_time`` (first time nRMSE > threshold,
+mean over test trajectories) and the band errors ``nrmse_low/mid/high`` (thirds of the observed spectrum;
+their squares sum to the total's per frame), each as mean ± std over seeds. Models: the learned surrogates,
+the trivial predictors ``persistence`` and ``zero``, ``solver-r{M}`` (the Dedalus solver on M points from the
+observed first frame) and ``solver_hv-r{f}`` (the stabilised coarse solver). A learned model whose mean nRMSE is
+not below persistence's on its dataset is flagged (``beats_persistence`` false, ``!`` in the Markdown).
+For every learned model other than FFNO: ``Delta nRMSE = nRMSE(FFNO) - nRMSE(model)`` with its test, and the
+relative gain ``nRMSE(FFNO) / nRMSE(model)`` with its CI (``stats.ratio``; MemNO's paper reports "up to 6x").
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from gapbench.registry import PDE_MODELS, order
 from gapbench.tables.collect import Cell, Collection, read_omega_f
 from gapbench.tables.render import (csv_text, fmt, fmt_summary, fmt_test, md_table, missing_section,
                                     summary_cols, test_cols, write_text)
-from gapbench.tables.stats import StatsOptions, Summary, TestResult, compare, summarize
+from gapbench.tables.stats import StatsOptions, Summary, TestResult, compare, ratio, summarize
 
-MODEL_ORDER = ("solver", "ffno", "memno", "lstm", "attention")
+TRIVIAL = ("persistence", "zero")
 REFERENCE_MODEL = "ffno"
-METRICS = ("nrmse_rollout", "nrmse_final")
+METRICS = ("nrmse", "nrmse_final")
+SCORES = (*METRICS, "valid_time", "nrmse_low", "nrmse_mid", "nrmse_high", "train_time_s",
+          "inference_time_per_trajectory_s")
 EQUATION_TITLES = {"ks": "Kuramoto-Sivashinsky (1D)", "ns": "Navier-Stokes (2D vorticity)"}
+_SOLVER = re.compile(r"^(?P<kind>solver|solver_hv)-r(?P<res>\d+)$")
+
+
+def solver_of(model: str) -> tuple[str, int] | None:
+    """``('solver', 64)`` for ``solver-r64``, ``('solver_hv', 32)`` for ``solver_hv-r32``, else None."""
+    m = _SOLVER.match(model)
+    return (m["kind"], int(m["res"])) if m else None
 
 
 def model_rank(model: str) -> tuple:
-    return (MODEL_ORDER.index(model), "") if model in MODEL_ORDER else (len(MODEL_ORDER), model)
+    """Table order: persistence, zero, solvers by resolution (stabilised after plain), learned models, others."""
+    if model in TRIVIAL:
+        return (0, TRIVIAL.index(model), 0)
+    solver = solver_of(model)
+    if solver:
+        return (1, solver[1], solver[0] == "solver_hv")
+    if model in PDE_MODELS:  # learned: registration order (built-ins, then plugins)
+        return (2, order(model, PDE_MODELS)[0], 0)
+    return (3, 0, model)
 
 
 @dataclass
@@ -39,18 +62,24 @@ class PdeRow:
     model: str
     omega_f: float | None
     n_params: int | None
-    summaries: dict[str, Summary]  # nrmse_rollout, nrmse_final, train_time_s, inference_time_s
+    horizon: int | None
+    summaries: dict[str, Summary]  # every name of SCORES
     deltas: dict[str, TestResult | None]  # FFNO - model, per metric
-    ratios: dict[str, float | None]  # FFNO / model, per metric
+    ratios: dict[str, TestResult | None]  # FFNO / model, per metric
+    beats_persistence: bool | None  # learned models: mean nrmse below persistence's
     cell: Cell
 
     @property
     def dataset(self) -> tuple:
         return (self.equation, self.nu, self.method, self.resolution, self.sigma)
 
+    @property
+    def learned(self) -> bool:
+        return self.model in PDE_MODELS or (self.model not in TRIVIAL and solver_of(self.model) is None)
+
 
 def build_rows(coll: Collection, data_dir: Path, opts: StatsOptions) -> list[PdeRow]:
-    """Every PDE cell as a row, with its comparison against FFNO on the same dataset."""
+    """Every PDE cell as a row, with its comparisons against FFNO and persistence on the same dataset."""
     omega_cache: dict[tuple, dict[int, float]] = {}
     datasets: dict[tuple, dict[str, Cell]] = {}
     for cell in coll.pde.values():
@@ -63,56 +92,76 @@ def build_rows(coll: Collection, data_dir: Path, opts: StatsOptions) -> list[Pde
         if (eq, nu) not in omega_cache:
             omega_cache[(eq, nu)] = read_omega_f(data_dir, eq, nu)
         ref = datasets[ds].get(REFERENCE_MODEL)
+        persistence = datasets[ds].get("persistence")
+        base = summarize(persistence.values("nrmse")).mean if persistence else None
         for model in sorted(datasets[ds], key=model_rank):
             cell = datasets[ds][model]
-            summaries = {m: summarize(cell.values(m), cell.n_expected)
-                         for m in (*METRICS, "train_time_s", "inference_time_s")}
+            summaries = {m: summarize(cell.values(m), cell.n_expected) for m in SCORES}
             deltas: dict[str, TestResult | None] = {m: None for m in METRICS}
-            ratios: dict[str, float | None] = {m: None for m in METRICS}
-            if ref is not None and model != REFERENCE_MODEL:
+            ratios: dict[str, TestResult | None] = {m: None for m in METRICS}
+            row = PdeRow(eq, nu, method, res, sigma, model, omega_cache[(eq, nu)].get(res), None, None,
+                         summaries, deltas, ratios, None, cell)
+            if row.learned and ref is not None and model != REFERENCE_MODEL:
                 for m in METRICS:
                     deltas[m] = compare(ref.values(m), cell.values(m), opts)
-                    a, b = summarize(ref.values(m)).mean, summaries[m].mean
-                    ratios[m] = a / b if a is not None and b not in (None, 0.0) else None
-            n_params = cell.first("n_params")
-            rows.append(PdeRow(eq, nu, method, res, sigma, model, omega_cache[(eq, nu)].get(res),
-                               int(n_params) if isinstance(n_params, (int, float)) else None,
-                               summaries, deltas, ratios, cell))
+                    ratios[m] = ratio(ref.values(m), cell.values(m), opts.alpha)
+            if row.learned and base is not None and summaries["nrmse"].mean is not None:
+                row.beats_persistence = summaries["nrmse"].mean < base
+            n_params, horizon = cell.first("n_params"), cell.first("horizon")
+            row.n_params = int(n_params) if isinstance(n_params, (int, float)) else None
+            row.horizon = int(horizon) if isinstance(horizon, (int, float)) else None
+            rows.append(row)
     return rows
 
 
 def row_dict(r: PdeRow) -> dict:
-    out = {"equation": r.equation, "nu": r.nu, "method": r.method, "resolution": r.resolution, "sigma": r.sigma,
-           "model": r.model, "status": r.cell.status, "omega_f": r.omega_f, "n_params": r.n_params}
-    for m in METRICS:
+    out = {"equation": r.equation, "nu": r.nu, "sigma": r.sigma, "method": r.method, "res": r.resolution,
+           "model": r.model, "n_seeds": r.summaries["nrmse"].n, "status": r.cell.status, "horizon": r.horizon,
+           "omega_f": r.omega_f, "n_params": r.n_params, "beats_persistence": r.beats_persistence}
+    for m in SCORES:
         out.update(summary_cols(m, r.summaries[m]))
     for m in METRICS:
         out.update(test_cols(f"delta_{m}", r.deltas[m]))
-        out[f"ratio_ffno_over_model_{m}"] = r.ratios[m]
-    for m in ("train_time_s", "inference_time_s"):
-        out.update(summary_cols(m, r.summaries[m]))
+        out.update(test_cols(f"ratio_ffno_over_model_{m}", r.ratios[m]))
     return out
+
+
+def _ratio_text(t: TestResult | None) -> str:
+    if t is None or t.estimate is None:
+        return ""
+    ci = f" [{t.ci_low:.3g}, {t.ci_high:.3g}]" if t.ci_low is not None else ""
+    return f"{t.estimate:.3g}x{ci}"
 
 
 def markdown(equation: str, rows: list[PdeRow], opts: StatsOptions) -> str:
     title = EQUATION_TITLES.get(equation, equation)
-    head = [f"# {title}: nRMSE by viscosity, noise, observed resolution and model\n",
-            "nRMSE: mean over samples and time of ||pred - true|| / ||true|| in an autoregressive rollout from "
-            "the first observed frame (rollout) and at the final time (final); mean ± std over seeds (n). "
-            "Delta = nRMSE(FFNO) - nRMSE(model): positive means the model beats FFNO. "
-            f"Significance: {opts.describe()}; * significant, (ns) not, (n/t) not testable (n < 2). "
-            "`!` marks a mean over fewer seeds than configured. `solver` is the Dedalus solver run at the "
-            "observed resolution from the observed first frame (one deterministic run).\n"]
-    headers = ["nu", "sigma", "method", "res", "omega_f", "model", "params", "nRMSE rollout", "nRMSE final",
-               "Delta rollout", "Delta final", "FFNO/model final", "train s", "infer s"]
+    horizons = sorted({r.horizon for r in rows if r.horizon is not None})
+    head = [f"# {title}: nRMSE by viscosity, noise, observation, resolution and model\n",
+            f"Protocol: autoregressive prediction of {'/'.join(map(str, horizons)) or 'H'} steps from the observed "
+            "(noisy) first test frame, scored against the clean observed field. nRMSE: mean over samples and "
+            "steps of ||pred - clean|| / ||clean|| (final: at the last step); valid time: first time it exceeds "
+            "the threshold, mean over trajectories; low/mid/high: nRMSE of the error in each third of the "
+            "observed spectrum. mean ± std over seeds (n); `!` after a mean: fewer seeds than configured. "
+            "`persistence` predicts the first frame forever, `zero` predicts 0 (nRMSE 1); `solver-rM` is the "
+            "Dedalus solver on M points from the first frame (spectrally interpolated), `solver_hv-rM` the "
+            "stabilised run (hyperviscosity). **not < persistence**: a learned model that does not beat "
+            "persistence. Delta = nRMSE(FFNO) - nRMSE(model), positive = the model beats FFNO; "
+            f"{opts.describe()}; * significant, (ns) not, (n/t) not testable (n < 2). FFNO/model: ratio of mean "
+            f"nRMSE with its {100 * (1 - opts.alpha):g}% CI (delta method). s/traj: inference wall time per "
+            "test trajectory, this machine.\n"]
+    headers = ["nu", "sigma", "method", "res", "omega_f", "model", "params", "nRMSE", "nRMSE final",
+               "valid time", "low / mid / high", "Delta nRMSE", "FFNO/model", "train s", "s/traj"]
     body = []
     for r in rows:
+        s = r.summaries
+        flag = " **not < persistence**" if r.beats_persistence is False else ""
+        bands = " / ".join(fmt(s[f"nrmse_{b}"].mean, 3) for b in ("low", "mid", "high")) \
+            if s["nrmse_low"].mean is not None else ""
         body.append([fmt(r.nu), fmt(r.sigma), r.method, str(r.resolution), fmt(r.omega_f, 3), r.model,
-                     fmt(r.n_params), fmt_summary(r.summaries["nrmse_rollout"], r.cell.status),
-                     fmt_summary(r.summaries["nrmse_final"], r.cell.status), fmt_test(r.deltas["nrmse_rollout"]),
-                     fmt_test(r.deltas["nrmse_final"]),
-                     fmt(r.ratios["nrmse_final"], 3) + ("x" if r.ratios["nrmse_final"] is not None else ""),
-                     fmt(r.summaries["train_time_s"].mean, 3), fmt(r.summaries["inference_time_s"].mean, 3)])
+                     fmt(r.n_params), fmt_summary(s["nrmse"], r.cell.status) + flag,
+                     fmt_summary(s["nrmse_final"], r.cell.status), fmt(s["valid_time"].mean, 3), bands,
+                     fmt_test(r.deltas["nrmse"]), _ratio_text(r.ratios["nrmse"]),
+                     fmt(s["train_time_s"].mean, 3), fmt(s["inference_time_per_trajectory_s"].mean, 3)])
     text = "".join(head) + "\n"
     text += md_table(headers, body) if body else "_No runs configured for this equation._\n"
     missing = [run for r in rows for run in r.cell.runs if not run.usable]
@@ -149,6 +198,6 @@ def write(coll: Collection, data_dir: Path, tables_dir: Path, opts: StatsOptions
 
 def _columns() -> list[str]:
     dummy = Summary(None, None, 0, 0)
-    probe = PdeRow("", 0.0, "", 0, 0.0, "", None, None, {m: dummy for m in (*METRICS, "train_time_s",
-                   "inference_time_s")}, {m: None for m in METRICS}, {m: None for m in METRICS}, Cell((), {}, []))
+    probe = PdeRow("", 0.0, "", 0, 0.0, "", None, None, None, {m: dummy for m in SCORES},
+                   {m: None for m in METRICS}, {m: None for m in METRICS}, None, Cell((), {}, []))
     return list(row_dict(probe))

@@ -48,4 +48,6 @@ CLAIMS = {
     "benchmarks_pde": "Benchmark-like PDE settings hide the memory advantage: where the unobserved energy "
                       "omega_f is small (fully resolved, noise-free, as in common benchmarks) Delta nRMSE is "
                       "small; it grows with omega_f (seed, 'Would common benchmarks catch this?').",
+    "memory_low_resolution": "Memory helps where the state is unobserved: at low observed resolution MemNO's "
+                             "nRMSE is below FFNO's (seed, 'Results I'; MemNO's KS study).",
 }

@@ -2,7 +2,7 @@
 
 Every comparison in the tables is a linear contrast of group means, ``C = sum_i w_i * mean_i``: a two-sample
 difference is ``w = (1, -1)``; "memory helps more at lower viscosity" is the difference of two Delta nRMSE
-(docs/science.md, Part II), ``w = (1, -1, -1, 1)`` over (FFNO, MemNO) at the low and the high viscosity.
+(docs/tables.md), ``w = (1, -1, -1, 1)`` over (FFNO, MemNO) at the low and the high viscosity.
 Two tests, chosen in the config (``tables.test``), both two-sided at level ``tables.alpha``:
 
 * ``welch``: Welch's t for a contrast. ``se^2 = sum_i w_i^2 s_i^2 / n_i`` (``s_i`` the sample std, ddof=1),
@@ -12,6 +12,8 @@ Two tests, chosen in the config (``tables.test``), both two-sided at level ``tab
   seed), percentile CI of ``C``; significant when the CI excludes 0. p: twice the smaller tail mass at 0.
 
 A test needs at least 2 seeds in every group; otherwise it is *not testable* and no mark is given.
+Ratios of means (the relative gain FFNO / model) get a delta-method CI (:func:`ratio`); families of tests
+(the slices of a trend claim) are corrected by Holm-Bonferroni (:func:`holm`).
 When every group has zero spread (identical seeds) the difference is exact: significant iff ``C != 0``.
 """
 
@@ -144,11 +146,41 @@ def _bootstrap(est: float, arrs: list[np.ndarray], w: np.ndarray, opts: StatsOpt
     return TestResult(est, p, lo, hi, not (lo <= 0.0 <= hi))
 
 
-def holm(pvalues: list[float], alpha: float) -> list[bool]:
-    """Holm-Bonferroni step-down at family-wise level ``alpha``: reject flags in input order.
+def ratio(a: list[float], b: list[float], alpha: float) -> TestResult:
+    """Ratio of means ``R = mean(a) / mean(b)`` (e.g. nRMSE(FFNO) / nRMSE(model), the relative gain) with a
+    ``1 - alpha`` CI by the delta method on ``log R``:
 
-    Sort ``p_(1) <= ... <= p_(m)``; reject ``H_(1..k)`` for the largest ``k`` with ``p_(i) <= alpha / (m - i + 1)``
-    for every ``i <= k`` (stop at the first failure).
+        se^2 = s_a^2 / (n_a mean(a)^2) + s_b^2 / (n_b mean(b)^2),   CI = R exp(-+ t_{1-alpha/2, df} se),
+
+    ``df`` by Welch-Satterthwaite over the two terms. ``significant`` says whether the CI excludes 1; not
+    testable (None) with fewer than 2 values in a group or a non-positive mean.
+    """
+    from scipy import stats
+
+    if not a or not b:
+        return TestResult(None, None, None, None, None, "a group has no usable seed")
+    ma, mb = float(np.mean(a)), float(np.mean(b))
+    if ma <= 0 or mb <= 0:
+        return TestResult(None, None, None, None, None, "a non-positive mean has no log ratio")
+    est = ma / mb
+    if len(a) < 2 or len(b) < 2:
+        return TestResult(est, None, None, None, None, "fewer than 2 seeds in a group")
+    terms = np.array([np.var(a, ddof=1) / (len(a) * ma**2), np.var(b, ddof=1) / (len(b) * mb**2)])
+    se2 = float(terms.sum())
+    if se2 == 0.0:
+        return TestResult(est, 0.0 if est != 1.0 else 1.0, est, est, est != 1.0, "no spread over seeds")
+    df = se2**2 / float(terms[0] ** 2 / (len(a) - 1) + terms[1] ** 2 / (len(b) - 1))
+    se = math.sqrt(se2)
+    half = float(stats.t.ppf(1 - alpha / 2, df)) * se
+    p = float(2 * stats.t.sf(abs(math.log(est)) / se, df))
+    return TestResult(est, p, est * math.exp(-half), est * math.exp(half), p < alpha)
+
+
+def holm(pvalues: list[float], alpha: float) -> list[bool]:
+    """Holm-Bonferroni step-down: which of ``m`` hypotheses to reject at family-wise error rate ``alpha``.
+
+    Sort ``p_(1) <= ... <= p_(m)``; reject ``H_(1..k)`` for the largest ``k`` with ``p_(j) <= alpha / (m - j + 1)``
+    for every ``j <= k`` (stop at the first failure). Returned in the input order.
     """
     order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
     reject = [False] * len(pvalues)
@@ -157,3 +189,14 @@ def holm(pvalues: list[float], alpha: float) -> list[bool]:
             break
         reject[i] = True
     return reject
+
+
+def holm_adjusted(pvalues: list[float]) -> list[float]:
+    """Holm-adjusted p-values ``max_{j <= rank} min(1, (m - j + 1) p_(j))``: ``holm(p, alpha)[i]`` iff ``<= alpha``."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    out = [1.0] * len(pvalues)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i]))
+        out[i] = running
+    return out

@@ -1,31 +1,85 @@
-"""Numerical baseline (McGreivy & Hakim 2024): the Dedalus solver at the observed resolution.
+"""`gapbench train pde-baseline`: the predictors a learned PDE surrogate has to beat, scored like the models.
 
-docs/science.md, "Numerical baseline": from the *observed* first frame of every test trajectory (at the
-observed resolution, with its noise when ``sigma > 0``) the same solver that made the data (equation, nu,
-domain, stepper, dt from the store's attrs) is run on the observed grid over the whole horizon, and scored with
-the nRMSE of ``pde_eval.py`` against the observed test frames. Its wall time is reported as the inference time.
+Every baseline predicts frames ``1..H`` of each test trajectory from its observed (noisy) frame 0 ``x0`` and is
+scored by ``pde_eval.score`` against the clean observed frames, over the same horizon as the models:
 
-A coarse grid can make the solver blow up (energy that the fine grid would carry to small scales piles up).
-(KS on ``L = 64`` with ``nu = 0.1`` has linearly unstable modes up to ``|k| = 1/sqrt(nu)``, i.e. ``n < 32``: on a
-grid of 64 points or fewer no mode is damped.) When a batch diverges (``runner.DivergenceError``) each
-trajectory is solved alone; the job then reports ``status: "diverged"``, ``n_diverged`` and the nRMSE of the
-trajectories that stayed finite.
+* ``persistence``: ``p(t) = x0`` ("nothing changes");
+* ``zero``: ``p(t) = 0`` (nRMSE exactly 1: a prediction that decays to zero scores this);
+* ``solver`` at resolution ``M`` (McGreivy & Hakim's numerical baseline): ``x0`` on ``f`` points is spectrally
+  interpolated to ``M >= f`` points (:func:`interpolate`: zero-padding of its Fourier modes), the same Dedalus
+  solver that made the data (equation, nu, domain, stepper, dt from the store's attrs) runs on ``M`` points, and
+  each frame is observed on the ``f``-point grid by the store's own operator (``observe.observe_array``) before
+  scoring. ``M`` = the simulation resolution, from an exact frame, reproduces the stored trajectory.
+* ``solver_hv`` at ``M``: the same with 8th-order hyperviscosity ``h (-lap)^4`` added (``ks``/``ns``
+  ``build_problem``), the stabilised coarse run. ``h`` sets the damping rate at the grid's largest wavenumber
+  ``k_c = pi M / L`` to the field's advective rate there: ``h k_c^8 = max|x0| k_c`` for KS (``u`` is a velocity),
+  ``h k_c^8 = max|x0|`` for NS (vorticity is a rate).
+
+A coarse grid can make the plain solver blow up: KS with ``L = 64``, ``nu = 0.1`` has linearly unstable modes for
+``|k| < 1/sqrt(nu)``, i.e. ``n < 32``, so on 64 points or fewer no mode is damped. A batch that diverges
+(``runner.DivergenceError``) is re-solved one trajectory at a time; the run then reports ``status: "diverged"``,
+``n_diverged``, and no scores (the table shows the cell as diverged). Wall time per trajectory is the solve's
+(interpolation and projection included) divided by the number of trajectories.
+Outputs in ``--out``: ``metrics.json`` (last), ``rollout.csv``, ``curves.csv`` (empty), ``predictions.zarr``.
 """
 
 from __future__ import annotations
 
+import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
+from gapbench.errors import ConfigError
 from gapbench.train.common import write_csv_atomic, write_json_atomic
-from gapbench.train.pde_eval import summarize, write_rollout_csv
+
+PREDICTORS = ("persistence", "zero", "solver", "solver_hv")
+HV_ORDER = 8
 
 
-def solve(attrs: dict, u0: np.ndarray) -> np.ndarray:
-    """Frames ``(batch, n_frames, *space)`` from initial frames ``u0 (batch, *space)`` with the store's settings."""
-    common = dict(t_end=float(attrs["t_end"]), n_frames=int(attrs["n_frames"]), dt=float(attrs["dt"]),
-                  stepper=str(attrs["stepper"]))
+def interpolate(u: np.ndarray, m: int, ndim: int) -> np.ndarray:
+    """Spectral (zero-padding) interpolation of ``u (..., f[, f])`` to ``m >= f`` points per axis.
+
+    The ``f``-point field's trigonometric interpolant is sampled on the ``m``-point grid; the ``f/2`` mode of an
+    even ``f`` is split evenly between ``+f/2`` and ``-f/2``, so the result is real and ``fourier_truncate``
+    back to ``f`` points returns ``u``.
+    """
+    f = u.shape[-1]
+    if m < f:
+        raise ConfigError(f"solver resolution {m} is below the observed resolution {f}")
+    if m == f:
+        return u.astype(np.float64)
+    axes = tuple(range(u.ndim - ndim, u.ndim))
+    spec = np.fft.fftn(u.astype(np.float64), axes=axes)
+    h = f // 2
+    for axis in axes:
+        zeros = list(spec.shape)
+        if f % 2:  # modes 0..h, zeros, -h..-1
+            zeros[axis] = m - f
+            parts = [np.take(spec, np.r_[0 : h + 1], axis=axis), np.zeros(zeros, spec.dtype),
+                     np.take(spec, np.r_[h + 1 : f], axis=axis)]
+        else:  # modes 0..h-1, the f/2 mode halved at +h, zeros, the other half at -h, then -(h-1)..-1
+            zeros[axis] = m - f - 1
+            half = np.take(spec, [h], axis=axis) / 2
+            parts = [np.take(spec, np.r_[0:h], axis=axis), half, np.zeros(zeros, spec.dtype), half,
+                     np.take(spec, np.r_[h + 1 : f], axis=axis)]
+        spec = np.concatenate(parts, axis=axis)
+    return np.fft.ifftn(spec, axes=axes).real * (m / f) ** ndim
+
+
+def hyperviscosity(attrs: dict, x0: np.ndarray, m: int) -> float:
+    """The coefficient ``h`` of the module docstring for grid ``m`` and initial frames ``x0``."""
+    k_c = np.pi * m / float(attrs["length"])
+    rate = float(np.abs(x0).max()) * (k_c if attrs["equation"] == "ks" else 1.0)
+    return rate / k_c**HV_ORDER
+
+
+def solve(attrs: dict, u0: np.ndarray, n_steps: int, hv: float = 0.0) -> np.ndarray:
+    """Frames ``(batch, n_steps + 1, *space)`` from ``u0 (batch, *space)`` with the store's solver settings."""
+    t_save = float(attrs["t_end"]) / (int(attrs["n_frames"]) - 1)
+    common = dict(t_end=t_save * n_steps, n_frames=n_steps + 1, dt=float(attrs["dt"]), stepper=str(attrs["stepper"]),
+                  hyperviscosity=hv)
     if attrs["equation"] == "ks":
         from gapbench.pde.ks import simulate_ks
 
@@ -35,7 +89,7 @@ def solve(attrs: dict, u0: np.ndarray) -> np.ndarray:
     return simulate_ns(u0, float(attrs["nu"]), **common)
 
 
-def solve_all(attrs: dict, u0: np.ndarray) -> tuple[np.ndarray, list[int]]:
+def solve_all(attrs: dict, u0: np.ndarray, n_steps: int, hv: float = 0.0) -> tuple[np.ndarray, list[int]]:
     """Solve all rows of ``u0`` in one batched call; if one diverges, solve each alone to find which.
 
     Returns the frames (NaN for diverged trajectories) and the indices of the diverged ones.
@@ -43,45 +97,110 @@ def solve_all(attrs: dict, u0: np.ndarray) -> tuple[np.ndarray, list[int]]:
     from gapbench.pde.runner import DivergenceError
 
     try:
-        return solve(attrs, u0), []
+        return solve(attrs, u0, n_steps, hv), []
     except DivergenceError:
         pass
-    pred = np.full((u0.shape[0], int(attrs["n_frames"]), *u0.shape[1:]), np.nan)
+    pred = np.full((u0.shape[0], n_steps + 1, *u0.shape[1:]), np.nan)
     diverged = []
     for i in range(u0.shape[0]):
         try:
-            pred[i] = solve(attrs, u0[i : i + 1])[0]
+            pred[i] = solve(attrs, u0[i : i + 1], n_steps, hv)[0]
         except DivergenceError:
             diverged.append(i)
     return pred, diverged
 
 
-def run_solver(obs, run, head: dict) -> dict:
-    """Solve every test trajectory from its observed first frame; write rollout.csv, curves.csv, metrics.json."""
-    test = obs.splits["test"].numpy().astype(np.float64)
+def predict(obs, predictor: str, resolution: int) -> tuple[np.ndarray, list[int], dict]:
+    """Frames ``1..H`` ``(S, H, *space)`` on the observed grid, diverged trajectories, and solver details."""
+    from gapbench.pde.observe import observe_array
+
+    x0 = obs.splits["test"][:, 0].numpy().astype(np.float64)
+    shape = (x0.shape[0], obs.horizon, *x0.shape[1:])
+    if predictor == "persistence":
+        return np.broadcast_to(x0[:, None], shape).copy(), [], {}
+    if predictor == "zero":
+        return np.zeros(shape), [], {}
+    fine = interpolate(x0, resolution, obs.n_dims)
+    hv = hyperviscosity(obs.attrs, x0, resolution) if predictor == "solver_hv" else 0.0
+    frames, diverged = solve_all(obs.attrs, fine, obs.horizon, hv)
+    observed = np.stack([observe_array(np.nan_to_num(tr[1:]), obs.method, obs.resolution, obs.n_dims)
+                         for tr in frames])
+    observed[diverged] = np.nan
+    return observed, diverged, {"resolution": resolution, "stepper": obs.attrs["stepper"],
+                                "dt": float(obs.attrs["dt"]), "hyperviscosity": hv, "hyperviscosity_order": HV_ORDER}
+
+
+def model_name(predictor: str, resolution: int) -> str:
+    """Table name of a baseline: ``persistence``, ``zero``, ``solver-r{M}``, ``solver_hv-r{M}``."""
+    return predictor if predictor in ("persistence", "zero") else f"{predictor}-r{resolution}"
+
+
+def run_baseline(data_dir: Path, predictor: str, resolution: int, horizon: int, threshold: float,
+                 out: Path) -> dict:
+    """Score one baseline on the test split of ``data_dir``; write the run's files; return its metrics."""
+    from gapbench.train.pde import load_observed
+    from gapbench.train.pde_eval import score, write_predictions, write_rollout_csv
+
+    if predictor not in PREDICTORS:
+        raise ConfigError(f"unknown baseline {predictor!r}; allowed: {', '.join(PREDICTORS)}")
+    if not threshold > 0:
+        raise ConfigError(f"valid threshold must be > 0, got {threshold}")
+    obs = load_observed(data_dir, ("test",), 0, horizon)
+    sim_res = int(obs.attrs["sim_resolution"])
+    if predictor.startswith("solver") and not (obs.resolution <= resolution and resolution % 2 == 0):
+        raise ConfigError(f"solver resolution {resolution}: allowed even values from the observed resolution "
+                          f"{obs.resolution} up (the simulation ran at {sim_res})")
     start = time.perf_counter()
-    pred, diverged = solve_all(obs.attrs, test[:, 0])
+    pred, diverged, solver = predict(obs, predictor, resolution)
     seconds = time.perf_counter() - start
-    keep = np.setdiff1d(np.arange(test.shape[0]), diverged)
-    out = run.out
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if keep.size:
-        true = test[keep, 1:]
-        axes = tuple(range(2, true.ndim))
-        errors = np.sqrt(((pred[keep, 1:] - true) ** 2).sum(axis=axes)) / np.sqrt((true**2).sum(axis=axes))
-        scores = summarize(errors)
-        write_rollout_csv(out / "rollout.csv", obs.times, errors)
+    name = model_name(predictor, resolution)
+    x0 = obs.splits["test"][:, 0].numpy()
+    n_test = int(x0.shape[0])
+    head = {"task": "pde", "equation": obs.equation, "nu": obs.nu, "method": obs.method,
+            "resolution": obs.resolution, "sigma": obs.sigma, "model": name, "seed": 0}
+    if diverged:
+        scores = {k: float("nan") for k in ("nrmse", "nrmse_final", "valid_time", "nrmse_low", "nrmse_mid",
+                                            "nrmse_high")}
+        write_csv_atomic(out / "rollout.csv", ["time", "nrmse"], [{"time": t, "nrmse": float("nan")}
+                                                                  for t in obs.times])
     else:
-        scores = {"nrmse_rollout": float("nan"), "nrmse_final": float("nan")}
-        write_csv_atomic(out / "rollout.csv", ["time", "nrmse"],
-                         [{"time": t, "nrmse": float("nan")} for t in obs.times])
-    n_diverged = len(diverged)
+        scores, err = score(pred, obs.clean["test"][:, 1:].numpy(), obs.times, threshold)
+        write_rollout_csv(out / "rollout.csv", obs.times, err)
+    write_predictions(out / "predictions.zarr", obs, x0, pred, name, 0)
     write_csv_atomic(out / "curves.csv", ["epoch", "train_loss", "valid_nrmse", "lr", "elapsed_s"], [])
     metrics = head | scores | {
-        "n_params": 0, "train_time_s": 0.0, "inference_time_s": round(seconds, 4),
-        "status": "ok" if n_diverged == 0 else "diverged", "n_diverged": int(n_diverged),
-        "n_test": int(test.shape[0]), "solver": {"stepper": obs.attrs["stepper"], "dt": float(obs.attrs["dt"]),
-                                                 "resolution": obs.resolution},
+        "horizon": obs.horizon, "valid_threshold": threshold, "n_params": 0, "train_time_s": 0.0,
+        "inference_time_s": round(seconds, 4), "inference_time_per_trajectory_s": seconds / n_test,
+        "status": "diverged" if diverged else "ok", "n_diverged": len(diverged), "n_test": n_test,
+        "baseline": predictor, "sim_resolution": sim_res, **({"solver": solver} if solver else {}),
     }
     write_json_atomic(out / "metrics.json", metrics)
     return metrics
+
+
+def _handler(args: argparse.Namespace) -> int:
+    m = run_baseline(args.data_dir, args.predictor, args.resolution, args.horizon, args.valid_threshold, args.out)
+    what = f"{m['n_diverged']} of {m['n_test']} trajectories diverged" if m["n_diverged"] else (
+        f"nRMSE {m['nrmse']:.4f}, final {m['nrmse_final']:.4f}, valid time {m['valid_time']:.3g}")
+    print(f"{m['model']} on {m['equation']} nu={m['nu']} {m['method']}-r{m['resolution']}-s{m['sigma']} over "
+          f"{m['horizon']} steps: {what}; {m['inference_time_per_trajectory_s']:.3g} s per trajectory "
+          f"-> {Path(args.out) / 'metrics.json'}")
+    return 0
+
+
+def register(tsub) -> None:
+    """Add ``gapbench train pde-baseline``."""
+    from gapbench import argtypes as A
+
+    p = tsub.add_parser("pde-baseline", help="score a PDE baseline (persistence, zero, Dedalus solver)",
+                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", required=True, type=Path, help="observed dataset directory holding test.zarr")
+    p.add_argument("--predictor", required=True, choices=PREDICTORS, help="which baseline")
+    p.add_argument("--resolution", type=A.number(int, 0, 65536), default=0,
+                   help="solver grid points per direction (solver, solver_hv): observed resolution or more")
+    p.add_argument("--horizon", type=A.number(int, 0, 100000), default=0, help="prediction horizon in steps (0: all stored frames)")
+    p.add_argument("--valid-threshold", type=A.positive_float, default=0.5, help="nRMSE that ends the valid time")
+    p.add_argument("--out", required=True, type=Path, help="run directory (metrics.json, predictions.zarr, ...)")
+    p.set_defaults(handler=_handler)

@@ -1,11 +1,11 @@
-"""`gapbench train {pde,graph}`: the training subcommands of both parts."""
+"""`gapbench train {pde,pde-baseline,graph}`: the training (and baseline scoring) subcommands of both parts."""
 
 from __future__ import annotations
 
 import importlib
 
 # Each module adds one subcommand under `train` via `register(train_subparsers)`.
-TRAINERS = ("gapbench.train.pde", "gapbench.train.graph")
+TRAINERS = ("gapbench.train.pde", "gapbench.train.baseline", "gapbench.train.graph")
 
 
 def register(sub) -> None:

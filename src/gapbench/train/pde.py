@@ -1,16 +1,19 @@
 """`gapbench train pde`: train one PDE surrogate on one observed dataset with one seed, then evaluate it.
 
-docs/science.md, "Training and evaluation": inputs are observed frames, the target of output ``t`` is observed frame
-``t+1`` (teacher forcing over the whole observed history), the loss is the relative L2 error (nRMSE-1 in
-``pde_eval.py``) averaged over samples and steps. AdamW with a cosine learning-rate schedule (no scheduler
-state: the rate is a function of the global step), early stopping on the validation rollout nRMSE, and the
-best checkpoint is evaluated on the test split by autoregressive rollout from the first frame.
+Training: inputs are the noisy observed frames ``0..H-1`` of a trajectory (``H``: the prediction horizon),
+the target of output ``t`` is the noisy observed frame ``t+1`` (teacher forcing over the observed history: a
+user of the data sees nothing cleaner), the loss is the relative L2 error (nRMSE-1 in ``pde_eval.py``)
+averaged over samples and steps. AdamW with a cosine learning-rate schedule (no scheduler state: the rate is a
+function of the global step), early stopping on the validation rollout nRMSE against the clean field, and the
+best checkpoint is evaluated on the test split by autoregressive rollout over ``H`` steps from the observed
+frame 0, scored against the clean observed frames (``pde_eval.py``).
 
-Outputs in ``--out``: ``metrics.json`` (written last), ``rollout.csv``, ``curves.csv``, ``last.pt`` (every
+Outputs in ``--out``: ``metrics.json`` (written last), ``rollout.csv``, ``predictions.zarr`` (the test rollout,
+``pde_eval.write_predictions``), ``curves.csv``, ``last.pt`` (every
 ``--checkpoint-every`` steps, every epoch, at the end and on SIGTERM) and ``best.pt``. Rerunning the command
 resumes from ``last.pt``; batch order and input noise are drawn from generators seeded by
 ``(seed, epoch)`` / ``(seed, step)``, so a resumed run ends with the same metrics as an uninterrupted one.
-Model ``solver`` runs the numerical baseline instead (``baseline.py``).
+The baselines (persistence, zero, the Dedalus solver) are ``gapbench train pde-baseline`` (``baseline.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from gapbench.models.pde_registry import SOLVER, ModelHyper, check_model
+import numpy as np
+
+from gapbench.models.pde_registry import ModelHyper, check_model
 from gapbench.registry import PDE_MODELS, plugin_code
 from gapbench.train.common import add_common_arguments
 
@@ -32,6 +37,8 @@ SPLITS = ("train", "valid", "test")
 class TrainParams:
     """Optimisation and evaluation settings (config ``train.pde.<equation>``; schema documents each)."""
 
+    horizon: int = 0  # prediction horizon in steps (0: every stored frame); training windows and evaluation
+    valid_threshold: float = 0.5  # nRMSE that ends the valid time (pde_eval eq. VT)
     epochs: int = 30
     batch_size: int = 16
     lr: float = 1e-3
@@ -64,7 +71,12 @@ class RunParams:
 
 @dataclass(frozen=True)
 class Observed:
-    """One observed dataset (the three splits of ``results/data/pde/{eq}/nu{nu}/obs/{obs}/``), in memory."""
+    """One observed dataset (splits of ``results/data/pde/{eq}/nu{nu}/obs/{obs}/``) cut to the horizon, in memory.
+
+    ``splits[split]`` holds the noisy observed frames ``0..H`` (what models see), ``clean[split]`` the clean
+    observed frames ``0..H`` (what every nRMSE is scored against), both ``(samples, H + 1, *space)`` float32.
+    ``times`` are the times of frames ``1..H``.
+    """
 
     equation: str
     nu: float
@@ -74,20 +86,29 @@ class Observed:
     n_dims: int
     times: tuple[float, ...]
     attrs: dict
-    splits: dict  # split -> torch.Tensor (samples, time, *space), float32, CPU
+    splits: dict  # split -> torch.Tensor, noisy
+    clean: dict  # split -> torch.Tensor, clean
+    samples: np.ndarray  # test split (when read): global sample indices
+    seeds: np.ndarray  # test split (when read): per-sample seeds
+
+    @property
+    def horizon(self) -> int:
+        return len(self.times)
 
 
-def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0) -> Observed:
-    """Read the observed stores into memory (no Zarr reads in the training loop) and check they agree.
+def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0, horizon: int = 0) -> Observed:
+    """Read the observed stores into memory (no Zarr reads in the training loop), check they agree, and keep
+    frames ``0..horizon`` (``horizon = 0``: every stored frame).
 
-    Raises StoreError (missing/bad store) or ConfigError (``resolution`` given and not the data's).
+    Raises StoreError (missing/bad store) or ConfigError (``resolution`` given and not the data's; a horizon
+    longer than the stored frames).
     """
     import torch
 
     from gapbench.errors import ConfigError, StoreError
-    from gapbench.pde.store import field_name, load
+    from gapbench.pde.store import clean_name, field_name, load
 
-    arrays, attrs, times = {}, None, None
+    arrays, clean, attrs, times, test = {}, {}, None, None, None
     for split in splits:
         path = Path(data_dir) / f"{split}.zarr"
         ds = load(path)
@@ -96,11 +117,18 @@ def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0) -> Observe
             raise StoreError(f"{path}: a {a['kind']} store; training reads observed stores (.../obs/<variant>/)")
         if attrs is None:
             attrs, times = a, tuple(float(t) for t in ds["time"].values)
+            if not 0 <= horizon <= len(times) - 1:
+                raise ConfigError(f"horizon {horizon} steps: the data hold {len(times) - 1} steps after frame 0 "
+                                  f"({data_dir}); allowed: 1..{len(times) - 1}, or 0 for all")
+            keep = (horizon or len(times) - 1) + 1
         else:
             for key in ("equation", "nu", "resolution", "obs_method", "sigma", "n_frames", "t_end"):
                 if a[key] != attrs[key]:
                     raise StoreError(f"{path}: attr {key}={a[key]!r} differs from the other splits ({attrs[key]!r})")
-        arrays[split] = torch.from_numpy(ds[field_name(a["equation"])].values.astype("float32"))
+        name = field_name(a["equation"])
+        arrays[split] = torch.from_numpy(ds[name].values[:, :keep].astype("float32"))
+        clean[split] = torch.from_numpy(ds[clean_name(name)].values[:, :keep].astype("float32"))
+        test = ds if split == "test" else test
     if resolution and int(attrs["resolution"]) != int(resolution):
         raise ConfigError(
             f"observed resolution {resolution} is not in the data: {data_dir} holds resolution "
@@ -109,7 +137,9 @@ def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0) -> Observe
     return Observed(
         equation=attrs["equation"], nu=float(attrs["nu"]), method=attrs["obs_method"],
         resolution=int(attrs["resolution"]), sigma=float(attrs["sigma"]),
-        n_dims=2 if attrs["equation"] == "ns" else 1, times=times[1:], attrs=attrs, splits=arrays,
+        n_dims=2 if attrs["equation"] == "ns" else 1, times=times[1:keep], attrs=attrs, splits=arrays, clean=clean,
+        samples=test["sample"].values if test is not None else np.zeros(0, np.int64),
+        seeds=test["seed"].values if test is not None else np.zeros(0, np.uint64),
     )
 
 
@@ -132,23 +162,19 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     from gapbench.errors import ConfigError, GapbenchError
     from gapbench.models.pde_registry import build_model, resolve_modes
     from gapbench.train import common as C
-    from gapbench.train.pde_eval import relative_l2, rollout_errors, summarize, write_rollout_csv
+    from gapbench.train.pde_eval import relative_l2, rollout, score, write_predictions, write_rollout_csv
     from gapbench.train.resume import PDE_CODE, code_version, content_digest, data_identity
 
     # ---- set-up and every check, before any training ------------------------------------------
     check_model(run.model, hyper)
+    if not 0 < tp.valid_threshold:
+        raise ConfigError(f"valid_threshold must be > 0, got {tp.valid_threshold}")
     for key in ("epochs", "batch_size", "eval_every", "patience", "eval_batch_size", "checkpoint_every"):
         if getattr(tp, key) < 1:
             raise ConfigError(f"{key} must be >= 1, got {getattr(tp, key)}")
     if run.threads:
         torch.set_num_threads(run.threads)
-    if run.model == SOLVER:
-        from gapbench.train.baseline import run_solver
-
-        obs = load_observed(run.data_dir, ("test",), run.resolution)
-        C.maybe_inject_failure(run.inject_failure)
-        return run_solver(obs, run, _metrics_head(run, obs))
-    obs = load_observed(run.data_dir, SPLITS, run.resolution)
+    obs = load_observed(run.data_dir, SPLITS, run.resolution, tp.horizon)
     hyper = resolve_modes(hyper, obs.resolution)
     device = C.select_device(run.device)
     out = Path(run.out)
@@ -196,7 +222,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
             "optimizer": C.tensor_state(optimizer.state_dict()), "state": dict(st), "curves": curves.state(),
         })
 
-    valid_x = obs.splits["valid"]
+    valid_x, valid_clean = obs.splits["valid"], obs.clean["valid"].numpy()
     train_dev = train_x.to(device)
     amp = tp.bf16 and device.type == "cuda"
     C.maybe_inject_failure(run.inject_failure)
@@ -241,8 +267,8 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
             st.update(batch=0, loss_sum=0.0, loss_n=0)
             valid = math.nan
             if st["epoch"] % tp.eval_every == 0 or st["epoch"] == tp.epochs:
-                errors, _ = rollout_errors(model, valid_x, tp.eval_batch_size, device, amp)
-                valid = float(errors.mean())
+                pred, _ = rollout(model, valid_x[:, 0], obs.horizon, tp.eval_batch_size, device, amp)
+                valid = score(pred, valid_clean[:, 1:], obs.times, tp.valid_threshold)[0]["nrmse"]
                 if valid < st["best"]:
                     st.update(best=valid, best_epoch=st["epoch"], bad_evals=0)
                     C.save_checkpoint(out / "best.pt", {"model": C.tensor_state(model.state_dict()),
@@ -270,13 +296,19 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     if best is None:
         raise GapbenchError(f"{out / 'best.pt'} is missing: delete {out / 'last.pt'} to retrain")
     model.load_state_dict(best["model"])
-    errors, seconds = rollout_errors(model, obs.splits["test"], tp.eval_batch_size, device, amp)
-    write_rollout_csv(out / "rollout.csv", obs.times, errors)
-    metrics = _metrics_head(run, obs) | summarize(errors) | {
+    x0 = obs.splits["test"][:, 0]
+    pred, seconds = rollout(model, x0, obs.horizon, tp.eval_batch_size, device, amp)
+    scores, err = score(pred, obs.clean["test"][:, 1:].numpy(), obs.times, tp.valid_threshold)
+    write_rollout_csv(out / "rollout.csv", obs.times, err)
+    write_predictions(out / "predictions.zarr", obs, x0.numpy(), pred, run.model, run.seed)
+    n_test = int(x0.shape[0])
+    metrics = _metrics_head(run, obs) | scores | {
+        "horizon": obs.horizon, "valid_threshold": tp.valid_threshold,
         "n_params": n_params, "train_time_s": round(st["elapsed_s"], 3), "inference_time_s": round(seconds, 4),
+        "inference_time_per_trajectory_s": seconds / n_test,
         "status": "ok", "valid_nrmse": st["best"], "best_epoch": st["best_epoch"],
         "epochs_trained": len(curves.rows), "steps": st["step"], "n_train": n_train,
-        "n_test": int(obs.splits["test"].shape[0]), "device": str(device), "hyper": asdict(hyper),
+        "n_test": n_test, "device": str(device), "hyper": asdict(hyper),
         "train": asdict(tp),
     }
     C.write_json_atomic(out / "metrics.json", metrics)
@@ -292,7 +324,8 @@ def _handler(args: argparse.Namespace) -> int:
                     progress=not args.no_progress, inject_failure=args.inject_failure)
     m = train_and_evaluate(run, hyper, tp)
     print(f"{run.model} seed {run.seed} on {m['equation']} nu={m['nu']} {m['method']}-r{m['resolution']}"
-          f"-s{m['sigma']}: nRMSE rollout {m['nrmse_rollout']:.4f}, final {m['nrmse_final']:.4f} "
+          f"-s{m['sigma']}: nRMSE over {m['horizon']} steps {m['nrmse']:.4f}, final {m['nrmse_final']:.4f}, valid time "
+          f"{m['valid_time']:.3g} "
           f"({m['n_params']} parameters) -> {run.out / 'metrics.json'}")
     return 0
 
@@ -301,7 +334,7 @@ def register(tsub) -> None:
     """Add ``gapbench train pde``."""
     from gapbench import argtypes as A
 
-    p = tsub.add_parser("pde", help="train + evaluate one PDE surrogate (or the solver baseline)",
+    p = tsub.add_parser("pde", help="train + evaluate one PDE surrogate",
                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", required=True, type=Path,
                    help="observed dataset directory holding train.zarr, valid.zarr, test.zarr")
@@ -320,8 +353,13 @@ def register(tsub) -> None:
     g.add_argument("--state-size", type=A.number(int, 1, 4096), default=d.state_size,
                    help="S4D complex modes per channel")
     g.add_argument("--heads", type=A.number(int, 1, 256), default=d.heads, help="heads of the attention memory model")
-    g = p.add_argument_group("optimisation")
     t = TrainParams()
+    g = p.add_argument_group("protocol")
+    g.add_argument("--horizon", type=A.number(int, 0, 100000), default=t.horizon,
+                   help="prediction horizon in steps: training windows and the test rollout (0: all stored frames)")
+    g.add_argument("--valid-threshold", type=A.positive_float, default=t.valid_threshold,
+                   help="valid time = first time the nRMSE against clean truth exceeds this")
+    g = p.add_argument_group("optimisation")
     g.add_argument("--epochs", type=A.positive_int, default=t.epochs, help="maximum epochs")
     g.add_argument("--batch-size", type=A.positive_int, default=t.batch_size, help="trajectories per step")
     g.add_argument("--lr", type=A.positive_float, default=t.lr, help="peak AdamW learning rate (cosine to 0)")

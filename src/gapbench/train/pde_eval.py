@@ -1,13 +1,23 @@
-"""Evaluation of PDE surrogates: relative L2, autoregressive rollout, nRMSE per time step, output files.
+"""Scoring of PDE predictions (learned models and baselines alike): nRMSE against clean truth, valid time,
+error by frequency band, and the output files of a run.
 
-docs/science.md, "Training and evaluation" (metric from PDEBench): for a prediction ``p`` of a trajectory ``u`` with
-frames ``t = 1..T`` (frame 0 is given),
+Protocol (PDEBench's nRMSE, scored only where prediction is possible): a run predicts frames ``t = 1..H`` of
+every test trajectory from its observed (noisy) frame 0, where ``H`` is the equation's prediction ``horizon``
+(``H <= n_frames - 1``); every error is taken against the *clean* observed field ``c``:
 
-    nRMSE(s, t) = || p_s(t) - u_s(t) ||_2 / || u_s(t) ||_2        (norms over space)            (nRMSE-1)
-    nRMSE(t)    = mean_s nRMSE(s, t)                               -> rollout.csv                  (nRMSE-2)
-    nrmse_rollout = mean_{t=1..T} nRMSE(t),   nrmse_final = nRMSE(T)                             (nRMSE-3)
+    e(s, t)        = || p_s(t) - c_s(t) ||_2 / || c_s(t) ||_2        (norms over space)               (nRMSE-1)
+    nRMSE(t)       = mean_s e(s, t)                                   -> rollout.csv                    (nRMSE-2)
+    nrmse          = mean_{t=1..H} nRMSE(t),   nrmse_final = nRMSE(H)                                  (nRMSE-3)
+    valid_time     = mean_s  min{ t : e(s, t) > threshold }   (t_H when e(s, .) never exceeds it)      (VT)
 
-The training loss is the same relative L2 (nRMSE-1), averaged over the teacher-forced one-step predictions.
+Band errors (PDEBench's fRMSE, normalised like nRMSE-1): with ``E = DFT(p - c)`` on the observed grid of ``f``
+points per axis and ``K = f // 2``, the modes are split by ``|n|_inf`` into thirds of ``[0, K]``:
+low ``|n|_inf <= K/3``, mid ``K/3 < |n|_inf <= 2K/3``, high ``> 2K/3``, and
+
+    e_b(s, t) = sqrt( sum_{n in b} |E_n|^2 / f^d ) / || c_s(t) ||_2,     so  sum_b e_b^2 = e^2  (Parseval).
+
+``nrmse_low``, ``nrmse_mid``, ``nrmse_high`` are their means over samples and ``t = 1..H``. The training loss is
+the relative L2 of nRMSE-1 on teacher-forced one-step predictions of the noisy observed frames.
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ import torch
 
 from gapbench.train.common import write_csv_atomic
 
+BANDS = ("low", "mid", "high")
+
 
 def relative_l2(pred: torch.Tensor, true: torch.Tensor, n_space: int, eps: float = 1e-12) -> torch.Tensor:
     """Eq. (nRMSE-1) over the last ``n_space`` axes: tensor of the leading shape (e.g. ``(batch, time)``)."""
@@ -30,39 +42,97 @@ def relative_l2(pred: torch.Tensor, true: torch.Tensor, n_space: int, eps: float
 
 
 @torch.no_grad()
-def rollout_errors(model, data: torch.Tensor, batch_size: int, device: torch.device,
-                   amp: bool = False) -> tuple[np.ndarray, float]:
-    """Roll ``model`` out from frame 0 of every trajectory in ``data (S, T+1, *space)`` over ``T`` steps.
+def rollout(model, x0: torch.Tensor, n_steps: int, batch_size: int, device: torch.device,
+            amp: bool = False) -> tuple[np.ndarray, float]:
+    """Roll ``model`` out from the frames ``x0 (S, *space)`` over ``n_steps`` steps.
 
-    Returns ``(errors, seconds)``: ``errors[s, t-1] = nRMSE(s, t)`` (eq. nRMSE-1) for ``t = 1..T`` and the wall
-    time of the rollouts (CUDA synchronised), data transfers excluded.
+    Returns ``(pred, seconds)``: ``pred (S, n_steps, *space)`` float32 (frames ``1..n_steps``) and the wall time
+    of the rollouts (CUDA synchronised), data transfers excluded.
     """
     model.eval()
-    n_space = data.ndim - 2
-    n_steps = data.shape[1] - 1
-    errors, seconds = [], 0.0
-    for lo in range(0, data.shape[0], batch_size):
-        batch = data[lo : lo + batch_size].to(device, non_blocking=True)
+    preds, seconds = [], 0.0
+    for lo in range(0, x0.shape[0], batch_size):
+        batch = x0[lo : lo + batch_size].to(device, non_blocking=True)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         start = time.perf_counter()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            pred = model.rollout(batch[:, 0], n_steps)
+            pred = model.rollout(batch, n_steps)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds += time.perf_counter() - start
-        errors.append(relative_l2(pred.float(), batch[:, 1:], n_space).cpu())
-    return torch.cat(errors).double().numpy(), seconds
+        preds.append(pred.float().cpu())
+    return torch.cat(preds).numpy(), seconds
 
 
-def summarize(errors: np.ndarray) -> dict[str, float]:
-    """Eq. (nRMSE-3) from per-sample, per-step errors ``(S, T)``: rollout mean and final-time value."""
-    per_step = errors.mean(axis=0)
-    return {"nrmse_rollout": float(per_step.mean()), "nrmse_final": float(per_step[-1])}
+def errors(pred: np.ndarray, clean: np.ndarray, n_space: int) -> np.ndarray:
+    """Eq. (nRMSE-1) in float64 for arrays ``(S, T, *space)``: shape ``(S, T)``."""
+    axes = tuple(range(pred.ndim - n_space, pred.ndim))
+    diff = pred.astype(np.float64) - clean.astype(np.float64)
+    norm = np.sqrt((clean.astype(np.float64) ** 2).sum(axis=axes))
+    return np.sqrt((diff**2).sum(axis=axes)) / np.maximum(norm, 1e-12)
 
 
-def write_rollout_csv(path: Path | str, times: Sequence[float], errors: np.ndarray) -> None:
-    """``rollout.csv``: columns ``time,nrmse`` (eq. nRMSE-2) for the predicted frames ``t = 1..T``."""
-    per_step = errors.mean(axis=0)
+def band_errors(pred: np.ndarray, clean: np.ndarray, n_space: int) -> dict[str, np.ndarray]:
+    """``e_b(s, t)`` of the module docstring for ``b`` in :data:`BANDS`, each ``(S, T)``."""
+    axes = tuple(range(pred.ndim - n_space, pred.ndim))
+    f = pred.shape[-1]
+    spec = np.abs(np.fft.fftn(pred.astype(np.float64) - clean.astype(np.float64), axes=axes)) ** 2 / f**n_space
+    k = np.abs(np.fft.fftfreq(f, 1.0 / f))
+    kmax = np.max(np.stack(np.meshgrid(*([k] * n_space), indexing="ij")), axis=0)
+    top = f // 2
+    edges = {"low": kmax <= top / 3, "mid": (kmax > top / 3) & (kmax <= 2 * top / 3), "high": kmax > 2 * top / 3}
+    norm = np.maximum(np.sqrt((clean.astype(np.float64) ** 2).sum(axis=axes)), 1e-12)
+    return {b: np.sqrt((spec * mask).sum(axis=axes)) / norm for b, mask in edges.items()}
+
+
+def valid_time(err: np.ndarray, times: Sequence[float], threshold: float) -> np.ndarray:
+    """Eq. (VT) per sample: the first time ``e(s, t) > threshold``, or the last time if it never is."""
+    times = np.asarray(times, dtype=float)
+    above = err > threshold
+    first = np.where(above.any(axis=1), above.argmax(axis=1), len(times) - 1)
+    return times[first]
+
+
+def score(pred: np.ndarray, clean: np.ndarray, times: Sequence[float], threshold: float) -> tuple[dict, np.ndarray]:
+    """Every scalar of a run from predicted and clean frames ``1..H`` (``(S, H, *space)``) and their times.
+
+    Returns ``(scores, e)``: scores ``nrmse, nrmse_final, valid_time, nrmse_low/mid/high`` and ``e(s, t)``.
+    """
+    n_space = pred.ndim - 2
+    err = errors(pred, clean, n_space)
+    per_step = err.mean(axis=0)
+    out = {"nrmse": float(per_step.mean()), "nrmse_final": float(per_step[-1]),
+           "valid_time": float(valid_time(err, times, threshold).mean())}
+    for b, e in band_errors(pred, clean, n_space).items():
+        out[f"nrmse_{b}"] = float(e.mean())
+    return out, err
+
+
+def write_rollout_csv(path: Path | str, times: Sequence[float], err: np.ndarray) -> None:
+    """``rollout.csv``: columns ``time,nrmse`` (eq. nRMSE-2) for the predicted frames ``t = 1..H``."""
+    per_step = err.mean(axis=0)
     rows = [{"time": float(t), "nrmse": float(e)} for t, e in zip(times, per_step, strict=True)]
     write_csv_atomic(path, ["time", "nrmse"], rows)
+
+
+def write_predictions(path: Path | str, obs, x0: np.ndarray, pred: np.ndarray, model: str, seed: int) -> Path:
+    """``predictions.zarr``: the test rollout in the observed store's layout (``store.py``, kind "prediction").
+
+    The data variable (named like the data's field) holds frame 0 (the observed input ``x0``) and the predicted
+    frames ``1..H``; coords and attrs are the test store's, plus ``model``, ``seed`` and ``horizon``.
+    """
+    import xarray as xr
+
+    from gapbench.pde.store import VARIABLES, write_store
+
+    name, dims = VARIABLES[obs.equation]
+    frames = np.concatenate([np.asarray(x0, np.float32)[:, None], np.asarray(pred, np.float32)], axis=1)
+    coords = {"sample": obs.samples, "time": np.asarray((0.0, *obs.times))}
+    for d in dims[2:]:
+        coords[d] = np.arange(obs.resolution) * float(obs.attrs["length"]) / obs.resolution
+    ds = xr.Dataset({name: (dims, frames), "seed": ("sample", obs.seeds)}, coords=coords)
+    ds.attrs = {k: v for k, v in obs.attrs.items() if k != "complete"}
+    ds.attrs.update(kind="prediction", model=model, seed=int(seed), horizon=len(obs.times),
+                    n_frames=len(obs.times) + 1)
+    return write_store(ds, path)

@@ -7,7 +7,7 @@ Used by ``workflow/rules/train_pde.smk`` (targets) and registered in ``gapbench.
 from __future__ import annotations
 
 from gapbench.errors import ConfigError
-from gapbench.naming import fmt_num, obs_key
+from gapbench.naming import fmt_num, obs_key, parse_obs_key
 from gapbench.pde import plan as data_plan
 from gapbench.registry import MIXERS, PDE_MODELS
 
@@ -24,11 +24,13 @@ def _selected(config: dict, equation: str) -> tuple[list[float], list[int], list
 
 def datasets(config: dict) -> list[tuple[str, str, str]]:
     """``(equation, fmt_num(nu), obs_key)`` of every observed dataset the stage trains on."""
-    method = config["pde"]["observe"]["method"]
+    methods = config["pde"]["observe"]["methods"]
     out = []
     for eq in config["train"]["pde"]["equations"]:
         nus, resolutions, sigmas = _selected(config, eq)
-        out += [(eq, fmt_num(nu), obs_key(method, f, s)) for nu in nus for f in resolutions for s in sigmas]
+        n = config["pde"][eq]["resolution"]
+        out += [(eq, fmt_num(nu), obs_key(m, f, s)) for nu in nus for m in methods for f in resolutions
+                if data_plan.observes(m, f, n) for s in sigmas]
     return out
 
 
@@ -36,14 +38,34 @@ def run_dir(equation: str, nu: str, obs: str, model: str, seed: int) -> str:
     return f"{ROOT}/{equation}/nu{nu}/{obs}/{model}/seed{seed}"
 
 
+def solver_resolutions(config: dict, equation: str, resolution: int) -> list[int]:
+    """Solver grids for observed resolution ``f``: ``k f`` for each ``k`` of ``train.pde.solver_factors`` up to the
+    simulation resolution ``N``, and ``N`` itself, ascending."""
+    n = config["pde"][equation]["resolution"]
+    return sorted({k * resolution for k in config["train"]["pde"]["solver_factors"] if k * resolution <= n} | {n})
+
+
+def baseline_models(config: dict, equation: str, obs: str) -> list[str]:
+    """Baseline run names on one dataset: persistence, zero, then (``train.pde.solver``) ``solver-r{M}`` per solver
+    resolution and ``solver_hv-r{f}`` (``train.pde.solver_hv``)."""
+    sec = config["train"]["pde"]
+    out = ["persistence", "zero"]
+    if sec["solver"]:
+        f = parse_obs_key(obs)[1]
+        out += [f"solver-r{m}" for m in solver_resolutions(config, equation, f)]
+        if sec["solver_hv"]:
+            out.append(f"solver_hv-r{f}")
+    return out
+
+
 def targets(config: dict) -> list[str]:
-    """metrics.json of every job: each dataset x model x seed, plus the solver (seed 0) when enabled."""
+    """metrics.json of every job: each dataset x model x seed, plus the baselines (seed 0)."""
     sec = config["train"]["pde"]
     out = []
     for eq, nu, obs in datasets(config):
-        out += [f"{run_dir(eq, nu, obs, m, s)}/metrics.json" for m in sec["models"] for s in sec["seeds"]]
-        if sec["solver"]:
-            out.append(f"{run_dir(eq, nu, obs, 'solver', 0)}/metrics.json")
+        seeds = sec[eq]["seeds"] or sec["seeds"]
+        out += [f"{run_dir(eq, nu, obs, m, s)}/metrics.json" for m in sec["models"] for s in seeds]
+        out += [f"{run_dir(eq, nu, obs, m, 0)}/metrics.json" for m in baseline_models(config, eq, obs)]
     return out
 
 
@@ -70,6 +92,11 @@ def check(config: dict) -> None:
             if fmt_num(s) not in [fmt_num(x) for x in obs["sigmas"]]:
                 raise ConfigError(f"config key train.pde.{eq}.sigmas: {s} is not an observed noise level; "
                                   f"allowed: {', '.join(map(fmt_num, obs['sigmas']))}")
+        pde = config["pde"]
+        frames = [pde["ks"]["n_frames"]] if eq == "ks" else [r["n_frames"] for r in pde["ns"]["regimes"]]
+        if e["horizon"] > min(frames) - 1:
+            raise ConfigError(f"config key train.pde.{eq}.horizon: {e['horizon']} steps, but the data hold "
+                              f"{min(frames) - 1} after frame 0; allowed: 0 (all) .. {min(frames) - 1}")
         memory = [m for m in sec["models"] if PDE_MODELS[m].memory is not None]
         if memory and not 0 <= e["memory_position"] <= e["n_layers"]:
             raise ConfigError(f"config key train.pde.{eq}.memory_position: {e['memory_position']} is out of range; "
@@ -79,7 +106,8 @@ def check(config: dict) -> None:
             raise ConfigError(f"config key train.pde.{eq}.modes: {e['modes']} exceeds the {top} Fourier modes of the "
                               f"lowest observed resolution trained on; allowed: 0 (all) .. {top}")
         for m in sec["models"]:
-            if "heads" in MIXERS.get(PDE_MODELS[m].memory, MIXERS["s4"]).settings and e["width"] % e["heads"]:
+            mixer = PDE_MODELS[m].memory
+            if mixer is not None and "heads" in MIXERS[mixer].settings and e["width"] % e["heads"]:
                 raise ConfigError(f"config key train.pde.{eq}.heads: width {e['width']} is not divisible by "
                                   f"{e['heads']} heads (model {m})")
 
