@@ -141,7 +141,7 @@ class MapParams:
     unary_scale: float = 0.1
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
-    hard_fraction: float = 0.0
+    hard_fraction: float = 1.0
 
     @property
     def variant(self) -> str:

@@ -69,10 +69,10 @@ class GraphTrainSpec:
     out: Path
     model: str
     seed: int = 0
-    depths: list[int] = field(default_factory=lambda: [2])
+    depths: list[int] = field(default_factory=lambda: [1, 2])
     widths: list[int] = field(default_factory=lambda: [32])
-    lrs: list[float] = field(default_factory=lambda: [3e-3])
-    epochs: int = 50
+    lrs: list[float] = field(default_factory=lambda: [0.01])
+    epochs: int = 30
     batch_size: int = 32
     weight_decay: float = 0.0
     activation: str = "relu"
@@ -677,10 +677,10 @@ def register(sub) -> None:
     p.add_argument("--budgets", type=parse_budget, nargs="+", default=None, metavar="DEPTHxWIDTH",
                    help="fixed depth x width budgets, each its own run (replaces --depths/--widths; "
                         "several: --out needs {depth} and {width}), e.g. 2x8 4x16")
-    p.add_argument("--depths", type=A.number(int, 0, 256), nargs="+", default=[2], help="sweep: message-passing depths")
+    p.add_argument("--depths", type=A.number(int, 0, 256), nargs="+", default=[1, 2], help="sweep: message-passing depths")
     p.add_argument("--widths", type=A.number(int, 1, 16384), nargs="+", default=[32], help="sweep: embedding widths")
-    p.add_argument("--lrs", type=A.positive_float, nargs="+", default=[3e-3], help="sweep: Adam learning rates")
-    p.add_argument("--epochs", type=A.positive_int, default=50, help="epochs per configuration")
+    p.add_argument("--lrs", type=A.positive_float, nargs="+", default=[0.01], help="sweep: Adam learning rates")
+    p.add_argument("--epochs", type=A.positive_int, default=30, help="epochs per configuration")
     p.add_argument("--batch-size", type=A.positive_int, default=32, help="graphs per mini-batch")
     p.add_argument("--weight-decay", type=A.non_negative_float, default=0.0, help="Adam weight decay")
     p.add_argument("--activation", default="relu", choices=("relu", "tanh", "gelu", "silu", "identity"),
