@@ -32,6 +32,7 @@ def _write_split(path: Path, split: str, n: int, seed: int, res: int = 16, frame
     t = np.linspace(0.0, 0.4, frames)
     u = rng.normal(size=(n, 1, 1)) * np.sin(2 * np.pi * (x - 3 * t[:, None]) / 64)[None]
     ds = xr.Dataset({"u": (("sample", "time", "x"), u.astype(np.float32)),
+                     "u_clean": (("sample", "time", "x"), u.astype(np.float32)),
                      "seed": (("sample",), np.arange(1, n + 1, dtype=np.uint64))},
                     coords={"sample": np.arange(n), "time": t, "x": x})
     attrs = {a: "test" for a in REQUIRED_ATTRS}
