@@ -83,13 +83,10 @@ def dataset_paths(config: dict) -> list[str]:
 
 # ----------------------------------------------------------------------------------------------- writing
 def versions() -> dict[str, str]:
-    import torch
-    import torch_geometric
+    """Versions recorded in every dataset card."""
+    from gapbench.outputs import versions as installed
 
-    from gapbench import __version__
-
-    return {"gapbench": __version__, "numpy": np.__version__, "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__}
+    return installed("gapbench", "numpy", "torch", "torch_geometric")
 
 
 def write_dataset(
