@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gapbench.graphs.ops import GraphInputError
+from gapbench.models.ops import GraphInputError
 from gapbench.models.gnn import (
     EdgeGCN,
     EdgeGCNLayer,

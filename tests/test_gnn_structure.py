@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gapbench.graphs.ops import GraphInputError
+from gapbench.models.ops import GraphInputError
 from gapbench.graphs.structure import (
     SplitStructure,
     _derive_undirected,
@@ -59,7 +59,7 @@ def test_collated_structure_equals_the_whole_batch_derived_at_once(extras):
         with pytest.raises(GraphInputError):
             directed_graph(attach(ei, got), N)
     else:
-        from gapbench.graphs.ops import reverse_edges
+        from gapbench.models.ops import reverse_edges
 
         assert torch.equal(got.directed.rev, reverse_edges(ei, N))
 

@@ -21,7 +21,7 @@ import math
 import torch
 from torch import nn
 
-from gapbench.graphs.ops import (
+from gapbench.models.ops import (
     REDUCES,
     GraphInputError,
     check_edge_index,
@@ -197,7 +197,7 @@ class EdgeGCNLayer(_Layer):
 
         h_e <- h_e + sigma(norm(W * mean{h_f : f shares an endpoint with e, f != e} + b))
 
-    The mean is computed in O(|E|) by :func:`gapbench.graphs.ops.line_graph_aggregate`:
+    The mean is computed in O(|E|) by :func:`gapbench.models.ops.line_graph_aggregate`:
     ``mean(e=uv) = (S_u + S_v - 2 h_e) / (deg u + deg v - 2)`` with ``S_v`` the sum of the edges at ``v``.
     An edge without neighbours aggregates 0.
     """
@@ -213,7 +213,7 @@ class EdgeGCNDirectedLayer(_Layer):
         h_{u->v} <- h_{u->v} + sigma(norm(W * mean{h_{w->u} : w in N(u), w != v} + b))
 
     computed in O(|E|) as ``(T_u - h_{v->u}) / (deg u - 1)`` with ``T_u`` the sum of the edges into ``u``
-    (:func:`gapbench.graphs.ops.exclusive_aggregate`); a leaf's outgoing edge aggregates 0.
+    (:func:`gapbench.models.ops.exclusive_aggregate`); a leaf's outgoing edge aggregates 0.
     """
 
     def forward(self, h: torch.Tensor, graph: DirectedGraph) -> torch.Tensor:
