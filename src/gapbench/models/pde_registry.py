@@ -33,23 +33,30 @@ class ModelHyper:
     heads: int = 4
 
 
+def hyper_errors(name: str, hyper: ModelHyper) -> list[tuple[str, int, str]]:
+    """``(key, value, allowed)`` for each hyperparameter that cannot build the registered model ``name``.
+
+    The one statement of these cross-field rules: the trainer (:func:`check_model`) and the config check
+    (:func:`gapbench.train.pde_plan.check`) both read it."""
+    out = [(key, getattr(hyper, key), ">= 1") for key in ("width", "n_layers", "ff_factor", "state_size", "heads")
+           if getattr(hyper, key) < 1]
+    if hyper.modes < 0:
+        out.append(("modes", hyper.modes, ">= 0 (0 = all)"))
+    memory = PDE_MODELS[name].memory
+    if memory is not None and not 0 <= hyper.memory_position <= hyper.n_layers:
+        out.append(("memory_position", hyper.memory_position,
+                    f"0..{hyper.n_layers} (the FFNO layers before the memory layer, at most n_layers)"))
+    if memory is not None and "heads" in MIXERS[memory].settings and hyper.heads >= 1 and hyper.width % hyper.heads:
+        out.append(("heads", hyper.heads, f"a divisor of width {hyper.width}"))
+    return out
+
+
 def check_model(name: str, hyper: ModelHyper) -> None:
     """Raise ConfigError for an unknown model or hyperparameters that cannot build it."""
     if name not in PDE_MODELS:
         raise ConfigError(f"unknown PDE model {name!r}; known: {', '.join(PDE_MODELS)}")
-    memory = PDE_MODELS[name].memory
-    for key in ("width", "n_layers", "ff_factor", "state_size", "heads"):
-        if getattr(hyper, key) < 1:
-            raise ConfigError(f"model {name}: {key} must be >= 1, got {getattr(hyper, key)}")
-    if hyper.modes < 0:
-        raise ConfigError(f"model {name}: modes must be >= 0 (0 = all), got {hyper.modes}")
-    if memory is not None and not 0 <= hyper.memory_position <= hyper.n_layers:
-        raise ConfigError(
-            f"model {name}: memory_position {hyper.memory_position} is out of range 0..{hyper.n_layers} "
-            f"(the number of FFNO layers before the memory layer; n_layers = {hyper.n_layers})"
-        )
-    if memory is not None and "heads" in MIXERS[memory].settings and hyper.width % hyper.heads:
-        raise ConfigError(f"model {name}: width {hyper.width} must be divisible by heads {hyper.heads}")
+    for key, value, allowed in hyper_errors(name, hyper):
+        raise ConfigError(f"model {name}: {key} {value} is out of range; allowed: {allowed}")
 
 
 def resolve_modes(hyper: ModelHyper, resolution: int) -> ModelHyper:
