@@ -1,6 +1,6 @@
 """Time to build the paper-scale DAG (`snakemake -n` on configs/paper.yaml), against configs/ci.yaml's as anchor.
 
-Issue 7 asks for the full paper DAG in under 20 s on this machine. Both dry runs start from an empty results
+The target: the full paper DAG in under 20 s on this machine. Both dry runs start from an empty results
 directory (every job pending) and are timed in this run; the ratio paper/ci shows what the DAG's size adds to
 Snakemake's fixed start-up. `--markdown` prints the job count per rule as the table in docs/cluster.md.
 

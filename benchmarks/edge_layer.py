@@ -50,7 +50,7 @@ def measure(kind: str, graph: str, n: int, width: int, device: str, repeats: int
     """Time (best of ``repeats``) and peak extra memory of one layer's forward + backward."""
     import torch
 
-    from gapbench.graphs.ops import explicit_line_graph_aggregate
+    from gapbench.models.ops import explicit_line_graph_aggregate
     from gapbench.models.gnn import EdgeGCNLayer, NodeGCNLayer, undirected_graph
 
     torch.set_num_threads(1)

@@ -75,7 +75,7 @@ def structure_time(batches, directed: bool, batch_size: int, repeats: int) -> tu
     """Seconds per batch to derive the structure in the forward (anchor) and to gather it (built once)."""
     import torch
 
-    from gapbench.graphs.ops import check_edge_index
+    from gapbench.models.ops import check_edge_index
     from gapbench.graphs.structure import _derive_undirected, reverse_edges
 
     gen = torch.Generator().manual_seed(1)

@@ -1,4 +1,4 @@
-"""Peak memory of the observation job on a store larger than its memory limit (issue 2, "Scale").
+"""Peak memory of the observation job on a store larger than its memory limit (scale check).
 
 Builds a synthetic NS-shaped simulation store (random vorticity, sample-chunked, written lazily) of about
 ``--gb`` GB, and one ``--small-factor`` times smaller, then runs ``gapbench pde observe`` (Fourier truncation

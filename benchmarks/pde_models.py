@@ -1,4 +1,4 @@
-"""PDE surrogate performance, as ratios measured in one run (issue 4, "Performance").
+"""PDE surrogate performance, as ratios measured in one run .
 
 1. Training step (forward + backward + AdamW) of MemNO and the other memory variants relative to FFNO at equal
    width and resolution (target for MemNO: <= 1.3); MemNO both with its default S4 convolution (Toeplitz matmul

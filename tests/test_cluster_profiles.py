@@ -1,4 +1,4 @@
-"""The execution profiles and the SLURM scripts agree with the workflow (fast, no cluster needed; issue 7)."""
+"""The execution profiles and the SLURM scripts agree with the workflow (fast, no cluster needed)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The whole workflow on configs/ci.yaml as a cluster user meets it (issue 7, docs/cluster.md).
+"""The whole workflow on configs/ci.yaml as a cluster user meets it (docs/cluster.md).
 
 One completed tiny run (module fixture, local, through workflow/profiles/default) is the reference for:
 * partial re-runs: `snakemake --summary` on a changed config (or code) lists exactly the jobs that would run;

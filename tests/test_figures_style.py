@@ -5,13 +5,15 @@ from __future__ import annotations
 import struct
 
 from gapbench.tables import figures
-from gapbench.tables.style import COLORS, DPI, model_color, model_marker
+from gapbench.registry import GRAPH_MODELS, PDE_MODELS
+from gapbench.tables.style import DPI, model_color, model_marker
 
 
 def test_each_pipeline_model_has_its_own_colour_and_others_a_stable_one():
-    assert len(set(COLORS.values())) == len(COLORS)
+    colours = [e.color for e in (*PDE_MODELS.values(), *GRAPH_MODELS.values())]
+    assert None not in colours and len(set(colours)) == len(colours)
     assert model_color("memno") == "tab:orange" and model_marker("edge_gcn") == "s"
-    assert model_color("node_sage") == model_color("node_sage") and model_color("node_sage") not in COLORS.values()
+    assert model_color("my_gnn") == model_color("my_gnn") and model_color("my_gnn") not in colours
 
 
 def test_pngs_are_written_at_the_style_resolution(tmp_path):

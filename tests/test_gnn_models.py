@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gapbench.graphs.ops import GraphInputError
+from gapbench.models.ops import GraphInputError
 from gapbench.models.gnn import (
-    MODELS,
     EdgeGCN,
     EdgeGCNLayer,
     NodeGCN,
@@ -16,6 +15,9 @@ from gapbench.models.gnn import (
     build_model,
     undirected_graph,
 )
+from gapbench.registry import GRAPH_MODELS
+
+MODELS = tuple(GRAPH_MODELS)  # the built-in graph models
 
 torch.set_num_threads(1)
 

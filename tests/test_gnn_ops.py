@@ -1,4 +1,4 @@
-"""O(|E|) line-graph aggregation (gapbench.graphs.ops) against explicit line-graph computations."""
+"""O(|E|) line-graph aggregation (gapbench.models.ops) against explicit line-graph computations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from gapbench.graphs.ops import (
+from gapbench.models.ops import (
     REDUCES,
     GraphInputError,
     exclusive_aggregate,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gapbench.graphs.ops import GraphInputError
+from gapbench.models.ops import GraphInputError
 from gapbench.graphs.structure import (
     SplitStructure,
     _derive_undirected,
@@ -16,7 +16,8 @@ from gapbench.graphs.structure import (
     graph_structure,
     undirected_graph,
 )
-from gapbench.models.gnn import MODELS, build_model
+from gapbench.models.gnn import build_model
+from gapbench.registry import GRAPH_MODELS
 
 
 def random_graph(gen: torch.Generator, n: int, both_directions: bool = True, extras: bool = False):
@@ -58,12 +59,12 @@ def test_collated_structure_equals_the_whole_batch_derived_at_once(extras):
         with pytest.raises(GraphInputError):
             directed_graph(attach(ei, got), N)
     else:
-        from gapbench.graphs.ops import reverse_edges
+        from gapbench.models.ops import reverse_edges
 
         assert torch.equal(got.directed.rev, reverse_edges(ei, N))
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", list(GRAPH_MODELS))
 @pytest.mark.parametrize("level", ["node", "graph"])
 def test_models_match_with_and_without_the_precomputed_structure(name, level):
     gen = torch.Generator().manual_seed(1)

@@ -191,7 +191,7 @@ def test_sigterm_saves_checkpoint_and_exits_143(data_dir, tmp_path):
     "extra,message",
     [
         (["--model", "fno9"], "unknown PDE model 'fno9'"),
-        (["--model", "memno", "--memory-position", "5"], "memory_position 5 is out of range 0..2"),
+        (["--model", "memno", "--memory-position", "5"], "memory_position 5 is out of range; allowed: 0..2"),
         (["--model", "ffno", "--resolution", "32"], "observed resolution 32 is not in the data"),
         (["--model", "ffno", "--modes", "12"], "modes 12 exceeds"),
     ],

@@ -6,13 +6,14 @@ import pytest
 import torch
 
 from gapbench.models.ffno import SpectralConv, dense_spectral_conv
-from gapbench.models.memory import MIXERS, MemoryLayer, S4D
-from gapbench.models.pde_registry import MEMORY_OF, ModelHyper, build_model
+from gapbench.models.memory import MemoryLayer, S4D
+from gapbench.models.pde_registry import ModelHyper, build_model
+from gapbench.registry import MIXERS, PDE_MODELS
 from gapbench.train.pde_eval import relative_l2
 
 torch.set_num_threads(1)
 
-NETS = tuple(MEMORY_OF)  # ffno, memno, lstm, attention
+NETS = tuple(PDE_MODELS)  # ffno, memno, lstm, attention
 SHAPES = {1: (16,), 2: (8, 8)}
 
 

@@ -64,8 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_progress:  # every command accepts it; progress bars read GAPBENCH_PROGRESS
         os.environ["GAPBENCH_PROGRESS"] = "0"
     from gapbench.errors import GapbenchError
+    from gapbench.registry import load_plugins
 
     try:
+        load_plugins()  # the modules named in GAPBENCH_PLUGINS register their models before any command runs
         return int(args.handler(args) or 0)
     except GapbenchError as err:
         print(f"gapbench {args.command}: error: {err}", file=sys.stderr)

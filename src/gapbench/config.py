@@ -23,6 +23,7 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "co
 
 # Cross-field checks, one per area, each `check(config) -> None` raising ConfigError.
 SEMANTIC_CHECKS: tuple[str, ...] = (
+    "gapbench.registry:check",  # first: imports the plugins, then checks every model name is registered
     "gapbench.pde.config_checks:check",
     "gapbench.graphs.config_checks:check",
     "gapbench.train.pde_plan:check",

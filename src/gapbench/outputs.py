@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from gapbench.errors import StoreError
@@ -83,3 +85,44 @@ def as_created(fd_or_path: int | str | Path) -> None:
         os.fchmod(fd_or_path, mode)
     else:
         os.chmod(fd_or_path, mode)
+
+
+def atomic_write(path: Path | str, write: Callable[[str], None]) -> None:
+    """Create or replace the file ``path`` atomically: ``write(tmp)`` fills a temporary file next to it (any
+    writer that takes a path: bytes, a figure, an HDF5 file), which then gets the mode ``open()`` would give
+    (:func:`as_created`), is fsynced and renamed over ``path``. On any error the temporary file is removed and
+    ``path`` is untouched, so a reader never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        as_created(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+    """:func:`atomic_write` of ``data``."""
+    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def versions(*packages: str) -> dict[str, str]:
+    """Versions of ``packages`` recorded in an output (a store's attributes, a dataset card): gapbench's own
+    version, the others' from their installed metadata (``unknown`` when not installed; nothing is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from gapbench import __version__
+
+    out = {}
+    for name in packages:
+        try:
+            out[name] = __version__ if name == "gapbench" else version(name)
+        except PackageNotFoundError:
+            out[name] = "unknown"
+    return out

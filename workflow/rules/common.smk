@@ -1,4 +1,5 @@
 # Shared by all stages: config validation, naming helpers, input and target functions.
+import os
 import shlex
 import sys
 from fnmatch import fnmatch
@@ -14,9 +15,13 @@ _src = shlex.quote(GAPBENCH_SRC).replace("{", "{{").replace("}", "}}")  # the pr
 shell.prefix(f"set -euo pipefail; export PYTHONPATH={_src}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 
 from gapbench.config import validate_config
+from gapbench.registry import PDE_MODELS, PLUGINS_ENV, wildcard_pattern
 from gapbench.naming import fmt_num, obs_key
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+# validate_config imported the config's plugins here; every job's `gapbench` command imports them again from this
+# variable (jobs inherit the environment; a cluster job re-reads this file and sets it the same way).
+os.environ[PLUGINS_ENV] = ",".join(config["plugins"])
 
 
 def inject_failure(wildcards, output):

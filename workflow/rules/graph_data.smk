@@ -4,13 +4,13 @@
 from functools import partial
 
 from gapbench.graphs.data import ROOT as GRAPHS, dataset_paths
+from gapbench.graphs.variants import FORMATS as VARIANT
 
 
 wildcard_constraints:
     leaves=r"\d+",
     depth=r"\d+",
-    mapn=r"\d+",
-    dupn=r"\d+",
+    n=r"\d+",
     tree="binary|path|pruefer",
     bench="zinc|mnist|cifar10|peptides_func|peptides_struct",
 
@@ -25,11 +25,11 @@ graph_data_targets = partial(dataset_paths, config)
 # Planted star: targets from a randomly initialised edge GCN of depth k (planted.py).
 rule graph_planted_star:
     output:
-        data=directory(f"{GRAPHS}/planted_star/n{{leaves}}-k{{depth}}"),
+        data=directory(f"{GRAPHS}/planted_star/{VARIANT['planted_star']}"),
     log:
-        "results/logs/graphs/planted_star/n{leaves}-k{depth}.log",
+        f"results/logs/graphs/planted_star/{VARIANT['planted_star']}.log",
     benchmark:
-        "results/benchmarks/graphs/planted_star/n{leaves}-k{depth}.tsv"
+        f"results/benchmarks/graphs/planted_star/{VARIANT['planted_star']}.tsv"
     message:
         "planted star: {wildcards.leaves} leaves, planted depth {wildcards.depth}"
     params:
@@ -49,13 +49,13 @@ rule graph_planted_star:
 # MAP on hub-and-paths graphs: exact labels by dynamic programming (map_paths.py).
 rule graph_map:
     output:
-        data=directory(f"{GRAPHS}/map/n{{mapn}}"),
+        data=directory(f"{GRAPHS}/map/{VARIANT['map']}"),
     log:
-        "results/logs/graphs/map/n{mapn}.log",
+        f"results/logs/graphs/map/{VARIANT['map']}.log",
     benchmark:
-        "results/benchmarks/graphs/map/n{mapn}.tsv"
+        f"results/benchmarks/graphs/map/{VARIANT['map']}.tsv"
     message:
-        "MAP on hub-and-paths graphs with n={wildcards.mapn} path vertices"
+        "MAP on hub-and-paths graphs with n={wildcards.n} path vertices"
     params:
         unary_scale=lookup(dpath="graphs/map/unary_scale", within=config),
         hard_fraction=lookup(dpath="graphs/map/hard_fraction", within=config),
@@ -65,7 +65,7 @@ rule graph_map:
     conda:
         "../../envs/graphs.yaml"
     shell:
-        "python3 -m gapbench graphs make map --n {wildcards.mapn} --unary-scale {params.unary_scale:q}"
+        "python3 -m gapbench graphs make map --n {wildcards.n} --unary-scale {params.unary_scale:q}"
         " --hard-fraction {params.hard_fraction:q}"
         " --n-graphs {params.n_graphs:q} --split {params.split:q} --seed {params.seed:q}"
         " --out {output.data} --no-progress > {log} 2>&1"
@@ -74,11 +74,11 @@ rule graph_map:
 # Ising marginals on trees: exact by sum-product (ising.py).
 rule graph_ising:
     output:
-        data=directory(f"{GRAPHS}/ising/{{tree}}"),
+        data=directory(f"{GRAPHS}/ising/{VARIANT['ising']}"),
     log:
-        "results/logs/graphs/ising/{tree}.log",
+        f"results/logs/graphs/ising/{VARIANT['ising']}.log",
     benchmark:
-        "results/benchmarks/graphs/ising/{tree}.tsv"
+        f"results/benchmarks/graphs/ising/{VARIANT['ising']}.tsv"
     message:
         "Ising marginals on {wildcards.tree} trees"
     params:
@@ -99,13 +99,13 @@ rule graph_ising:
 # Duplicate task on a star: label = another leaf has the same input (duplicates.py).
 rule graph_duplicates:
     output:
-        data=directory(f"{GRAPHS}/duplicates/n{{dupn}}"),
+        data=directory(f"{GRAPHS}/duplicates/{VARIANT['duplicates']}"),
     log:
-        "results/logs/graphs/duplicates/n{dupn}.log",
+        f"results/logs/graphs/duplicates/{VARIANT['duplicates']}.log",
     benchmark:
-        "results/benchmarks/graphs/duplicates/n{dupn}.tsv"
+        f"results/benchmarks/graphs/duplicates/{VARIANT['duplicates']}.tsv"
     message:
-        "duplicate task on stars with {wildcards.dupn} leaves"
+        "duplicate task on stars with {wildcards.n} leaves"
     params:
         n_graphs=lookup(dpath="graphs/duplicates/n_graphs", within=config),
         split=lookup(dpath="graphs/split", within=config),
@@ -113,7 +113,7 @@ rule graph_duplicates:
     conda:
         "../../envs/graphs.yaml"
     shell:
-        "python3 -m gapbench graphs make duplicates --n {wildcards.dupn} --n-graphs {params.n_graphs:q}"
+        "python3 -m gapbench graphs make duplicates --n {wildcards.n} --n-graphs {params.n_graphs:q}"
         " --split {params.split:q} --seed {params.seed:q} --out {output.data} --no-progress > {log} 2>&1"
 
 

@@ -6,13 +6,14 @@
 from functools import partial
 
 from gapbench.graphs.data import ROOT as GRAPHS
-from gapbench.train.graph_paths import ROOT as TRAIN_GRAPH, budgets, head_layers_arg, job_outputs, targets
+from gapbench.graphs.variants import FORMATS as VARIANT, MEMORY_TASKS, make, wildcard_regex
+from gapbench.train.graph_paths import ROOT as TRAIN_GRAPH, job_outputs, job_params, targets
 
 
 wildcard_constraints:
     seed=r"\d+",
-    memtask="planted_star|duplicates",
-    memvariant=r"n\d+(-k\d+)?",
+    memtask="|".join(MEMORY_TASKS),
+    memvariant="|".join(wildcard_regex(kind) for kind in MEMORY_TASKS),
 
 
 train_graph_targets = partial(targets, config)
@@ -23,26 +24,16 @@ rule train_graph_planted_star:
     input:
         data=rules.graph_planted_star.output.data,
     output:
-        **job_outputs(config, "planted_star", "n{leaves}-k{depth}"),
+        **job_outputs(config, "planted_star", VARIANT["planted_star"]),
     log:
-        "results/logs/train/graph/planted_star/n{leaves}-k{depth}/seed{seed}.log",
+        f"results/logs/train/graph/planted_star/{VARIANT['planted_star']}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/train/graph/planted_star/n{leaves}-k{depth}/seed{seed}.tsv"
+        f"results/benchmarks/train/graph/planted_star/{VARIANT['planted_star']}/seed{{seed}}.tsv"
     message:
-        "planted star n{wildcards.leaves}-k{wildcards.depth}, seed {wildcards.seed}: sweeping {params.models:q}"
+        "planted star, {wildcards.leaves} leaves, planted depth {wildcards.depth}, seed {wildcards.seed}: sweeping {params.models:q}"
     params:
-        out=lambda wc: f"{TRAIN_GRAPH}/planted_star/n{wc.leaves}-k{wc.depth}/{{model}}/seed{wc.seed}",
-        models=lookup(dpath="train/graph/planted_star/models", within=config),
-        depths=lookup(dpath="train/graph/planted_star/depths", within=config),
-        widths=lookup(dpath="train/graph/planted_star/widths", within=config),
-        lrs=lookup(dpath="train/graph/planted_star/lrs", within=config),
-        epochs=lookup(dpath="train/graph/planted_star/epochs", within=config),
-        batch_size=lookup(dpath="train/graph/planted_star/batch_size", within=config),
-        activation=lookup(dpath="train/graph/planted_star/activation", within=config),
-        weight_decay=lookup(dpath="train/graph/planted_star/weight_decay", within=config),
-        head_layers=head_layers_arg(config, "planted_star"),
-        device=lookup(dpath="train/graph/device", within=config),
-        checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
+        out=lambda wc: f"{TRAIN_GRAPH}/planted_star/{make('planted_star', **wc)}/{{model}}/seed{wc.seed}",
+        **job_params(config, "planted_star"),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
     resources:
@@ -71,17 +62,7 @@ rule train_graph_ising:
         "Ising marginals on {wildcards.tree} trees, seed {wildcards.seed}: sweeping {params.models:q}"
     params:
         out=lambda wc: f"{TRAIN_GRAPH}/ising/{wc.tree}/{{model}}/seed{wc.seed}",
-        models=lookup(dpath="train/graph/ising/models", within=config),
-        depths=lookup(dpath="train/graph/ising/depths", within=config),
-        widths=lookup(dpath="train/graph/ising/widths", within=config),
-        lrs=lookup(dpath="train/graph/ising/lrs", within=config),
-        epochs=lookup(dpath="train/graph/ising/epochs", within=config),
-        batch_size=lookup(dpath="train/graph/ising/batch_size", within=config),
-        activation=lookup(dpath="train/graph/ising/activation", within=config),
-        weight_decay=lookup(dpath="train/graph/ising/weight_decay", within=config),
-        head_layers=head_layers_arg(config, "ising"),
-        device=lookup(dpath="train/graph/device", within=config),
-        checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
+        **job_params(config, "ising"),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
     resources:
@@ -101,25 +82,16 @@ rule train_graph_map:
     input:
         data=rules.graph_map.output.data,
     output:
-        **job_outputs(config, "map", "n{mapn}"),
+        **job_outputs(config, "map", VARIANT["map"]),
     log:
-        "results/logs/train/graph/map/n{mapn}/seed{seed}.log",
+        f"results/logs/train/graph/map/{VARIANT['map']}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/train/graph/map/n{mapn}/seed{seed}.tsv"
+        f"results/benchmarks/train/graph/map/{VARIANT['map']}/seed{{seed}}.tsv"
     message:
-        "MAP n={wildcards.mapn}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
+        "MAP n={wildcards.n}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
     params:
-        out=lambda wc: f"{TRAIN_GRAPH}/map/n{wc.mapn}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
-        models=lookup(dpath="train/graph/map/models", within=config),
-        budgets=lookup(dpath="train/graph/map/budgets", within=config),
-        lrs=lookup(dpath="train/graph/map/lrs", within=config),
-        epochs=lookup(dpath="train/graph/map/epochs", within=config),
-        batch_size=lookup(dpath="train/graph/map/batch_size", within=config),
-        activation=lookup(dpath="train/graph/map/activation", within=config),
-        weight_decay=lookup(dpath="train/graph/map/weight_decay", within=config),
-        head_layers=head_layers_arg(config, "map"),
-        device=lookup(dpath="train/graph/device", within=config),
-        checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
+        out=lambda wc: f"{TRAIN_GRAPH}/map/{make('map', **wc)}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
+        **job_params(config, "map"),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
     resources:
@@ -139,25 +111,16 @@ rule train_graph_duplicates:
     input:
         data=rules.graph_duplicates.output.data,
     output:
-        **job_outputs(config, "duplicates", "n{dupn}"),
+        **job_outputs(config, "duplicates", VARIANT["duplicates"]),
     log:
-        "results/logs/train/graph/duplicates/n{dupn}/seed{seed}.log",
+        f"results/logs/train/graph/duplicates/{VARIANT['duplicates']}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/train/graph/duplicates/n{dupn}/seed{seed}.tsv"
+        f"results/benchmarks/train/graph/duplicates/{VARIANT['duplicates']}/seed{{seed}}.tsv"
     message:
-        "duplicates n={wildcards.dupn}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
+        "duplicates n={wildcards.n}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
     params:
-        out=lambda wc: f"{TRAIN_GRAPH}/duplicates/n{wc.dupn}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
-        models=lookup(dpath="train/graph/duplicates/models", within=config),
-        budgets=lookup(dpath="train/graph/duplicates/budgets", within=config),
-        lrs=lookup(dpath="train/graph/duplicates/lrs", within=config),
-        epochs=lookup(dpath="train/graph/duplicates/epochs", within=config),
-        batch_size=lookup(dpath="train/graph/duplicates/batch_size", within=config),
-        activation=lookup(dpath="train/graph/duplicates/activation", within=config),
-        weight_decay=lookup(dpath="train/graph/duplicates/weight_decay", within=config),
-        head_layers=head_layers_arg(config, "duplicates"),
-        device=lookup(dpath="train/graph/device", within=config),
-        checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
+        out=lambda wc: f"{TRAIN_GRAPH}/duplicates/{make('duplicates', **wc)}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
+        **job_params(config, "duplicates"),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
     resources:
@@ -187,16 +150,7 @@ rule train_graph_memory:
         " at budgets {params.budgets:q}"
     params:
         out=lambda wc: f"{TRAIN_GRAPH}/memory/{wc.memtask}-{wc.memvariant}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
-        models=lookup(dpath="train/graph/memory/models", within=config),
-        budgets=budgets(config["train"]["graph"]["memory"]),
-        lrs=lookup(dpath="train/graph/memory/lrs", within=config),
-        epochs=lookup(dpath="train/graph/memory/epochs", within=config),
-        batch_size=lookup(dpath="train/graph/memory/batch_size", within=config),
-        activation=lookup(dpath="train/graph/memory/activation", within=config),
-        weight_decay=lookup(dpath="train/graph/memory/weight_decay", within=config),
-        head_layers=head_layers_arg(config, "memory"),
-        device=lookup(dpath="train/graph/device", within=config),
-        checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
+        **job_params(config, "memory"),
         fail=inject_failure,
     threads: lookup(dpath="train/graph/threads", within=config)
     resources:

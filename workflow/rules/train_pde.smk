@@ -11,7 +11,7 @@ OBS_DATA = "results/data/pde/{eq}/nu{nu}/obs/{obs}"
 
 
 wildcard_constraints:
-    model="ffno|memno|lstm|attention",
+    model=wildcard_pattern(PDE_MODELS),
     trivial="persistence|zero",
     solver="solver|solver_hv",
     sres=r"\d+",

@@ -111,9 +111,9 @@ def register(sub) -> None:
     c.add_argument("--n", type=number(int, 1, 1000000), required=True,
                    help="path vertices, a perfect square (sqrt(n) paths of sqrt(n))")
     c.add_argument("--unary-scale", type=positive_float, default=0.1, help="std of the unary energies (default 0.1)")
-    c.add_argument("--hard-fraction", type=number(float, 0, 1), default=0.0,
+    c.add_argument("--hard-fraction", type=number(float, 0, 1), default=1.0,
                    help="probability that a pair follows the hard law (hub zero, path copy, far-end clamp) "
-                        "instead of the uniform one, in [0, 1] (default 0: uniform)")
+                        "instead of the uniform one, in [0, 1] (default 1: all hard; 0: uniform)")
     _common(c, "map")
     c.set_defaults(handler=_map)
 

@@ -1,6 +1,6 @@
 """On-disk format of every graph dataset, its loader and its executable specification.
 
-A dataset is a directory ``results/data/graphs/{kind}/{variant}/`` (COORDINATION.md, "Paths")::
+A dataset is a directory ``results/data/graphs/{kind}/{variant}/`` (docs/graph_data.md)::
 
     meta.json              dataset card: kind, variant, params, seed, laws, task, metric, split sizes, versions
     processed/train.pt     PyG InMemoryDataset storage: (collated Data as dict, slices, Data class)
@@ -8,7 +8,7 @@ A dataset is a directory ``results/data/graphs/{kind}/{variant}/`` (COORDINATION
     processed/test.pt
     planted_model.pt       planted star only: the planted edge GCN's state_dict (see planted.py)
 
-Fields (design.md, "Graph storage convention"): ``edge_index [2, E]`` holds both directions, with the first
+Fields (docs/science.md, "Storage convention"): ``edge_index [2, E]`` holds both directions, with the first
 ``E/2`` columns the undirected pairs ``(a, b)`` and the last ``E/2`` the same pairs reversed, so column ``k``
 and ``k + E/2`` are the two directions of one edge. ``x`` is the model input, ``y`` the target.
 Synthetic datasets also carry ``label_mask [N]`` (bool): the nodes whose ``y`` is a target (all nodes for
@@ -74,29 +74,19 @@ def undirected_edge_index(pair_index: np.ndarray):
 def dataset_paths(config: dict) -> list[str]:
     """Every dataset directory a validated config asks for (the graph_data stage's targets).
 
-    Variants (COORDINATION.md): planted_star ``n{leaves}-k{depth}``, map ``n{n}``, ising ``{tree}``,
-    duplicates ``n{n}``, benchmark ``{name}``; an empty list in the config turns a kind off.
+    Variant names: :mod:`gapbench.graphs.variants`; an empty list in the config turns a kind off.
     """
-    g = config["graphs"]
-    ps = g["planted_star"]
-    return (
-        [f"{ROOT}/planted_star/n{n}-k{k}" for n in ps["leaves"] for k in ps["depths"]]
-        + [f"{ROOT}/map/n{n}" for n in g["map"]["n"]]
-        + [f"{ROOT}/ising/{tree}" for tree in g["ising"]["trees"]]
-        + [f"{ROOT}/duplicates/n{n}" for n in g["duplicates"]["n"]]
-        + [f"{ROOT}/benchmark/{name}" for name in g["benchmarks"]["names"]]
-    )
+    from gapbench.graphs import variants
+
+    return [f"{ROOT}/{kind}/{v}" for kind in KINDS for v in variants.of_config(config, kind)]
 
 
 # ----------------------------------------------------------------------------------------------- writing
 def versions() -> dict[str, str]:
-    import torch
-    import torch_geometric
+    """Versions recorded in every dataset card."""
+    from gapbench.outputs import versions as installed
 
-    from gapbench import __version__
-
-    return {"gapbench": __version__, "numpy": np.__version__, "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__}
+    return installed("gapbench", "numpy", "torch", "torch_geometric")
 
 
 def write_dataset(

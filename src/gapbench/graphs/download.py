@@ -35,6 +35,7 @@ from pathlib import Path
 
 from gapbench.errors import StoreError
 from gapbench.graphs.benchmarks import MARKER, benchmark, process, verify_raw_files
+from gapbench.outputs import atomic_write_bytes
 
 # sha256 of each URL's file as downloaded (the zip for archives). Empty: see the module docstring.
 KNOWN_SHA256: dict[str, str] = {}
@@ -171,9 +172,7 @@ def download(name: str, root: Path | str, retries: int = 3, backoff: float = 2.0
         "name": name, "urls": [f.url for f in fetches], "sizes": sizes, "checked_sizes": check_sizes,
         "raw_files": {f: {"bytes": (raw_dir / f).stat().st_size, "sha256": _sha256(raw_dir / f)} for f in raw_files},
     }
-    tmp = marker.with_name(marker.name + ".part")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, marker)
+    atomic_write_bytes(marker, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
     return marker
 
 

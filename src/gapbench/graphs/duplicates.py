@@ -1,4 +1,4 @@
-"""The duplicate task on a star (design.md, Part I; the seed's warm-up).
+"""The duplicate task on a star (docs/science.md, Part I; the seed's warm-up).
 
 Star with ``n`` leaves: node 0 the centre, nodes ``1..n`` the leaves, pairs ``(0, v)``. Leaf ``v`` has an input
 ``value_v in [n] = {1, ..., n}`` (the centre has value 0, "no input"); its label is::
@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from gapbench.errors import ConfigError
+from gapbench.graphs import variants
 
 
 def check_n(n: int) -> None:
@@ -54,7 +55,7 @@ class DuplicatesParams:
 
     @property
     def variant(self) -> str:
-        return f"n{self.n}"
+        return variants.make("duplicates", n=self.n)  # also the RNG label
 
 
 def make(params: DuplicatesParams):

@@ -1,4 +1,4 @@
-"""Exact Ising marginals on trees by sum-product (design.md, Part I; paper App. D).
+"""Exact Ising marginals on trees by sum-product (docs/science.md, Part I; paper App. D).
 
 Model on a tree with pairs ``(a, b)`` and spins ``s in {-1, +1}^N``::
 
@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from gapbench.errors import ConfigError
+from gapbench.graphs import variants
 
 TREES = ("binary", "path", "pruefer")
 DEFAULT_NODES = {"binary": 31, "path": 30, "pruefer": 30}
@@ -136,7 +137,7 @@ class IsingParams:
 
     @property
     def variant(self) -> str:
-        return self.tree
+        return variants.make("ising", tree=self.tree)  # also the RNG label
 
     @property
     def nodes(self) -> int:

@@ -1,4 +1,4 @@
-"""Exact MAP of binary pairwise models on hub-and-paths graphs, in O(n) (design.md, Part I; seed Thm 2).
+"""Exact MAP of binary pairwise models on hub-and-paths graphs, in O(n) (docs/science.md, Part I; seed Thm 2).
 
 Graph (``n = m^2`` path vertices, ``m = sqrt(n)``): node 0 is the hub; path ``p`` (``0 <= p < m``) has vertices
 ``1 + p*m + j`` (``0 <= j < m``) joined in a path; the hub is joined to every path vertex. Pairs, in order:
@@ -51,6 +51,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from gapbench.errors import ConfigError
+from gapbench.graphs import variants
 
 POTENTIALS = ("zero", "copy", "clamp0", "clamp1")
 #: TABLES[t, x_a, x_b]: energy of pair type t (index into POTENTIALS).
@@ -140,11 +141,11 @@ class MapParams:
     unary_scale: float = 0.1
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
-    hard_fraction: float = 0.0
+    hard_fraction: float = 1.0
 
     @property
     def variant(self) -> str:
-        return f"n{self.n}"
+        return variants.make("map", n=self.n)  # also the RNG label
 
 
 def draw_types(n: int, count: int, hard_fraction: float, gen: np.random.Generator) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Planted-star regression (design.md, Part I; seed Table 2): targets from a random edge GCN on a star.
+"""Planted-star regression (docs/science.md, Part I; seed Table 2): targets from a random edge GCN on a star.
 
 Graph: star with ``n`` leaves (node 0 the centre, nodes ``1..n`` the leaves, pairs ``(0, v)``). Features
 ``x_v ~ N(0, I_10)`` iid for every node, centre included; with ``centre_features=False`` (the paper's setting)
@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from gapbench.errors import ConfigError, StoreError
+from gapbench.graphs import variants
 
 FEATURES = 10
 MODEL_FILE = "planted_model.pt"
@@ -52,7 +53,7 @@ class PlantedStarParams:
 
     @property
     def variant(self) -> str:
-        return f"n{self.leaves}-k{self.depth}"
+        return variants.make("planted_star", leaves=self.leaves, depth=self.depth)  # also the RNG label
 
 
 def affine_floor(graphs) -> tuple[float, float]:

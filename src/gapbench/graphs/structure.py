@@ -31,7 +31,7 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from gapbench.graphs.ops import GraphInputError, LineGraphIndex, check_edge_index, line_graph_index, reverse_edges
+from gapbench.models.ops import GraphInputError, LineGraphIndex, check_edge_index, line_graph_index, reverse_edges
 
 ATTRIBUTE = "gapbench_structure"
 

@@ -1,4 +1,4 @@
-"""Node- and edge-based GCNs (design.md Part I, eq. 3 and eq. 4), their directed variants, and DeepSets.
+"""Node- and edge-based GCNs (docs/science.md, Part I, eq. 3 and eq. 4), their directed variants, and DeepSets.
 
 Every model takes ``forward(x, edge_index, batch=None, edge_attr=None, num_graphs=None)`` with PyG conventions
 (``edge_index [2, E']`` listing both directions of every edge, ``batch [N]`` the graph of each node) and returns
@@ -21,7 +21,7 @@ import math
 import torch
 from torch import nn
 
-from gapbench.graphs.ops import (
+from gapbench.models.ops import (
     REDUCES,
     GraphInputError,
     check_edge_index,
@@ -31,7 +31,6 @@ from gapbench.graphs.ops import (
 # the structure of an edge_index; a mini-batch carries it precomputed (graphs/structure.py)
 from gapbench.graphs.structure import DirectedGraph, UndirectedGraph, attached, directed_graph, undirected_graph
 
-MODELS = ("node_gcn", "node_sage", "edge_gcn", "node_gcn_directed", "edge_gcn_directed", "deepsets")
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "silu": nn.SiLU, "identity": nn.Identity}
 NORMS = ("none", "batch", "layer")
 LEVELS = ("node", "graph")
@@ -137,7 +136,7 @@ class _Layer(nn.Module):
 
 
 class NodeGCNLayer(_Layer):
-    """Node message passing, design.md eq. 3 (residual, mean over neighbours excluding self):
+    """Node message passing, docs/science.md eq. 3 (residual, mean over neighbours excluding self):
 
         h_v <- h_v + sigma(norm(W * mean{h_w : w in N(v), w != v} + b))
 
@@ -194,11 +193,11 @@ class NodeSAGELayer(_Layer):
 
 
 class EdgeGCNLayer(_Layer):
-    """Edge message passing, design.md eq. 4 (residual, mean over line-graph neighbours excluding self):
+    """Edge message passing, docs/science.md eq. 4 (residual, mean over line-graph neighbours excluding self):
 
         h_e <- h_e + sigma(norm(W * mean{h_f : f shares an endpoint with e, f != e} + b))
 
-    The mean is computed in O(|E|) by :func:`gapbench.graphs.ops.line_graph_aggregate`:
+    The mean is computed in O(|E|) by :func:`gapbench.models.ops.line_graph_aggregate`:
     ``mean(e=uv) = (S_u + S_v - 2 h_e) / (deg u + deg v - 2)`` with ``S_v`` the sum of the edges at ``v``.
     An edge without neighbours aggregates 0.
     """
@@ -214,7 +213,7 @@ class EdgeGCNDirectedLayer(_Layer):
         h_{u->v} <- h_{u->v} + sigma(norm(W * mean{h_{w->u} : w in N(u), w != v} + b))
 
     computed in O(|E|) as ``(T_u - h_{v->u}) / (deg u - 1)`` with ``T_u`` the sum of the edges into ``u``
-    (:func:`gapbench.graphs.ops.exclusive_aggregate`); a leaf's outgoing edge aggregates 0.
+    (:func:`gapbench.models.ops.exclusive_aggregate`); a leaf's outgoing edge aggregates 0.
     """
 
     def forward(self, h: torch.Tensor, graph: DirectedGraph) -> torch.Tensor:
@@ -522,18 +521,9 @@ class DeepSets(_GraphModel):
         return self.head(pooled)
 
 
-MODEL_CLASSES = {
-    "node_gcn": NodeGCN,
-    "node_sage": NodeSAGE,
-    "edge_gcn": EdgeGCN,
-    "node_gcn_directed": NodeGCNDirected,
-    "edge_gcn_directed": EdgeGCNDirected,
-    "deepsets": DeepSets,
-}
-
-
 def build_model(name: str, in_dim: int, out_dim: int = 1, depth: int = 3, width: int = 32, **kw) -> _GraphModel:
-    """Construct a model by its pipeline name (``MODELS``); keyword arguments as :class:`_GraphModel`."""
-    if name not in MODEL_CLASSES:
-        raise ValueError(f"unknown graph model {name!r}; choose from {', '.join(MODELS)}")
-    return MODEL_CLASSES[name](in_dim, out_dim, depth, width, **kw)
+    """Construct a model by its registered name (:data:`gapbench.registry.GRAPH_MODELS`, where the classes above
+    are registered); keyword arguments as :class:`_GraphModel`."""
+    from gapbench.registry import build_graph_model
+
+    return build_graph_model(name, in_dim, out_dim, depth, width, **kw)

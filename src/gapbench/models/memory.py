@@ -215,24 +215,22 @@ class CausalAttention(nn.Module):
         return self.out(y.transpose(1, 2).reshape(x_t.shape[0], self.width)), (k_cache, v_cache)
 
 
-MIXERS = {"s4": S4D, "lstm": LSTMMixer, "attention": CausalAttention}
-
-
 class MemoryLayer(nn.Module):
-    """Pre-norm residual memory block: ``x + mixer(LayerNorm(x))`` (causal in time)."""
+    """Pre-norm residual memory block: ``x + mixer(LayerNorm(x))`` (causal in time).
+
+    ``kind`` names a mixer of :data:`gapbench.registry.MIXERS` (the three above are registered there as ``s4``,
+    ``lstm`` and ``attention``); the mixer receives the settings it registered, from ``state_size`` and ``heads``.
+    """
 
     def __init__(self, kind: str, width: int, state_size: int = 32, heads: int = 4):
         super().__init__()
+        from gapbench.registry import MIXERS
+
         if kind not in MIXERS:
             raise ValueError(f"unknown memory kind {kind!r}; known: {', '.join(MIXERS)}")
         self.kind = kind
         self.norm = nn.LayerNorm(width)
-        if kind == "s4":
-            self.mixer = S4D(width, state_size)
-        elif kind == "attention":
-            self.mixer = CausalAttention(width, heads)
-        else:
-            self.mixer = LSTMMixer(width)
+        self.mixer = MIXERS[kind].make(width, state_size=state_size, heads=heads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.mixer(self.norm(x))

@@ -1,4 +1,5 @@
-"""PDE surrogate names -> constructors: the one place where a config's model name becomes a module.
+"""PDE surrogate names -> constructors: where a config's model name (:data:`gapbench.registry.PDE_MODELS`)
+becomes a module.
 
 =============  ========================================================================
 ``ffno``       Markovian FFNO (:class:`gapbench.models.ffno.FFNO`)
@@ -6,6 +7,9 @@
 ``lstm``       the MemNO stack with an LSTM memory layer (MemNO's ablation)
 ``attention``  the MemNO stack with a causal self-attention memory layer
 =============  ========================================================================
+
+A registered memory mixer ``m`` (a plugin's :func:`gapbench.registry.register_mixer`) adds the model ``m``: the
+MemNO stack with that mixer as its memory layer.
 """
 
 from __future__ import annotations
@@ -13,9 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from gapbench.errors import ConfigError
-
-MEMORY_OF = {"ffno": None, "memno": "s4", "lstm": "lstm", "attention": "attention"}
-MODEL_NAMES = tuple(MEMORY_OF)
+from gapbench.registry import MIXERS, PDE_MODELS
 
 
 @dataclass(frozen=True)
@@ -31,22 +33,30 @@ class ModelHyper:
     heads: int = 4
 
 
+def hyper_errors(name: str, hyper: ModelHyper) -> list[tuple[str, int, str]]:
+    """``(key, value, allowed)`` for each hyperparameter that cannot build the registered model ``name``.
+
+    The one statement of these cross-field rules: the trainer (:func:`check_model`) and the config check
+    (:func:`gapbench.train.pde_plan.check`) both read it."""
+    out = [(key, getattr(hyper, key), ">= 1") for key in ("width", "n_layers", "ff_factor", "state_size", "heads")
+           if getattr(hyper, key) < 1]
+    if hyper.modes < 0:
+        out.append(("modes", hyper.modes, ">= 0 (0 = all)"))
+    memory = PDE_MODELS[name].memory
+    if memory is not None and not 0 <= hyper.memory_position <= hyper.n_layers:
+        out.append(("memory_position", hyper.memory_position,
+                    f"0..{hyper.n_layers} (the FFNO layers before the memory layer, at most n_layers)"))
+    if memory is not None and "heads" in MIXERS[memory].settings and hyper.heads >= 1 and hyper.width % hyper.heads:
+        out.append(("heads", hyper.heads, f"a divisor of width {hyper.width}"))
+    return out
+
+
 def check_model(name: str, hyper: ModelHyper) -> None:
     """Raise ConfigError for an unknown model or hyperparameters that cannot build it."""
-    if name not in MODEL_NAMES:
-        raise ConfigError(f"unknown PDE model {name!r}; known: {', '.join(MODEL_NAMES)}")
-    for key in ("width", "n_layers", "ff_factor", "state_size", "heads"):
-        if getattr(hyper, key) < 1:
-            raise ConfigError(f"model {name}: {key} must be >= 1, got {getattr(hyper, key)}")
-    if hyper.modes < 0:
-        raise ConfigError(f"model {name}: modes must be >= 0 (0 = all), got {hyper.modes}")
-    if MEMORY_OF[name] is not None and not 0 <= hyper.memory_position <= hyper.n_layers:
-        raise ConfigError(
-            f"model {name}: memory_position {hyper.memory_position} is out of range 0..{hyper.n_layers} "
-            f"(the number of FFNO layers before the memory layer; n_layers = {hyper.n_layers})"
-        )
-    if MEMORY_OF[name] == "attention" and hyper.width % hyper.heads:
-        raise ConfigError(f"model {name}: width {hyper.width} must be divisible by heads {hyper.heads}")
+    if name not in PDE_MODELS:
+        raise ConfigError(f"unknown PDE model {name!r}; known: {', '.join(PDE_MODELS)}")
+    for key, value, allowed in hyper_errors(name, hyper):
+        raise ConfigError(f"model {name}: {key} {value} is out of range; allowed: {allowed}")
 
 
 def resolve_modes(hyper: ModelHyper, resolution: int) -> ModelHyper:
@@ -66,7 +76,8 @@ def build_model(name: str, n_dims: int, hyper: ModelHyper):
     if hyper.modes < 1:
         raise ConfigError("modes must be resolved against the data first (resolve_modes)")
     common = dict(width=hyper.width, n_layers=hyper.n_layers, modes=hyper.modes, ff_factor=hyper.ff_factor)
-    if MEMORY_OF[name] is None:
+    memory = PDE_MODELS[name].memory
+    if memory is None:
         return FFNO(n_dims, **common)
-    return MemNO(n_dims, **common, memory=MEMORY_OF[name], memory_position=hyper.memory_position,
+    return MemNO(n_dims, **common, memory=memory, memory_position=hyper.memory_position,
                  state_size=hyper.state_size, heads=hyper.heads)

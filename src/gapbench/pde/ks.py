@@ -27,7 +27,7 @@ DEFAULT_STEPPER = "SBDF4"
 DEFAULT_DT = 5e-3
 DEFAULT_LENGTH = 64.0
 # Trajectories per Dedalus problem: per-trajectory cost stops falling around 32-64 at N = 512.
-DEFAULT_BATCH = 64
+DEFAULT_BATCH = 32
 # Divergence bound on max |u|. KS scaling (u = U / sqrt(nu)) puts chaotic KS at max |u| ~ 10-13 for nu in
 # [0.075, 0.125]; the initial conditions stay below 5.
 DEFAULT_BOUND = 100.0

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import shutil
 import warnings
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -66,14 +65,10 @@ CHUNK_BYTES = 16 * 2**20
 
 
 def versions() -> dict[str, str]:
-    """Versions recorded in every store (read from package metadata; importing Dedalus is not needed)."""
-    out = {}
-    for name in ("dedalus", "gapbench"):
-        try:
-            out[f"{name}_version"] = version(name)
-        except PackageNotFoundError:
-            out[f"{name}_version"] = "unknown"
-    return out
+    """Versions recorded in every store, as attributes ``{package}_version``."""
+    from gapbench.outputs import versions as installed
+
+    return {f"{name}_version": v for name, v in installed("dedalus", "gapbench").items()}
 
 
 def field_name(equation: str) -> str:

@@ -1,7 +1,7 @@
 """Reading the training stage's metrics files into runs and cells, with every absent run accounted for.
 
 A *run* is one expected ``metrics.json`` (one model, one dataset, one seed). Its identity comes from its path,
-which is fixed by the contract in COORDINATION.md, so a run whose file is absent (a failed or unfinished job)
+which is fixed by the path layout of docs/tables.md, so a run whose file is absent (a failed or unfinished job)
 is still placed in its cell and reported as missing:
 
 * PDE:   ``.../train/pde/{eq}/nu{nu}/{method}-r{resolution}-s{sigma}/{model}/seed{seed}/metrics.json``
@@ -25,10 +25,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gapbench.graphs import variants
 from gapbench.naming import parse_obs_key
+from gapbench.registry import PDE_MODELS
 
 PDE_KEYS = ("equation", "nu", "method", "resolution", "sigma", "model")
-PDE_LEARNED = ("ffno", "memno", "lstm", "attention")  # PDE models trained per seed; every other one is a baseline
 GRAPH_KEYS = ("experiment", "variant", "model")
 # Metrics a usable run must hold as finite numbers (NaN is written as null in metrics files).
 HEADLINE = {"pde": ("nrmse", "nrmse_final"), "graph": ("test",)}
@@ -112,29 +113,6 @@ def split_model(model: str) -> tuple[str, int | None, int | None]:
     return m["base"], int(m["depth"]), int(m["width"])
 
 
-def variant_params(kind: str, variant: str) -> dict:
-    """Dataset parameters encoded in a graph variant name (COORDINATION.md 'Variants')."""
-    if kind == "planted_star":
-        m = re.fullmatch(r"n(\d+)-k(\d+)", variant)
-        if m:
-            return {"leaves": int(m[1]), "depth": int(m[2])}
-    elif kind in ("map", "duplicates"):
-        m = re.fullmatch(r"n(\d+)", variant)
-        if m:
-            return {"n": int(m[1])}
-    elif kind == "ising":
-        return {"tree": variant}
-    elif kind == "benchmark":
-        return {"name": variant}
-    elif kind == "memory":  # memory/{task}-{variant}: the dataset's own parameters, plus task and n
-        for task in ("planted_star", "duplicates"):
-            if variant.startswith(task + "-"):
-                inner = variant_params(task, variant[len(task) + 1:])
-                n = inner.get("leaves", inner.get("n"))
-                return {**inner, "task": task, "n": n} if n is not None else {}
-    return {}
-
-
 def parse_path(path: Path) -> tuple[str, dict, int]:
     """Identity of a metrics path: (task, identity mapping, seed). Raises ValueError if off-contract."""
     parts = Path(path).parts
@@ -158,7 +136,7 @@ def parse_path(path: Path) -> tuple[str, dict, int]:
         raise ValueError(f"{path}: expected train/graph/<kind>/<variant>/<model>/seed<N>/metrics.json")
     base, depth, width = split_model(rest[3])
     ident = {"experiment": rest[1], "variant": rest[2], "model": rest[3], "base_model": base,
-             "budget_depth": depth, "budget_width": width, "params": variant_params(rest[1], rest[2])}
+             "budget_depth": depth, "budget_width": width, "params": variants.parse(rest[1], rest[2])}
     return "graph", ident, seed
 
 
@@ -243,7 +221,7 @@ def _absent_seeds(runs: list[Run]) -> list[Run]:
     have: dict[tuple, set[int]] = defaultdict(set)
     proto: dict[tuple, Run] = {}
     for r in runs:
-        if r.task == "pde" and r.ident["model"] not in PDE_LEARNED:
+        if r.task == "pde" and r.ident["model"] not in PDE_MODELS:  # learned models are trained per seed
             continue  # the baselines (persistence, zero, solvers) are deterministic: one run (seed0) by contract
         exp = (r.task, r.key[0])
         seeds_by_exp[exp].add(r.seed)

@@ -21,8 +21,6 @@ without data says so in its axes; it is still written, so the rule's outputs alw
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -48,20 +46,13 @@ def _plt():
 
 
 def _save(fig, figures_dir: Path, stem: str) -> None:
-    from gapbench.outputs import as_created
+    from gapbench.outputs import atomic_write
 
-    figures_dir.mkdir(parents=True, exist_ok=True)
     for ext in FORMATS:
-        fd, tmp = tempfile.mkstemp(dir=figures_dir, prefix=f".{stem}.", suffix=f".{ext}")
-        os.close(fd)
-        try:
-            # no creation date in PDFs: the same results give byte-identical figures
-            fig.savefig(tmp, format=ext, dpi=DPI, metadata={"CreationDate": None} if ext == "pdf" else None)
-            as_created(tmp)
-            os.replace(tmp, figures_dir / f"{stem}.{ext}")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # no creation date in PDFs: the same results give byte-identical figures
+        metadata = {"CreationDate": None} if ext == "pdf" else None
+        atomic_write(figures_dir / f"{stem}.{ext}",
+                     lambda tmp, ext=ext, metadata=metadata: fig.savefig(tmp, format=ext, dpi=DPI, metadata=metadata))
     _plt().close(fig)
 
 

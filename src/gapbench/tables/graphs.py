@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from gapbench.registry import GRAPH_MODELS, order
 from gapbench.tables import memory, reference
 from gapbench.train.graph_paths import EDGE_FEATURES
 from gapbench.tables.collect import Cell, Collection, read_csv_rows, split_model
@@ -23,17 +24,21 @@ from gapbench.tables.render import (csv_text, fmt, fmt_summary, fmt_test, md_tab
                                     summary_cols, test_cols, write_text)
 from gapbench.tables.stats import StatsOptions, Summary, TestResult, compare, summarize
 
-# Metric and direction when no usable run says so (issue 3/5: planted RMSE, MAP/duplicates accuracy, Ising MSE).
+# Metric and direction when no usable run says so (planted RMSE, MAP/duplicates accuracy, Ising MSE).
 DEFAULT_METRIC = {"planted_star": ("rmse", False), "map": ("accuracy", True), "duplicates": ("accuracy", True),
                   "ising": ("mse", False)}
-MODEL_ORDER = ("node_gcn", "node_sage", "edge_gcn", "node_gcn_directed", "edge_gcn_directed", "deepsets")
-MODEL_NAMES = {"node_gcn": "GCN (node)", "node_sage": "SAGE (node)", "edge_gcn": "Edge-GCN", "deepsets": "DeepSets"}
+
+
+def model_label(base: str) -> str:
+    """A graph model's name in table headers: its registered label, else the name itself."""
+    entry = GRAPH_MODELS.get(base)
+    return entry.label if entry else base
 
 
 def model_rank(model: str) -> tuple:
-    """Sort key: known models in MODEL_ORDER, then others; budgets by depth, width (numerically)."""
+    """Sort key: registered models in registration order, then others; budgets by depth, width (numerically)."""
     base, depth, width = split_model(model)
-    return (MODEL_ORDER.index(base) if base in MODEL_ORDER else len(MODEL_ORDER), base, depth or 0, width or 0)
+    return (*order(base, GRAPH_MODELS), depth or 0, width or 0)
 
 
 def counterpart(model: str) -> str | None:
@@ -78,7 +83,7 @@ def _metric(cell: Cell) -> tuple[str, bool]:
     return DEFAULT_METRIC.get(kind, ("test", False))
 
 
-SWEPT = ("depth", "width", "lr")  # the sweep's axes (issue 5); other hyper keys are in runs_graph.csv
+SWEPT = ("depth", "width", "lr")  # the sweep's axes; other hyper keys are in runs_graph.csv
 
 
 def hyper_text(hyper: dict) -> str:
@@ -144,7 +149,7 @@ def row_dict(r: GraphRow) -> dict:
 # ------------------------------------------------------------------------------------------------ Table 1
 def _table1_name(model: str) -> str:
     base = model[:-len(EDGE_FEATURES)] if model.endswith(EDGE_FEATURES) else model
-    return MODEL_NAMES.get(base, base) + (" + edge features" if base != model else "")
+    return model_label(base) + (" + edge features" if base != model else "")
 
 
 def table1(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
@@ -247,7 +252,7 @@ def table2(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
                               if m in cells and cells[m].selected_hyper))
         csv_rows.append(out)
         md_rows.append(md)
-    headers = ["leaves", "planted depth", *[f"{MODEL_NAMES.get(m, m)} RMSE [RMSE/std]" for m in models],
+    headers = ["leaves", "planted depth", *[f"{model_label(m)} RMSE [RMSE/std]" for m in models],
                "affine floor", "target std", "seed edge", "seed node", "edge gain", "selected hyperparameters"]
     text = ("# Table 2: planted star graphs, test RMSE (lower is better)\n\n"
             + (_law_text(planted) + "\n\n" if planted else "") +

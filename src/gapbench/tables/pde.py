@@ -17,12 +17,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gapbench.tables.collect import PDE_LEARNED, Cell, Collection, read_omega_f
+from gapbench.registry import PDE_MODELS, order
+from gapbench.tables.collect import Cell, Collection, read_omega_f
 from gapbench.tables.render import (csv_text, fmt, fmt_summary, fmt_test, md_table, missing_section,
                                     summary_cols, test_cols, write_text)
 from gapbench.tables.stats import StatsOptions, Summary, TestResult, compare, ratio, summarize
 
-LEARNED = PDE_LEARNED
 TRIVIAL = ("persistence", "zero")
 REFERENCE_MODEL = "ffno"
 METRICS = ("nrmse", "nrmse_final")
@@ -45,8 +45,8 @@ def model_rank(model: str) -> tuple:
     solver = solver_of(model)
     if solver:
         return (1, solver[1], solver[0] == "solver_hv")
-    if model in LEARNED:
-        return (2, LEARNED.index(model), 0)
+    if model in PDE_MODELS:  # learned: registration order (built-ins, then plugins)
+        return (2, order(model, PDE_MODELS)[0], 0)
     return (3, 0, model)
 
 
@@ -75,7 +75,7 @@ class PdeRow:
 
     @property
     def learned(self) -> bool:
-        return self.model in LEARNED or (self.model not in TRIVIAL and solver_of(self.model) is None)
+        return self.model in PDE_MODELS or (self.model not in TRIVIAL and solver_of(self.model) is None)
 
 
 def build_rows(coll: Collection, data_dir: Path, opts: StatsOptions) -> list[PdeRow]:

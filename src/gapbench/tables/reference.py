@@ -1,4 +1,4 @@
-"""The seed's numbers (design.md, "Reference numbers (seed)"; seed-talk.md Tables 1 and 2), in one place.
+"""The seed's numbers (docs/science.md, "Reference numbers (seed)": the talk's Tables 1 and 2), in one place.
 
 Accuracies are stored as fractions (the talk prints percent) so they sit beside our metrics in the same units.
 """

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
 
 from gapbench.tables.stats import Summary, TestResult
@@ -97,20 +95,10 @@ def md_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path`` and rename it into place (atomic)."""
-    from gapbench.outputs import as_created
+    """Write ``text`` (UTF-8) atomically (:func:`gapbench.outputs.atomic_write`)."""
+    from gapbench.outputs import atomic_write_bytes
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        as_created(fd)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, text.encode())
 
 
 def missing_section(runs) -> str:

@@ -1,7 +1,7 @@
 """Pieces every trainer shares (PDE and graph): device, seeds, checkpoints, SIGTERM, output files, progress.
 
-A trainer built on these helpers has the behaviour the pipeline relies on (COORDINATION.md, "Training CLI
-flags every trainer accepts"):
+A trainer built on these helpers has the behaviour the pipeline relies on (docs/tables.md,
+"Inputs: the training paths"):
 
 * :func:`select_device` - CUDA when available, else CPU (``--device`` overrides).
 * :func:`seed_everything` and :func:`derived_seed` - one root seed; every random stream used *during*
@@ -44,11 +44,12 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from gapbench.outputs import atomic_write_bytes
 
 if TYPE_CHECKING:  # torch/numpy are imported inside the functions: CLI start-up stays light
     import torch
@@ -114,25 +115,6 @@ def generator(*parts: Any, device: torch.device | str = "cpu") -> torch.Generato
 
 
 # --------------------------------------------------------------------------------------------- atomic files
-def _atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Write through ``write(fh)`` into a temporary file next to ``path``, fsync, then rename into place."""
-    from gapbench.outputs import as_created
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        as_created(fd)
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json_atomic(path: Path | str, obj: Any) -> None:
     """Write ``obj`` as indented JSON (NaN/inf written as null) atomically."""
     import numpy as np
@@ -149,7 +131,7 @@ def write_json_atomic(path: Path | str, obj: Any) -> None:
         return x
 
     text = json.dumps(clean(obj), indent=2, sort_keys=False) + "\n"
-    _atomic_write(Path(path), lambda fh: fh.write(text.encode()))
+    atomic_write_bytes(path, text.encode())
 
 
 def write_csv_atomic(path: Path | str, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
@@ -163,7 +145,7 @@ def write_csv_atomic(path: Path | str, columns: Sequence[str], rows: Iterable[Ma
     for row in rows:
         writer.writerow([row[c] for c in columns])
     data = buf.getvalue().encode()
-    _atomic_write(Path(path), lambda fh: fh.write(data))
+    atomic_write_bytes(path, data)
 
 
 class CurveLog:
@@ -201,7 +183,7 @@ def save_checkpoint(path: Path | str, state: Mapping[str, Any]) -> None:
     buf = io.BytesIO()
     torch.save(dict(state), buf)
     data = buf.getvalue()
-    _atomic_write(Path(path), lambda fh: fh.write(data))
+    atomic_write_bytes(path, data)
 
 
 def load_checkpoint(path: Path | str, map_location: torch.device | str = "cpu") -> dict[str, Any] | None:
@@ -337,7 +319,7 @@ def count_parameters(model: torch.nn.Module) -> int:
 
 
 def add_common_arguments(parser) -> None:
-    """Flags every ``gapbench train ...`` subcommand accepts (COORDINATION.md)."""
+    """Flags every ``gapbench train ...`` subcommand accepts."""
     from gapbench import argtypes
 
     parser.add_argument("--out", required=True, type=Path,

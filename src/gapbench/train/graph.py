@@ -6,7 +6,7 @@ the best validation metric is kept for each configuration, and the configuration
 metric is selected; its test metric at that epoch is the reported number (seed Table 2 protocol: "best by
 validation"). Outputs in ``--out``:
 
-* ``metrics.json`` - COORDINATION.md keys: task, experiment, variant, params, model, seed, metric,
+* ``metrics.json`` - keys (docs/gnn.md): task, experiment, variant, params, model, seed, metric,
   higher_is_better, test, valid, hyper (depth, width, lr), n_params, train_time_s, status (+ best_epoch,
   inference_time_s, n_configs, device).
 * ``sweep.csv`` - one row per tried configuration: ``config,depth,width,lr,n_params,best_epoch,valid,test,
@@ -69,10 +69,10 @@ class GraphTrainSpec:
     out: Path
     model: str
     seed: int = 0
-    depths: list[int] = field(default_factory=lambda: [2])
+    depths: list[int] = field(default_factory=lambda: [1, 2])
     widths: list[int] = field(default_factory=lambda: [32])
-    lrs: list[float] = field(default_factory=lambda: [3e-3])
-    epochs: int = 50
+    lrs: list[float] = field(default_factory=lambda: [0.01])
+    epochs: int = 30
     batch_size: int = 32
     weight_decay: float = 0.0
     activation: str = "relu"
@@ -411,6 +411,7 @@ def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
 
 def _fingerprint(spec: GraphTrainSpec, meta: dict) -> dict:
     """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
+    from gapbench.registry import plugin_code
     from gapbench.train.resume import GRAPH_CODE, code_version, content_digest, data_identity
 
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
@@ -418,7 +419,7 @@ def _fingerprint(spec: GraphTrainSpec, meta: dict) -> dict:
             "plateau_patience", "min_lr")
     files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
     data = data_identity({"card": meta, "content": content_digest(files)})
-    return {k: getattr(spec, k) for k in keep} | {"code": code_version(GRAPH_CODE), "data": data}
+    return {k: getattr(spec, k) for k in keep} | {"code": code_version(GRAPH_CODE + plugin_code(spec.model)), "data": data}
 
 
 def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
@@ -426,11 +427,11 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     import torch
 
     from gapbench.errors import ConfigError
-    from gapbench.models.gnn import MODELS
+    from gapbench.registry import GRAPH_MODELS
     from gapbench.train import common
 
-    if spec.model not in MODELS:
-        raise ConfigError(f"--model {spec.model!r}: choose from {', '.join(MODELS)}")
+    if spec.model not in GRAPH_MODELS:
+        raise ConfigError(f"--model {spec.model!r}: choose from {', '.join(GRAPH_MODELS)} (plugins register more)")
     if spec.epochs < 1 or spec.batch_size < 1:
         raise ConfigError("--epochs and --batch-size must be >= 1")
     if spec.threads:
@@ -676,10 +677,10 @@ def register(sub) -> None:
     p.add_argument("--budgets", type=parse_budget, nargs="+", default=None, metavar="DEPTHxWIDTH",
                    help="fixed depth x width budgets, each its own run (replaces --depths/--widths; "
                         "several: --out needs {depth} and {width}), e.g. 2x8 4x16")
-    p.add_argument("--depths", type=A.number(int, 0, 256), nargs="+", default=[2], help="sweep: message-passing depths")
+    p.add_argument("--depths", type=A.number(int, 0, 256), nargs="+", default=[1, 2], help="sweep: message-passing depths")
     p.add_argument("--widths", type=A.number(int, 1, 16384), nargs="+", default=[32], help="sweep: embedding widths")
-    p.add_argument("--lrs", type=A.positive_float, nargs="+", default=[3e-3], help="sweep: Adam learning rates")
-    p.add_argument("--epochs", type=A.positive_int, default=50, help="epochs per configuration")
+    p.add_argument("--lrs", type=A.positive_float, nargs="+", default=[0.01], help="sweep: Adam learning rates")
+    p.add_argument("--epochs", type=A.positive_int, default=30, help="epochs per configuration")
     p.add_argument("--batch-size", type=A.positive_int, default=32, help="graphs per mini-batch")
     p.add_argument("--weight-decay", type=A.non_negative_float, default=0.0, help="Adam weight decay")
     p.add_argument("--activation", default="relu", choices=("relu", "tanh", "gelu", "silu", "identity"),

@@ -1,4 +1,4 @@
-"""Output paths of the train_graph stage (COORDINATION.md, "Training outputs, graph"), shared by the rules.
+"""Output paths of the train_graph stage (docs/gnn.md, "Outputs"), shared by the rules.
 
 ``results/train/graph/{kind}/{variant}/{run}/seed{seed}/{metrics.json,sweep.csv,curves.csv}`` where ``run`` is
 the model name, or ``{model}-d{depth}-w{width}`` for the fixed-budget experiments (map, duplicates, memory). One
@@ -8,6 +8,8 @@ trains on the planted-star and duplicate datasets; its variant names the dataset
 """
 
 from __future__ import annotations
+
+from gapbench.graphs import variants as variant_names
 
 ROOT = "results/train/graph"
 EDGE_FEATURES = "-ef"  # run-name suffix of the Table 1 variant that also sees the edge features
@@ -49,18 +51,11 @@ def variants(config: dict, experiment: str) -> list[str]:
     """Dataset variants of the graphs section this experiment trains on (none when it lists no models)."""
     if not config["train"]["graph"][experiment]["models"]:
         return []
-    g = config["graphs"]
-    if experiment == "planted_star":
-        return [f"n{n}-k{k}" for n in g["planted_star"]["leaves"] for k in g["planted_star"]["depths"]]
-    if experiment in ("map", "duplicates"):
-        return [f"n{n}" for n in g[experiment]["n"]]
-    if experiment == "ising":
-        return list(g["ising"]["trees"])
     if experiment == "memory":  # its own sizes; the datasets are made on demand by the graph_data rules
         mem = config["train"]["graph"]["memory"]
-        return ([f"planted_star-n{n}-k{mem['planted_depth']}" for n in mem["planted_star"]]
-                + [f"duplicates-n{n}" for n in mem["duplicates"]])
-    return list(g["benchmarks"]["names"])
+        return ([variant_names.memory_variant("planted_star", leaves=n, depth=mem["planted_depth"])
+                 for n in mem["planted_star"]] + [variant_names.memory_variant("duplicates", n=n) for n in mem["duplicates"]])
+    return variant_names.of_config(config, EXPERIMENTS[experiment])
 
 
 def targets(config: dict) -> list[str]:
@@ -80,3 +75,18 @@ def head_layers_arg(config: dict, experiment: str) -> list[str]:
     section = config["train"]["graph"][experiment]
     heads = section.get("head_layers") or {}
     return ["1"] + [f"{m}={int(heads[m])}" for m in section["models"] if m in heads]
+
+
+SWEEP_SETTINGS = ("models", "lrs", "epochs", "batch_size", "activation", "weight_decay")
+
+
+def job_params(config: dict, experiment: str) -> dict:
+    """The params of one sweep job of ``experiment`` (a train_graph rule): the section's sweep settings, its grid
+    (``depths`` and ``widths``, or the ``DEPTHxWIDTH`` budgets), ``--head-layers``, and the stage's device and
+    checkpoint interval, all read from ``train.graph`` here rather than key by key in each rule."""
+    section = config["train"]["graph"][experiment]
+    grid = ({"budgets": budgets(section)} if "budgets" in section or experiment == "memory"
+            else {"depths": section["depths"], "widths": section["widths"]})
+    return {"models": section["models"], **grid, **{key: section[key] for key in SWEEP_SETTINGS[1:]},
+            "head_layers": head_layers_arg(config, experiment), "device": config["train"]["graph"]["device"],
+            "checkpoint_every": config["train"]["graph"]["checkpoint_every"]}

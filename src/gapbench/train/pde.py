@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gapbench.models.pde_registry import MODEL_NAMES, ModelHyper, check_model
+from gapbench.models.pde_registry import ModelHyper, check_model
+from gapbench.registry import PDE_MODELS, plugin_code
 from gapbench.train.common import add_common_arguments
 
 SPLITS = ("train", "valid", "test")
@@ -193,7 +194,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     steps_per_epoch = math.ceil(n_train / tp.batch_size)
     total_steps = tp.epochs * steps_per_epoch
     signature = {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": asdict(tp),
-                 "n_train": n_train, "code": code_version(PDE_CODE),
+                 "n_train": n_train, "code": code_version(PDE_CODE + plugin_code(run.model)),
                  "data": data_identity({"attrs": obs.attrs, "content": content_digest(obs.splits.values())})}
     signature["train"].pop("checkpoint_every")  # changing how often we save does not change the run
 
@@ -337,7 +338,7 @@ def register(tsub) -> None:
                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", required=True, type=Path,
                    help="observed dataset directory holding train.zarr, valid.zarr, test.zarr")
-    p.add_argument("--model", required=True, help=f"one of {', '.join(MODEL_NAMES)}")
+    p.add_argument("--model", required=True, help=f"one of {', '.join(PDE_MODELS)} (plugins register more)")
     p.add_argument("--resolution", type=A.non_negative_int, default=0,
                    help="expected observed resolution (checked against the data; 0: take the data's)")
     add_common_arguments(p)

@@ -6,9 +6,13 @@ Used by ``workflow/rules/train_pde.smk`` (targets) and registered in ``gapbench.
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from gapbench.errors import ConfigError
+from gapbench.models.pde_registry import ModelHyper, hyper_errors
 from gapbench.naming import fmt_num, obs_key, parse_obs_key
 from gapbench.pde import plan as data_plan
+from gapbench.registry import PDE_MODELS
 
 ROOT = "results/train/pde"
 
@@ -96,17 +100,15 @@ def check(config: dict) -> None:
         if e["horizon"] > min(frames) - 1:
             raise ConfigError(f"config key train.pde.{eq}.horizon: {e['horizon']} steps, but the data hold "
                               f"{min(frames) - 1} after frame 0; allowed: 0 (all) .. {min(frames) - 1}")
-        memory = [m for m in sec["models"] if m != "ffno"]
-        if memory and not 0 <= e["memory_position"] <= e["n_layers"]:
-            raise ConfigError(f"config key train.pde.{eq}.memory_position: {e['memory_position']} is out of range; "
-                              f"allowed: 0..{e['n_layers']} (train.pde.{eq}.n_layers)")
+        hyper = ModelHyper(**{f.name: e[f.name] for f in fields(ModelHyper)})
+        for m in sec["models"]:
+            for key, value, allowed in hyper_errors(m, hyper):
+                raise ConfigError(f"config key train.pde.{eq}.{key}: {value} is out of range; allowed: {allowed} "
+                                  f"(model {m})")
         top = min(_selected(config, eq)[1]) // 2 + 1
         if e["modes"] > top:
             raise ConfigError(f"config key train.pde.{eq}.modes: {e['modes']} exceeds the {top} Fourier modes of the "
                               f"lowest observed resolution trained on; allowed: 0 (all) .. {top}")
-        if "attention" in sec["models"] and e["width"] % e["heads"]:
-            raise ConfigError(f"config key train.pde.{eq}.heads: width {e['width']} is not divisible by "
-                              f"{e['heads']} heads (model attention)")
 
 
 def flags(config: dict) -> str:
@@ -115,17 +117,12 @@ def flags(config: dict) -> str:
     return " ".join(flag for key, flag in (("bf16", "--bf16"), ("compile", "--compile")) if sec[key])
 
 
-# The memory-layer settings each model reads: a job gets only its own, so changing `state_size` re-runs
-# MemNO alone and `heads` the attention model alone (Snakemake re-runs a job when its params change).
-MEMORY_SETTINGS = {"ffno": (), "memno": ("memory_position", "state_size"), "lstm": ("memory_position",),
-                   "attention": ("memory_position", "heads")}
-
-
 def memory_flags(config: dict):
     """Params function for ``train_pde_model``: the memory-layer flags of the job's model, from ``train.pde.{eq}``."""
 
     def flags_of(wildcards) -> str:
         hyper = config["train"]["pde"][wildcards.eq]
-        return " ".join(f"--{key.replace('_', '-')} {hyper[key]}" for key in MEMORY_SETTINGS[wildcards.model])
+        settings = PDE_MODELS[wildcards.model].settings  # a job gets only its model's (see PDEModel.settings)
+        return " ".join(f"--{key.replace('_', '-')} {hyper[key]}" for key in settings)
 
     return flags_of

@@ -29,7 +29,7 @@ from typing import Any
 PDE_CODE = ("gapbench.models.ffno", "gapbench.models.memno", "gapbench.models.memory",
             "gapbench.models.pde_registry", "gapbench.train.pde", "gapbench.train.pde_eval",
             "gapbench.train.common")
-GRAPH_CODE = ("gapbench.models.gnn", "gapbench.graphs.ops", "gapbench.graphs.structure", "gapbench.train.graph",
+GRAPH_CODE = ("gapbench.models.gnn", "gapbench.models.ops", "gapbench.graphs.structure", "gapbench.train.graph",
               "gapbench.train.common")
 
 

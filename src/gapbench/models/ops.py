@@ -1,4 +1,4 @@
-"""Line-graph aggregation in O(|E|), without building the line graph (design.md, Part I).
+"""Line-graph aggregation in O(|E|), without building the line graph (docs/science.md, Part I).
 
 The edge layer (eq. 4) aggregates, for every edge ``e = uv``, over the edges ``f != e`` that share an endpoint
 with ``e``: the neighbourhood of ``e`` in the line graph ``L(G)``. Building ``L(G)`` costs ``sum_v deg(v)^2``
@@ -127,7 +127,7 @@ def line_graph_aggregate(h_edge: torch.Tensor, edge_index: torch.Tensor, num_nod
                          reduce: str = "mean", index: LineGraphIndex | None = None) -> torch.Tensor:
     """Aggregate ``h_edge`` over line-graph neighbours, exactly, in O(|E|) time and memory.
 
-    Row ``e`` of the result is ``reduce{h_f : f != e, f shares an endpoint with e}`` (design.md, eq. 4):
+    Row ``e`` of the result is ``reduce{h_f : f != e, f shares an endpoint with e}`` (docs/science.md, eq. 4):
     with ``S_v = sum_{f at v} h_f``, ``sum(e=uv) = S_u + S_v - 2 h_e`` and
     ``mean(e=uv) = (S_u + S_v - 2 h_e) / (deg u + deg v - 2)``; ``max`` from per-node top-2.
 
