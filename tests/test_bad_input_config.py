@@ -33,7 +33,7 @@ CASES = [
     ("pde/ks/shard_size", 0, "pde.ks.shard_size"), ("pde/ks/max_redraws", -1, "pde.ks.max_redraws"),
     ("pde/ns/resolution", 7, "pde.ns.resolution"), ("pde/ns/regimes", [], "pde.ns.regimes"),
     ("pde/ns/regimes", [{"t_end": 1}], "pde.ns.regimes"), ("pde/ns/n_samples/valid", 10**7, "n_samples.valid"),
-    ("pde/observe/method", "nearest", "pde.observe.method"), ("pde/observe/ks/resolutions", [64], "resolutions"),
+    ("pde/observe/methods", ["nearest"], "pde.observe.methods"), ("pde/observe/ks/resolutions", [64], "resolutions"),
     ("pde/observe/ks/resolutions", [1], "pde.observe.ks.resolutions"),
     ("pde/observe/ks/sigmas", [-0.1], "pde.observe.ks.sigmas"),
     ("graphs/split", [0.5, 0.5], "graphs.split"), ("graphs/split", [0.5, 0.3, 0.3], "graphs.split"),

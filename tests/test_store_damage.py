@@ -18,6 +18,7 @@ def _store(path, values=None, kind="simulation", n=4, res=16, frames=3):
     ds = xr.Dataset({"u": (("sample", "time", "x"), u), "seed": (("sample",), np.zeros(n, dtype=np.uint64))},
                     coords={"sample": np.arange(n), "time": np.linspace(0, 0.2, frames), "x": np.arange(res) * 4.0})
     attrs = {a: "test" for a in REQUIRED_ATTRS}
+    attrs["tail_fraction"] = 0.0
     attrs.update(equation="ks", kind=kind, nu=0.1, length=64.0, stepper="SBDF4", dt=0.02, t_end=0.2, n_frames=frames,
                  sim_resolution=res, resolution=res, obs_method="none", sigma=0.0, noise_seed=-1, root_seed=0,
                  split="train", redraws=[])

@@ -307,7 +307,7 @@ def test_empty_inputs_never_crash(tmp_path):
     assert _build(tmp_path, expected) == 0
     assert "missing (0/1)" in (tmp_path / "tables" / "pde_ks.md").read_text()
     assert "missing (0/1)" in (tmp_path / "tables" / "table2_planted_star.md").read_text()
-    assert (tmp_path / "claims.md").read_text().count("**not run at this scale**") == 12  # table + sections
+    assert (tmp_path / "claims.md").read_text().count("**not run at this scale**") == 14  # table + sections (7 claims)
     assert (tmp_path / "figures" / "node_vs_edge.png").stat().st_size > 1000
     assert _build(tmp_path / "nothing", [], figures=False) == 0  # glob mode on an absent directory
 

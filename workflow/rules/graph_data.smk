@@ -30,16 +30,16 @@ rule graph_planted_star:
         f"results/logs/graphs/planted_star/{VARIANT['planted_star']}.log",
     benchmark:
         f"results/benchmarks/graphs/planted_star/{VARIANT['planted_star']}.tsv"
-    message:
-        "planted star: {wildcards.leaves} leaves, planted depth {wildcards.depth}"
+    conda:
+        "../../envs/graphs.yaml"
     params:
         width=lookup(dpath="graphs/planted_star/width", within=config),
         centre=lambda wc: "" if config["graphs"]["planted_star"]["centre_features"] else "--no-centre-features",
         n_graphs=lookup(dpath="graphs/planted_star/n_graphs", within=config),
         split=lookup(dpath="graphs/split", within=config),
         seed=lookup(dpath="seed", within=config),
-    conda:
-        "../../envs/graphs.yaml"
+    message:
+        "planted star: {wildcards.leaves} leaves, planted depth {wildcards.depth}"
     shell:
         "python3 -m gapbench graphs make planted-star --leaves {wildcards.leaves} --depth {wildcards.depth}"
         " --width {params.width:q} {params.centre} --n-graphs {params.n_graphs:q} --split {params.split:q} --seed {params.seed:q}"
@@ -54,16 +54,16 @@ rule graph_map:
         f"results/logs/graphs/map/{VARIANT['map']}.log",
     benchmark:
         f"results/benchmarks/graphs/map/{VARIANT['map']}.tsv"
-    message:
-        "MAP on hub-and-paths graphs with n={wildcards.n} path vertices"
+    conda:
+        "../../envs/graphs.yaml"
     params:
         unary_scale=lookup(dpath="graphs/map/unary_scale", within=config),
         hard_fraction=lookup(dpath="graphs/map/hard_fraction", within=config),
         n_graphs=lookup(dpath="graphs/map/n_graphs", within=config),
         split=lookup(dpath="graphs/split", within=config),
         seed=lookup(dpath="seed", within=config),
-    conda:
-        "../../envs/graphs.yaml"
+    message:
+        "MAP on hub-and-paths graphs with n={wildcards.n} path vertices"
     shell:
         "python3 -m gapbench graphs make map --n {wildcards.n} --unary-scale {params.unary_scale:q}"
         " --hard-fraction {params.hard_fraction:q}"
@@ -79,8 +79,8 @@ rule graph_ising:
         f"results/logs/graphs/ising/{VARIANT['ising']}.log",
     benchmark:
         f"results/benchmarks/graphs/ising/{VARIANT['ising']}.tsv"
-    message:
-        "Ising marginals on {wildcards.tree} trees"
+    conda:
+        "../../envs/graphs.yaml"
     params:
         n_nodes=lookup(dpath="graphs/ising/n_nodes/{tree}", within=config),
         coupling=lookup(dpath="graphs/ising/coupling", within=config),
@@ -88,8 +88,8 @@ rule graph_ising:
         n_graphs=lookup(dpath="graphs/ising/n_graphs", within=config),
         split=lookup(dpath="graphs/split", within=config),
         seed=lookup(dpath="seed", within=config),
-    conda:
-        "../../envs/graphs.yaml"
+    message:
+        "Ising marginals on {wildcards.tree} trees"
     shell:
         "python3 -m gapbench graphs make ising --tree {wildcards.tree} --n-nodes {params.n_nodes:q}"
         " --coupling {params.coupling:q} --field-std {params.field_std:q} --n-graphs {params.n_graphs:q}"
@@ -104,14 +104,14 @@ rule graph_duplicates:
         f"results/logs/graphs/duplicates/{VARIANT['duplicates']}.log",
     benchmark:
         f"results/benchmarks/graphs/duplicates/{VARIANT['duplicates']}.tsv"
-    message:
-        "duplicate task on stars with {wildcards.n} leaves"
+    conda:
+        "../../envs/graphs.yaml"
     params:
         n_graphs=lookup(dpath="graphs/duplicates/n_graphs", within=config),
         split=lookup(dpath="graphs/split", within=config),
         seed=lookup(dpath="seed", within=config),
-    conda:
-        "../../envs/graphs.yaml"
+    message:
+        "duplicate task on stars with {wildcards.n} leaves"
     shell:
         "python3 -m gapbench graphs make duplicates --n {wildcards.n} --n-graphs {params.n_graphs:q}"
         " --split {params.split:q} --seed {params.seed:q} --out {output.data} --no-progress > {log} 2>&1"
@@ -125,13 +125,13 @@ rule graph_download:
         "results/logs/graphs/download/{bench}.log",
     benchmark:
         "results/benchmarks/graphs/download/{bench}.tsv"
-    message:
-        "downloading the {wildcards.bench} benchmark into resources/graphs/{wildcards.bench}/"
-    params:
-        retries=lookup(dpath="graphs/benchmarks/retries", within=config),
     retries: 1
     conda:
         "../../envs/graphs.yaml"
+    params:
+        retries=lookup(dpath="graphs/benchmarks/retries", within=config),
+    message:
+        "downloading the {wildcards.bench} benchmark into resources/graphs/{wildcards.bench}/"
     shell:
         "python3 -m gapbench graphs download {wildcards.bench} --root resources/graphs --retries {params.retries:q}"
         " --no-progress > {log} 2>&1"
@@ -147,10 +147,10 @@ rule graph_benchmark:
         "results/logs/graphs/benchmark/{bench}.log",
     benchmark:
         "results/benchmarks/graphs/benchmark/{bench}.tsv"
-    message:
-        "converting the {wildcards.bench} benchmark to results/data/graphs/benchmark/{wildcards.bench}/"
     conda:
         "../../envs/graphs.yaml"
+    message:
+        "converting the {wildcards.bench} benchmark to results/data/graphs/benchmark/{wildcards.bench}/"
     shell:
         "python3 -m gapbench graphs make benchmark --name {wildcards.bench} --root resources/graphs"
         " --out {output.data} --no-progress > {log} 2>&1"

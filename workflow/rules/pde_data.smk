@@ -32,8 +32,8 @@ rule pde_shard_ks:
         "results/logs/pde/ks/nu{nu}/sim/{split}/shard{shard}.log",
     benchmark:
         "results/benchmarks/pde/ks/nu{nu}/sim/{split}/shard{shard}.tsv"
-    message:
-        "KS nu={wildcards.nu}: simulating shard {wildcards.shard} of the {wildcards.split} split"
+    conda:
+        "../../envs/pde.yaml"
     params:
         length=lookup(dpath="pde/ks/length", within=config),
         resolution=lookup(dpath="pde/ks/resolution", within=config),
@@ -46,8 +46,8 @@ rule pde_shard_ks:
         n_samples=lookup(dpath="pde/ks/n_samples/{split}", within=config),
         shard_size=lookup(dpath="pde/ks/shard_size", within=config),
         seed=lookup(dpath="seed", within=config),
-    conda:
-        "../../envs/pde.yaml"
+    message:
+        "KS nu={wildcards.nu}: simulating shard {wildcards.shard} of the {wildcards.split} split"
     shell:
         "python3 -m gapbench pde shard ks --nu {wildcards.nu} --length {params.length:q} --resolution {params.resolution:q}"
         " --t-end {params.t_end:q} --n-frames {params.n_frames:q} --dt {params.dt:q} --stepper {params.stepper:q}"
@@ -64,8 +64,8 @@ rule pde_shard_ns:
         "results/logs/pde/ns/nu{nu}/sim/{split}/shard{shard}.log",
     benchmark:
         "results/benchmarks/pde/ns/nu{nu}/sim/{split}/shard{shard}.tsv"
-    message:
-        "NS nu={wildcards.nu}: simulating shard {wildcards.shard} of the {wildcards.split} split"
+    conda:
+        "../../envs/pde.yaml"
     params:
         resolution=lookup(dpath="pde/ns/resolution", within=config),
         t_end=lookup(dpath="pde/ns/regimes/{r}/t_end", within=config, r=ns_regime),
@@ -77,8 +77,8 @@ rule pde_shard_ns:
         n_samples=lookup(dpath="pde/ns/n_samples/{split}", within=config),
         shard_size=lookup(dpath="pde/ns/shard_size", within=config),
         seed=lookup(dpath="seed", within=config),
-    conda:
-        "../../envs/pde.yaml"
+    message:
+        "NS nu={wildcards.nu}: simulating shard {wildcards.shard} of the {wildcards.split} split"
     shell:
         "python3 -m gapbench pde shard ns --nu {wildcards.nu} --resolution {params.resolution:q}"
         " --t-end {params.t_end:q} --n-frames {params.n_frames:q} --dt {params.dt:q} --stepper {params.stepper:q}"
@@ -97,10 +97,10 @@ rule pde_merge:
         f"{PDE_LOG}/sim/{{split}}.merge.log",
     benchmark:
         f"{PDE_BENCH}/sim/{{split}}.merge.tsv"
-    message:
-        "{wildcards.eq} nu={wildcards.nu}: merging {wildcards.split} shards"
     conda:
         "../../envs/pde.yaml"
+    message:
+        "{wildcards.eq} nu={wildcards.nu}: merging {wildcards.split} shards"
     shell:
         "python3 -m gapbench pde merge {input.shards} --out {output.store} --no-progress > {log} 2>&1"
 
@@ -115,13 +115,13 @@ rule pde_observe:
         f"{PDE_LOG}/obs/{{method}}-r{{res}}-s{{sigma}}/{{split}}.log",
     benchmark:
         f"{PDE_BENCH}/obs/{{method}}-r{{res}}-s{{sigma}}/{{split}}.tsv"
+    conda:
+        "../../envs/pde.yaml"
+    params:
+        seed=lookup(dpath="seed", within=config),
     message:
         "{wildcards.eq} nu={wildcards.nu}: observing {wildcards.split} by {wildcards.method} at "
         "{wildcards.res} points, noise sigma={wildcards.sigma}"
-    params:
-        seed=lookup(dpath="seed", within=config),
-    conda:
-        "../../envs/pde.yaml"
     shell:
         "python3 -m gapbench pde observe --sim {input.sim} --method {wildcards.method} --resolution {wildcards.res}"
         " --sigma {wildcards.sigma} --seed {params.seed:q} --out {output.store} --no-progress > {log} 2>&1"
@@ -137,11 +137,11 @@ rule pde_omega:
         f"{PDE_LOG}/omega_f.log",
     benchmark:
         f"{PDE_BENCH}/omega_f.tsv"
-    message:
-        "{wildcards.eq} nu={wildcards.nu}: omega_f at the observed resolutions"
-    params:
-        resolutions=lookup(dpath="pde/observe/{eq}/resolutions", within=config),
     conda:
         "../../envs/pde.yaml"
+    params:
+        resolutions=lookup(dpath="pde/observe/{eq}/resolutions", within=config),
+    message:
+        "{wildcards.eq} nu={wildcards.nu}: omega_f at the observed resolutions"
     shell:
         "python3 -m gapbench pde omega --sim {input.sim} --resolutions {params.resolutions:q} --out {output.table} --no-progress > {log} 2>&1"

@@ -34,52 +34,126 @@ rule tables_build:
         metrics=tables_inputs,
         code=TABLES_CODE,
     output:
-        table1=report("results/tables/table1_benchmarks.csv", caption="../report/table1_benchmarks.rst",
-                      category="Part I: edge vs node GNNs", labels={"table": "Table 1: benchmarks"}),
+        table1=report(
+            "results/tables/table1_benchmarks.csv",
+            caption="../report/table1_benchmarks.rst",
+            category="Part I: edge vs node GNNs",
+            labels={"table": "Table 1: benchmarks"},
+        ),
         table1_md="results/tables/table1_benchmarks.md",
-        table2=report("results/tables/table2_planted_star.csv", caption="../report/table2_planted_star.rst",
-                      category="Part I: edge vs node GNNs", labels={"table": "Table 2: planted star"}),
+        table2=report(
+            "results/tables/table2_planted_star.csv",
+            caption="../report/table2_planted_star.rst",
+            category="Part I: edge vs node GNNs",
+            labels={"table": "Table 2: planted star"},
+        ),
         table2_md="results/tables/table2_planted_star.md",
-        graphical=report("results/tables/graphical_models.csv", caption="../report/graphical_models.rst",
-                         category="Part I: edge vs node GNNs", labels={"table": "Graphical models, duplicates"}),
+        graphical=report(
+            "results/tables/graphical_models.csv",
+            caption="../report/graphical_models.rst",
+            category="Part I: edge vs node GNNs",
+            labels={"table": "Graphical models, duplicates"},
+        ),
         graphical_md="results/tables/graphical_models.md",
-        memory=report("results/tables/memory_threshold.csv", caption="../report/memory_threshold.rst",
-                      category="Part I: edge vs node GNNs", labels={"table": "Memory threshold"}),
+        memory=report(
+            "results/tables/memory_threshold.csv",
+            caption="../report/memory_threshold.rst",
+            category="Part I: edge vs node GNNs",
+            labels={"table": "Memory threshold"},
+        ),
         memory_md="results/tables/memory_threshold.md",
-        runs_graph=report("results/tables/runs_graph.csv", caption="../report/runs.rst",
-                          category="Part I: edge vs node GNNs", labels={"table": "All graph runs"}),
-        sweeps_graph=report("results/tables/sweeps_graph.csv", caption="../report/sweeps.rst",
-                            category="Part I: edge vs node GNNs", labels={"table": "All sweep configurations"}),
-        pde_ks=report("results/tables/pde_ks.csv", caption="../report/pde_ks.rst",
-                      category="Part II: memory in PDE surrogates", labels={"table": "KS"}),
+        runs_graph=report(
+            "results/tables/runs_graph.csv",
+            caption="../report/runs.rst",
+            category="Part I: edge vs node GNNs",
+            labels={"table": "All graph runs"},
+        ),
+        sweeps_graph=report(
+            "results/tables/sweeps_graph.csv",
+            caption="../report/sweeps.rst",
+            category="Part I: edge vs node GNNs",
+            labels={"table": "All sweep configurations"},
+        ),
+        pde_ks=report(
+            "results/tables/pde_ks.csv",
+            caption="../report/pde_ks.rst",
+            category="Part II: memory in PDE surrogates",
+            labels={"table": "KS"},
+        ),
         pde_ks_md="results/tables/pde_ks.md",
-        pde_ns=report("results/tables/pde_ns.csv", caption="../report/pde_ns.rst",
-                      category="Part II: memory in PDE surrogates", labels={"table": "NS"}),
+        pde_ns=report(
+            "results/tables/pde_ns.csv",
+            caption="../report/pde_ns.rst",
+            category="Part II: memory in PDE surrogates",
+            labels={"table": "NS"},
+        ),
         pde_ns_md="results/tables/pde_ns.md",
-        runs_pde=report("results/tables/runs_pde.csv", caption="../report/runs.rst",
-                        category="Part II: memory in PDE surrogates", labels={"table": "All PDE runs"}),
-        missing=report("results/tables/missing.csv", caption="../report/missing.rst", category="Claims",
-                       labels={"item": "Missing runs"}),
-        delta=report("results/figures/delta_nrmse_vs_omega_f.png", caption="../report/delta_nrmse_vs_omega_f.rst",
-                     category="Part II: memory in PDE surrogates", labels={"figure": "Delta nRMSE vs omega_f"}),
+        runs_pde=report(
+            "results/tables/runs_pde.csv",
+            caption="../report/runs.rst",
+            category="Part II: memory in PDE surrogates",
+            labels={"table": "All PDE runs"},
+        ),
+        missing=report(
+            "results/tables/missing.csv",
+            caption="../report/missing.rst",
+            category="Claims",
+            labels={"item": "Missing runs"},
+        ),
+        delta=report(
+            "results/figures/delta_nrmse_vs_omega_f.png",
+            caption="../report/delta_nrmse_vs_omega_f.rst",
+            category="Part II: memory in PDE surrogates",
+            labels={"figure": "Delta nRMSE vs omega_f"},
+        ),
         delta_pdf="results/figures/delta_nrmse_vs_omega_f.pdf",
-        rollout=report("results/figures/rollout_nrmse.png", caption="../report/rollout_nrmse.rst",
-                       category="Part II: memory in PDE surrogates", labels={"figure": "nRMSE over the rollout"}),
+        rollout=report(
+            "results/figures/rollout_nrmse.png",
+            caption="../report/rollout_nrmse.rst",
+            category="Part II: memory in PDE surrogates",
+            labels={"figure": "nRMSE over the rollout"},
+        ),
         rollout_pdf="results/figures/rollout_nrmse.pdf",
-        accuracy_cost=report("results/figures/accuracy_vs_cost.png", caption="../report/accuracy_vs_cost.rst",
-                             category="Part II: memory in PDE surrogates", labels={"figure": "Accuracy vs cost"}),
+        accuracy_cost=report(
+            "results/figures/accuracy_vs_cost.png",
+            caption="../report/accuracy_vs_cost.rst",
+            category="Part II: memory in PDE surrogates",
+            labels={"figure": "Accuracy vs cost"},
+        ),
         accuracy_cost_pdf="results/figures/accuracy_vs_cost.pdf",
-        node_edge=report("results/figures/node_vs_edge.png", caption="../report/node_vs_edge.rst",
-                         category="Part I: edge vs node GNNs", labels={"figure": "Node vs edge vs size"}),
+        node_edge=report(
+            "results/figures/node_vs_edge.png",
+            caption="../report/node_vs_edge.rst",
+            category="Part I: edge vs node GNNs",
+            labels={"figure": "Node vs edge vs size"},
+        ),
         node_edge_pdf="results/figures/node_vs_edge.pdf",
-        memory_fig=report("results/figures/memory_threshold.png", caption="../report/memory_threshold_figure.rst",
-                          category="Part I: edge vs node GNNs", labels={"figure": "Error vs width per n"}),
+        memory_fig=report(
+            "results/figures/memory_threshold.png",
+            caption="../report/memory_threshold_figure.rst",
+            category="Part I: edge vs node GNNs",
+            labels={"figure": "Error vs width per n"},
+        ),
         memory_fig_pdf="results/figures/memory_threshold.pdf",
-        curves=report("results/figures/training_curves.png", caption="../report/training_curves.rst",
-                      category="Training", labels={"figure": "Training curves"}),
+        curves=report(
+            "results/figures/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="Training",
+            labels={"figure": "Training curves"},
+        ),
         curves_pdf="results/figures/training_curves.pdf",
-        claims=report("results/claims.md", caption="../report/claims.rst", category="Claims",
-                      labels={"item": "Claims of the seed"}),
+        claims=report(
+            "results/claims.md",
+            caption="../report/claims.rst",
+            category="Claims",
+            labels={"item": "Claims of the seed"},
+        ),
+    log:
+        "results/logs/tables/build.log",
+    benchmark:
+        "results/benchmarks/tables/build.tsv"
+    conda:
+        "../../envs/tables.yaml"
     params:
         expected=tables_expected_metrics,
         test=lookup(dpath="tables/test", within=config),
@@ -90,12 +164,6 @@ rule tables_build:
         map_threshold=lookup(dpath="tables/map_accuracy_threshold", within=config),
         memory_nrmse=lookup(dpath="tables/memory_nrmse_target", within=config),
         memory_accuracy=lookup(dpath="tables/memory_accuracy_target", within=config),
-    log:
-        "results/logs/tables/build.log",
-    benchmark:
-        "results/benchmarks/tables/build.tsv"
-    conda:
-        "../../envs/tables.yaml"
     message:
         "tables: aggregating the metrics files into results/tables, results/figures and results/claims.md"
     shell:

@@ -29,17 +29,17 @@ rule train_graph_planted_star:
         f"results/logs/train/graph/planted_star/{VARIANT['planted_star']}/seed{{seed}}.log",
     benchmark:
         f"results/benchmarks/train/graph/planted_star/{VARIANT['planted_star']}/seed{{seed}}.tsv"
-    message:
-        "planted star, {wildcards.leaves} leaves, planted depth {wildcards.depth}, seed {wildcards.seed}: sweeping {params.models:q}"
-    params:
-        out=lambda wc: f"{TRAIN_GRAPH}/planted_star/{make('planted_star', **wc)}/{{model}}/seed{wc.seed}",
-        **job_params(config, "planted_star"),
-        fail=inject_failure,
+    conda:
+        "../../envs/train.yaml"
     threads: lookup(dpath="train/graph/threads", within=config)
     resources:
         gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
-    conda:
-        "../../envs/train.yaml"
+    params:
+        **job_params(config, "planted_star"),
+        out=lambda wc: f"{TRAIN_GRAPH}/planted_star/{make('planted_star', **wc)}/{{model}}/seed{wc.seed}",
+        fail=inject_failure,
+    message:
+        "planted star, {wildcards.leaves} leaves, planted depth {wildcards.depth}, seed {wildcards.seed}: sweeping {params.models:q}"
     shell:
         "python3 -m gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
         " --depths {params.depths:q} --widths {params.widths:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
@@ -58,17 +58,17 @@ rule train_graph_ising:
         "results/logs/train/graph/ising/{tree}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/graph/ising/{tree}/seed{seed}.tsv"
-    message:
-        "Ising marginals on {wildcards.tree} trees, seed {wildcards.seed}: sweeping {params.models:q}"
-    params:
-        out=lambda wc: f"{TRAIN_GRAPH}/ising/{wc.tree}/{{model}}/seed{wc.seed}",
-        **job_params(config, "ising"),
-        fail=inject_failure,
+    conda:
+        "../../envs/train.yaml"
     threads: lookup(dpath="train/graph/threads", within=config)
     resources:
         gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
-    conda:
-        "../../envs/train.yaml"
+    params:
+        **job_params(config, "ising"),
+        out=lambda wc: f"{TRAIN_GRAPH}/ising/{wc.tree}/{{model}}/seed{wc.seed}",
+        fail=inject_failure,
+    message:
+        "Ising marginals on {wildcards.tree} trees, seed {wildcards.seed}: sweeping {params.models:q}"
     shell:
         "python3 -m gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
         " --depths {params.depths:q} --widths {params.widths:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
@@ -87,17 +87,17 @@ rule train_graph_map:
         f"results/logs/train/graph/map/{VARIANT['map']}/seed{{seed}}.log",
     benchmark:
         f"results/benchmarks/train/graph/map/{VARIANT['map']}/seed{{seed}}.tsv"
-    message:
-        "MAP n={wildcards.n}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
-    params:
-        out=lambda wc: f"{TRAIN_GRAPH}/map/{make('map', **wc)}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
-        **job_params(config, "map"),
-        fail=inject_failure,
+    conda:
+        "../../envs/train.yaml"
     threads: lookup(dpath="train/graph/threads", within=config)
     resources:
         gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
-    conda:
-        "../../envs/train.yaml"
+    params:
+        **job_params(config, "map"),
+        out=lambda wc: f"{TRAIN_GRAPH}/map/{make('map', **wc)}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
+        fail=inject_failure,
+    message:
+        "MAP n={wildcards.n}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
     shell:
         "python3 -m gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
         " --budgets {params.budgets:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
@@ -116,17 +116,17 @@ rule train_graph_duplicates:
         f"results/logs/train/graph/duplicates/{VARIANT['duplicates']}/seed{{seed}}.log",
     benchmark:
         f"results/benchmarks/train/graph/duplicates/{VARIANT['duplicates']}/seed{{seed}}.tsv"
-    message:
-        "duplicates n={wildcards.n}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
-    params:
-        out=lambda wc: f"{TRAIN_GRAPH}/duplicates/{make('duplicates', **wc)}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
-        **job_params(config, "duplicates"),
-        fail=inject_failure,
+    conda:
+        "../../envs/train.yaml"
     threads: lookup(dpath="train/graph/threads", within=config)
     resources:
         gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
-    conda:
-        "../../envs/train.yaml"
+    params:
+        **job_params(config, "duplicates"),
+        out=lambda wc: f"{TRAIN_GRAPH}/duplicates/{make('duplicates', **wc)}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
+        fail=inject_failure,
+    message:
+        "duplicates n={wildcards.n}, seed {wildcards.seed}: {params.models:q} at budgets {params.budgets:q}"
     shell:
         "python3 -m gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
         " --budgets {params.budgets:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
@@ -145,18 +145,18 @@ rule train_graph_memory:
         "results/logs/train/graph/memory/{memtask}-{memvariant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/graph/memory/{memtask}-{memvariant}/seed{seed}.tsv"
-    message:
-        "memory threshold on {wildcards.memtask} {wildcards.memvariant}, seed {wildcards.seed}: {params.models:q}"
-        " at budgets {params.budgets:q}"
-    params:
-        out=lambda wc: f"{TRAIN_GRAPH}/memory/{wc.memtask}-{wc.memvariant}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
-        **job_params(config, "memory"),
-        fail=inject_failure,
+    conda:
+        "../../envs/train.yaml"
     threads: lookup(dpath="train/graph/threads", within=config)
     resources:
         gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
-    conda:
-        "../../envs/train.yaml"
+    params:
+        **job_params(config, "memory"),
+        out=lambda wc: f"{TRAIN_GRAPH}/memory/{wc.memtask}-{wc.memvariant}/{{model}}-d{{depth}}-w{{width}}/seed{wc.seed}",
+        fail=inject_failure,
+    message:
+        "memory threshold on {wildcards.memtask} {wildcards.memvariant}, seed {wildcards.seed}: {params.models:q}"
+        " at budgets {params.budgets:q}"
     shell:
         "python3 -m gapbench train graph --data {input.data} --model {params.models:q} --out {params.out:q}"
         " --budgets {params.budgets:q} --lrs {params.lrs:q} --epochs {params.epochs:q}"
@@ -175,8 +175,22 @@ benchmark_params = lambda edge_features: dict(
     features="" if edge_features else "--node-features-only",
     **{
         key: benchmark_setting(key)
-        for key in ("depth", "width", "lr", "epochs", "batch_size", "weight_decay", "dropout", "norm",
-                    "head_layers", "pool", "activation", "schedule", "plateau_patience", "protocol")
+        for key in (
+            "depth",
+            "width",
+            "lr",
+            "epochs",
+            "batch_size",
+            "weight_decay",
+            "dropout",
+            "norm",
+            "head_layers",
+            "pool",
+            "activation",
+            "schedule",
+            "plateau_patience",
+            "protocol",
+        )
     },
     device=lookup(dpath="train/graph/device", within=config),
     checkpoint_every=lookup(dpath="train/graph/checkpoint_every", within=config),
@@ -205,15 +219,15 @@ rule train_graph_benchmark:
         "results/logs/train/graph/benchmark/{bench}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/graph/benchmark/{bench}/seed{seed}.tsv"
-    message:
-        "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models:q} (node features only)"
-    params:
-        **benchmark_params(edge_features=False),
+    conda:
+        "../../envs/train.yaml"
     threads: lookup(dpath="train/graph/threads", within=config)
     resources:
         gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
-    conda:
-        "../../envs/train.yaml"
+    params:
+        **benchmark_params(edge_features=False),
+    message:
+        "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models:q} (node features only)"
     shell:
         BENCHMARK_SHELL
 
@@ -229,14 +243,14 @@ if config["train"]["graph"]["benchmarks"]["edge_features"]:
             "results/logs/train/graph/benchmark/{bench}/seed{seed}-ef.log",
         benchmark:
             "results/benchmarks/train/graph/benchmark/{bench}/seed{seed}-ef.tsv"
-        message:
-            "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models:q} with edge features"
-        params:
-            **benchmark_params(edge_features=True),
+        conda:
+            "../../envs/train.yaml"
         threads: lookup(dpath="train/graph/threads", within=config)
         resources:
             gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
-        conda:
-            "../../envs/train.yaml"
+        params:
+            **benchmark_params(edge_features=True),
+        message:
+            "benchmark {wildcards.bench}, seed {wildcards.seed}: {params.models:q} with edge features"
         shell:
             BENCHMARK_SHELL

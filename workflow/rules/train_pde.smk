@@ -37,8 +37,8 @@ rule train_pde_model:
         "results/logs/train/pde/{eq}/nu{nu}/{obs}/{model}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/pde/{eq}/nu{nu}/{obs}/{model}/seed{seed}.tsv"
-    message:
-        "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: training {wildcards.model}, seed {wildcards.seed}"
+    conda:
+        "../../envs/train.yaml"
     threads: lookup(dpath="train/pde/threads", within=config)
     resources:
         gpu=gpu_slots(lookup(dpath="train/pde/device", within=config)),
@@ -64,8 +64,8 @@ rule train_pde_model:
         device=lookup(dpath="train/pde/device", within=config),
         flags=pde_plan.flags(config),
         fail=inject_failure,
-    conda:
-        "../../envs/train.yaml"
+    message:
+        "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: training {wildcards.model}, seed {wildcards.seed}"
     shell:
         "python3 -m gapbench train pde --data-dir $(dirname {input.train}) --model {wildcards.model} --seed {wildcards.seed}"
         " --out $(dirname {output.metrics}) --device {params.device:q} --threads {threads}"
@@ -92,13 +92,13 @@ rule train_pde_trivial:
         "results/logs/train/pde/{eq}/nu{nu}/{obs}/{trivial}/seed0.log",
     benchmark:
         "results/benchmarks/train/pde/{eq}/nu{nu}/{obs}/{trivial}/seed0.tsv"
-    message:
-        "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: trivial predictor {wildcards.trivial}"
+    conda:
+        "../../envs/train.yaml"
     params:
         horizon=lookup(dpath="train/pde/{eq}/horizon", within=config),
         valid_threshold=lookup(dpath="train/pde/valid_threshold", within=config),
-    conda:
-        "../../envs/train.yaml"
+    message:
+        "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: trivial predictor {wildcards.trivial}"
     shell:
         "python3 -m gapbench train pde-baseline --data-dir $(dirname {input.test}) --predictor {wildcards.trivial}"
         " --horizon {params.horizon:q} --valid-threshold {params.valid_threshold:q}"
@@ -119,14 +119,14 @@ rule train_pde_solver:
         "results/logs/train/pde/{eq}/nu{nu}/{obs}/{solver}-r{sres}/seed0.log",
     benchmark:
         "results/benchmarks/train/pde/{eq}/nu{nu}/{obs}/{solver}-r{sres}/seed0.tsv"
-    message:
-        "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: numerical baseline {wildcards.solver} on "
-        "{wildcards.sres} points"
+    conda:
+        "../../envs/train.yaml"
     params:
         horizon=lookup(dpath="train/pde/{eq}/horizon", within=config),
         valid_threshold=lookup(dpath="train/pde/valid_threshold", within=config),
-    conda:
-        "../../envs/train.yaml"
+    message:
+        "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: numerical baseline {wildcards.solver} on "
+        "{wildcards.sres} points"
     shell:
         "python3 -m gapbench train pde-baseline --data-dir $(dirname {input.test}) --predictor {wildcards.solver}"
         " --resolution {wildcards.sres} --horizon {params.horizon:q} --valid-threshold {params.valid_threshold:q}"
