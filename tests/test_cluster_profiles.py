@@ -33,7 +33,7 @@ def workflow_rules() -> tuple[set[str], set[str]]:
     names, local = set(), set()
     for path in [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
         text = path.read_text()
-        names |= set(re.findall(r"^rule (\w+):", text, flags=re.M))
+        names |= set(re.findall(r"^[ \t]*rule (\w+):", text, flags=re.M))  # also rules inside an `if`
         for block in re.findall(r"^localrules:\n((?:[ \t]+\w+,?\n)+)", text, flags=re.M):
             local |= set(re.findall(r"\w+", block))
     return names, local

@@ -141,7 +141,8 @@ def copy_run(src: Path, dst: Path) -> Path:
 
 
 def _is_timing(key: str) -> bool:
-    return "time_s" in key or key in ("elapsed_s", "device")
+    """Wall-clock keys: ``*time_s*`` (train/inference time, also per trajectory), ``elapsed_s``, the device."""
+    return "time_s" in key or "time_per_trajectory_s" in key or key in ("elapsed_s", "device")
 
 
 def _drop_timing(obj):
@@ -191,13 +192,14 @@ def descendants(pid: int) -> list[int]:
 
 
 def find_trainer(proc: subprocess.Popen, out_dir: str) -> int | None:
-    """pid of the `gapbench train` process writing into `out_dir`, below snakemake `proc`."""
+    """pid of the `gapbench train` process (`python3 -m gapbench train ...` or the console script) writing into
+    `out_dir`, below snakemake `proc`."""
     for pid in descendants(proc.pid):
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(a.endswith(b"/gapbench") for a in argv[:2]) and b"train" in argv and out_dir.encode() in b" ".join(argv):
+        if any(a == b"gapbench" or a.endswith(b"/gapbench") for a in argv[:3]) and b"train" in argv and out_dir.encode() in b" ".join(argv):
             return pid
     return None
 
@@ -336,7 +338,7 @@ def test_failing_job_keep_going_and_missing_cell(wf, ci_run, tmp_path):
 
 def test_sigterm_training_checkpoints_and_resumes(wf, ci_run, tmp_path):
     """SIGTERM (preemption) -> checkpoint + exit 143; the job run again resumes and ends as an uninterrupted one."""
-    epochs = 150  # long enough to be caught mid-training
+    epochs = 1000  # long enough to be caught mid-training (an epoch of the ci data takes milliseconds)
     target = f"{KS}/ffno/seed0/metrics.json"
     config = wf.config(tmp_path / "long.yaml", **{"train/pde/ks/epochs": epochs, "train/pde/ks/patience": epochs})
     reference = copy_run(ci_run, tmp_path / "reference")
@@ -345,7 +347,7 @@ def test_sigterm_training_checkpoints_and_resumes(wf, ci_run, tmp_path):
     run = copy_run(ci_run, tmp_path / "run")
     out = run / KS / "ffno/seed0"
     for stale in out.iterdir():
-        stale.unlink()
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     proc = wf.start(run, target, configfile=config)
     wait_for(lambda: (out / "last.pt").exists(), proc)
     os.kill(wait_for(lambda: find_trainer(proc, f"{KS}/ffno/seed0"), proc), signal.SIGTERM)
