@@ -41,7 +41,8 @@ PLANTED = {(16, 1): {"edge_gcn": [0.010, 0.012, 0.011], "node_gcn": [0.30, 0.31,
            (32, 3): {"edge_gcn": [0.020, 0.022, 0.021], "node_gcn": [0.35, 0.36, 0.34],
                      "node_sage": [0.09, 0.10, 0.11]}}
 FLOOR = {"rmse": 0.2, "leaf_std": 0.5, "split": "test"}
-# memory experiment: (task, n) -> model -> width -> value (RMSE with leaf std 0.5 / accuracy), depth 2, one seed
+# memory experiment: (task, n) -> model -> width -> value (RMSE with leaf std 0.5 / accuracy), depth 2, the same
+# value for each of the fixture's seeds (2 by default)
 MEMORY = {("planted_star", 16): {"edge_gcn": {2: 0.05, 8: 0.04, 32: 0.03}, "node_gcn": {2: 0.3, 8: 0.09, 32: 0.05}},
           ("planted_star", 32): {"edge_gcn": {2: 0.06, 8: 0.04, 32: 0.03}, "node_gcn": {2: 0.4, 8: 0.2, 32: 0.08}},
           ("duplicates", 8): {"edge_gcn": {2: 0.96, 8: 0.99, 32: 1.0}, "node_gcn": {2: 0.6, 8: 0.97, 32: 0.98}},
@@ -98,7 +99,7 @@ def _graph(root: Path, expected: list, kind: str, variant: str, params: dict, mo
             fh.write("depth,width,lr,valid,test\n1,16,0.01,0.4,0.41\n3,32,0.001," f"{value},{value}\n")
 
 
-def make_fixture(root: Path) -> list[Path]:
+def make_fixture(root: Path, memory_seeds: int = 2) -> list[Path]:
     """Write the fixture under ``root`` (train/..., data/...); return the expected metrics paths."""
     expected: list[Path] = []
     for (nu, res), models in KS_FINAL.items():
@@ -125,8 +126,9 @@ def make_fixture(root: Path) -> list[Path]:
         metric, hib = ("rmse", False) if task == "planted_star" else ("accuracy", True)
         for model, per_width in models.items():
             for width, v in per_width.items():
-                _graph(root, expected, "memory", variant, {}, f"{model}-d2-w{width}", 0, v, metric, hib,
-                       extra={"affine_floor": FLOOR} if task == "planted_star" else None)
+                for seed in range(memory_seeds):
+                    _graph(root, expected, "memory", variant, {}, f"{model}-d2-w{width}", seed, v, metric, hib,
+                           extra={"affine_floor": FLOOR} if task == "planted_star" else None)
     for model, vals in ZINC.items():
         for seed, v in enumerate(vals):
             _graph(root, expected, "benchmark", "zinc", {"name": "zinc"}, model, seed, v, "mae", False,
@@ -271,6 +273,15 @@ def test_claims_verdicts(built):
     assert "3 expected runs are missing" in text
     assert "vs node_gcn: 2 of 2 cells; vs node_sage: 2 of 2 cells" in text  # controls, Holm over 4 comparisons
     assert "| zinc | mae |" in text and "| equivalent |" in text
+
+
+def test_memory_claim_from_one_seed_is_not_run(tmp_path):
+    """The same memory readings from a single seed give no verdict: one seed decides nothing."""
+    expected = make_fixture(tmp_path, memory_seeds=1)
+    assert _build(tmp_path, expected, figures=False) == 0
+    text = (tmp_path / "claims.md").read_text()
+    assert "| Node models need memory growing with n, edge models do not | **not run at this scale** |" in text
+    assert "fewer than 2 seeds in a series (min 1): no verdict" in text
 
 
 def test_equivalence_rule_counts_a_much_worse_edge_model_as_not_hidden(tmp_path):

@@ -112,7 +112,8 @@ def memory_threshold(rows: list[GraphRow], targets: MemoryTargets) -> Claim:
             "every node model's threshold grows; not supported iff an edge threshold grows or is not reached, or "
             "a node model reaches the target at the largest n with no larger width than at the smallest; "
             "inconclusive when a node model reaches it at no n (the grid is too small to see growth). A threshold "
-            "on seed means: no test, no multiplicity correction (seeds shown)")
+            "on seed means: no test, no multiplicity correction (seeds shown); not run at this scale when a "
+            "series has fewer than 2 seeds (one seed decides nothing; its reading is still shown)")
     found = thresholds(rows, targets, model_rank)
     by_task: dict[str, dict[str, dict[int, dict]]] = {}
     for s in found:
@@ -142,7 +143,10 @@ def memory_threshold(rows: list[GraphRow], targets: MemoryTargets) -> Claim:
                      "of n", headers, evidence)
     edge_ok = all(r == "flat" for e, r in readings if e) and any(e for e, _ in readings)
     node = [r for e, r in readings if not e]
-    if not edge_ok or "flat" in node:
+    min_seeds = min(s["seeds"] for s in found)
+    if min_seeds < 2:
+        verdict = NOT_RUN
+    elif not edge_ok or "flat" in node:
         verdict = NOT_SUPPORTED
     elif "never reached" in node or not node:
         verdict = INCONCLUSIVE
@@ -151,7 +155,8 @@ def memory_threshold(rows: list[GraphRow], targets: MemoryTargets) -> Claim:
     n_edge = sum(e for e, _ in readings)
     summary = (f"edge thresholds flat in {sum(e and r == 'flat' for e, r in readings)} of {n_edge}; node "
                f"thresholds grow in {node.count('grows')}, flat in {node.count('flat')}, never reached in "
-               f"{node.count('never reached')} of {len(node)} (task, model) series")
+               f"{node.count('never reached')} of {len(node)} (task, model) series"
+               + (f"; fewer than 2 seeds in a series (min {min_seeds}): no verdict" if min_seeds < 2 else ""))
     return Claim("memory", title, rule, verdict, summary, headers, evidence)
 
 
