@@ -121,7 +121,7 @@ class _SafeUnpickler:
 
 class safe_pyg_loads:
     """Context: PyG's dataset classes read files with ``torch.load(weights_only=True)`` only (no fallback to
-    ``weights_only=False``) and raw pickles (ZINC, CSL, LRGB) through :class:`_SafeUnpickler`; a crafted file
+    the full unpickler) and raw pickles (ZINC, CSL, LRGB) through :class:`_SafeUnpickler`; a crafted file
     is refused."""
 
     # PyG dataset modules that read raw pickles (pickle.load is all they use of the module)

@@ -167,7 +167,7 @@ def safe_load(path: Path | str) -> tuple[dict, dict, type]:
 
     Unpickling is restricted to tensors, plain containers and the classes PyG registers as safe globals, so a
     crafted file cannot run code: it is refused with a :class:`StoreError` (PyG's own loader would retry it
-    with ``weights_only=False``). The stored class must be ``torch_geometric.data.Data``.
+    with the full, code-running unpickler). The stored class must be ``torch_geometric.data.Data``.
     """
     import torch
     from torch_geometric.data import Data
@@ -196,7 +196,7 @@ def _dataset_class():
             self.load(str(self.path / "processed" / f"{split}.pt"))
 
         def load(self, path: str, data_cls=None) -> None:
-            """PyG's ``InMemoryDataset.load`` without its fallback to ``weights_only=False`` (see :func:`safe_load`)."""
+            """PyG's ``InMemoryDataset.load`` without its fallback to the full unpickler (see :func:`safe_load`)."""
             data, self.slices, cls = safe_load(path)
             self.data = cls.from_dict(data)
 

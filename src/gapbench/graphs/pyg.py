@@ -46,10 +46,6 @@ class _SyntheticGraphs(InMemoryDataset):
         self.path, self.split, self.meta, self.params = path, split, meta, params
         self.load(str(path / "processed" / f"{split}.pt"))
 
-    @staticmethod
-    def _write(params, path: Path) -> None:
-        raise NotImplementedError
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path}, {self.split}, {len(self)} graphs)"
 
