@@ -87,6 +87,25 @@ def scatter_reduce_rows(values: torch.Tensor, index: torch.Tensor, size: int, re
     return out / cnt.clamp(min=1.0).unsqueeze(1)
 
 
+def neighbour_aggregate(h: torch.Tensor, graph: UndirectedGraph, reduce: str,
+                        edge_term: torch.Tensor | None = None) -> torch.Tensor:
+    """``agg_v = reduce{h_w (+ e_vw) : w in N(v), w != v}`` over the undirected edges (0 for an isolated node).
+
+    Sum and mean without edge features add the messages in place (the 2|E| messages are never materialised);
+    max, or messages carrying ``edge_term [E, width]``, go through :func:`scatter_reduce_rows`.
+    """
+    u, v = graph.edges
+    if reduce == "max" or edge_term is not None:
+        msgs = torch.cat([h[v], h[u]])
+        if edge_term is not None:
+            msgs = msgs + torch.cat([edge_term, edge_term])
+        return scatter_reduce_rows(msgs, torch.cat([u, v]), graph.num_nodes, reduce)
+    agg = h.new_zeros(h.shape).index_add_(0, u, h[v]).index_add_(0, v, h[u])
+    if reduce == "mean":
+        agg = agg.mul_(graph.inv_deg.to(h.dtype).unsqueeze(1))
+    return agg
+
+
 class FeatureEncoder(nn.Module):
     """Float features ``[N, in_dim]`` pass through unchanged; integer (categorical) features ``[N, C]`` are
     embedded as ``sum_c Embedding_c(x[:, c])`` of width ``emb_dim`` (benchmarking-gnns' atom/bond encoders)."""
@@ -145,17 +164,7 @@ class NodeGCNLayer(_Layer):
     """
 
     def forward(self, h: torch.Tensor, graph: UndirectedGraph, edge_term: torch.Tensor | None = None) -> torch.Tensor:
-        u, v = graph.edges
-        if self.reduce == "max" or edge_term is not None:
-            msgs = torch.cat([h[v], h[u]])
-            if edge_term is not None:
-                msgs = msgs + torch.cat([edge_term, edge_term])
-            agg = scatter_reduce_rows(msgs, torch.cat([u, v]), graph.num_nodes, self.reduce)
-        else:  # sum over neighbours without materialising the 2|E| messages twice
-            agg = h.new_zeros(h.shape).index_add_(0, u, h[v]).index_add_(0, v, h[u])
-            if self.reduce == "mean":
-                agg = agg.mul_(graph.inv_deg.to(h.dtype).unsqueeze(1))
-        return self.update(h, agg)
+        return self.update(h, neighbour_aggregate(h, graph, self.reduce, edge_term))
 
 
 class NodeSAGELayer(_Layer):
@@ -179,16 +188,7 @@ class NodeSAGELayer(_Layer):
         init_linear_(self.self_lin, generator, law)
 
     def forward(self, h: torch.Tensor, graph: UndirectedGraph, edge_term: torch.Tensor | None = None) -> torch.Tensor:
-        u, v = graph.edges
-        if self.reduce == "max" or edge_term is not None:
-            msgs = torch.cat([h[v], h[u]])
-            if edge_term is not None:
-                msgs = msgs + torch.cat([edge_term, edge_term])
-            agg = scatter_reduce_rows(msgs, torch.cat([u, v]), graph.num_nodes, self.reduce)
-        else:
-            agg = h.new_zeros(h.shape).index_add_(0, u, h[v]).index_add_(0, v, h[u])
-            if self.reduce == "mean":
-                agg = agg.mul_(graph.inv_deg.to(h.dtype).unsqueeze(1))
+        agg = neighbour_aggregate(h, graph, self.reduce, edge_term)
         return h + self.drop(self.act(self.norm(self.lin(agg) + self.self_lin(h))))
 
 
