@@ -4,15 +4,12 @@
 from functools import partial
 
 from gapbench.graphs.data import ROOT as GRAPHS, dataset_paths
-from gapbench.graphs.variants import FORMATS as VARIANT
+from gapbench.graphs.kinds import DATASET_KINDS, generated_kinds, make_args
+from gapbench.graphs.variants import wildcard_regex
 
 
 wildcard_constraints:
-    leaves=r"\d+",
-    depth=r"\d+",
-    n=r"\d+",
-    tree="binary|path|pruefer",
-    bench="zinc|mnist|cifar10|peptides_func|peptides_struct",
+    bench=wildcard_regex("benchmark"),
 
 
 localrules:
@@ -22,98 +19,30 @@ localrules:
 graph_data_targets = partial(dataset_paths, config)
 
 
-# Planted star: targets from a randomly initialised edge GCN of depth k (planted.py).
-rule graph_planted_star:
+# Every generated kind (planted star, MAP, Ising, duplicates, ... : src/gapbench/graphs/kinds.py): one dataset per
+# variant, its flags from the kind's registry entry and its config section graphs.{kind}.
+rule graph_make:
     output:
-        data=directory(f"{GRAPHS}/planted_star/{VARIANT['planted_star']}"),
+        data=directory(f"{GRAPHS}/{{kind}}/{{variant}}"),
     log:
-        f"results/logs/graphs/planted_star/{VARIANT['planted_star']}.log",
+        "results/logs/graphs/{kind}/{variant}.log",
     benchmark:
-        f"results/benchmarks/graphs/planted_star/{VARIANT['planted_star']}.tsv"
+        "results/benchmarks/graphs/{kind}/{variant}.tsv"
+    wildcard_constraints:
+        kind="|".join(kind.name for kind in generated_kinds()),
+        variant="|".join(wildcard_regex(kind.name) for kind in generated_kinds()),
     conda:
         "../../envs/graphs.yaml"
     params:
-        width=lookup(dpath="graphs/planted_star/width", within=config),
-        centre=lambda wc: "" if config["graphs"]["planted_star"]["centre_features"] else "--no-centre-features",
-        n_graphs=lookup(dpath="graphs/planted_star/n_graphs", within=config),
+        command=lambda wc: DATASET_KINDS[wc.kind].command,
+        args=lambda wc: make_args(config, wc.kind, wc.variant),
+        n_graphs=lambda wc: config["graphs"][DATASET_KINDS[wc.kind].config_section]["n_graphs"],
         split=lookup(dpath="graphs/split", within=config),
         seed=lookup(dpath="seed", within=config),
     message:
-        "planted star: {wildcards.leaves} leaves, planted depth {wildcards.depth}"
+        "{wildcards.kind} dataset {wildcards.variant}"
     shell:
-        "python3 -m gapbench graphs make planted-star --leaves {wildcards.leaves} --depth {wildcards.depth}"
-        " --width {params.width:q} {params.centre} --n-graphs {params.n_graphs:q} --split {params.split:q} --seed {params.seed:q}"
-        " --out {output.data} --no-progress > {log} 2>&1"
-
-
-# MAP on hub-and-paths graphs: exact labels by dynamic programming (map_paths.py).
-rule graph_map:
-    output:
-        data=directory(f"{GRAPHS}/map/{VARIANT['map']}"),
-    log:
-        f"results/logs/graphs/map/{VARIANT['map']}.log",
-    benchmark:
-        f"results/benchmarks/graphs/map/{VARIANT['map']}.tsv"
-    conda:
-        "../../envs/graphs.yaml"
-    params:
-        unary_scale=lookup(dpath="graphs/map/unary_scale", within=config),
-        hard_fraction=lookup(dpath="graphs/map/hard_fraction", within=config),
-        n_graphs=lookup(dpath="graphs/map/n_graphs", within=config),
-        split=lookup(dpath="graphs/split", within=config),
-        seed=lookup(dpath="seed", within=config),
-    message:
-        "MAP on hub-and-paths graphs with n={wildcards.n} path vertices"
-    shell:
-        "python3 -m gapbench graphs make map --n {wildcards.n} --unary-scale {params.unary_scale:q}"
-        " --hard-fraction {params.hard_fraction:q}"
-        " --n-graphs {params.n_graphs:q} --split {params.split:q} --seed {params.seed:q}"
-        " --out {output.data} --no-progress > {log} 2>&1"
-
-
-# Ising marginals on trees: exact by sum-product (ising.py).
-rule graph_ising:
-    output:
-        data=directory(f"{GRAPHS}/ising/{VARIANT['ising']}"),
-    log:
-        f"results/logs/graphs/ising/{VARIANT['ising']}.log",
-    benchmark:
-        f"results/benchmarks/graphs/ising/{VARIANT['ising']}.tsv"
-    conda:
-        "../../envs/graphs.yaml"
-    params:
-        n_nodes=lookup(dpath="graphs/ising/n_nodes/{tree}", within=config),
-        coupling=lookup(dpath="graphs/ising/coupling", within=config),
-        field_std=lookup(dpath="graphs/ising/field_std", within=config),
-        n_graphs=lookup(dpath="graphs/ising/n_graphs", within=config),
-        split=lookup(dpath="graphs/split", within=config),
-        seed=lookup(dpath="seed", within=config),
-    message:
-        "Ising marginals on {wildcards.tree} trees"
-    shell:
-        "python3 -m gapbench graphs make ising --tree {wildcards.tree} --n-nodes {params.n_nodes:q}"
-        " --coupling {params.coupling:q} --field-std {params.field_std:q} --n-graphs {params.n_graphs:q}"
-        " --split {params.split:q} --seed {params.seed:q} --out {output.data} --no-progress > {log} 2>&1"
-
-
-# Duplicate task on a star: label = another leaf has the same input (duplicates.py).
-rule graph_duplicates:
-    output:
-        data=directory(f"{GRAPHS}/duplicates/{VARIANT['duplicates']}"),
-    log:
-        f"results/logs/graphs/duplicates/{VARIANT['duplicates']}.log",
-    benchmark:
-        f"results/benchmarks/graphs/duplicates/{VARIANT['duplicates']}.tsv"
-    conda:
-        "../../envs/graphs.yaml"
-    params:
-        n_graphs=lookup(dpath="graphs/duplicates/n_graphs", within=config),
-        split=lookup(dpath="graphs/split", within=config),
-        seed=lookup(dpath="seed", within=config),
-    message:
-        "duplicate task on stars with {wildcards.n} leaves"
-    shell:
-        "python3 -m gapbench graphs make duplicates --n {wildcards.n} --n-graphs {params.n_graphs:q}"
+        "python3 -m gapbench graphs make {params.command:q} {params.args:q} --n-graphs {params.n_graphs:q}"
         " --split {params.split:q} --seed {params.seed:q} --out {output.data} --no-progress > {log} 2>&1"
 
 

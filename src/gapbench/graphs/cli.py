@@ -1,8 +1,9 @@
 """`gapbench graphs make KIND ...` and `gapbench graphs download NAME`: the graph_data stage's commands.
 
-Each ``make`` subcommand parses its flags into the generator's parameter dataclass, calls the generator
-(planted.py, map_paths.py, ising.py, duplicates.py, benchmarks.py) and writes the dataset atomically
-(data.write_dataset, which validates it first). Heavy imports (numpy, torch, PyG) happen in the handlers.
+One ``make`` subcommand per generated dataset kind (:mod:`gapbench.graphs.kinds`: its flags, parameter dataclass
+and generator) parses its flags into the parameter dataclass, calls the generator and writes the dataset atomically
+(data.write_dataset, which validates it first); ``make benchmark`` converts a downloaded benchmark
+(benchmarks.py). Heavy imports (numpy, torch, PyG) happen in the handlers.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from gapbench.argtypes import finite_float, number, positive_float, seed
+from gapbench.argtypes import number, seed
+from gapbench.graphs.benchmarks import BENCHMARKS
+from gapbench.graphs.kinds import generated_kinds
 
 
 def _check_out(args: argparse.Namespace) -> None:
@@ -29,40 +32,13 @@ def _write(out, splits, meta, extra=None) -> int:
     return 0
 
 
-def _planted_star(args: argparse.Namespace) -> int:
+def _make(args: argparse.Namespace) -> int:
+    """``graphs make KIND``: the kind's parameters from the flags, its generator, the atomic write."""
     _check_out(args)
-    from gapbench.graphs import planted
+    from gapbench.graphs.kinds import DATASET_KINDS, generate, make_params
 
-    params = planted.PlantedStarParams(args.leaves, args.depth, args.n_graphs, args.width, tuple(args.split), args.seed,
-                                       not args.no_centre_features)
-    splits, meta, model = planted.make(params)
-    return _write(args.out, splits, meta, {planted.MODEL_FILE: planted.save_model(model)})
-
-
-def _map(args: argparse.Namespace) -> int:
-    _check_out(args)
-    from gapbench.graphs import map_paths
-
-    params = map_paths.MapParams(args.n, args.n_graphs, args.unary_scale, tuple(args.split), args.seed,
-                                 args.hard_fraction)
-    return _write(args.out, *map_paths.make(params))
-
-
-def _ising(args: argparse.Namespace) -> int:
-    _check_out(args)
-    from gapbench.graphs import ising
-
-    params = ising.IsingParams(args.tree, args.n_graphs, args.n_nodes, args.coupling, args.field_std,
-                               tuple(args.split), args.seed)
-    return _write(args.out, *ising.make(params))
-
-
-def _duplicates(args: argparse.Namespace) -> int:
-    _check_out(args)
-    from gapbench.graphs import duplicates
-
-    params = duplicates.DuplicatesParams(args.n, args.n_graphs, tuple(args.split), args.seed)
-    return _write(args.out, *duplicates.make(params))
+    kind = DATASET_KINDS[args.dataset_kind]
+    return _write(args.out, *generate(kind, make_params(kind, vars(args))))
 
 
 def _benchmark(args: argparse.Namespace) -> int:
@@ -98,49 +74,22 @@ def register(sub) -> None:
     make = gsub.add_parser("make", help="generate one graph dataset (written atomically, then checked)")
     msub = make.add_subparsers(dest="kind", required=True)
 
-    c = msub.add_parser("planted-star", help="star graphs, targets from a random edge GCN (planted.py)")
-    c.add_argument("--leaves", type=number(int, 1, 1000000), required=True, help="leaves per star")
-    c.add_argument("--depth", type=number(int, 0, 256), required=True, help="depth k of the planted edge GCN")
-    c.add_argument("--width", type=number(int, 1, 4096), default=10, help="width of the planted edge GCN (default 10)")
-    c.add_argument("--no-centre-features", action="store_true",
-                   help="the centre gets x_0 = 0 (the paper's setting) instead of N(0, I) features")
-    _common(c, "planted_star")
-    c.set_defaults(handler=_planted_star)
-
-    c = msub.add_parser("map", help="MAP labels of random pairwise models on hub-and-paths graphs (map_paths.py)")
-    c.add_argument("--n", type=number(int, 1, 1000000), required=True,
-                   help="path vertices, a perfect square (sqrt(n) paths of sqrt(n))")
-    c.add_argument("--unary-scale", type=positive_float, default=0.1, help="std of the unary energies (default 0.1)")
-    c.add_argument("--hard-fraction", type=number(float, 0, 1), default=1.0,
-                   help="probability that a pair follows the hard law (hub zero, path copy, far-end clamp) "
-                        "instead of the uniform one, in [0, 1] (default 1: all hard; 0: uniform)")
-    _common(c, "map")
-    c.set_defaults(handler=_map)
-
-    c = msub.add_parser("ising", help="exact Ising marginals on trees (ising.py)")
-    c.add_argument("--tree", choices=("binary", "path", "pruefer"), required=True, help="tree family")
-    c.add_argument("--n-nodes", type=number(int, 2, 1000000), default=None,
-                   help="nodes per tree (default 31 binary, 30 path/pruefer)")
-    c.add_argument("--coupling", type=finite_float, default=1.0, help="J on every pair (default 1)")
-    c.add_argument("--field-std", type=positive_float, default=1.0, help="std of the fields h_i (default 1)")
-    _common(c, "ising")
-    c.set_defaults(handler=_ising)
-
-    c = msub.add_parser("duplicates", help="star, label = another leaf has the same input (duplicates.py)")
-    c.add_argument("--n", type=number(int, 4, 1000000), required=True, help="leaves (even, >= 4); inputs in 1..n")
-    _common(c, "duplicates")
-    c.set_defaults(handler=_duplicates)
+    for kind in generated_kinds():
+        c = msub.add_parser(kind.command, help=kind.help)
+        for flag in kind.flags:
+            c.add_argument("--" + flag.name.replace("_", "-"), dest=flag.name, **flag.kwargs)
+        _common(c, kind.name)
+        c.set_defaults(handler=_make, dataset_kind=kind.name)
 
     c = msub.add_parser("benchmark", help="copy a downloaded benchmark into gapbench's format (benchmarks.py)")
-    c.add_argument("--name", required=True,
-                   choices=("zinc", "mnist", "cifar10", "peptides_func", "peptides_struct"))
+    c.add_argument("--name", required=True, choices=tuple(BENCHMARKS))
     c.add_argument("--root", default="resources/graphs", help="download root (default resources/graphs)")
     c.add_argument("--out", required=True, help="dataset directory, e.g. results/data/graphs/benchmark/zinc")
     c.add_argument("--force", action="store_true", help="replace an existing graph dataset at --out")
     c.set_defaults(handler=_benchmark)
 
     d = gsub.add_parser("download", help="download, process and check a benchmark's raw files (download.py)")
-    d.add_argument("name", choices=("zinc", "mnist", "cifar10", "peptides_func", "peptides_struct"))
+    d.add_argument("name", choices=tuple(BENCHMARKS))
     d.add_argument("--root", default="resources/graphs", help="download root (default resources/graphs)")
     d.add_argument("--retries", type=number(int, 1, 100), default=3, help="tries per URL (default 3)")
     d.set_defaults(handler=_download)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import math
 
 from gapbench.errors import ConfigError
+from gapbench.graphs.kinds import generated_kinds
 
 
 def check(config: dict) -> None:
-    """Split fractions sum to 1 and leave no split empty; MAP sizes are perfect squares."""
+    """Split fractions sum to 1 and leave no split of a generated kind empty; MAP sizes are perfect squares."""
     graphs = config["graphs"]
     split = graphs["split"]
     if abs(sum(split) - 1.0) > 1e-9:
         raise ConfigError(f"config key graphs.split: fractions {split} must sum to 1; allowed: 3 fractions in (0, 1) "
                           "summing to 1, e.g. [0.8, 0.1, 0.1]")
-    for kind in ("planted_star", "map", "ising", "duplicates"):
+    for kind in (k.config_section for k in generated_kinds()):
         n_graphs = graphs[kind]["n_graphs"]
         if min(round(split[1] * n_graphs), round(split[2] * n_graphs), n_graphs - round(split[1] * n_graphs)
                - round(split[2] * n_graphs)) < 1:

@@ -14,7 +14,9 @@ and ``k + E/2`` are the two directions of one edge. ``x`` is the model input, ``
 Synthetic datasets also carry ``label_mask [N]`` (bool): the nodes whose ``y`` is a target (all nodes for
 MAP and Ising; the leaves for planted star and duplicates). Graphical models carry ``pair_index [2, P]``
 (``= edge_index[:, :P]``, each pair once) with ``pair_energy [P, 2, 2]`` (MAP) or ``pair_coupling [P]``
-(Ising), and MAP ``node_energy [N, 2]``. Per-kind details: :data:`FIELDS` and docs/graph_data.md.
+(Ising), and MAP ``node_energy [N, 2]``. Per-kind details: each kind's ``fields`` in :mod:`gapbench.graphs.kinds`
+(field -> (dtype name, shape with 'N' nodes, 'E' directed edges, 'P' pairs, ints fixed, None any)) and
+docs/graph_data.md.
 
 A dataset is written into a temporary sibling directory and renamed into place (:func:`write_dataset`),
 so a killed job never leaves a directory that looks complete. Files are byte-identical for identical inputs.
@@ -32,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from gapbench.errors import ConfigError, StoreError
+from gapbench.graphs.kinds import DATASET_KINDS, resolve
 
 ROOT = "results/data/graphs"
 SPLITS = ("train", "valid", "test")
-KINDS = ("planted_star", "map", "ising", "duplicates", "benchmark")
 FORMAT = "gapbench-graphs/1"
 META = "meta.json"
 
@@ -74,11 +76,12 @@ def undirected_edge_index(pair_index: np.ndarray):
 def dataset_paths(config: dict) -> list[str]:
     """Every dataset directory a validated config asks for (the graph_data stage's targets).
 
-    Variant names: :mod:`gapbench.graphs.variants`; an empty list in the config turns a kind off.
+    Kinds: :mod:`gapbench.graphs.kinds`; variant names: :mod:`gapbench.graphs.variants`; an empty list in the
+    config turns a kind off.
     """
     from gapbench.graphs import variants
 
-    return [f"{ROOT}/{kind}/{v}" for kind in KINDS for v in variants.of_config(config, kind)]
+    return [f"{ROOT}/{kind}/{v}" for kind in DATASET_KINDS for v in variants.of_config(config, kind)]
 
 
 # ----------------------------------------------------------------------------------------------- writing
@@ -157,8 +160,8 @@ def read_meta(path: Path | str) -> dict:
         raise StoreError(f"{path}/{META}: not valid JSON ({err})") from None
     if meta.get("format") != FORMAT:
         raise StoreError(f"{path}/{META}: format {meta.get('format')!r}, expected {FORMAT!r}")
-    if meta.get("kind") not in KINDS:
-        raise StoreError(f"{path}/{META}: kind {meta.get('kind')!r}, expected one of {', '.join(KINDS)}")
+    if meta.get("kind") not in DATASET_KINDS:
+        raise StoreError(f"{path}/{META}: kind {meta.get('kind')!r}, expected one of {', '.join(DATASET_KINDS)}")
     return meta
 
 
@@ -226,23 +229,6 @@ def load(path: Path | str, split: str):
 
 
 # ----------------------------------------------------------------------------------------------- checking
-# Per kind: field -> (dtype name, shape with 'N' nodes, 'E' directed edges, 'P' pairs, ints fixed, None any).
-FIELDS: dict[str, dict[str, tuple[str, tuple]]] = {
-    "planted_star": {"x": ("float32", ("N", None)), "edge_index": ("int64", (2, "E")),
-                     "y": ("float32", ("N",)), "label_mask": ("bool", ("N",))},
-    "map": {"x": ("float32", ("N", 2)), "edge_index": ("int64", (2, "E")), "y": ("int64", ("N",)),
-            "label_mask": ("bool", ("N",)), "node_energy": ("float32", ("N", 2)),
-            "pair_index": ("int64", (2, "P")), "pair_energy": ("float32", ("P", 2, 2)),
-            "edge_attr": ("float32", ("E", 4)), "pair_type": ("int64", ("P",))},
-    "ising": {"x": ("float32", ("N", 1)), "edge_index": ("int64", (2, "E")), "y": ("float32", ("N",)),
-              "label_mask": ("bool", ("N",)), "pair_index": ("int64", (2, "P")),
-              "pair_coupling": ("float32", ("P",))},
-    "duplicates": {"x": ("float32", ("N", None)), "edge_index": ("int64", (2, "E")), "y": ("int64", ("N",)),
-                   "label_mask": ("bool", ("N",)), "value": ("int64", ("N",))},
-    "benchmark": {"edge_index": ("int64", (2, "E"))},
-}
-
-
 def _check_fields(where: str, data, fields: dict[str, tuple[str, tuple]]) -> None:
     n, e = int(data.num_nodes), int(data.edge_index.shape[1])
     dims = {"N": n, "E": e, "P": e // 2}
@@ -285,13 +271,14 @@ def validate(path: Path | str) -> dict:
     """Validate a graph dataset and return its card; raise StoreError with the reason when bad.
 
     Checks the card, every split's storage, every graph's fields (dtype, shape, index range, finiteness),
-    label ranges, and recomputes the labels of the synthetic kinds from their stored inputs: planted targets
-    from the saved planted model (planted.py), MAP labels by DP (map_paths.py), Ising marginals by sum-product
-    (ising.py), duplicate labels by counting (duplicates.py). Raises StoreError with the reason when bad.
+    label ranges, and recomputes the labels of the generated kinds from their stored inputs with each kind's
+    ``verify_labels`` (:mod:`gapbench.graphs.kinds`): planted targets from the saved planted model (planted.py),
+    MAP labels by DP (map_paths.py), Ising marginals by sum-product (ising.py), duplicate labels by counting
+    (duplicates.py). Raises StoreError with the reason when bad.
     """
     path = Path(path)
     meta = read_meta(path)
-    kind = meta["kind"]
+    kind = DATASET_KINDS[meta["kind"]]
     for key in ("variant", "params", "sizes", "task", "metric"):
         if key not in meta:
             raise StoreError(f"{path}/{META}: key {key!r} missing")
@@ -303,25 +290,21 @@ def validate(path: Path | str) -> dict:
         graphs = splits[split] = [ds[i] for i in range(len(ds))]
         for i, graph in enumerate(graphs):
             where = f"{path} {split}[{i}]"
-            _check_fields(where, graph, FIELDS[kind])
-            if kind != "benchmark":
+            _check_fields(where, graph, kind.fields)
+            if kind.generated:
                 _check_undirected_halves(where, graph)
-        if kind == "benchmark":
+        if not kind.generated:  # a downloaded benchmark: its published split sizes and label shapes
             from gapbench.graphs.benchmarks import check_split
 
             check_split(path, split, graphs, meta)
-    if kind != "benchmark":
+    if kind.generated:
         _recompute_labels(path, kind, meta, splits)
     return meta
 
 
-def _recompute_labels(path: Path, kind: str, meta: dict, splits: dict) -> None:
-    import importlib
-
-    module = importlib.import_module(
-        {"planted_star": "gapbench.graphs.planted", "map": "gapbench.graphs.map_paths",
-         "ising": "gapbench.graphs.ising", "duplicates": "gapbench.graphs.duplicates"}[kind])
+def _recompute_labels(path: Path, kind, meta: dict, splits: dict) -> None:
+    verify = resolve(kind.verify_labels)
     for split, graphs in splits.items():
-        bad = module.verify_labels(path, meta, graphs)
+        bad = verify(path, meta, graphs)
         if bad is not None:
             raise StoreError(f"{path} {split}[{bad[0]}]: stored labels differ from the recomputed ones ({bad[1]})")

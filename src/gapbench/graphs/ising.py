@@ -26,8 +26,7 @@ import numpy as np
 
 from gapbench.errors import ConfigError
 from gapbench.graphs import variants
-
-TREES = ("binary", "path", "pruefer")
+from gapbench.graphs.kinds import ISING_TREES as TREES
 DEFAULT_NODES = {"binary": 31, "path": 30, "pruefer": 30}
 
 

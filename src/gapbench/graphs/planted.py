@@ -163,6 +163,12 @@ def save_model(model):
     return write
 
 
+def generate(params: PlantedStarParams):
+    """The kind's generator (gapbench.graphs.kinds): ``(splits, meta, {planted_model.pt: writer})``."""
+    splits, meta, model = make(params)
+    return splits, meta, {MODEL_FILE: save_model(model)}
+
+
 def load_planted(path: Path | str, meta: dict):
     """The saved planted model of the dataset at ``path`` (eval mode)."""
     import torch

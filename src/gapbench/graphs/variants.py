@@ -3,10 +3,12 @@
 A *variant* names one dataset of a kind. It is the directory ``results/data/graphs/{kind}/{variant}/`` and the run
 directory ``results/train/graph/{kind}/{variant}/``, and it is **also the RNG label of the dataset**: every random
 draw of a generated dataset is seeded by ``gapbench.graphs.data.rng(seed, kind, variant, ...)``. The string is
-therefore part of the data's identity: changing a format below changes the data drawn, not only a folder name.
+therefore part of the data's identity: changing a format changes the data drawn, not only a folder name.
+
+Each kind's format is written once, in its registry entry (:attr:`gapbench.graphs.kinds.DatasetKind.variant`):
 
 =============  ======================  ==========================
-kind           variant (``FORMATS``)   parameters
+kind           variant                 parameters
 =============  ======================  ==========================
 planted_star   ``n{leaves}-k{depth}``  leaves, planted depth
 map            ``n{n}``                path vertices
@@ -17,40 +19,40 @@ benchmark      ``{name}``              benchmark name
 
 The training stage's ``memory`` experiment names its runs ``{task}-{variant}`` after the dataset it trains on
 (``planted_star-n16-k2``); :func:`memory_variant` and :func:`parse` (kind ``memory``) make and read that name.
-A format doubles as a Snakemake wildcard pattern (its fields are the wildcards of the graph_data rules).
+:func:`wildcard_regex` turns a format into a Snakemake wildcard constraint.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 
-FORMATS = {
-    "planted_star": "n{leaves}-k{depth}",
-    "map": "n{n}",
-    "ising": "{tree}",
-    "duplicates": "n{n}",
-    "benchmark": "{name}",
-}
-INTEGER_FIELDS = {"leaves", "depth", "n"}  # the other fields are names
+from gapbench.graphs.kinds import DATASET_KINDS, INT
+
 MEMORY_TASKS = ("planted_star", "duplicates")  # kinds the memory experiment trains on
 
 
 def fields(kind: str) -> list[str]:
-    return [f for _, f, _, _ in string.Formatter().parse(FORMATS[kind]) if f]
+    return [f for _, f, _, _ in string.Formatter().parse(DATASET_KINDS[kind].variant) if f]
 
 
 def make(kind: str, **params) -> str:
     """The variant of the ``kind`` dataset with ``params`` (the fields of its format, extra keys ignored)."""
-    return FORMATS[kind].format(**{f: params[f] for f in fields(kind)})
+    return DATASET_KINDS[kind].variant.format(**{f: params[f] for f in fields(kind)})
+
+
+def _field_regex(kind: str, name: str) -> str:
+    allowed = DATASET_KINDS[kind].variant_fields[name]
+    return r"\d+" if allowed == INT else "|".join(re.escape(a) for a in allowed)
 
 
 def _regex(kind: str) -> re.Pattern:
     out = ""
-    for literal, field, _, _ in string.Formatter().parse(FORMATS[kind]):
+    for literal, name, _, _ in string.Formatter().parse(DATASET_KINDS[kind].variant):
         out += re.escape(literal)
-        if field:
-            out += rf"(?P<{field}>\d+)" if field in INTEGER_FIELDS else rf"(?P<{field}>[a-z0-9_]+)"
+        if name:
+            out += f"(?P<{name}>{_field_regex(kind, name)})"
     return re.compile(out)
 
 
@@ -71,12 +73,13 @@ def parse(kind: str, variant: str) -> dict:
                 n = inner.get("leaves", inner.get("n"))
                 return {**inner, "task": task, "n": n} if n is not None else {}
         return {}
-    if kind not in FORMATS:
+    if kind not in DATASET_KINDS:
         return {}
     m = _regex(kind).fullmatch(variant)
     if m is None:
         return {}
-    return {k: int(v) if k in INTEGER_FIELDS else v for k, v in m.groupdict().items()}
+    integer = DATASET_KINDS[kind].variant_fields
+    return {k: int(v) if integer[k] == INT else v for k, v in m.groupdict().items()}
 
 
 def memory_variant(task: str, **params) -> str:
@@ -84,13 +87,15 @@ def memory_variant(task: str, **params) -> str:
     return f"{task}-{make(task, **params)}"
 
 
+def grid_of_config(config: dict, kind: str) -> list[dict]:
+    """Variant fields of every dataset of ``kind`` the config's ``graphs`` section asks for: the product of the
+    kind's ``grid`` lists, in config order (an empty list turns the kind off)."""
+    entry = DATASET_KINDS[kind]
+    section = config["graphs"][entry.config_section]
+    keys = list(entry.grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*(section[entry.grid[k]] for k in keys))]
+
+
 def of_config(config: dict, kind: str) -> list[str]:
     """Variants of ``kind`` the config's ``graphs`` section asks for (an empty list turns the kind off)."""
-    g = config["graphs"]
-    if kind == "planted_star":
-        return [make(kind, leaves=n, depth=k) for n in g[kind]["leaves"] for k in g[kind]["depths"]]
-    if kind in ("map", "duplicates"):
-        return [make(kind, n=n) for n in g[kind]["n"]]
-    if kind == "ising":
-        return [make(kind, tree=t) for t in g[kind]["trees"]]
-    return [make(kind, name=name) for name in g["benchmarks"]["names"]]
+    return [make(kind, **params) for params in grid_of_config(config, kind)]

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from gapbench.graphs.kinds import DATASET_KINDS
 from gapbench.registry import GRAPH_MODELS, order
 from gapbench.tables import memory, reference
 from gapbench.train.graph_paths import EDGE_FEATURES
@@ -24,9 +25,6 @@ from gapbench.tables.render import (csv_text, fmt, fmt_summary, fmt_test, md_tab
                                     summary_cols, test_cols, write_text)
 from gapbench.tables.stats import StatsOptions, Summary, TestResult, compare, summarize
 
-# Metric and direction when no usable run says so (planted RMSE, MAP/duplicates accuracy, Ising MSE).
-DEFAULT_METRIC = {"planted_star": ("rmse", False), "map": ("accuracy", True), "duplicates": ("accuracy", True),
-                  "ising": ("mse", False)}
 
 
 def model_label(base: str) -> str:
@@ -80,7 +78,8 @@ def _metric(cell: Cell) -> tuple[str, bool]:
     if kind == "benchmark" and cell.ident["variant"] in reference.TABLE1:
         metric, hib, _ = reference.TABLE1[cell.ident["variant"]]
         return metric, hib
-    return DEFAULT_METRIC.get(kind, ("test", False))
+    entry = DATASET_KINDS.get(kind)  # metric and direction when no usable run says so: the kind's
+    return (entry.metric, entry.higher_is_better) if entry and entry.metric != "card" else ("test", False)
 
 
 SWEPT = ("depth", "width", "lr")  # the sweep's axes; other hyper keys are in runs_graph.csv
@@ -272,9 +271,9 @@ def table2(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
 
 # ------------------------------------------------------------------------------------------------ graphical models
 def _param_label(r: GraphRow) -> str:
-    if r.experiment == "ising":
-        return str(r.params.get("tree", r.variant))
-    return str(r.params.get("n", r.variant))
+    """The variant field naming the row in its kind's table section (``n`` unless the kind says otherwise)."""
+    entry = DATASET_KINDS.get(r.experiment)
+    return str(r.params.get(entry.table.param if entry and entry.table else "n", r.variant))
 
 
 def _param_sort(r: GraphRow):
@@ -308,21 +307,19 @@ def _budget_text(s: dict) -> str:
 
 
 def graphical_models(rows: list[GraphRow], opts: StatsOptions, threshold: float) -> tuple[list[dict], str]:
-    sections = [("map", "MAP on hub-and-paths graphs: accuracy vs n and budget (higher is better)"),
-                ("ising", "Ising marginals on trees: MSE by tree family and model (lower is better)"),
-                ("duplicates", "Duplicate task on stars: accuracy vs n (higher is better)")]
+    sections = [(kind.name, kind.table) for kind in DATASET_KINDS.values() if kind.table is not None]
     csv_rows = []
     text = ("# Graphical models and the duplicate task: node vs edge message passing\n\n"
             "Test metric, mean ± std over seeds (n). Model names carry the fixed budget as -d{depth}-w{width}. "
             "edge gain: improvement of the edge model over its node counterpart at the same budget "
             f"(positive = edge better). Significance: {opts.describe()}; * significant, (ns) not, "
             "(n/t) not testable.\n")
-    for kind, title in sections:
+    for kind, section in sections:
         sub = sorted((r for r in rows if r.experiment == kind), key=lambda r: (_param_sort(r),
                                                                                model_rank(r.model)))
         for r in sub:
             csv_rows.append({"section": kind, "param": _param_label(r), **row_dict(r)})
-        text += f"\n## {title}\n\n"
+        text += f"\n## {section.title}\n\n"
         if not sub:
             text += "_Not run at this scale._\n"
             continue
@@ -333,13 +330,13 @@ def graphical_models(rows: list[GraphRow], opts: StatsOptions, threshold: float)
             cells = {r.model: r for r in sub if _param_label(r) == p}
             pivot.append([p] + [fmt_summary(cells[m].test, cells[m].cell.status) if m in cells else ""
                                 for m in models])
-        text += md_table(["tree" if kind == "ising" else "n", *models], pivot)
+        text += md_table([section.param, *models], pivot)
         gains = [[_param_label(r), r.model, counterpart(r.model), fmt_test(r.edge_gain)]
                  for r in sub if r.edge_gain is not None]
         if gains:
             text += "\nEdge vs node at equal budget:\n\n" + md_table(["param", "edge model", "node model",
                                                                       "edge gain"], gains)
-        if kind == "map":
+        if section.smallest_budget:
             sb = smallest_budget(sub, threshold)
             if sb:
                 text += (f"\nSmallest budget depth x width whose mean accuracy reaches {threshold:g} "

@@ -112,12 +112,6 @@ class Task:
         return self.metric in ("accuracy", "ap")
 
 
-NODE_TASKS = {
-    "planted_star": ("mse", "rmse"),
-    "map": ("bce", "accuracy"),
-    "ising": ("prob_mse", "mse"),
-    "duplicates": ("bce", "accuracy"),
-}
 BENCHMARK_LOSS = {"mae": "l1", "accuracy": "ce", "ap": "multilabel"}
 
 
@@ -125,10 +119,11 @@ def task_for(meta: dict, train) -> Task:
     """The :class:`Task` of a dataset from its card (``meta.json``) and its training split."""
     from gapbench.errors import StoreError
 
-    kind = meta["kind"]
-    if kind in NODE_TASKS:
-        loss, metric = NODE_TASKS[kind]
-        return Task("node", loss, metric, 1)
+    from gapbench.graphs.kinds import DATASET_KINDS
+
+    kind = DATASET_KINDS.get(meta["kind"])
+    if kind is not None and kind.metric != "card":  # loss and metric of the kind's entry, else the card's
+        return Task(kind.level, kind.loss, kind.metric, 1)
     metric = meta.get("metric")
     if metric not in BENCHMARK_LOSS:
         raise StoreError(f"benchmark {meta.get('variant')}: metric {metric!r} not one of {', '.join(BENCHMARK_LOSS)}")

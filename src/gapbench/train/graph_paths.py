@@ -1,22 +1,68 @@
-"""Output paths of the train_graph stage (docs/gnn.md, "Outputs"), shared by the rules.
+"""Output paths, jobs and command-line arguments of the train_graph stage (docs/gnn.md, "Outputs").
 
 ``results/train/graph/{kind}/{variant}/{run}/seed{seed}/{metrics.json,sweep.csv,curves.csv}`` where ``run`` is
-the model name, or ``{model}-d{depth}-w{width}`` for the fixed-budget experiments (map, duplicates, memory). One
-Snakemake job per (dataset, seed) writes the files of every run of its experiment. The memory experiment
-trains on the planted-star and duplicate datasets; its variant names the dataset:
+the model name, or ``{model}-d{depth}-w{width}`` for the fixed-budget experiments (map, duplicates, memory), or
+``{model}-ef`` for the benchmark runs that also see the edge features. One Snakemake job per (experiment,
+dataset, seed) writes the files of every run of its experiment: one ``gapbench train graph`` process trains all
+the models (a process per run would pay the Python and torch start-up per run, about 5 CPU seconds each). The
+experiments are the dataset kinds (:mod:`gapbench.graphs.kinds`, config section ``train.graph.{section}``) plus
+the memory experiment, which trains on the planted-star and duplicate datasets; its variant names the dataset:
 ``memory/{task}-{variant}``, e.g. ``memory/planted_star-n16-k1``, ``memory/duplicates-n8``.
 """
 
 from __future__ import annotations
 
 from gapbench.graphs import variants as variant_names
+from gapbench.graphs.kinds import DATASET_KINDS
 
 ROOT = "results/train/graph"
+DATA_ROOT = "results/data/graphs"  # = gapbench.graphs.data.ROOT (not imported here: that module imports numpy)
 EDGE_FEATURES = "-ef"  # run-name suffix of the Table 1 variant that also sees the edge features
 FILES = {"metrics": "metrics.json", "sweep": "sweep.csv", "curves": "curves.csv"}
-# config section of train.graph -> dataset kind (path component)
-EXPERIMENTS = {"planted_star": "planted_star", "map": "map", "ising": "ising", "duplicates": "duplicates",
-               "benchmarks": "benchmark", "memory": "memory"}
+MEMORY = "memory"
+# the per-benchmark protocol settings of train.graph.benchmarks.settings.{name}, flag for flag
+BENCHMARK_SETTINGS = {"depth": "depths", "width": "widths", "lr": "lrs", "epochs": "epochs",
+                      "batch_size": "batch-size", "weight_decay": "weight-decay", "dropout": "dropout", "norm": "norm",
+                      "head_layers": "head-layers", "pool": "pool", "activation": "activation",
+                      "schedule": "schedule", "plateau_patience": "plateau-patience", "protocol": "protocol"}
+
+
+def experiments() -> dict[str, str]:
+    """Config section of train.graph -> path component: every registered dataset kind, then the memory
+    experiment."""
+    return {**{kind.config_section: kind.name for kind in DATASET_KINDS.values()}, MEMORY: MEMORY}
+
+
+def jobs(config: dict) -> list[tuple[str, bool]]:
+    """The (experiment, edge_features) pairs that get a training rule: every experiment, plus the benchmarks'
+    edge-feature runs when ``train.graph.benchmarks.edge_features`` is on."""
+    out = [(experiment, False) for experiment in experiments()]
+    if config["train"]["graph"].get("benchmarks", {}).get("edge_features"):
+        out.append(("benchmarks", True))
+    return out
+
+
+def variant_regex(experiment: str) -> str:
+    """Wildcard constraint of an experiment's variant: the dataset kind's names, or ``{task}-{variant}``."""
+    if experiment == MEMORY:
+        return "|".join(f"{task}-(?:{variant_names.wildcard_regex(task)})" for task in variant_names.MEMORY_TASKS)
+    return variant_names.wildcard_regex(experiments()[experiment])
+
+
+def dataset_dir(experiment: str, variant: str) -> str:
+    """The dataset a job trains on (the memory experiment's variant ``{task}-{variant}`` names it)."""
+    if experiment == MEMORY:
+        task = variant_names.parse(MEMORY, variant)["task"]
+        return f"{DATA_ROOT}/{task}/{variant[len(task) + 1:]}"
+    return f"{DATA_ROOT}/{experiments()[experiment]}/{variant}"
+
+
+def run_dir_template(config: dict, experiment: str, variant: str, seed, edge_features: bool = False) -> str:
+    """``--out`` of a job: the run directory with ``{model}`` (and ``{depth}``, ``{width}`` for budgets) left for
+    the trainer to fill in."""
+    section = config["train"]["graph"][experiment]
+    run = "{model}-d{depth}-w{width}" if "budgets" in section or experiment == MEMORY else "{model}"
+    return f"{ROOT}/{experiments()[experiment]}/{variant}/{run}{EDGE_FEATURES if edge_features else ''}/seed{seed}"
 
 
 def budgets(section: dict) -> list[str]:
@@ -40,7 +86,7 @@ def run_names(config: dict, experiment: str) -> list[str]:
 def job_outputs(config: dict, experiment: str, variant: str, edge_features: bool = False) -> dict[str, list[str]]:
     """Named outputs of one job (``variant`` and ``{seed}`` stay Snakemake wildcards); for the benchmarks the
     node-features-only runs, or with ``edge_features`` the ``{model}-ef`` runs."""
-    base = f"{ROOT}/{EXPERIMENTS[experiment]}/{variant}"
+    base = f"{ROOT}/{experiments()[experiment]}/{variant}"
     runs = run_names(config, experiment)
     if experiment == "benchmarks":
         runs = [r for r in runs if r.endswith(EDGE_FEATURES) == edge_features]
@@ -55,13 +101,13 @@ def variants(config: dict, experiment: str) -> list[str]:
         mem = config["train"]["graph"]["memory"]
         return ([variant_names.memory_variant("planted_star", leaves=n, depth=mem["planted_depth"])
                  for n in mem["planted_star"]] + [variant_names.memory_variant("duplicates", n=n) for n in mem["duplicates"]])
-    return variant_names.of_config(config, EXPERIMENTS[experiment])
+    return variant_names.of_config(config, experiments()[experiment])
 
 
 def targets(config: dict) -> list[str]:
     """Every metrics.json the config asks for (the train_graph part of the ``train`` stage)."""
     out = []
-    for experiment, kind in EXPERIMENTS.items():
+    for experiment, kind in experiments().items():
         seeds = config["train"]["graph"][experiment]["seeds"]
         for variant in variants(config, experiment):
             out += [f"{ROOT}/{kind}/{variant}/{run}/seed{s}/{FILES['metrics']}"
@@ -90,3 +136,26 @@ def job_params(config: dict, experiment: str) -> dict:
     return {"models": section["models"], **grid, **{key: section[key] for key in SWEEP_SETTINGS[1:]},
             "head_layers": head_layers_arg(config, experiment), "device": config["train"]["graph"]["device"],
             "checkpoint_every": config["train"]["graph"]["checkpoint_every"]}
+
+
+def train_args(config: dict, experiment: str, variant: str, edge_features: bool = False) -> list[str]:
+    """The flags of ``gapbench train graph`` for one job beyond ``--data``, ``--out``, ``--seed``, ``--threads``:
+    the sweep of :func:`job_params`, or for a benchmark its protocol settings
+    (``train.graph.benchmarks.settings.{name}``) and ``--node-features-only`` unless ``edge_features``. A list of
+    shell words; the rule quotes each."""
+    graph = config["train"]["graph"]
+    if experiment == "benchmarks":
+        settings = graph["benchmarks"]["settings"][variant]
+        flags = {"model": graph["benchmarks"]["models"],
+                 **{flag: settings[key] for key, flag in BENCHMARK_SETTINGS.items()},
+                 "device": graph["device"], "checkpoint-every": graph["checkpoint_every"]}
+        return _words(flags) + ([] if edge_features else ["--node-features-only"])
+    params = job_params(config, experiment)
+    return _words({"model": params.pop("models"), **{key.replace("_", "-"): value for key, value in params.items()}})
+
+
+def _words(flags: dict) -> list[str]:
+    out = []
+    for flag, value in flags.items():
+        out += [f"--{flag}", *map(str, value if isinstance(value, (list, tuple)) else [value])]
+    return out
