@@ -89,9 +89,12 @@ def memory_variant(task: str, **params) -> str:
 
 def grid_of_config(config: dict, kind: str) -> list[dict]:
     """Variant fields of every dataset of ``kind`` the config's ``graphs`` section asks for: the product of the
-    kind's ``grid`` lists, in config order (an empty list turns the kind off)."""
+    kind's ``grid`` lists, in config order (an empty list, or a plugin kind without a config section, turns the
+    kind off)."""
     entry = DATASET_KINDS[kind]
-    section = config["graphs"][entry.config_section]
+    section = config["graphs"].get(entry.config_section)
+    if section is None:
+        return []
     keys = list(entry.grid)
     return [dict(zip(keys, values)) for values in itertools.product(*(section[entry.grid[k]] for k in keys))]
 

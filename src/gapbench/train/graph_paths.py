@@ -27,16 +27,17 @@ BENCHMARK_SETTINGS = {"depth": "depths", "width": "widths", "lr": "lrs", "epochs
                       "schedule": "schedule", "plateau_patience": "plateau-patience", "protocol": "protocol"}
 
 
-def experiments() -> dict[str, str]:
+def experiments(config: dict | None = None) -> dict[str, str]:
     """Config section of train.graph -> path component: every registered dataset kind, then the memory
-    experiment."""
-    return {**{kind.config_section: kind.name for kind in DATASET_KINDS.values()}, MEMORY: MEMORY}
+    experiment (with ``config``: those it has a ``train.graph`` section for; a plugin kind may have none)."""
+    out = {**{kind.config_section: kind.name for kind in DATASET_KINDS.values()}, MEMORY: MEMORY}
+    return out if config is None else {k: v for k, v in out.items() if k in config["train"]["graph"]}
 
 
 def jobs(config: dict) -> list[tuple[str, bool]]:
     """The (experiment, edge_features) pairs that get a training rule: every experiment, plus the benchmarks'
     edge-feature runs when ``train.graph.benchmarks.edge_features`` is on."""
-    out = [(experiment, False) for experiment in experiments()]
+    out = [(experiment, False) for experiment in experiments(config)]
     if config["train"]["graph"].get("benchmarks", {}).get("edge_features"):
         out.append(("benchmarks", True))
     return out
@@ -107,7 +108,7 @@ def variants(config: dict, experiment: str) -> list[str]:
 def targets(config: dict) -> list[str]:
     """Every metrics.json the config asks for (the train_graph part of the ``train`` stage)."""
     out = []
-    for experiment, kind in experiments().items():
+    for experiment, kind in experiments(config).items():
         seeds = config["train"]["graph"][experiment]["seeds"]
         for variant in variants(config, experiment):
             out += [f"{ROOT}/{kind}/{variant}/{run}/seed{s}/{FILES['metrics']}"
