@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
-import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,15 +29,24 @@ def load(path: Path, **env) -> dict:
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
 
 
+@functools.lru_cache(maxsize=1)
 def workflow_rules() -> tuple[set[str], set[str]]:
-    """(all rule names, local rule names) read from Snakefile and workflow/rules/*.smk."""
-    names, local = set(), set()
-    for path in [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
-        text = path.read_text()
-        names |= set(re.findall(r"^[ \t]*rule (\w+):", text, flags=re.M))  # also rules inside an `if`
-        for block in re.findall(r"^localrules:\n((?:[ \t]+\w+,?\n)+)", text, flags=re.M):
-            local |= set(re.findall(r"\w+", block))
-    return names, local
+    """(all rule names, local rule names) of the workflow as Snakemake parses it, on configs/paper.yaml (so the
+    rules defined only under a config switch exist, and rules defined in a loop carry their names)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.enums import Quietness
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+    cwd = os.getcwd()
+    try:
+        with tempfile.TemporaryDirectory() as tmp, SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+            wf = api.workflow(resource_settings=ResourceSettings(cores=1),
+                              config_settings=ConfigSettings(configfiles=[REPO / "configs" / "paper.yaml"]),
+                              snakefile=REPO / "Snakefile", workdir=Path(tmp))
+            workflow = wf._workflow
+            return {rule.name for rule in workflow.rules}, set(workflow._localrules)
+    finally:
+        os.chdir(cwd)
 
 
 def gpu_rules(profile: dict) -> dict[str, dict]:
