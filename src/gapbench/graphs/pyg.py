@@ -46,6 +46,12 @@ class _SyntheticGraphs(InMemoryDataset):
         self.path, self.split, self.meta, self.params = path, split, meta, params
         self.load(str(path / "processed" / f"{split}.pt"))
 
+    def _write(self, params, path: Path) -> None:
+        """Generate and write the dataset exactly as ``gapbench graphs make`` does (the kind's generator)."""
+        from gapbench.graphs.kinds import DATASET_KINDS, generate
+
+        store.write_dataset(path, *generate(DATASET_KINDS[self.kind], params))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path}, {self.split}, {len(self)} graphs)"
 
@@ -62,13 +68,6 @@ class PlantedStar(_SyntheticGraphs):
         params = PlantedStarParams(leaves, depth, n_graphs, width, tuple(fractions), seed)
         super().__init__(root, params, split, transform)
 
-    @staticmethod
-    def _write(params, path: Path) -> None:
-        from gapbench.graphs import planted
-
-        splits, meta, model = planted.make(params)
-        store.write_dataset(path, splits, meta, {planted.MODEL_FILE: planted.save_model(model)})
-
 
 class HubPathsMAP(_SyntheticGraphs):
     """MAP labels of random pairwise models on hub-and-paths graphs with ``n`` path vertices (map_paths.py)."""
@@ -80,12 +79,6 @@ class HubPathsMAP(_SyntheticGraphs):
         from gapbench.graphs.map_paths import MapParams
 
         super().__init__(root, MapParams(n, n_graphs, unary_scale, tuple(fractions), seed), split, transform)
-
-    @staticmethod
-    def _write(params, path: Path) -> None:
-        from gapbench.graphs import map_paths
-
-        store.write_dataset(path, *map_paths.make(params))
 
 
 class IsingTrees(_SyntheticGraphs):
@@ -103,12 +96,6 @@ class IsingTrees(_SyntheticGraphs):
         params = IsingParams(tree, n_graphs, n_nodes, coupling, field_std, tuple(fractions), seed)
         super().__init__(root, params, split, transform)
 
-    @staticmethod
-    def _write(params, path: Path) -> None:
-        from gapbench.graphs import ising
-
-        store.write_dataset(path, *ising.make(params))
-
 
 class Duplicates(_SyntheticGraphs):
     """Stars with ``n`` leaves; a leaf's label says whether another leaf has the same input (duplicates.py)."""
@@ -120,9 +107,3 @@ class Duplicates(_SyntheticGraphs):
         from gapbench.graphs.duplicates import DuplicatesParams
 
         super().__init__(root, DuplicatesParams(n, n_graphs, tuple(fractions), seed), split, transform)
-
-    @staticmethod
-    def _write(params, path: Path) -> None:
-        from gapbench.graphs import duplicates
-
-        store.write_dataset(path, *duplicates.make(params))
