@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import math
-
 from gapbench.errors import ConfigError
-from gapbench.graphs.kinds import generated_kinds
+from gapbench.graphs.kinds import generated_kinds, resolve
 
 
 def check(config: dict) -> None:
-    """Split fractions sum to 1 and leave no split of a generated kind empty; MAP sizes are perfect squares."""
+    """Split fractions sum to 1 and leave no split of a generated kind empty; then each kind's own check
+    (``check_config`` of its registry entry, e.g. MAP sizes are perfect squares)."""
     graphs = config["graphs"]
     split = graphs["split"]
     if abs(sum(split) - 1.0) > 1e-9:
         raise ConfigError(f"config key graphs.split: fractions {split} must sum to 1; allowed: 3 fractions in (0, 1) "
                           "summing to 1, e.g. [0.8, 0.1, 0.1]")
-    for kind in (k.config_section for k in generated_kinds()):
+    kinds = [k for k in generated_kinds() if k.config_section in graphs]  # a plugin kind may have no section
+    for kind in (k.config_section for k in kinds):
         n_graphs = graphs[kind]["n_graphs"]
         if min(round(split[1] * n_graphs), round(split[2] * n_graphs), n_graphs - round(split[1] * n_graphs)
                - round(split[2] * n_graphs)) < 1:
             raise ConfigError(f"config key graphs.{kind}.n_graphs: {n_graphs} graphs split {split} "
                               "leaves an empty split; allowed: enough graphs for >= 1 per split")
-    bad = [n for n in graphs["map"]["n"] if math.isqrt(n) ** 2 != n]
-    if bad:
-        raise ConfigError(f"config key graphs.map.n: {bad} not perfect squares (n = m^2: m paths of m vertices); "
-                          "allowed: perfect squares, e.g. 16, 64, 256")
+    for kind in kinds:
+        if kind.check_config is not None:
+            resolve(kind.check_config)(graphs[kind.config_section])

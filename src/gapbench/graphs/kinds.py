@@ -13,7 +13,8 @@ A *kind* is a family of graph datasets (planted star, MAP, Ising, duplicates, th
   the stored labels (the store check calls it);
 * what it stores (:attr:`DatasetKind.fields`, the shape/dtype spec :func:`gapbench.graphs.data.validate` checks);
 * how it is learned and scored (:attr:`DatasetKind.level`, ``loss``, ``metric``);
-* the flags of ``gapbench graphs make KIND`` and where the workflow takes each value from (:class:`Flag`);
+* the flags of ``gapbench graphs make KIND`` and where the workflow takes each value from (:class:`Flag`), and
+  the config check its section needs beyond the schema (``check_config``);
 * its table section (:class:`TableSection`).
 
 Everything that lists dataset kinds derives from :data:`DATASET_KINDS`: the ``graphs make`` subcommands, the
@@ -85,6 +86,7 @@ class DatasetKind:
     make: str | Callable | None = None  # params -> (splits, meta) or (splits, meta, extra files)
     verify_labels: str | Callable | None = None  # (path, meta, graphs) -> None or (index, reason)
     flags: tuple[Flag, ...] = ()
+    check_config: str | Callable | None = None  # (config section) -> None, ConfigError naming the key when bad
     help: str = ""
     section: str = ""  # config section graphs.{section} and train.graph.{section} (default: name)
     table: TableSection | None = None
@@ -221,6 +223,7 @@ register_dataset_kind(DatasetKind(
                                         help="probability that a pair follows the hard law (hub zero, path copy, "
                                              "far-end clamp) instead of the uniform one, in [0, 1] (default 1: "
                                              "all hard; 0: uniform)"), "hard_fraction")),
+    check_config="gapbench.graphs.map_paths:check_config",
     help="MAP labels of random pairwise models on hub-and-paths graphs (map_paths.py)",
     table=TableSection("MAP on hub-and-paths graphs: accuracy vs n and budget (higher is better)", "n",
                        smallest_budget=True)))

@@ -75,6 +75,19 @@ def side(n: int) -> int:
     return m
 
 
+def check_config(section: dict) -> None:
+    """The config check of ``graphs.map`` (gapbench.graphs.kinds): every ``n`` passes :func:`side`."""
+    bad = []
+    for n in section["n"]:
+        try:
+            side(n)
+        except ConfigError:
+            bad.append(n)
+    if bad:
+        raise ConfigError(f"config key graphs.map.n: {bad} not perfect squares (n = m^2: m paths of m vertices); "
+                          "allowed: perfect squares, e.g. 16, 64, 256")
+
+
 def hub_and_paths(n: int) -> np.ndarray:
     """``pair_index [2, P]`` of the hub-and-paths graph with ``n = m^2`` path vertices (layout in module doc)."""
     m = side(n)
