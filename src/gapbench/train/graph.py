@@ -16,9 +16,12 @@ validation"). Outputs in ``--out``:
 * ``checkpoint.pt`` (resume state, written after every epoch and every ``--checkpoint-every`` steps) and
   ``model.pt`` (the selected model's weights).
 
+Tasks, losses and metrics: :mod:`gapbench.train.graph_tasks`; mini-batches: :mod:`gapbench.train.graph_batches`;
+each configuration runs the shared epoch loop (:mod:`gapbench.train.loop`, no early stopping).
+
 Reproducibility and resume: model initialisation of configuration ``c`` uses ``derived_seed(seed, "init", c)``,
 the batch order of epoch ``t`` uses ``derived_seed(seed, "batches", c, t)`` and dropout re-seeds at every epoch,
-so a job killed (SIGTERM: checkpoint, exit 143) and restarted resumes at the last finished epoch and ends with
+so a job killed (SIGTERM: checkpoint, exit 143) and restarted resumes where its checkpoint stands and ends with
 exactly the metrics of an uninterrupted run (CPU).
 """
 

@@ -10,8 +10,8 @@ frame 0, scored against the clean observed frames (``pde_eval.py``).
 
 Outputs in ``--out``: ``metrics.json`` (written last), ``rollout.csv``, ``predictions.zarr`` (the test rollout,
 ``pde_eval.write_predictions``), ``curves.csv``, ``last.pt`` (every
-``--checkpoint-every`` steps, every epoch, at the end and on SIGTERM) and ``best.pt``. Rerunning the command
-resumes from ``last.pt``; batch order and input noise are drawn from generators seeded by
+``--checkpoint-every`` steps, every epoch and on SIGTERM: the shared loop, ``loop.py``) and ``best.pt``.
+Rerunning the command resumes from ``last.pt``; batch order and input noise are drawn from generators seeded by
 ``(seed, epoch)`` / ``(seed, step)``, so a resumed run ends with the same metrics as an uninterrupted one.
 The baselines (persistence, zero, the Dedalus solver) are ``gapbench train pde-baseline`` (``baseline.py``).
 """
@@ -292,11 +292,11 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     train.pop("checkpoint_every")  # changing how often we save does not change the run
     signature = resume.signature(
         {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": train, "n_train": trainer.n_train},
-        resume.PDE_CODE + plugin_code(run.model), {"attrs": obs.attrs, "content": resume.content_digest(obs.splits.values())})
-    curves = C.CurveLog(out / "curves.csv", ["epoch", "train_loss", "valid_nrmse", "lr", "elapsed_s"])
+        resume.PDE_CODE + plugin_code(run.model),
+        {"attrs": obs.attrs, "content": resume.content_digest(obs.splits.values())})
     ckpt = resumable_checkpoint(out / "last.pt", signature, "pde")
-    if ckpt is not None:
-        curves.rows = [dict(r) for r in ckpt["curves"]]
+    curves = C.CurveLog(out / "curves.csv", ["epoch", "train_loss", "valid_nrmse", "lr", "elapsed_s"],
+                        ckpt["curves"] if ckpt is not None else ())
     st = fresh_or_restored(ckpt, LoopState(), trainer.restore)
     C.maybe_inject_failure(run.inject_failure)
 

@@ -6,7 +6,8 @@ one; otherwise it starts afresh (``gapbench.train.loop.resume``). The signature 
 * the settings that change the result (model, seed, architecture, optimisation; not ``device``,
   ``threads`` or ``checkpoint_every``),
 * :func:`code_version` - a sha256 of the source of the modules that define the model and its training loop
-  (:data:`PDE_CODE`, :data:`GRAPH_CODE`; both hold the shared loop ``gapbench.train.loop``): any edit to them makes the next run of that job retrain,
+  (:data:`PDE_CODE`, :data:`GRAPH_CODE`; both hold the shared loop, :data:`LOOP_CODE`): any edit to them makes
+  the next run of that job retrain,
 * :func:`data_identity` - a sha256 of the dataset's own description (store attributes, dataset card) and of
   its content (:func:`content_digest`), never its path: moving or copying the project keeps checkpoints
   valid; regenerated or other data (a solver fix, another seed) retrains.
