@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
