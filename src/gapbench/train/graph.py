@@ -268,22 +268,23 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         return {"config": config, "rows": sweep_rows, "best_model_state": best_model_state,
                 "elapsed_s": clock.elapsed}
 
-    for ci in range(sweep["config"], len(grid)):
-        hyper = grid[ci]
-        trainer = ConfigTrainer(spec, ci, hyper, prepared, clock, steps_per_epoch, sweep_part)
-        state = fresh_or_restored(ckpt if ci == sweep["config"] else None, LoopState(best=math.nan),
-                                  trainer.restore)
-        loop.label = f"config {ci + 1}/{len(grid)} "
-        state = loop.run(trainer, state, bar)
-        row = {"config": ci, "depth": hyper.depth, "width": hyper.width, "lr": hyper.lr,
-               "n_params": common.count_parameters(trainer.model), "best_epoch": state.best_epoch - 1,
-               "valid": state.best, "test": trainer.best_test, "train_time_s": round(state.elapsed_s, 3)}
-        sweep_rows.append(row)
-        common.write_csv_atomic(out / "sweep.csv", SWEEP_COLUMNS, sweep_rows)
-        if select(task, sweep_rows) is row:
-            best_model_state = trainer.best_state
-        common.save_checkpoint(out / CHECKPOINT, {"signature": sig, "curves": curves.state(),
-                                                  "sweep": sweep_part(ci + 1)})
+    with common.SigtermGuard() as guard:
+        for ci in range(sweep["config"], len(grid)):
+            hyper = grid[ci]
+            trainer = ConfigTrainer(spec, ci, hyper, prepared, clock, steps_per_epoch, sweep_part)
+            state = fresh_or_restored(ckpt if ci == sweep["config"] else None, LoopState(best=math.nan),
+                                      trainer.restore)
+            loop.label = f"config {ci + 1}/{len(grid)} "
+            state = loop.run(trainer, state, bar, guard)
+            row = {"config": ci, "depth": hyper.depth, "width": hyper.width, "lr": hyper.lr,
+                   "n_params": common.count_parameters(trainer.model), "best_epoch": state.best_epoch - 1,
+                   "valid": state.best, "test": trainer.best_test, "train_time_s": round(state.elapsed_s, 3)}
+            sweep_rows.append(row)
+            common.write_csv_atomic(out / "sweep.csv", SWEEP_COLUMNS, sweep_rows)
+            if select(task, sweep_rows) is row:
+                best_model_state = trainer.best_state
+            common.save_checkpoint(out / CHECKPOINT, {"signature": sig, "curves": curves.state(),
+                                                      "sweep": sweep_part(ci + 1)})
     bar.close()
     curves.write()  # a finished sweep re-run rewrites every output from its checkpoint
     common.write_csv_atomic(out / "sweep.csv", SWEEP_COLUMNS, sweep_rows)

@@ -115,28 +115,34 @@ class Loop:
         save_checkpoint(self.path, {"signature": self.signature, "state": asdict(state), "curves": self.curves.state(),
                                     **trainer.checkpoint()})
 
-    def run(self, trainer: Trainer, state: LoopState, bar) -> LoopState:
-        """Train from ``state`` until done; ``bar`` (``common.progress``) advances one unit per epoch."""
+    def run(self, trainer: Trainer, state: LoopState, bar, guard: SigtermGuard | None = None) -> LoopState:
+        """Train from ``state`` until done; ``bar`` (``common.progress``) advances one unit per epoch.
+
+        ``guard``: an entered :class:`SigtermGuard` spanning more than this run (a sweep: a SIGTERM between two
+        configurations is acted on at the next step); without it the run installs its own.
+        """
+        if guard is None:
+            with SigtermGuard() as own:
+                return self.run(trainer, state, bar, own)
         watch = Stopwatch(state.elapsed_s)
 
         def save() -> None:
             state.elapsed_s = watch.elapsed
             self.save(state, trainer)
 
-        with SigtermGuard() as guard:
-            while not state.done and state.epoch < self.epochs:
-                for batch in trainer.batches(state):
-                    loss, weight = trainer.step(batch, state)
-                    state.step += 1
-                    state.batch += 1
-                    state.loss_sum += float(loss.detach()) * weight
-                    state.loss_n += weight
-                    if (state.batch if self.count_in_epoch else state.step) % self.checkpoint_every == 0:
-                        save()
-                    guard.check(save)
-                self._end_epoch(trainer, state, bar, watch)
-                save()
+        while not state.done and state.epoch < self.epochs:
+            for batch in trainer.batches(state):
+                loss, weight = trainer.step(batch, state)
+                state.step += 1
+                state.batch += 1
+                state.loss_sum += float(loss.detach()) * weight
+                state.loss_n += weight
+                if (state.batch if self.count_in_epoch else state.step) % self.checkpoint_every == 0:
+                    save()
                 guard.check(save)
+            self._end_epoch(trainer, state, bar, watch)
+            save()
+            guard.check(save)
         return state
 
     def _end_epoch(self, trainer: Trainer, state: LoopState, bar, watch: Stopwatch) -> None:
