@@ -90,28 +90,28 @@ def test_checkpoint_cadence(tmp_path, monkeypatch, count_in_epoch, expected):
 
 
 class _Killed(BaseException):
-    pass
+    """Stands for SIGKILL: the process stops between two steps without any clean-up."""
 
 
-@pytest.mark.parametrize("kill_at", [1, 2, 4, 7, 9])
-def test_resume_from_the_last_checkpoint_repeats_and_skips_no_step(tmp_path, monkeypatch, kill_at):
+class Dying(Scripted):
+    def __init__(self, valid, kill_at):
+        super().__init__(valid)
+        self.kill_at = kill_at
+
+    def step(self, batch, state):
+        if len(self.log) == self.kill_at:
+            raise _Killed
+        return super().step(batch, state)
+
+
+@pytest.mark.parametrize("kill_at", [1, 3, 4, 7, 12])  # steps done before the kill; checkpoints every 2 steps
+def test_resume_from_the_last_checkpoint_repeats_and_skips_no_step(tmp_path, kill_at):
     valid = [0.5, 0.6, 0.3, 0.35, 0.2]
     full = Scripted(valid)
     _loop(tmp_path / "full", epochs=5, patience=3, every=2).run(full, LoopState(), Bar())
-    calls = {"n": 0}
-    real = common.SigtermGuard.check
-
-    def dying(self, save):
-        calls["n"] += 1
-        if calls["n"] == kill_at:
-            raise _Killed
-        real(self, save)
-
-    monkeypatch.setattr(common.SigtermGuard, "check", dying)
-    cut = Scripted(valid)
+    cut = Dying(valid, kill_at)
     with pytest.raises(_Killed):
         _loop(tmp_path / "cut", epochs=5, patience=3, every=2).run(cut, LoopState(), Bar())
-    monkeypatch.setattr(common.SigtermGuard, "check", real)
     ckpt = resumable_checkpoint(tmp_path / "cut" / "last.pt", {"run": 1}, "test")
     again = Scripted(valid)
     state = fresh_or_restored(ckpt, LoopState(), lambda c: again.kept.extend(c["kept"]))
