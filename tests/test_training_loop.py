@@ -60,13 +60,14 @@ def _loop(tmp_path, epochs=6, patience=2, every=2, count_in_epoch=False):
 
 
 def test_patience_best_epoch_done_and_curves(tmp_path):
-    # epochs 1..6: improve at 1 and 3, epoch 2 no validation (counts for neither), 4 and 5 bad -> stop after 5
-    trainer = Scripted([0.5, None, 0.4, 0.45, 0.41, 0.1])
-    state = _loop(tmp_path).run(trainer, LoopState(), Bar())
-    assert (state.epoch, state.best, state.best_epoch, state.bad_evals, state.done) == (5, 0.4, 3, 2, True)
-    assert trainer.kept == [1, 3] and state.step == 5 * STEPS
+    # epochs 1..7: improve at 1 and 3 (the bad epoch 2 forgotten), epoch 4 without validation counts for
+    # neither, 5 and 6 bad -> stop after 6
+    trainer = Scripted([0.5, 0.6, 0.4, None, 0.45, 0.42, 0.1])
+    state = _loop(tmp_path, epochs=7).run(trainer, LoopState(), Bar())
+    assert (state.epoch, state.best, state.best_epoch, state.bad_evals, state.done) == (6, 0.4, 3, 2, True)
+    assert trainer.kept == [1, 3] and state.step == 6 * STEPS
     rows = (tmp_path / "curves.csv").read_text().splitlines()
-    assert rows[0] == "epoch,train_loss,valid" and len(rows) == 1 + 5
+    assert rows[0] == "epoch,train_loss,valid" and len(rows) == 1 + 6
     epoch, loss, valid = (float(v) for v in rows[1].split(","))
     assert (epoch, valid) == (1, 0.5) and loss == pytest.approx(0.1)  # weighted mean of 0.0, 0.1, 0.2
     saved = torch.load(tmp_path / "last.pt", weights_only=True)
