@@ -44,7 +44,7 @@ def steps_time(batches, task, name: str, batch_size: int, steps: int, device) ->
     import torch
 
     from gapbench.models.gnn import build_model
-    from gapbench.train.graph import loss_fn
+    from gapbench.train.graph_tasks import loss_fn
 
     torch.manual_seed(0)
     info = batches.feature_info()
@@ -113,7 +113,8 @@ def structure_time(batches, directed: bool, batch_size: int, repeats: int) -> tu
 def run(device: str, batch_size: int, steps: int, repeats: int) -> float:
     import torch
 
-    from gapbench.train.graph import GraphBatches, task_for
+    from gapbench.train.graph_batches import GraphBatches
+    from gapbench.train.graph_tasks import task_for
 
     print(f"\ndevice {device}: seconds per training step (collate + forward + backward + Adam), batch {batch_size}, "
           f"best of {repeats} blocks of {steps} steps")

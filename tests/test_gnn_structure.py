@@ -96,7 +96,8 @@ def test_a_structure_is_used_only_for_the_tensor_and_size_it_was_built_for():
 def test_graph_batches_collate_the_structure_and_train_the_same(tmp_path):
     from gapbench.cli import main
     from gapbench.graphs.data import load
-    from gapbench.train.graph import GraphBatches, task_for, loss_fn
+    from gapbench.train.graph_batches import GraphBatches
+    from gapbench.train.graph_tasks import loss_fn, task_for
 
     out = tmp_path / "ising"
     assert main(["graphs", "make", "ising", "--tree", "pruefer", "--n-nodes", "12", "--n-graphs", "20",

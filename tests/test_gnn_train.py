@@ -1,4 +1,4 @@
-"""`gapbench train graph`: outputs, resume equality, task kinds, positive control (gapbench.train.graph)."""
+"""`gapbench train graph`: outputs, resume equality, task kinds, positive control (gapbench.train.graph, graph_tasks)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import torch
 
 from gapbench.errors import ConfigError
 from gapbench.train import graph as tg
+from gapbench.train import graph_tasks
 
 torch.set_num_threads(1)
 
@@ -134,7 +135,7 @@ def test_average_precision_matches_definition():
     scores = torch.tensor([[0.9, 0.1], [0.8, 0.7], [0.3, 0.2], [0.1, 0.9]])
     labels = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, float("nan")]])
     # column 0: ranks 1 (hit), 2, 3 (hit) -> (1/1 + 2/3) / 2; column 1 (nan dropped): rank 1 hit -> 1
-    assert tg.average_precision(scores, labels) == pytest.approx(((1 + 2 / 3) / 2 + 1.0) / 2)
+    assert graph_tasks.average_precision(scores, labels) == pytest.approx(((1 + 2 / 3) / 2 + 1.0) / 2)
 
 
 def test_positive_control_planted_learner_fits_its_own_data(tmp_path):

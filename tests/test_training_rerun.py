@@ -109,6 +109,10 @@ def test_pde_regenerated_data_with_the_same_attributes_retrains(obs_dir, finishe
 
 def test_code_version_covers_the_model_sources():
     assert "gapbench.models.memno" in resume.PDE_CODE and "gapbench.models.gnn" in resume.GRAPH_CODE
+    # the shared loop and every module the graph trainer is split into are model code too
+    assert {"gapbench.train.loop", "gapbench.train.common"} <= set(resume.PDE_CODE) & set(resume.GRAPH_CODE)
+    assert {"gapbench.train.graph", "gapbench.train.graph_tasks", "gapbench.train.graph_batches"} <= set(
+        resume.GRAPH_CODE)
     assert resume.code_version(resume.PDE_CODE) != resume.code_version(resume.GRAPH_CODE)
     assert resume.data_identity({"a": 1, "gapbench_version": "1"}) == resume.data_identity({"a": 1})
     assert resume.data_identity({"a": 1}) != resume.data_identity({"a": 2})

@@ -19,18 +19,7 @@ A trainer built on these helpers has the behaviour the pipeline relies on (docs/
 
 torch and numpy are imported inside the functions, so CLI modules may import this one at start-up.
 
-Typical loop::
-
-    device = select_device(args.device)
-    seed_everything(args.seed)
-    model = build(...)
-    ckpt = load_checkpoint(out / "last.pt")          # None on a fresh start
-    ...restore model/optimizer/scheduler/counters from ckpt...
-    maybe_inject_failure(args.inject_failure)
-    with SigtermGuard() as guard:
-        for step in ...:
-            ...train step...
-            guard.check(lambda: save_checkpoint(out / "last.pt", state()))
+The epoch loop built on them, with resume, curves, best epoch and patience, is :mod:`gapbench.train.loop`.
 """
 
 from __future__ import annotations

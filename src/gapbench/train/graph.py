@@ -16,22 +16,12 @@ validation"). Outputs in ``--out``:
 * ``checkpoint.pt`` (resume state, written after every epoch and every ``--checkpoint-every`` steps) and
   ``model.pt`` (the selected model's weights).
 
-Tasks and metrics follow the dataset card (``meta.json``, see :mod:`gapbench.graphs.data`); node-level targets
-are the nodes with ``label_mask`` (all nodes when the field is absent):
-
-============== ===== ======================================= ========
-kind           level loss                                    metric
-============== ===== ======================================= ========
-planted_star   node  MSE                                     rmse
-map            node  BCE on logits                           accuracy
-ising          node  MSE of sigmoid(output) vs P(s_i = +1)   mse
-duplicates     node  BCE on logits                           accuracy
-benchmark      graph L1 (mae) / CE (accuracy) / BCE (ap)     as card
-============== ===== ======================================= ========
+Tasks, losses and metrics: :mod:`gapbench.train.graph_tasks`; mini-batches: :mod:`gapbench.train.graph_batches`;
+each configuration runs the shared epoch loop (:mod:`gapbench.train.loop`, no early stopping).
 
 Reproducibility and resume: model initialisation of configuration ``c`` uses ``derived_seed(seed, "init", c)``,
 the batch order of epoch ``t`` uses ``derived_seed(seed, "batches", c, t)`` and dropout re-seeds at every epoch,
-so a job killed (SIGTERM: checkpoint, exit 143) and restarted resumes at the last finished epoch and ends with
+so a job killed (SIGTERM: checkpoint, exit 143) and restarted resumes where its checkpoint stands and ends with
 exactly the metrics of an uninterrupted run (CPU).
 """
 
@@ -40,10 +30,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from gapbench.train.graph_batches import Prepared, prepare
+from gapbench.train.graph_tasks import Task, better, evaluate, loss_fn, select
+from gapbench.train.loop import LoopState
 
 COMMAND = "graph"
 CURVE_COLUMNS = ("config", "depth", "width", "lr", "epoch", "train_loss", "valid", "lr_now", "elapsed_s")
@@ -97,252 +90,7 @@ class GraphTrainSpec:
         return [Hyper(d, w, lr) for d, w, lr in itertools.product(self.depths, self.widths, self.lrs)]
 
 
-# ---------------------------------------------------------------------------------------------- tasks
-@dataclass(frozen=True)
-class Task:
-    """How a dataset is learned and scored: prediction level, loss, metric and output width."""
-
-    level: str  # node | graph
-    loss: str  # mse | bce | prob_mse | l1 | ce | multilabel
-    metric: str  # rmse | accuracy | mse | mae | ap
-    out_dim: int
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self.metric in ("accuracy", "ap")
-
-
-BENCHMARK_LOSS = {"mae": "l1", "accuracy": "ce", "ap": "multilabel"}
-
-
-def task_for(meta: dict, train) -> Task:
-    """The :class:`Task` of a dataset from its card (``meta.json``) and its training split."""
-    from gapbench.errors import StoreError
-
-    from gapbench.graphs.kinds import DATASET_KINDS
-
-    kind = DATASET_KINDS.get(meta["kind"])
-    if kind is not None and kind.metric != "card":  # loss and metric of the kind's entry, else the card's
-        return Task(kind.level, kind.loss, kind.metric, 1)
-    metric = meta.get("metric")
-    if metric not in BENCHMARK_LOSS:
-        raise StoreError(f"benchmark {meta.get('variant')}: metric {metric!r} not one of {', '.join(BENCHMARK_LOSS)}")
-    y = train[0].y
-    if metric == "accuracy":
-        n_classes = int(meta.get("num_classes") or (max(int(d.y.max()) for d in train) + 1))
-        return Task("graph", "ce", metric, n_classes)
-    out_dim = int(y.shape[-1]) if y.dim() > 1 else 1
-    return Task("graph", BENCHMARK_LOSS[metric], metric, out_dim)
-
-
-# ---------------------------------------------------------------------------------------------- batching
-class GraphBatches:
-    """A split held as per-graph tensors on the device, collated into mini-batches by concatenation.
-
-    Faster than ``torch_geometric.loader.DataLoader`` for many small graphs (no per-step Python collation of
-    ``Data`` objects). Node features: ``x`` (with ``pos`` appended when present, as benchmarking-gnns does for
-    superpixels); targets ``y`` with ``label_mask`` for node tasks. The graph structure the layers need is
-    derived once per graph here and concatenated per batch (graphs/structure.py; ``structure=False`` leaves
-    it to every forward, as a reference for benchmarks/gnn_step.py).
-    """
-
-    def __init__(self, dataset, task: Task, device, structure: bool = True):
-        import torch
-
-        from gapbench.graphs.structure import SplitStructure
-
-        self.task, self.device = task, device
-        self.x, self.ei, self.ea, self.y, self.mask, self.n = [], [], [], [], [], []
-        for data in dataset:
-            x = data.x
-            if x is None:
-                x = torch.ones(data.num_nodes, 1)
-            if x.dim() == 1:
-                x = x.unsqueeze(1)
-            if getattr(data, "pos", None) is not None and x.dtype.is_floating_point:
-                x = torch.cat([x, data.pos.to(x.dtype)], dim=1)
-            self.x.append(x.to(device))
-            self.ei.append(data.edge_index.to(device))
-            ea = getattr(data, "edge_attr", None)
-            self.ea.append(None if ea is None else ea.to(device))
-            y = data.y
-            if task.level == "graph" and y.dim() == 0:
-                y = y.reshape(1)
-            self.y.append(y.to(device))
-            mask = getattr(data, "label_mask", None) if task.level == "node" else None
-            self.mask.append(None if mask is None else mask.to(device))
-            self.n.append(int(data.num_nodes))
-        self.has_edge_attr = all(a is not None for a in self.ea) and len(self.ea) > 0
-        self.structure = SplitStructure(self.ei, self.n) if structure else None
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def collate(self, idx: list[int]):
-        """``(x, edge_index, batch, edge_attr, num_graphs, y, mask)`` of the graphs ``idx`` (``edge_index`` carrying
-        the batch's structure)."""
-        import torch
-
-        from gapbench.graphs.structure import attach
-
-        sizes = torch.tensor([self.n[i] for i in idx], device=self.device)
-        offsets = torch.cumsum(sizes, 0) - sizes
-        x = torch.cat([self.x[i] for i in idx])
-        ei = torch.cat([self.ei[i] + offsets[k] for k, i in enumerate(idx)], dim=1)
-        if self.structure is not None:
-            ei = attach(ei, self.structure.batch(idx, ei))
-        batch = torch.repeat_interleave(torch.arange(len(idx), device=self.device), sizes)
-        ea = torch.cat([self.ea[i] for i in idx]) if self.has_edge_attr else None
-        y = torch.cat([self.y[i] for i in idx])
-        mask = None
-        if self.task.level == "node":
-            masks = [self.mask[i] if self.mask[i] is not None else torch.ones(self.n[i], dtype=torch.bool,
-                                                                              device=self.device) for i in idx]
-            mask = torch.cat(masks)
-        return x, ei, batch, ea, len(idx), y, mask
-
-    def batches(self, batch_size: int, generator=None, start: int = 0):
-        """Mini-batches in the order drawn from ``generator`` (in storage order without), from batch ``start``."""
-        import torch
-
-        order = (torch.randperm(len(self), generator=generator).tolist() if generator is not None
-                 else list(range(len(self))))
-        for first in range(start * batch_size, len(order), batch_size):
-            yield self.collate(order[first:first + batch_size])
-
-    def feature_info(self) -> dict:
-        """Model input description: float width, or categorical column sizes (max over this split + 1)."""
-        x0 = self.x[0]
-        info: dict = {}
-        if x0.dtype.is_floating_point:
-            info["in_dim"] = int(x0.shape[1])
-        else:
-            cols = int(x0.shape[1])
-            info["in_dim"] = cols
-            info["node_categories"] = [int(max(int(x[:, c].max()) for x in self.x)) + 1 for c in range(cols)]
-        if self.has_edge_attr:
-            a0 = self.ea[0] if self.ea[0].dim() > 1 else self.ea[0].unsqueeze(1)
-            info["edge_dim"] = int(a0.shape[1])
-            if not a0.dtype.is_floating_point:
-                info["edge_categories"] = [
-                    int(max(int((a if a.dim() > 1 else a.unsqueeze(1))[:, c].max()) for a in self.ea if a.numel()))
-                    + 1 for c in range(int(a0.shape[1]))]
-        return info
-
-
-def merge_feature_info(*infos: dict) -> dict:
-    """Categorical sizes must cover every split: take the column-wise maximum."""
-    out = dict(infos[0])
-    for key in ("node_categories", "edge_categories"):
-        if key in out:
-            out[key] = [max(col) for col in zip(*(i[key] for i in infos if key in i))]
-    return out
-
-
-# ---------------------------------------------------------------------------------------------- loss, metrics
-def _prediction(task: Task, out, y, mask):
-    """Model output and target restricted to what is scored (labelled nodes / graphs)."""
-    if task.level == "node":
-        return out[mask, 0], y[mask]
-    if task.loss == "ce":
-        return out, y.reshape(-1).long()
-    return out, y.reshape(out.shape).to(out.dtype)
-
-
-def loss_fn(task: Task, out, y, mask):
-    import torch.nn.functional as F
-
-    pred, target = _prediction(task, out, y, mask)
-    if task.loss == "mse":
-        return F.mse_loss(pred, target.to(pred.dtype))
-    if task.loss == "prob_mse":
-        return F.mse_loss(pred.sigmoid(), target.to(pred.dtype))
-    if task.loss == "bce" or task.loss == "multilabel":
-        target = target.to(pred.dtype)
-        keep = ~target.isnan()
-        return F.binary_cross_entropy_with_logits(pred[keep], target[keep])
-    if task.loss == "l1":
-        return F.l1_loss(pred, target)
-    if task.loss == "ce":
-        return F.cross_entropy(pred, target)
-    raise ValueError(task.loss)
-
-
-def average_precision(scores, labels) -> float:
-    """Macro average precision over tasks (columns) as LRGB: tasks with both classes present, NaN labels
-    ignored; AP = mean over positives of the precision at their rank (ties broken by order)."""
-    import torch
-
-    aps = []
-    for c in range(labels.shape[1]):
-        keep = ~labels[:, c].isnan()
-        s, l = scores[keep, c], labels[keep, c]
-        n_pos = int((l == 1).sum())
-        if n_pos == 0 or n_pos == l.numel():
-            continue
-        order = torch.argsort(s, descending=True, stable=True)
-        hits = (l[order] == 1).double()
-        precision = torch.cumsum(hits, 0) / torch.arange(1, hits.numel() + 1, dtype=torch.float64)
-        aps.append(float((precision * hits).sum() / n_pos))
-    return float(sum(aps) / len(aps)) if aps else float("nan")
-
-
-class MetricAccumulator:
-    """Accumulates a split's predictions and computes the task metric over the whole split."""
-
-    def __init__(self, task: Task):
-        self.task, self.preds, self.targets = task, [], []
-
-    def add(self, out, y, mask) -> None:
-        pred, target = _prediction(self.task, out.detach(), y, mask)
-        self.preds.append(pred.double().cpu())
-        self.targets.append(target.cpu())
-
-    def value(self) -> float:
-        import torch
-
-        if not self.preds:
-            return float("nan")
-        pred, target = torch.cat(self.preds), torch.cat(self.targets)
-        m = self.task.metric
-        if m == "rmse":
-            return float(((pred - target.double()) ** 2).mean().sqrt())
-        if m == "mse":
-            return float(((pred.sigmoid() - target.double()) ** 2).mean())
-        if m == "mae":
-            return float((pred - target.double()).abs().mean())
-        if m == "accuracy":
-            if self.task.loss == "ce":
-                return float((pred.argmax(1) == target).double().mean())
-            return float(((pred > 0).long() == target.long()).double().mean())
-        if m == "ap":
-            return average_precision(pred, target.double())
-        raise ValueError(m)
-
-
-def evaluate(model, data: GraphBatches, task: Task, batch_size: int) -> float:
-    import torch
-
-    acc = MetricAccumulator(task)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for x, ei, batch, ea, ng, y, mask in data.batches(batch_size):
-            acc.add(model(x, ei, batch, ea, ng), y, mask)
-    model.train(was_training)
-    return acc.value()
-
-
-def better(task: Task, a: float, b: float) -> bool:
-    """Is metric ``a`` strictly better than ``b`` (NaN is never better)?"""
-    if math.isnan(a):
-        return False
-    if math.isnan(b):
-        return True
-    return a > b if task.higher_is_better else a < b
-
-
-# ---------------------------------------------------------------------------------------------- training
+# ---------------------------------------------------------------------------------------------- one configuration
 def build(spec: GraphTrainSpec, hyper: Hyper, task: Task, info: dict):
     from gapbench.models.gnn import build_model
 
@@ -368,62 +116,121 @@ def _scheduler(optimizer, spec: GraphTrainSpec, steps_per_epoch: int, task: Task
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
-@dataclass
-class Prepared:
-    """A dataset loaded once for several runs of the same job: card, task, batches per split, input info."""
+class ConfigTrainer:
+    """One configuration of the sweep as a :class:`gapbench.train.loop.Trainer`: Adam steps on the training
+    split, the validation metric every epoch (also stepping the plateau schedule), and at each best epoch its
+    test metric and weights.
 
-    meta: dict
-    task: Task
-    data: dict
-    info: dict
-    device: object
+    The batch order of epoch ``t`` is drawn from ``derived_seed(seed, "batches", c, t)``; dropout draws from the
+    global torch RNG, re-seeded with ``derived_seed(seed, "dropout", c, t)`` at the start of epoch ``t`` and
+    restored from the checkpoint when resuming inside an epoch.
+    """
 
-    def node_features_only(self) -> "Prepared":
-        """The same splits with the edge features hidden from the models (``edge_attr`` never passed)."""
-        import copy
+    def __init__(self, spec: GraphTrainSpec, ci: int, hyper: Hyper, prepared: Prepared, clock, steps_per_epoch: int,
+                 sweep_part):
+        import torch
 
-        data = {}
-        for split, batches in self.data.items():
-            data[split] = copy.copy(batches)
-            data[split].has_edge_attr = False
-        info = {k: v for k, v in self.info.items() if k not in ("edge_dim", "edge_categories")}
-        return Prepared(self.meta, self.task, data, info, self.device)
+        from gapbench.train import common
+
+        self.spec, self.ci, self.hyper, self.clock, self.sweep_part = spec, ci, hyper, clock, sweep_part
+        self.task, self.data, self.eval_bs = prepared.task, prepared.data, max(spec.batch_size * 4, 64)
+        torch.manual_seed(common.derived_seed(spec.seed, "init", ci))
+        self.model = build(spec, hyper, prepared.task, prepared.info).to(prepared.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=hyper.lr, weight_decay=spec.weight_decay)
+        self.sched = _scheduler(self.opt, spec, steps_per_epoch, prepared.task)
+        self.best_test, self.best_state, self.rng = float("nan"), None, None
+
+    def restore(self, ckpt: dict) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        self.opt.load_state_dict(ckpt["optimizer"])
+        self.sched.load_state_dict(ckpt["scheduler"])
+        self.best_test, self.best_state, self.rng = ckpt["best_test"], ckpt["best_state"], ckpt["rng"]
+
+    def checkpoint(self) -> dict:
+        import torch
+
+        from gapbench.train import common
+
+        return {"sweep": self.sweep_part(self.ci), "model": common.tensor_state(self.model.state_dict()),
+                "optimizer": common.tensor_state(self.opt.state_dict()), "scheduler": self.sched.state_dict(),
+                "best_test": self.best_test, "best_state": self.best_state, "rng": torch.get_rng_state()}
+
+    def batches(self, state: LoopState):
+        import torch
+
+        from gapbench.train import common
+
+        if state.batch == 0:
+            torch.manual_seed(common.derived_seed(self.spec.seed, "dropout", self.ci, state.epoch))
+        else:  # resuming inside an epoch: same batch order, skip the batches already done
+            torch.set_rng_state(self.rng)
+        self.model.train()
+        gen = common.generator(self.spec.seed, "batches", self.ci, state.epoch)
+        return self.data["train"].batches(self.spec.batch_size, gen, start=state.batch)
+
+    def step(self, batch, state: LoopState):
+        import torch
+
+        x, ei, b, ea, ng, y, mask = batch
+        self.opt.zero_grad(set_to_none=True)
+        loss = loss_fn(self.task, self.model(x, ei, b, ea, ng), y, mask)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"non-finite training loss in config {self.ci} ({asdict(self.hyper)}), epoch {state.epoch}")
+        loss.backward()
+        self.opt.step()
+        if self.spec.schedule != "plateau":
+            self.sched.step()
+        return loss, ng
+
+    def validate(self, state: LoopState) -> float:
+        valid = evaluate(self.model, self.data["valid"], self.task, self.eval_bs)
+        if self.spec.schedule == "plateau" and not math.isnan(valid):
+            self.sched.step(valid)
+        return valid
+
+    def better(self, value: float, best: float) -> bool:
+        return better(self.task, value, best)
+
+    def keep_best(self, state: LoopState) -> None:
+        from gapbench.train import common
+
+        self.best_test = evaluate(self.model, self.data["test"], self.task, self.eval_bs)
+        self.best_state = common.tensor_state(self.model.state_dict())
+
+    def curve_row(self, state: LoopState, train_loss: float, valid: float, elapsed: float) -> dict:
+        h = self.hyper
+        return dict(config=self.ci, depth=h.depth, width=h.width, lr=h.lr, epoch=state.epoch - 1, train_loss=train_loss,
+                    valid=valid, lr_now=self.opt.param_groups[0]["lr"], elapsed_s=round(self.clock.elapsed, 3))
 
 
-def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
-    """Load the three splits of a dataset onto the device (``gapbench.graphs.data.load``)."""
-    from gapbench.graphs.data import load
-    from gapbench.train import common
-
-    device = common.select_device(device_name)
-    splits = {s: load(data_path, s) for s in ("train", "valid", "test")}
-    meta = splits["train"].meta
-    task = task_for(meta, splits["train"])
-    data = {s: GraphBatches(ds, task, device) for s, ds in splits.items()}
-    info = merge_feature_info(*(d.feature_info() for d in data.values()))
-    return Prepared(meta, task, data, info, device)
-
-
-def _fingerprint(spec: GraphTrainSpec, meta: dict) -> dict:
+# ---------------------------------------------------------------------------------------------- the sweep
+def signature(spec: GraphTrainSpec, meta: dict) -> dict:
     """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
     from gapbench.registry import plugin_code
-    from gapbench.train.resume import GRAPH_CODE, code_version, content_digest, data_identity
+    from gapbench.train import resume
 
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
             "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "schedule", "plateau_factor",
             "plateau_patience", "min_lr")
     files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
-    data = data_identity({"card": meta, "content": content_digest(files)})
-    return {k: getattr(spec, k) for k in keep} | {"code": code_version(GRAPH_CODE + plugin_code(spec.model)), "data": data}
+    return resume.signature({k: getattr(spec, k) for k in keep}, resume.GRAPH_CODE + plugin_code(spec.model),
+                            {"card": meta, "content": resume.content_digest(files)})
 
 
 def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
-    """Train the whole sweep of ``spec`` (resuming from ``spec.out/checkpoint.pt``); write and return metrics."""
+    """Train the whole sweep of ``spec`` (resuming from ``spec.out/checkpoint.pt``); write and return metrics.
+
+    Each configuration runs the shared loop (:class:`gapbench.train.loop.Loop`, no early stopping); the
+    checkpoint also holds the sweep's part (the configuration under way, the finished rows, the selected weights
+    so far, the sweep's time), and is written once more after each configuration with that configuration done.
+    """
     import torch
 
     from gapbench.errors import ConfigError
     from gapbench.registry import GRAPH_MODELS
     from gapbench.train import common
+    from gapbench.train.loop import Loop, fresh_or_restored, resumable_checkpoint
 
     if spec.model not in GRAPH_MODELS:
         raise ConfigError(f"--model {spec.model!r}: choose from {', '.join(GRAPH_MODELS)} (plugins register more)")
@@ -441,105 +248,43 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         prepared = prepared.node_features_only()
     meta, task, data, info, device = prepared.meta, prepared.task, prepared.data, prepared.info, prepared.device
     grid = spec.grid()
-    eval_bs = max(spec.batch_size * 4, 64)
 
-    ckpt = common.load_checkpoint(out / CHECKPOINT, map_location=device)
-    fingerprint = _fingerprint(spec, meta)
-    if ckpt is not None and ckpt.get("fingerprint") != fingerprint:
-        print(f"gapbench: {out / CHECKPOINT} is from different settings; starting afresh", file=sys.stderr)
-        ckpt = None
-    state = ckpt if ckpt is not None else {"config": 0, "epoch": 0, "sweep": [], "curves": [], "elapsed": 0.0}
-    curves = common.CurveLog(out / "curves.csv", CURVE_COLUMNS, state["curves"])
-    sweep_rows: list[dict] = list(state["sweep"])
-    clock = common.Stopwatch(state["elapsed"])
+    sig = signature(spec, meta)
+    ckpt = resumable_checkpoint(out / CHECKPOINT, sig, COMMAND, map_location=device)
+    sweep = ckpt["sweep"] if ckpt is not None else {"config": 0, "rows": [], "best_model_state": None, "elapsed_s": 0.0}
+    curves = common.CurveLog(out / "curves.csv", CURVE_COLUMNS, ckpt["curves"] if ckpt is not None else ())
+    sweep_rows: list[dict] = list(sweep["rows"])
+    clock = common.Stopwatch(sweep["elapsed_s"])
     common.maybe_inject_failure(spec.inject_failure)
 
     steps_per_epoch = math.ceil(len(data["train"]) / spec.batch_size)
-    total = len(grid) * spec.epochs
-    bar = common.progress(total=total, initial=state["config"] * spec.epochs + state["epoch"],
+    loop = Loop(out / CHECKPOINT, sig, curves, spec.epochs, spec.checkpoint_every, count_in_epoch=True)
+    start = ckpt["state"]["epoch"] if ckpt is not None and "state" in ckpt else 0
+    bar = common.progress(total=len(grid) * spec.epochs, initial=sweep["config"] * spec.epochs + start,
                           desc=f"{meta['kind']}/{meta['variant']} {spec.model}", enabled=spec.progress)
-    best_model_state = state.get("best_model_state")
+    best_model_state = sweep["best_model_state"]
+
+    def sweep_part(config: int) -> dict:
+        return {"config": config, "rows": sweep_rows, "best_model_state": best_model_state,
+                "elapsed_s": clock.elapsed}
+
     with common.SigtermGuard() as guard:
-        for ci in range(state["config"], len(grid)):
+        for ci in range(sweep["config"], len(grid)):
             hyper = grid[ci]
-            torch.manual_seed(common.derived_seed(spec.seed, "init", ci))
-            model = build(spec, hyper, task, info).to(device)
-            opt = torch.optim.Adam(model.parameters(), lr=hyper.lr, weight_decay=spec.weight_decay)
-            sched = _scheduler(opt, spec, steps_per_epoch, task)
-            run_state = {"epoch": 0, "step": 0, "loss_sum": 0.0, "count": 0, "best_valid": float("nan"),
-                         "best_test": float("nan"), "best_epoch": -1, "config_time": 0.0, "best_state": None,
-                         "rng": None}
-            if ci == state["config"] and ckpt is not None and "model" in ckpt:
-                model.load_state_dict(ckpt["model"])
-                opt.load_state_dict(ckpt["optimizer"])
-                sched.load_state_dict(ckpt["scheduler"])
-                run_state = dict(ckpt["run"])
-            config_clock = common.Stopwatch(run_state["config_time"])
-
-            def snapshot(next_config: bool = False) -> dict:
-                base = {"sweep": sweep_rows, "curves": curves.state(), "elapsed": clock.elapsed,
-                        "best_model_state": best_model_state, "fingerprint": fingerprint}
-                if next_config:
-                    return {**base, "config": ci + 1, "epoch": 0}
-                return {**base, "config": ci, "epoch": run_state["epoch"],
-                        "model": common.tensor_state(model.state_dict()),
-                        "optimizer": common.tensor_state(opt.state_dict()),
-                        "scheduler": sched.state_dict(),
-                        "run": {**run_state, "config_time": config_clock.elapsed, "rng": torch.get_rng_state()}}
-
-            def save() -> None:
-                common.save_checkpoint(out / CHECKPOINT, snapshot())
-
-            for epoch in range(run_state["epoch"], spec.epochs):
-                if run_state["step"] == 0:
-                    torch.manual_seed(common.derived_seed(spec.seed, "dropout", ci, epoch))
-                else:  # resuming inside an epoch: same batch order, skip the batches already done
-                    torch.set_rng_state(run_state["rng"])
-                gen = common.generator(spec.seed, "batches", ci, epoch)
-                model.train()
-                for x, ei, batch, ea, ng, y, mask in data["train"].batches(spec.batch_size, gen,
-                                                                           start=run_state["step"]):
-                    opt.zero_grad(set_to_none=True)
-                    loss = loss_fn(task, model(x, ei, batch, ea, ng), y, mask)
-                    if not torch.isfinite(loss):
-                        raise FloatingPointError(
-                            f"non-finite training loss in config {ci} ({asdict(hyper)}), epoch {epoch}")
-                    loss.backward()
-                    opt.step()
-                    if spec.schedule != "plateau":
-                        sched.step()
-                    run_state["loss_sum"] += float(loss.detach()) * ng
-                    run_state["count"] += ng
-                    run_state["step"] += 1
-                    if spec.checkpoint_every and run_state["step"] % spec.checkpoint_every == 0:
-                        save()
-                    guard.check(save)
-                valid = evaluate(model, data["valid"], task, eval_bs)
-                if spec.schedule == "plateau" and not math.isnan(valid):
-                    sched.step(valid)
-                if better(task, valid, run_state["best_valid"]):
-                    run_state.update(best_valid=valid, best_epoch=epoch,
-                                     best_test=evaluate(model, data["test"], task, eval_bs),
-                                     best_state=common.tensor_state(model.state_dict()))
-                curves.append(config=ci, depth=hyper.depth, width=hyper.width, lr=hyper.lr, epoch=epoch,
-                              train_loss=run_state["loss_sum"] / max(run_state["count"], 1), valid=valid,
-                              lr_now=opt.param_groups[0]["lr"], elapsed_s=round(clock.elapsed, 3))
-                run_state.update(epoch=epoch + 1, step=0, loss_sum=0.0, count=0)
-                save()
-                bar.update(1)
-                bar.set_postfix(cfg=f"{ci + 1}/{len(grid)}", valid=f"{valid:.4g}",
-                                best=f"{run_state['best_valid']:.4g}")
-                guard.check(save)
+            trainer = ConfigTrainer(spec, ci, hyper, prepared, clock, steps_per_epoch, sweep_part)
+            state = fresh_or_restored(ckpt if ci == sweep["config"] else None, LoopState(best=math.nan),
+                                      trainer.restore)
+            loop.label = f"config {ci + 1}/{len(grid)} "
+            state = loop.run(trainer, state, bar, guard)
             row = {"config": ci, "depth": hyper.depth, "width": hyper.width, "lr": hyper.lr,
-                   "n_params": common.count_parameters(model), "best_epoch": run_state["best_epoch"],
-                   "valid": run_state["best_valid"], "test": run_state["best_test"],
-                   "train_time_s": round(config_clock.elapsed, 3)}
+                   "n_params": common.count_parameters(trainer.model), "best_epoch": state.best_epoch - 1,
+                   "valid": state.best, "test": trainer.best_test, "train_time_s": round(state.elapsed_s, 3)}
             sweep_rows.append(row)
             common.write_csv_atomic(out / "sweep.csv", SWEEP_COLUMNS, sweep_rows)
-            best_row = select(task, sweep_rows)
-            if best_row is row:
-                best_model_state = run_state["best_state"]
-            common.save_checkpoint(out / CHECKPOINT, snapshot(next_config=True))
+            if select(task, sweep_rows) is row:
+                best_model_state = trainer.best_state
+            common.save_checkpoint(out / CHECKPOINT, {"signature": sig, "curves": curves.state(),
+                                                      "sweep": sweep_part(ci + 1)})
     bar.close()
     curves.write()  # a finished sweep re-run rewrites every output from its checkpoint
     common.write_csv_atomic(out / "sweep.csv", SWEEP_COLUMNS, sweep_rows)
@@ -552,7 +297,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         torch.save(best_model_state, out / "model.pt.tmp")
         (out / "model.pt.tmp").replace(out / "model.pt")
     t0 = time.perf_counter()
-    evaluate(model, data["test"], task, eval_bs)
+    evaluate(model, data["test"], task, max(spec.batch_size * 4, 64))
     inference = time.perf_counter() - t0
     metrics = {
         "task": "graph", "experiment": meta["kind"], "variant": meta["variant"], "params": meta.get("params", {}),
@@ -571,15 +316,6 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         metrics["affine_floor"] = meta["affine_floor"]
     common.write_json_atomic(out / "metrics.json", metrics)
     return metrics
-
-
-def select(task: Task, rows: list[dict]) -> dict:
-    """The sweep row with the best validation metric (first one on ties)."""
-    best = rows[0]
-    for row in rows[1:]:
-        if better(task, row["valid"], best["valid"]):
-            best = row
-    return best
 
 
 # ---------------------------------------------------------------------------------------------- CLI

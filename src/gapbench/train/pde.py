@@ -10,8 +10,8 @@ frame 0, scored against the clean observed frames (``pde_eval.py``).
 
 Outputs in ``--out``: ``metrics.json`` (written last), ``rollout.csv``, ``predictions.zarr`` (the test rollout,
 ``pde_eval.write_predictions``), ``curves.csv``, ``last.pt`` (every
-``--checkpoint-every`` steps, every epoch, at the end and on SIGTERM) and ``best.pt``. Rerunning the command
-resumes from ``last.pt``; batch order and input noise are drawn from generators seeded by
+``--checkpoint-every`` steps, every epoch and on SIGTERM: the shared loop, ``loop.py``) and ``best.pt``.
+Rerunning the command resumes from ``last.pt``; batch order and input noise are drawn from generators seeded by
 ``(seed, epoch)`` / ``(seed, step)``, so a resumed run ends with the same metrics as an uninterrupted one.
 The baselines (persistence, zero, the Dedalus solver) are ``gapbench train pde-baseline`` (``baseline.py``).
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import numpy as np
 from gapbench.models.pde_registry import ModelHyper, check_model
 from gapbench.registry import PDE_MODELS, plugin_code
 from gapbench.train.common import add_common_arguments
+from gapbench.train.loop import LoopState
 
 SPLITS = ("train", "valid", "test")
 
@@ -155,15 +155,113 @@ def _metrics_head(run: RunParams, obs: Observed) -> dict:
     }
 
 
+class SurrogateTrainer:
+    """A PDE surrogate as a :class:`gapbench.train.loop.Trainer`: AdamW steps on windows of the training split
+    (teacher forcing, cosine rate of the global step), the validation rollout nRMSE every ``eval_every`` epochs
+    and at the last, and ``best.pt`` at each best epoch.
+
+    The batch order of epoch ``t`` is drawn from ``derived_seed(seed, "batches", t)`` and the input noise of step
+    ``s`` from ``derived_seed(seed, "noise", s)``: nothing random needs to be stored to resume.
+    """
+
+    def __init__(self, run: RunParams, tp: TrainParams, obs: Observed, model, train_x, device, out: Path):
+        import torch
+
+        self.run, self.tp, self.obs, self.model, self.device, self.out = run, tp, obs, model, device, out
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=tp.lr, weight_decay=tp.weight_decay)
+        self.forward = torch.compile(model) if tp.compile else model
+        self.n_train = train_x.shape[0]
+        self.steps_per_epoch = math.ceil(self.n_train / tp.batch_size)
+        self.total_steps = tp.epochs * self.steps_per_epoch
+        self.train_dev = train_x.to(device)
+        self.valid_x, self.valid_clean = obs.splits["valid"], obs.clean["valid"].numpy()
+        self.amp = tp.bf16 and device.type == "cuda"
+
+    def restore(self, ckpt: dict) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+
+    def checkpoint(self) -> dict:
+        from gapbench.train import common as C
+
+        return {"model": C.tensor_state(self.model.state_dict()),
+                "optimizer": C.tensor_state(self.optimizer.state_dict())}
+
+    def batches(self, state: LoopState):
+        import torch
+
+        from gapbench.train import common as C
+
+        self.model.train()
+        perm = torch.randperm(self.n_train, generator=C.generator(self.run.seed, "batches", state.epoch))
+        bs = self.tp.batch_size
+        for b in range(state.batch, self.steps_per_epoch):
+            yield self.train_dev[perm[b * bs : (b + 1) * bs].to(self.device)]
+
+    def step(self, u, state: LoopState):
+        import torch
+
+        from gapbench.errors import GapbenchError
+        from gapbench.train import common as C
+        from gapbench.train.pde_eval import relative_l2
+
+        tp = self.tp
+        inp, target = u[:, :-1], u[:, 1:]
+        if tp.train_noise > 0:
+            noise = torch.randn(inp.shape, generator=C.generator(self.run.seed, "noise", state.step))
+            inp = inp + tp.train_noise * self.model.sigma * noise.to(self.device)
+        lr = cosine_lr(tp.lr, state.step, self.total_steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            pred = self.forward(inp)
+        loss = relative_l2(pred.float(), target, self.obs.n_dims).mean()
+        if not torch.isfinite(loss):
+            raise GapbenchError(f"training diverged: non-finite loss at step {state.step} "
+                                f"(lower train.pde lr or raise grad_clip)")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if tp.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), tp.grad_clip)
+        self.optimizer.step()
+        return loss, 1
+
+    def validate(self, state: LoopState) -> float | None:
+        from gapbench.train.pde_eval import rollout, score
+
+        if state.epoch % self.tp.eval_every and state.epoch != self.tp.epochs:
+            return None
+        pred, _ = rollout(self.model, self.valid_x[:, 0], self.obs.horizon, self.tp.eval_batch_size, self.device,
+                          self.amp)
+        return score(pred, self.valid_clean[:, 1:], self.obs.times, self.tp.valid_threshold)[0]["nrmse"]
+
+    def better(self, value: float, best: float) -> bool:
+        return value < best
+
+    def keep_best(self, state: LoopState) -> None:
+        from gapbench.train import common as C
+
+        C.save_checkpoint(self.out / "best.pt", {"model": C.tensor_state(self.model.state_dict()),
+                                                 "epoch": state.epoch, "valid_nrmse": state.best})
+
+    def curve_row(self, state: LoopState, train_loss: float, valid: float | None, elapsed: float) -> dict:
+        lr = cosine_lr(self.tp.lr, state.step - 1, self.total_steps)  # the rate of the epoch's last step
+        return dict(epoch=state.epoch, train_loss=train_loss, valid_nrmse=math.nan if valid is None else valid, lr=lr,
+                    elapsed_s=round(elapsed, 3))
+
+
 def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> dict:
-    """The whole job: checks, (resumed) training, test evaluation of the best checkpoint, output files."""
+    """The whole job: checks, (resumed) training in the shared loop (:class:`gapbench.train.loop.Loop`, early
+    stopping after ``patience`` validations without improvement), test evaluation of the best checkpoint, output
+    files."""
     import torch
 
     from gapbench.errors import ConfigError, GapbenchError
     from gapbench.models.pde_registry import build_model, resolve_modes
     from gapbench.train import common as C
-    from gapbench.train.pde_eval import relative_l2, rollout, score, write_predictions, write_rollout_csv
-    from gapbench.train.resume import PDE_CODE, code_version, content_digest, data_identity
+    from gapbench.train import resume
+    from gapbench.train.loop import Loop, fresh_or_restored, resumable_checkpoint
+    from gapbench.train.pde_eval import rollout, score, write_predictions, write_rollout_csv
 
     # ---- set-up and every check, before any training ------------------------------------------
     check_model(run.model, hyper)
@@ -188,106 +286,24 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     model.set_normalization(float(train_x.mean()), float(train_x.std()))
     model.to(device)
     n_params = C.count_parameters(model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=tp.lr, weight_decay=tp.weight_decay)
-    forward = torch.compile(model) if tp.compile else model
-    n_train = train_x.shape[0]
-    steps_per_epoch = math.ceil(n_train / tp.batch_size)
-    total_steps = tp.epochs * steps_per_epoch
-    signature = {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": asdict(tp),
-                 "n_train": n_train, "code": code_version(PDE_CODE + plugin_code(run.model)),
-                 "data": data_identity({"attrs": obs.attrs, "content": content_digest(obs.splits.values())})}
-    signature["train"].pop("checkpoint_every")  # changing how often we save does not change the run
-
-    st = {"epoch": 0, "batch": 0, "step": 0, "loss_sum": 0.0, "loss_n": 0, "best": math.inf,
-          "best_epoch": 0, "bad_evals": 0, "done": False, "elapsed_s": 0.0}
-    curves = C.CurveLog(out / "curves.csv", ["epoch", "train_loss", "valid_nrmse", "lr", "elapsed_s"])
-    ckpt = C.load_checkpoint(out / "last.pt")
-    if ckpt is not None and ckpt.get("signature") != signature:
-        print(f"gapbench train pde: {out / 'last.pt'} is from a different configuration; starting afresh",
-              file=sys.stderr)
-        ckpt = None
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        st.update(ckpt["state"])
-        curves.rows = [dict(r) for r in ckpt["curves"]]
-        print(f"gapbench train pde: resuming from {out / 'last.pt'} at epoch {st['epoch']}, "
-              f"step {st['step']}", file=sys.stderr)
-    watch = C.Stopwatch(st["elapsed_s"])
-
-    def save_last() -> None:
-        st["elapsed_s"] = watch.elapsed
-        C.save_checkpoint(out / "last.pt", {
-            "signature": signature, "model": C.tensor_state(model.state_dict()),
-            "optimizer": C.tensor_state(optimizer.state_dict()), "state": dict(st), "curves": curves.state(),
-        })
-
-    valid_x, valid_clean = obs.splits["valid"], obs.clean["valid"].numpy()
-    train_dev = train_x.to(device)
-    amp = tp.bf16 and device.type == "cuda"
+    trainer = SurrogateTrainer(run, tp, obs, model, train_x, device, out)
+    train = asdict(tp)
+    train.pop("checkpoint_every")  # changing how often we save does not change the run
+    signature = resume.signature(
+        {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": train, "n_train": trainer.n_train},
+        resume.PDE_CODE + plugin_code(run.model),
+        {"attrs": obs.attrs, "content": resume.content_digest(obs.splits.values())})
+    ckpt = resumable_checkpoint(out / "last.pt", signature, "pde")
+    curves = C.CurveLog(out / "curves.csv", ["epoch", "train_loss", "valid_nrmse", "lr", "elapsed_s"],
+                        ckpt["curves"] if ckpt is not None else ())
+    st = fresh_or_restored(ckpt, LoopState(), trainer.restore)
     C.maybe_inject_failure(run.inject_failure)
 
     # ---- training ---------------------------------------------------------------------------------
-    bar = C.progress(total=tp.epochs, initial=st["epoch"], desc=f"{run.model} seed{run.seed}",
+    loop = Loop(out / "last.pt", signature, curves, tp.epochs, tp.checkpoint_every, patience=tp.patience)
+    bar = C.progress(total=tp.epochs, initial=st.epoch, desc=f"{run.model} seed{run.seed}",
                      enabled=run.progress, unit="epoch")
-    with C.SigtermGuard() as guard:
-        while not st["done"] and st["epoch"] < tp.epochs:
-            model.train()
-            perm = torch.randperm(n_train, generator=C.generator(run.seed, "batches", st["epoch"]))
-            for b in range(st["batch"], steps_per_epoch):
-                u = train_dev[perm[b * tp.batch_size : (b + 1) * tp.batch_size].to(device)]
-                inp, target = u[:, :-1], u[:, 1:]
-                if tp.train_noise > 0:
-                    noise = torch.randn(inp.shape, generator=C.generator(run.seed, "noise", st["step"]))
-                    inp = inp + tp.train_noise * model.sigma * noise.to(device)
-                lr = cosine_lr(tp.lr, st["step"], total_steps)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                    pred = forward(inp)
-                loss = relative_l2(pred.float(), target, obs.n_dims).mean()
-                if not torch.isfinite(loss):
-                    raise GapbenchError(f"training diverged: non-finite loss at step {st['step']} "
-                                        f"(lower train.pde lr or raise grad_clip)")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if tp.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), tp.grad_clip)
-                optimizer.step()
-                st["step"] += 1
-                st["batch"] = b + 1
-                st["loss_sum"] += float(loss.detach())
-                st["loss_n"] += 1
-                if st["step"] % tp.checkpoint_every == 0:
-                    save_last()
-                guard.check(save_last)
-            lr = cosine_lr(tp.lr, st["step"] - 1, total_steps)  # the rate of the epoch's last step
-            st["epoch"] += 1
-            train_loss = st["loss_sum"] / max(st["loss_n"], 1)
-            st.update(batch=0, loss_sum=0.0, loss_n=0)
-            valid = math.nan
-            if st["epoch"] % tp.eval_every == 0 or st["epoch"] == tp.epochs:
-                pred, _ = rollout(model, valid_x[:, 0], obs.horizon, tp.eval_batch_size, device, amp)
-                valid = score(pred, valid_clean[:, 1:], obs.times, tp.valid_threshold)[0]["nrmse"]
-                if valid < st["best"]:
-                    st.update(best=valid, best_epoch=st["epoch"], bad_evals=0)
-                    C.save_checkpoint(out / "best.pt", {"model": C.tensor_state(model.state_dict()),
-                                                         "epoch": st["epoch"], "valid_nrmse": valid})
-                else:
-                    st["bad_evals"] += 1
-                    if st["bad_evals"] >= tp.patience:
-                        st["done"] = True
-            curves.append(epoch=st["epoch"], train_loss=train_loss, valid_nrmse=valid, lr=lr,
-                          elapsed_s=round(watch.elapsed, 3))
-            bar.update(1)
-            bar.set_postfix(loss=f"{train_loss:.4f}", valid=f"{valid:.4f}", best=f"{st['best']:.4f}")
-            if bar.disable:  # no bar (logs): one plain line per epoch
-                print(f"epoch {st['epoch']}/{tp.epochs} train_loss {train_loss:.5f} valid_nrmse {valid:.5f} "
-                      f"best {st['best']:.5f} lr {lr:.3g} elapsed {watch.elapsed:.1f}s", file=sys.stderr)
-            save_last()
-            guard.check(save_last)
-        st["done"] = True
-        save_last()
+    st = loop.run(trainer, st, bar)
     bar.close()
     curves.write()  # also when a finished run is re-run: every output is rewritten from the checkpoint
 
@@ -297,17 +313,17 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
         raise GapbenchError(f"{out / 'best.pt'} is missing: delete {out / 'last.pt'} to retrain")
     model.load_state_dict(best["model"])
     x0 = obs.splits["test"][:, 0]
-    pred, seconds = rollout(model, x0, obs.horizon, tp.eval_batch_size, device, amp)
+    pred, seconds = rollout(model, x0, obs.horizon, tp.eval_batch_size, device, trainer.amp)
     scores, err = score(pred, obs.clean["test"][:, 1:].numpy(), obs.times, tp.valid_threshold)
     write_rollout_csv(out / "rollout.csv", obs.times, err)
     write_predictions(out / "predictions.zarr", obs, x0.numpy(), pred, run.model, run.seed)
     n_test = int(x0.shape[0])
     metrics = _metrics_head(run, obs) | scores | {
         "horizon": obs.horizon, "valid_threshold": tp.valid_threshold,
-        "n_params": n_params, "train_time_s": round(st["elapsed_s"], 3), "inference_time_s": round(seconds, 4),
+        "n_params": n_params, "train_time_s": round(st.elapsed_s, 3), "inference_time_s": round(seconds, 4),
         "inference_time_per_trajectory_s": seconds / n_test,
-        "status": "ok", "valid_nrmse": st["best"], "best_epoch": st["best_epoch"],
-        "epochs_trained": len(curves.rows), "steps": st["step"], "n_train": n_train,
+        "status": "ok", "valid_nrmse": st.best, "best_epoch": st.best_epoch,
+        "epochs_trained": len(curves.rows), "steps": st.step, "n_train": trainer.n_train,
         "n_test": n_test, "device": str(device), "hyper": asdict(hyper),
         "train": asdict(tp),
     }

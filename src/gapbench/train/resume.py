@@ -1,12 +1,13 @@
 """What a training checkpoint must agree on to be resumed, and what a finished run rewrites.
 
-A run resumes from its checkpoint only when the checkpoint's *signature* equals the current one; otherwise it
-starts afresh. The signature holds
+A run resumes from its checkpoint only when the checkpoint's *signature* (:func:`signature`) equals the current
+one; otherwise it starts afresh (``gapbench.train.loop.resume``). The signature holds
 
 * the settings that change the result (model, seed, architecture, optimisation; not ``device``,
   ``threads`` or ``checkpoint_every``),
 * :func:`code_version` - a sha256 of the source of the modules that define the model and its training loop
-  (:data:`PDE_CODE`, :data:`GRAPH_CODE`): any edit to them makes the next run of that job retrain,
+  (:data:`PDE_CODE`, :data:`GRAPH_CODE`; both hold the shared loop, :data:`LOOP_CODE`): any edit to them makes
+  the next run of that job retrain,
 * :func:`data_identity` - a sha256 of the dataset's own description (store attributes, dataset card) and of
   its content (:func:`content_digest`), never its path: moving or copying the project keeps checkpoints
   valid; regenerated or other data (a solver fix, another seed) retrains.
@@ -26,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 # Modules whose source defines a trained PDE surrogate or graph model (and its training loop and seeds).
+LOOP_CODE = ("gapbench.train.loop", "gapbench.train.common")
 PDE_CODE = ("gapbench.models.ffno", "gapbench.models.memno", "gapbench.models.memory",
-            "gapbench.models.pde_registry", "gapbench.train.pde", "gapbench.train.pde_eval",
-            "gapbench.train.common")
+            "gapbench.models.pde_registry", "gapbench.train.pde", "gapbench.train.pde_eval", *LOOP_CODE)
 GRAPH_CODE = ("gapbench.models.gnn", "gapbench.models.ops", "gapbench.graphs.structure", "gapbench.train.graph",
-              "gapbench.train.common")
+              "gapbench.train.graph_tasks", "gapbench.train.graph_batches", *LOOP_CODE)
 
 
 @functools.lru_cache(maxsize=None)
@@ -41,6 +42,12 @@ def code_version(modules: tuple[str, ...]) -> str:
         origin = importlib.util.find_spec(name).origin
         h.update(name.encode() + b"\0" + Path(origin).read_bytes() + b"\0")
     return h.hexdigest()[:16]
+
+
+def signature(settings: Mapping[str, Any], code: tuple[str, ...], data: Mapping[str, Any]) -> dict:
+    """What a checkpoint must agree on to be resumed: ``settings`` plus ``code`` (:func:`code_version` of those
+    modules) and ``data`` (:func:`data_identity` of that description)."""
+    return {**settings, "code": code_version(code), "data": data_identity(data)}
 
 
 def _plain(obj: Any) -> Any:

@@ -1,0 +1,150 @@
+"""A graph dataset on the training device (`gapbench train graph`): per-graph tensors collated into mini-batches.
+
+:func:`prepare` loads the three splits once per job (several models train on them one after the other).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gapbench.train.graph_tasks import Task, task_for
+
+
+class GraphBatches:
+    """A split held as per-graph tensors on the device, collated into mini-batches by concatenation.
+
+    Faster than ``torch_geometric.loader.DataLoader`` for many small graphs (no per-step Python collation of
+    ``Data`` objects). Node features: ``x`` (with ``pos`` appended when present, as benchmarking-gnns does for
+    superpixels); targets ``y`` with ``label_mask`` for node tasks. The graph structure the layers need is
+    derived once per graph here and concatenated per batch (graphs/structure.py; ``structure=False`` leaves
+    it to every forward, as a reference for benchmarks/gnn_step.py).
+    """
+
+    def __init__(self, dataset, task: Task, device, structure: bool = True):
+        import torch
+
+        from gapbench.graphs.structure import SplitStructure
+
+        self.task, self.device = task, device
+        self.x, self.ei, self.ea, self.y, self.mask, self.n = [], [], [], [], [], []
+        for data in dataset:
+            x = data.x
+            if x is None:
+                x = torch.ones(data.num_nodes, 1)
+            if x.dim() == 1:
+                x = x.unsqueeze(1)
+            if getattr(data, "pos", None) is not None and x.dtype.is_floating_point:
+                x = torch.cat([x, data.pos.to(x.dtype)], dim=1)
+            self.x.append(x.to(device))
+            self.ei.append(data.edge_index.to(device))
+            ea = getattr(data, "edge_attr", None)
+            self.ea.append(None if ea is None else ea.to(device))
+            y = data.y
+            if task.level == "graph" and y.dim() == 0:
+                y = y.reshape(1)
+            self.y.append(y.to(device))
+            mask = getattr(data, "label_mask", None) if task.level == "node" else None
+            self.mask.append(None if mask is None else mask.to(device))
+            self.n.append(int(data.num_nodes))
+        self.has_edge_attr = all(a is not None for a in self.ea) and len(self.ea) > 0
+        self.structure = SplitStructure(self.ei, self.n) if structure else None
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def collate(self, idx: list[int]):
+        """``(x, edge_index, batch, edge_attr, num_graphs, y, mask)`` of the graphs ``idx`` (``edge_index`` carrying
+        the batch's structure)."""
+        import torch
+
+        from gapbench.graphs.structure import attach
+
+        sizes = torch.tensor([self.n[i] for i in idx], device=self.device)
+        offsets = torch.cumsum(sizes, 0) - sizes
+        x = torch.cat([self.x[i] for i in idx])
+        ei = torch.cat([self.ei[i] + offsets[k] for k, i in enumerate(idx)], dim=1)
+        if self.structure is not None:
+            ei = attach(ei, self.structure.batch(idx, ei))
+        batch = torch.repeat_interleave(torch.arange(len(idx), device=self.device), sizes)
+        ea = torch.cat([self.ea[i] for i in idx]) if self.has_edge_attr else None
+        y = torch.cat([self.y[i] for i in idx])
+        mask = None
+        if self.task.level == "node":
+            masks = [self.mask[i] if self.mask[i] is not None else torch.ones(self.n[i], dtype=torch.bool,
+                                                                              device=self.device) for i in idx]
+            mask = torch.cat(masks)
+        return x, ei, batch, ea, len(idx), y, mask
+
+    def batches(self, batch_size: int, generator=None, start: int = 0):
+        """Mini-batches in the order drawn from ``generator`` (in storage order without), from batch ``start``."""
+        import torch
+
+        order = (torch.randperm(len(self), generator=generator).tolist() if generator is not None
+                 else list(range(len(self))))
+        for first in range(start * batch_size, len(order), batch_size):
+            yield self.collate(order[first:first + batch_size])
+
+    def feature_info(self) -> dict:
+        """Model input description: float width, or categorical column sizes (max over this split + 1)."""
+        x0 = self.x[0]
+        info: dict = {}
+        if x0.dtype.is_floating_point:
+            info["in_dim"] = int(x0.shape[1])
+        else:
+            cols = int(x0.shape[1])
+            info["in_dim"] = cols
+            info["node_categories"] = [int(max(int(x[:, c].max()) for x in self.x)) + 1 for c in range(cols)]
+        if self.has_edge_attr:
+            a0 = self.ea[0] if self.ea[0].dim() > 1 else self.ea[0].unsqueeze(1)
+            info["edge_dim"] = int(a0.shape[1])
+            if not a0.dtype.is_floating_point:
+                info["edge_categories"] = [
+                    int(max(int((a if a.dim() > 1 else a.unsqueeze(1))[:, c].max()) for a in self.ea if a.numel()))
+                    + 1 for c in range(int(a0.shape[1]))]
+        return info
+
+
+def merge_feature_info(*infos: dict) -> dict:
+    """Categorical sizes must cover every split: take the column-wise maximum."""
+    out = dict(infos[0])
+    for key in ("node_categories", "edge_categories"):
+        if key in out:
+            out[key] = [max(col) for col in zip(*(i[key] for i in infos if key in i))]
+    return out
+
+
+@dataclass
+class Prepared:
+    """A dataset loaded once for several runs of the same job: card, task, batches per split, input info."""
+
+    meta: dict
+    task: Task
+    data: dict
+    info: dict
+    device: object
+
+    def node_features_only(self) -> "Prepared":
+        """The same splits with the edge features hidden from the models (``edge_attr`` never passed)."""
+        import copy
+
+        data = {}
+        for split, batches in self.data.items():
+            data[split] = copy.copy(batches)
+            data[split].has_edge_attr = False
+        info = {k: v for k, v in self.info.items() if k not in ("edge_dim", "edge_categories")}
+        return Prepared(self.meta, self.task, data, info, self.device)
+
+
+def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
+    """Load the three splits of a dataset onto the device (``gapbench.graphs.data.load``)."""
+    from gapbench.graphs.data import load
+    from gapbench.train import common
+
+    device = common.select_device(device_name)
+    splits = {s: load(data_path, s) for s in ("train", "valid", "test")}
+    meta = splits["train"].meta
+    task = task_for(meta, splits["train"])
+    data = {s: GraphBatches(ds, task, device) for s, ds in splits.items()}
+    info = merge_feature_info(*(d.feature_info() for d in data.values()))
+    return Prepared(meta, task, data, info, device)

@@ -1,0 +1,175 @@
+"""The resumable epoch loop both trainers run (`gapbench train pde`, each configuration of `gapbench train graph`).
+
+A trainer supplies what is its own (:class:`Trainer`): the batches of an epoch, one optimiser step, the
+validation, what it keeps of the best epoch, its curve row and its tensors. :class:`Loop` owns what must be the
+same for every trainer, and guarantees:
+
+* **Signature.** A checkpoint holds the run's *signature* (:func:`gapbench.train.resume.signature`: the settings
+  that change the result, a sha256 of the model and loop sources, a sha256 of the data).
+  :func:`resumable_checkpoint` returns a checkpoint only when its signature equals the current one and says on
+  stderr whether it resumes or starts afresh.
+* **Exact resume.** :class:`LoopState` (epochs finished, the step within the epoch and in all, this epoch's
+  loss sums, the best validation value and its epoch, validations without improvement, done, training time) is
+  saved with the trainer's tensors every ``checkpoint_every`` optimiser steps, after every epoch and on
+  SIGTERM. A run restarted from it continues at step ``state.batch`` of epoch ``state.epoch``, repeating and
+  skipping none; a trainer that derives every random draw from ``(seed, epoch, step)`` or restores the RNG
+  state it saved ends with the metrics of an uninterrupted run (bitwise on CPU).
+* **SIGTERM** (:class:`gapbench.train.common.SigtermGuard`): checked after every step and at the end of every
+  epoch; it saves a checkpoint and exits with status 143.
+* **Curves.** After every epoch the trainer's row is appended to ``curves.csv`` (rewritten atomically) and kept
+  in the checkpoint; a finished run given again rewrites the file from it.
+* **Best epoch.** An epoch's validation value ``v`` that is better (``Trainer.better``) than ``state.best`` makes
+  it the best (``state.best``, ``state.best_epoch`` = epochs finished then) and calls ``Trainer.keep_best``
+  (write ``best.pt``, keep weights and test score), before that epoch's checkpoint.
+* **Patience.** ``patience`` validations in a row without improvement end the run (0: never early); an epoch
+  without validation (``Trainer.validate`` returns None) counts for neither.
+* **Done.** ``state.done`` is set when the run stops (patience or the last epoch) and saved in that epoch's
+  checkpoint; a finished run resumed trains nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from gapbench.train.common import CurveLog, SigtermGuard, Stopwatch, load_checkpoint, save_checkpoint
+
+
+@dataclass
+class LoopState:
+    """Where a run stands; plain values only, so it survives ``torch.load(weights_only=True)``."""
+
+    epoch: int = 0  # epochs finished
+    batch: int = 0  # optimiser steps done in the current epoch
+    step: int = 0  # optimiser steps done in all
+    loss_sum: float = 0.0  # sum over this epoch's steps of weight * loss
+    loss_n: float = 0  # sum of the weights (1 per step, or the batch's graphs)
+    best: float = math.inf  # best validation value so far (the trainer's start value when it has none)
+    best_epoch: int = 0  # epochs finished when ``best`` was reached (0: none yet)
+    bad_evals: int = 0  # validations since the last improvement
+    done: bool = False
+    elapsed_s: float = 0.0  # training wall time, summed over resumes
+
+    @property
+    def train_loss(self) -> float:
+        """Weighted mean loss of the current epoch's steps."""
+        return self.loss_sum / max(self.loss_n, 1)
+
+
+class Trainer(Protocol):
+    """What a trainer supplies to :class:`Loop`."""
+
+    def batches(self, state: LoopState) -> Iterable[Any]:
+        """The batches of epoch ``state.epoch`` from step ``state.batch`` on (seeding what the epoch draws)."""
+
+    def step(self, batch: Any, state: LoopState) -> tuple[Any, float]:
+        """One optimiser step (``state.step`` steps done before it): the loss (a tensor) and its weight."""
+
+    def validate(self, state: LoopState) -> float | None:
+        """The validation value after ``state.epoch`` finished epochs, or None when this epoch has none."""
+
+    def better(self, value: float, best: float) -> bool:
+        """Is ``value`` strictly better than ``best``?"""
+
+    def keep_best(self, state: LoopState) -> None:
+        """Keep what the run needs of its new best epoch (``state.best`` was just set)."""
+
+    def curve_row(self, state: LoopState, train_loss: float, valid: float | None, elapsed: float) -> dict:
+        """The ``curves.csv`` row of the epoch just finished."""
+
+    def checkpoint(self) -> dict:
+        """The trainer's own part of a checkpoint (model, optimiser, ...: tensors and plain values)."""
+
+
+def resumable_checkpoint(path: Path, signature: dict, command: str, map_location="cpu") -> dict | None:
+    """The checkpoint at ``path`` when its signature is ``signature``, else None (a fresh start, said on stderr)."""
+    ckpt = load_checkpoint(path, map_location=map_location)
+    if ckpt is not None and ckpt.get("signature") != signature:
+        print(f"gapbench train {command}: {path} is from a different configuration; starting afresh", file=sys.stderr)
+        return None
+    if ckpt is not None and "state" in ckpt:
+        state = ckpt["state"]
+        print(f"gapbench train {command}: resuming from {path} at epoch {state['epoch']}, step {state['step']}",
+              file=sys.stderr)
+    return ckpt
+
+
+@dataclass
+class Loop:
+    """One run's epochs: where it checkpoints, what it writes, when it stops (see the module docstring)."""
+
+    path: Path  # the checkpoint file
+    signature: dict
+    curves: CurveLog
+    epochs: int
+    checkpoint_every: int
+    patience: int = 0  # 0: no early stopping
+    count_in_epoch: bool = False  # checkpoint cadence counts the epoch's steps (graph sweeps), not all steps
+    label: str = ""  # prefix of the per-epoch log line
+
+    def save(self, state: LoopState, trainer: Trainer) -> None:
+        save_checkpoint(self.path, {"signature": self.signature, "state": asdict(state), "curves": self.curves.state(),
+                                    **trainer.checkpoint()})
+
+    def run(self, trainer: Trainer, state: LoopState, bar, guard: SigtermGuard | None = None) -> LoopState:
+        """Train from ``state`` until done; ``bar`` (``common.progress``) advances one unit per epoch.
+
+        ``guard``: an entered :class:`SigtermGuard` spanning more than this run (a sweep: a SIGTERM between two
+        configurations is acted on at the next step); without it the run installs its own.
+        """
+        if guard is None:
+            with SigtermGuard() as own:
+                return self.run(trainer, state, bar, own)
+        watch = Stopwatch(state.elapsed_s)
+
+        def save() -> None:
+            state.elapsed_s = watch.elapsed
+            self.save(state, trainer)
+
+        while not state.done and state.epoch < self.epochs:
+            for batch in trainer.batches(state):
+                loss, weight = trainer.step(batch, state)
+                state.step += 1
+                state.batch += 1
+                state.loss_sum += float(loss.detach()) * weight
+                state.loss_n += weight
+                if (state.batch if self.count_in_epoch else state.step) % self.checkpoint_every == 0:
+                    save()
+                guard.check(save)
+            self._end_epoch(trainer, state, bar, watch)
+            save()
+            guard.check(save)
+        return state
+
+    def _end_epoch(self, trainer: Trainer, state: LoopState, bar, watch: Stopwatch) -> None:
+        train_loss = state.train_loss
+        state.epoch += 1
+        state.batch, state.loss_sum, state.loss_n = 0, 0.0, 0
+        valid = trainer.validate(state)
+        if valid is not None:
+            if trainer.better(valid, state.best):
+                state.best, state.best_epoch, state.bad_evals = valid, state.epoch, 0
+                trainer.keep_best(state)
+            else:
+                state.bad_evals += 1
+                state.done = bool(self.patience) and state.bad_evals >= self.patience
+        state.done = state.done or state.epoch == self.epochs
+        self.curves.append(**trainer.curve_row(state, train_loss, valid, watch.elapsed))
+        shown = math.nan if valid is None else valid
+        bar.update(1)
+        bar.set_postfix(loss=f"{train_loss:.4f}", valid=f"{shown:.4g}", best=f"{state.best:.4g}")
+        if bar.disable:  # no bar (logs): one plain line per epoch
+            print(f"{self.label}epoch {state.epoch}/{self.epochs} train_loss {train_loss:.5f} valid {shown:.5f} "
+                  f"best {state.best:.5f} elapsed {watch.elapsed:.1f}s", file=sys.stderr)
+
+
+def fresh_or_restored(ckpt: dict | None, start: LoopState, restore: Callable[[dict], None]) -> LoopState:
+    """``start`` for a fresh run; else the checkpoint's state after ``restore(ckpt)`` loaded the trainer's part."""
+    if ckpt is None or "state" not in ckpt:
+        return start
+    restore(ckpt)
+    return LoopState(**ckpt["state"])
