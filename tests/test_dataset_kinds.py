@@ -145,7 +145,7 @@ def test_the_plugin_label_check_guards_the_store(plugin, tmp_path):
 def test_the_plugin_kind_reaches_the_workflow_helpers(plugin):
     from gapbench.graphs.data import dataset_paths
     from gapbench.tables.graphs import _metric
-    from gapbench.train.graph import task_for
+    from gapbench.train.graph_tasks import task_for
 
     config = {"graphs": {"neighbour_sum": {"n": [4, 9], "scale": 0.5, "n_graphs": 10}}}
     assert variants.of_config(config, "neighbour_sum") == ["n4", "n9"]
