@@ -59,15 +59,19 @@ def _leaf_parsers(parser: argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gapbench.errors import GapbenchError
+    from gapbench.registry import load_plugins
+
+    try:  # the modules named in GAPBENCH_PLUGINS register their kinds first: an equation adds subcommands
+        load_plugins()
+    except GapbenchError as err:
+        print(f"gapbench: error: {err}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.no_progress:  # every command accepts it; progress bars read GAPBENCH_PROGRESS
         os.environ["GAPBENCH_PROGRESS"] = "0"
-    from gapbench.errors import GapbenchError
-    from gapbench.registry import load_plugins
-
     try:
-        load_plugins()  # the modules named in GAPBENCH_PLUGINS register their models before any command runs
         return int(args.handler(args) or 0)
     except GapbenchError as err:
         print(f"gapbench {args.command}: error: {err}", file=sys.stderr)

@@ -12,6 +12,7 @@ from gapbench.errors import ConfigError
 from gapbench.models.pde_registry import ModelHyper, hyper_errors
 from gapbench.naming import fmt_num, obs_key, parse_obs_key
 from gapbench.pde import plan as data_plan
+from gapbench.pde.equations import runs
 from gapbench.registry import PDE_MODELS
 
 ROOT = "results/train/pde"
@@ -95,8 +96,7 @@ def check(config: dict) -> None:
             if fmt_num(s) not in [fmt_num(x) for x in obs["sigmas"]]:
                 raise ConfigError(f"config key train.pde.{eq}.sigmas: {s} is not an observed noise level; "
                                   f"allowed: {', '.join(map(fmt_num, obs['sigmas']))}")
-        pde = config["pde"]
-        frames = [pde["ks"]["n_frames"]] if eq == "ks" else [r["n_frames"] for r in pde["ns"]["regimes"]]
+        frames = [run.n_frames for run in runs(config, eq)]
         if e["horizon"] > min(frames) - 1:
             raise ConfigError(f"config key train.pde.{eq}.horizon: {e['horizon']} steps, but the data hold "
                               f"{min(frames) - 1} after frame 0; allowed: 0 (all) .. {min(frames) - 1}")
