@@ -138,8 +138,8 @@ def test_config_check_on_a_missing_or_broken_file(tmp_path, capsys):
 
 def test_rules_quote_every_param(repo):
     """Every `{params.x}` in a rule's shell command is shell-quoted (`:q`), except flag strings built from
-    validated booleans/integers (memory, flags, fail, features, centre)."""
-    built = {"memory", "flags", "fail", "features", "centre"}
+    validated booleans/integers (flags, fail, features, centre)."""
+    built = {"flags", "fail", "features", "centre"}
     unquoted = []
     for smk in sorted((repo / "workflow" / "rules").glob("*.smk")):
         for name, spec in re.findall(r"\{params\.(\w+)(:\w+)?\}", smk.read_text()):
