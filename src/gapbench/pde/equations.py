@@ -158,16 +158,17 @@ SHARED_KEYS = ("length", "resolution", "stepper", "batch", "max_redraws", "shard
 def shard_args(config: dict, equation: str, nu: str, split: str) -> list[str]:
     """Arguments of ``gapbench pde shard {equation}`` for the simulation of viscosity ``nu`` (as formatted in
     paths) and ``split``, from ``pde.{equation}`` and ``seed`` (the shard index and output are the rule's)."""
+    from gapbench.config import section_args
     from gapbench.naming import fmt_num
 
     sec = config["pde"][equation]
     run = next((r for r in runs(config, equation) if fmt_num(r.nu) == nu), None)
     if run is None:
         raise KeyError(f"no {equation} simulation with nu={nu} in pde.{equation}")
-    pairs = [("nu", nu), ("t_end", run.t_end), ("n_frames", run.n_frames), ("dt", run.dt)]
-    pairs += [(key, sec[key]) for key in SHARED_KEYS if key in sec]
-    pairs += [("n_samples", sec["n_samples"][split]), ("seed", config["seed"])]
-    return [str(part) for key, value in pairs for part in (f"--{key.replace('_', '-')}", value)]
+    values = {"nu": nu, "t_end": run.t_end, "n_frames": run.n_frames, "dt": run.dt,
+              **{key: sec[key] for key in SHARED_KEYS if key in sec},
+              "n_samples": sec["n_samples"][split], "seed": config["seed"]}
+    return section_args(values, list(values))
 
 
 def extend_schema(schema: dict) -> dict:
