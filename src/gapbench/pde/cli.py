@@ -161,7 +161,8 @@ def _simulate_parsers(sub, handler, shard: bool) -> None:
 
 def register(sub) -> None:
     """Add ``simulate`` and ``pde`` (shard, merge, observe, omega) to the top-level parser."""
-    sim = sub.add_parser("simulate", help="simulate trajectories of an equation (ks, ns, ...) into a Zarr store (standalone)")
+    sim = sub.add_parser("simulate", help="simulate trajectories of an equation (ks, ns, ...) into a Zarr store "
+                         "(standalone)")
     _simulate_parsers(sim.add_subparsers(dest="equation_command", required=True), _simulate, shard=False)
 
     pde = sub.add_parser("pde", help="PDE data stage: shards, merge, observation, omega_f (called by the rules)")

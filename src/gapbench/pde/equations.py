@@ -39,7 +39,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Callable
 
-from gapbench.registry import _check_name, _module, _resolve
+from gapbench.registry import _check_name, _resolve
 
 # Coordinate names of the spatial axes, in order (a store's dims are (sample, time, *SPACE[:n_dims])).
 SPACE = ("x", "y", "z")
@@ -79,7 +79,6 @@ class Equation:
     field_is_velocity: bool = False  # the solver_hv scaling: advective rate max|u| k_c (velocity), max|w| (rate)
     marker: str = "^"  # figure marker
     schema: dict | None = field(default=None, compare=False)  # the pde.{name} section of a plugin equation
-    module: str = field(default="", compare=False)  # source module (plugin code version)
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -117,7 +116,7 @@ def register_equation(name: str, *, field: str, n_dims: int, initial_condition: 
         raise ConfigError(f"equation {name!r}: give either a fixed length or a default_length (a parameter)")
     EQUATIONS[name] = Equation(name, field, n_dims, title or name, label or name.upper(), initial_condition,
                                simulate, laws, default_stepper, default_batch, default_dt, length, default_length,
-                               field_is_velocity, marker, schema, _module(simulate))
+                               field_is_velocity, marker, schema)
 
 
 def get(name: str) -> Equation:
