@@ -138,8 +138,8 @@ def test_config_check_on_a_missing_or_broken_file(tmp_path, capsys):
 
 def test_rules_quote_every_param(repo):
     """Every `{params.x}` in a rule's shell command is shell-quoted (`:q`), except flag strings built from
-    validated booleans/integers (memory, flags, fail)."""
-    built = {"memory", "flags", "fail"}
+    validated booleans/integers (flags, fail)."""
+    built = {"flags", "fail"}
     unquoted = []
     for smk in sorted((repo / "workflow" / "rules").glob("*.smk")):
         for name, spec in re.findall(r"\{params\.(\w+)(:\w+)?\}", smk.read_text()):

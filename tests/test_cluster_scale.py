@@ -24,6 +24,6 @@ def test_paper_dag_builds_with_every_stage():
     counts, elapsed = _dry_run()(REPO / "configs" / "paper.yaml")
     total = counts.pop("total")
     assert total == sum(counts.values())
-    for prefix in ("pde_shard_", "pde_observe", "graph_", "train_pde_model", "train_graph_", "tables_build"):
+    for prefix in ("pde_shard", "pde_observe", "graph_", "train_pde_model", "train_graph_", "tables_build"):
         assert any(rule.startswith(prefix) for rule in counts), f"no {prefix}* jobs in the paper DAG"
     print(f"paper DAG: {total} jobs in {elapsed:.1f} s; " + ", ".join(f"{r}={n}" for r, n in sorted(counts.items())))

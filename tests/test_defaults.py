@@ -81,6 +81,41 @@ def test_solver_module_defaults_are_the_schema_defaults():
     assert ks.DEFAULT_LENGTH == k["length"]["default"]
 
 
+@pytest.mark.parametrize("name", ["ks", "ns"])
+def test_equation_registry_defaults_are_the_schema_defaults(name):
+    """An equation's entry supplies the CLI's defaults (gapbench simulate/pde shard); they are the schema's."""
+    import importlib
+
+    from gapbench.pde.equations import EQUATIONS
+
+    eq, sec = EQUATIONS[name], _section(f"pde.{name}")
+    solver = importlib.import_module(f"gapbench.pde.{name}")
+    assert eq.default_batch == sec["batch"]["default"] == solver.DEFAULT_BATCH
+    assert eq.default_stepper == sec["stepper"]["default"]
+    if eq.default_dt is not None:
+        assert eq.default_dt == sec["dt"]["default"] == solver.DEFAULT_DT
+    if eq.length is None:
+        assert eq.default_length == sec["length"]["default"] == solver.DEFAULT_LENGTH
+    else:
+        assert "length" not in sec
+
+
+def test_the_schema_describes_exactly_the_built_in_equations():
+    """Every built-in equation has its three sections and is in both equation lists; plugins add theirs at run time
+    (gapbench.pde.equations.extend_schema)."""
+    from gapbench.pde.equations import EQUATIONS
+
+    built_in = [n for n, eq in EQUATIONS.items() if eq.schema is None]
+    assert built_in == ["ks", "ns"]
+    for path in ("pde.equations", "train.pde.equations"):
+        node = SCHEMA
+        for key in path.split("."):
+            node = node["properties"][key]
+        assert node["items"]["enum"] == built_in
+    for name in built_in:
+        assert _section(f"pde.{name}") and _section(f"pde.observe.{name}") and _section(f"train.pde.{name}")
+
+
 def _dataclasses():
     from gapbench.graphs.duplicates import DuplicatesParams
     from gapbench.graphs.ising import IsingParams

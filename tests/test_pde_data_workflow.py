@@ -78,10 +78,11 @@ def test_paper_config_builds_the_whole_dag():
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     counts = dict(re.findall(r"^(pde_\w+)\s+(\d+)$", out, re.M))
-    # KS: 3 nus x (2048/256 + 1 + 1) shards; NS: 2 regimes x (800/40 + 100/40 + 100/40 rounded up) shards;
+    # shards: KS 3 nus x (2048/256 + 1 + 1) = 30, NS 2 regimes x (800/40 + 100/40 + 100/40 rounded up) = 52;
     # observed: KS 3 nus x (4 fourier + 3 subsample) x 3 splits, NS 2 regimes x (2 + 2) x 4 sigmas x 3 splits
-    assert counts == {"pde_shard_ks": "30", "pde_shard_ns": "52", "pde_merge": "15", "pde_observe": "159",
-                      "pde_omega": "5"}, counts
+    assert counts == {"pde_shard": "82", "pde_merge": "15", "pde_observe": "159", "pde_omega": "5"}, counts
+    shards = re.findall(r"^Job \d+: (\w+) nu=\S+: simulating shard \d+ of the \w+ split$", out, re.M)
+    assert (shards.count("ks"), shards.count("ns")) == (30, 52)
 
 
 @pytest.mark.slow

@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     from gapbench.errors import GapbenchError
     from gapbench.registry import load_plugins
 
-    try:  # the modules named in GAPBENCH_PLUGINS register their kinds before the parser lists them
+    try:  # the modules named in GAPBENCH_PLUGINS register their kinds before the parser lists them (a dataset
+          # kind or an equation adds subcommands)
         load_plugins()
     except GapbenchError as err:
         print(f"gapbench: error: {err}", file=sys.stderr)

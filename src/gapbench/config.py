@@ -137,9 +137,21 @@ def load_schema(path: Path = SCHEMA_PATH) -> dict:
         return yaml.safe_load(fh)
 
 
+def _plugin_schema(config: dict, schema: dict) -> dict:
+    """Import the config's plugins (a list of module names; anything else is left to the schema's message) and
+    add the config sections of the equations they register (``gapbench.pde.equations.extend_schema``)."""
+    from gapbench.pde.equations import extend_schema
+    from gapbench.registry import load_plugins
+
+    plugins, name = config.get("plugins", []), schema["properties"]["plugins"]["items"]["pattern"]
+    if isinstance(plugins, list) and all(isinstance(p, str) and re.match(name, p) for p in plugins):
+        load_plugins(plugins)
+    return extend_schema(schema)
+
+
 def validate_config(config: dict[str, Any], schema_path: Path | str = SCHEMA_PATH) -> dict[str, Any]:
     """Validate ``config`` against the schema, fill defaults in place, run the semantic checks."""
-    schema = load_schema(Path(schema_path))
+    schema = _plugin_schema(config, load_schema(Path(schema_path)))
     coerced = _coerce_strings(config, schema)
     config.clear()
     config.update(coerced)
@@ -177,6 +189,12 @@ def load_config(path: Path | str) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: a config must be a mapping of keys to values")
     return validate_config(config)
+
+
+def section_args(section: dict, keys: tuple[str, ...] | list[str]) -> list[str]:
+    """``--key value`` for each of ``keys`` of a config section (``_`` in a key becomes ``-``): how a rule hands a
+    section's settings to a subcommand, one param (quoted element by element by ``:q``)."""
+    return [str(part) for key in keys for part in (f"--{key.replace('_', '-')}", section[key])]
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from functools import partial
 
 from gapbench.pde import plan
+from gapbench.pde.equations import EQUATIONS
 
 PDE = "results/data/pde/{eq}/nu{nu}"  # = plan.run_dir
 PDE_LOG = "results/logs/pde/{eq}/nu{nu}"
@@ -10,7 +11,7 @@ PDE_BENCH = "results/benchmarks/pde/{eq}/nu{nu}"
 
 
 wildcard_constraints:
-    eq="ks|ns",
+    eq=wildcard_pattern(EQUATIONS),
     nu=r"[0-9.e+-]+",
     split="train|valid|test",
     shard=r"\d+",
@@ -21,69 +22,25 @@ wildcard_constraints:
 
 pde_data_targets = partial(plan.targets, config)
 pde_shards = plan.shard_inputs(config)
-ns_regime = plan.ns_regime(config)
 
 
-# One shard of KS trajectories (a temp store, merged below).
-rule pde_shard_ks:
+# One shard of trajectories of one simulation of any registered equation (a temp store, merged below); its
+# settings come from the section pde.{eq} (gapbench.pde.equations.shard_args).
+rule pde_shard:
     output:
-        store=temp(directory("results/data/pde/ks/nu{nu}/sim/{split}/shard{shard}.zarr")),
+        store=temp(directory(f"{PDE}/sim/{{split}}/shard{{shard}}.zarr")),
     log:
-        "results/logs/pde/ks/nu{nu}/sim/{split}/shard{shard}.log",
+        f"{PDE_LOG}/sim/{{split}}/shard{{shard}}.log",
     benchmark:
-        "results/benchmarks/pde/ks/nu{nu}/sim/{split}/shard{shard}.tsv"
+        f"{PDE_BENCH}/sim/{{split}}/shard{{shard}}.tsv"
     conda:
         "../../envs/pde.yaml"
     params:
-        length=lookup(dpath="pde/ks/length", within=config),
-        resolution=lookup(dpath="pde/ks/resolution", within=config),
-        t_end=lookup(dpath="pde/ks/t_end", within=config),
-        n_frames=lookup(dpath="pde/ks/n_frames", within=config),
-        dt=lookup(dpath="pde/ks/dt", within=config),
-        stepper=lookup(dpath="pde/ks/stepper", within=config),
-        batch=lookup(dpath="pde/ks/batch", within=config),
-        max_redraws=lookup(dpath="pde/ks/max_redraws", within=config),
-        n_samples=lookup(dpath="pde/ks/n_samples/{split}", within=config),
-        shard_size=lookup(dpath="pde/ks/shard_size", within=config),
-        seed=lookup(dpath="seed", within=config),
+        sim=plan.shard_args(config),
     message:
-        "KS nu={wildcards.nu}: simulating shard {wildcards.shard} of the {wildcards.split} split"
+        "{wildcards.eq} nu={wildcards.nu}: simulating shard {wildcards.shard} of the {wildcards.split} split"
     shell:
-        "python3 -m gapbench pde shard ks --nu {wildcards.nu} --length {params.length:q} --resolution {params.resolution:q}"
-        " --t-end {params.t_end:q} --n-frames {params.n_frames:q} --dt {params.dt:q} --stepper {params.stepper:q}"
-        " --batch {params.batch:q} --max-redraws {params.max_redraws:q} --seed {params.seed:q}"
-        " --split {wildcards.split} --n-samples {params.n_samples:q} --shard-size {params.shard_size:q}"
-        " --shard {wildcards.shard} --out {output.store} --no-progress > {log} 2>&1"
-
-
-# One shard of NS trajectories of one regime (a temp store, merged below).
-rule pde_shard_ns:
-    output:
-        store=temp(directory("results/data/pde/ns/nu{nu}/sim/{split}/shard{shard}.zarr")),
-    log:
-        "results/logs/pde/ns/nu{nu}/sim/{split}/shard{shard}.log",
-    benchmark:
-        "results/benchmarks/pde/ns/nu{nu}/sim/{split}/shard{shard}.tsv"
-    conda:
-        "../../envs/pde.yaml"
-    params:
-        resolution=lookup(dpath="pde/ns/resolution", within=config),
-        t_end=lookup(dpath="pde/ns/regimes/{r}/t_end", within=config, r=ns_regime),
-        n_frames=lookup(dpath="pde/ns/regimes/{r}/n_frames", within=config, r=ns_regime),
-        dt=lookup(dpath="pde/ns/regimes/{r}/dt", within=config, r=ns_regime),
-        stepper=lookup(dpath="pde/ns/stepper", within=config),
-        batch=lookup(dpath="pde/ns/batch", within=config),
-        max_redraws=lookup(dpath="pde/ns/max_redraws", within=config),
-        n_samples=lookup(dpath="pde/ns/n_samples/{split}", within=config),
-        shard_size=lookup(dpath="pde/ns/shard_size", within=config),
-        seed=lookup(dpath="seed", within=config),
-    message:
-        "NS nu={wildcards.nu}: simulating shard {wildcards.shard} of the {wildcards.split} split"
-    shell:
-        "python3 -m gapbench pde shard ns --nu {wildcards.nu} --resolution {params.resolution:q}"
-        " --t-end {params.t_end:q} --n-frames {params.n_frames:q} --dt {params.dt:q} --stepper {params.stepper:q}"
-        " --batch {params.batch:q} --max-redraws {params.max_redraws:q} --seed {params.seed:q}"
-        " --split {wildcards.split} --n-samples {params.n_samples:q} --shard-size {params.shard_size:q}"
+        "python3 -m gapbench pde shard {wildcards.eq} {params.sim:q} --split {wildcards.split}"
         " --shard {wildcards.shard} --out {output.store} --no-progress > {log} 2>&1"
 
 

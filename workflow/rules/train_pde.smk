@@ -43,40 +43,15 @@ rule train_pde_model:
     resources:
         gpu=gpu_slots(lookup(dpath="train/pde/device", within=config)),
     params:
-        horizon=lookup(dpath="train/pde/{eq}/horizon", within=config),
-        valid_threshold=lookup(dpath="train/pde/valid_threshold", within=config),
-        width=lookup(dpath="train/pde/{eq}/width", within=config),
-        n_layers=lookup(dpath="train/pde/{eq}/n_layers", within=config),
-        modes=lookup(dpath="train/pde/{eq}/modes", within=config),
-        ff_factor=lookup(dpath="train/pde/{eq}/ff_factor", within=config),
-        memory=pde_plan.memory_flags(config),
-        epochs=lookup(dpath="train/pde/{eq}/epochs", within=config),
-        batch_size=lookup(dpath="train/pde/{eq}/batch_size", within=config),
-        lr=lookup(dpath="train/pde/{eq}/lr", within=config),
-        weight_decay=lookup(dpath="train/pde/{eq}/weight_decay", within=config),
-        grad_clip=lookup(dpath="train/pde/{eq}/grad_clip", within=config),
-        patience=lookup(dpath="train/pde/{eq}/patience", within=config),
-        eval_every=lookup(dpath="train/pde/{eq}/eval_every", within=config),
-        train_noise=lookup(dpath="train/pde/{eq}/train_noise", within=config),
-        max_train_samples=lookup(dpath="train/pde/{eq}/max_train_samples", within=config),
-        eval_batch_size=lookup(dpath="train/pde/{eq}/eval_batch_size", within=config),
-        checkpoint_every=lookup(dpath="train/pde/checkpoint_every", within=config),
-        device=lookup(dpath="train/pde/device", within=config),
+        args=pde_plan.model_args(config),
         flags=pde_plan.flags(config),
         fail=inject_failure,
     message:
         "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: training {wildcards.model}, seed {wildcards.seed}"
     shell:
         "python3 -m gapbench train pde --data-dir $(dirname {input.train}) --model {wildcards.model} --seed {wildcards.seed}"
-        " --out $(dirname {output.metrics}) --device {params.device:q} --threads {threads}"
-        " --horizon {params.horizon:q} --valid-threshold {params.valid_threshold:q}"
-        " --width {params.width:q} --n-layers {params.n_layers:q} --modes {params.modes:q}"
-        " --ff-factor {params.ff_factor:q} {params.memory} --epochs {params.epochs:q}"
-        " --batch-size {params.batch_size:q} --lr {params.lr:q} --weight-decay {params.weight_decay:q}"
-        " --grad-clip {params.grad_clip:q} --patience {params.patience:q} --eval-every {params.eval_every:q}"
-        " --train-noise {params.train_noise:q} --max-train-samples {params.max_train_samples:q}"
-        " --eval-batch-size {params.eval_batch_size:q} --checkpoint-every {params.checkpoint_every:q}"
-        " {params.flags} {params.fail} --no-progress > {log} 2>&1"
+        " --out $(dirname {output.metrics}) --threads {threads} {params.args:q} {params.flags} {params.fail}"
+        " --no-progress > {log} 2>&1"
 
 
 # Trivial predictors on the test split over the horizon: persistence (u(t) = observed frame 0) and zero.
@@ -95,14 +70,12 @@ rule train_pde_trivial:
     conda:
         "../../envs/train.yaml"
     params:
-        horizon=lookup(dpath="train/pde/{eq}/horizon", within=config),
-        valid_threshold=lookup(dpath="train/pde/valid_threshold", within=config),
+        args=pde_plan.baseline_args(config),
     message:
         "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: trivial predictor {wildcards.trivial}"
     shell:
         "python3 -m gapbench train pde-baseline --data-dir $(dirname {input.test}) --predictor {wildcards.trivial}"
-        " --horizon {params.horizon:q} --valid-threshold {params.valid_threshold:q}"
-        " --out $(dirname {output.metrics}) --no-progress > {log} 2>&1"
+        " {params.args:q} --out $(dirname {output.metrics}) --no-progress > {log} 2>&1"
 
 
 # Numerical baseline: the Dedalus solver on {sres} points from each observed first test frame (spectrally
@@ -122,12 +95,10 @@ rule train_pde_solver:
     conda:
         "../../envs/train.yaml"
     params:
-        horizon=lookup(dpath="train/pde/{eq}/horizon", within=config),
-        valid_threshold=lookup(dpath="train/pde/valid_threshold", within=config),
+        args=pde_plan.baseline_args(config),
     message:
         "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: numerical baseline {wildcards.solver} on "
         "{wildcards.sres} points"
     shell:
         "python3 -m gapbench train pde-baseline --data-dir $(dirname {input.test}) --predictor {wildcards.solver}"
-        " --resolution {wildcards.sres} --horizon {params.horizon:q} --valid-threshold {params.valid_threshold:q}"
-        " --out $(dirname {output.metrics}) --no-progress > {log} 2>&1"
+        " --resolution {wildcards.sres} {params.args:q} --out $(dirname {output.metrics}) --no-progress > {log} 2>&1"

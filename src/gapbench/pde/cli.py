@@ -1,7 +1,8 @@
 """Subcommands of the PDE data stage (Part II); handlers import numpy/xarray/Dedalus only when run.
 
-* ``gapbench simulate ks|ns ... --out X.zarr``: simulate trajectories into one store (standalone use).
-* ``gapbench pde shard ks|ns ... --shard i``: one shard of a split (one Snakemake job).
+* ``gapbench simulate EQ ... --out X.zarr``: simulate trajectories into one store (standalone use); one
+  subcommand per registered equation (``equations.EQUATIONS``: ks, ns, and what plugins register).
+* ``gapbench pde shard EQ ... --shard i``: one shard of a split (one Snakemake job).
 * ``gapbench pde merge SHARD... --out``: shards -> one store per (equation, nu, split), lazily.
 * ``gapbench pde observe --sim X --method --resolution --sigma --out``: observed store.
 * ``gapbench pde omega --sim X --resolutions ... --out omega_f.csv``: unobserved energy table.
@@ -24,22 +25,22 @@ def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
 
 
-def _physics_args(p: argparse.ArgumentParser, equation: str) -> None:
+def _physics_args(p: argparse.ArgumentParser, eq) -> None:
+    """The simulation flags of equation entry ``eq`` (``equations.Equation``): its defaults where it has them."""
     p.add_argument("--nu", type=positive_float, required=True, help="viscosity (> 0)")
     p.add_argument("--resolution", type=number(int, 2, 8192), required=True,
                    help="simulation grid points per direction")
     p.add_argument("--t-end", type=positive_float, required=True, help="final time")
     p.add_argument("--n-frames", type=number(int, 2, 100000), required=True, help="saved frames including t = 0")
-    if equation == "ks":
-        p.add_argument("--dt", type=positive_float, help="fixed time step (default: ks.DEFAULT_DT, 5e-3)")
-    else:
+    if eq.default_dt is None:
         p.add_argument("--dt", type=positive_float, required=True, help="fixed time step")
-    default = "ks.DEFAULT_STEPPER, SBDF4" if equation == "ks" else "SBDF2"
-    p.add_argument("--stepper", choices=STEPPERS, help=f"Dedalus timestepper (default: {default})")
-    if equation == "ks":
-        p.add_argument("--length", type=positive_float, help="domain period L (default: ks.DEFAULT_LENGTH, 64)")
+    else:
+        p.add_argument("--dt", type=positive_float, help=f"fixed time step (default: {eq.default_dt:g})")
+    p.add_argument("--stepper", choices=STEPPERS, help=f"Dedalus timestepper (default: {eq.default_stepper})")
+    if eq.length is None:
+        p.add_argument("--length", type=positive_float, help=f"domain period L (default: {eq.default_length:g})")
     p.add_argument("--batch", type=number(int, 1, 4096),
-                   help=f"trajectories per Dedalus solve (default: {equation}.DEFAULT_BATCH)")
+                   help=f"trajectories per Dedalus solve (default: {eq.default_batch})")
     p.add_argument("--max-redraws", type=number(int, 0, 1000), default=10,
                    help="re-draws of a diverging trajectory before failing")
     p.add_argument("--seed", type=seed, default=0, help="root seed (default %(default)s)")
@@ -48,20 +49,16 @@ def _physics_args(p: argparse.ArgumentParser, equation: str) -> None:
 
 
 def _params(args, equation: str):
-    """SimParams from the arguments; options left out take the solver module's defaults."""
-    import importlib
-
+    """SimParams from the arguments; options left out take the equation's defaults (its registry entry)."""
     from gapbench.errors import ConfigError
     from gapbench.pde.config_checks import check_dt
-    from gapbench.pde.generate import SimParams
+    from gapbench.pde.equations import SimParams, get
 
-    solver = importlib.import_module(f"gapbench.pde.{equation}")
-    args.batch = args.batch or solver.DEFAULT_BATCH
-    length, stepper = 1.0, "SBDF2"  # NS: the unit torus; simulate_ns's default stepper
-    if equation == "ks":
-        args.dt = args.dt or solver.DEFAULT_DT
-        length, stepper = args.length or solver.DEFAULT_LENGTH, solver.DEFAULT_STEPPER
-    args.stepper = args.stepper or stepper
+    eq = get(equation)
+    args.batch = args.batch or eq.default_batch
+    args.dt = args.dt or eq.default_dt
+    args.stepper = args.stepper or eq.default_stepper
+    length = eq.length if eq.length is not None else (args.length or eq.default_length)
     if args.n_frames < 2:
         raise ConfigError(f"--n-frames must be >= 2, got {args.n_frames}")
     check_dt("--dt", args.t_end, args.n_frames, args.dt)
@@ -143,9 +140,11 @@ def _omega(args) -> int:
 
 
 def _simulate_parsers(sub, handler, shard: bool) -> None:
-    for equation, title in (("ks", "Kuramoto-Sivashinsky (1D)"), ("ns", "Navier-Stokes, vorticity form (2D)")):
-        p = sub.add_parser(equation, help=f"{title} trajectories into a Zarr store")
-        _physics_args(p, equation)
+    from gapbench.pde.equations import EQUATIONS
+
+    for equation, eq in EQUATIONS.items():
+        p = sub.add_parser(equation, help=f"{eq.title} trajectories into a Zarr store")
+        _physics_args(p, eq)
         p.add_argument("--split", default="train",
                        help="split label; part of every sample's seed (default %(default)s)")
         if shard:
@@ -162,7 +161,8 @@ def _simulate_parsers(sub, handler, shard: bool) -> None:
 
 def register(sub) -> None:
     """Add ``simulate`` and ``pde`` (shard, merge, observe, omega) to the top-level parser."""
-    sim = sub.add_parser("simulate", help="simulate KS or NS trajectories into a Zarr store (standalone)")
+    sim = sub.add_parser("simulate", help="simulate trajectories of an equation (ks, ns, ...) into a Zarr store "
+                         "(standalone)")
     _simulate_parsers(sim.add_subparsers(dest="equation_command", required=True), _simulate, shard=False)
 
     pde = sub.add_parser("pde", help="PDE data stage: shards, merge, observation, omega_f (called by the rules)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gapbench.errors import ConfigError
 from gapbench.naming import fmt_num
+from gapbench.pde.equations import EQUATIONS, runs
 
 
 def check_dt(key: str, t_end: float, n_frames: int, dt: float) -> None:
@@ -26,10 +27,12 @@ MAX_SHARDS = 10_000
 
 
 def check(config: dict) -> None:
-    """Raise ConfigError if the pde section is inconsistent (observed resolutions, dt, regimes, shard count)."""
-    pde = config["pde"]
-    ks, ns, obs = pde["ks"], pde["ns"], pde["observe"]
-    for eq in ("ks", "ns"):
+    """Raise ConfigError if the pde section is inconsistent (observed resolutions, dt, viscosities, shard count).
+
+    Every registered equation's section is checked, simulated or not, so a config stays valid when its
+    ``equations`` list grows."""
+    pde, obs = config["pde"], config["pde"]["observe"]
+    for eq in EQUATIONS:
         for split, n in pde[eq]["n_samples"].items():
             shards = -(-n // pde[eq]["shard_size"])
             if shards > MAX_SHARDS:
@@ -38,14 +41,13 @@ def check(config: dict) -> None:
                     f"{pde[eq]['shard_size']} make {shards} jobs; allowed: at most {MAX_SHARDS} shards per split "
                     f"(raise shard_size to >= {-(-n // MAX_SHARDS)})"
                 )
-    check_dt("config key pde.ks.dt", ks["t_end"], ks["n_frames"], ks["dt"])
-    seen = set()
-    for i, regime in enumerate(ns["regimes"]):
-        check_dt(f"config key pde.ns.regimes[{i}].dt", regime["t_end"], regime["n_frames"], regime["dt"])
-        if fmt_num(regime["nu"]) in seen:
-            raise ConfigError(f"config key pde.ns.regimes[{i}].nu: {regime['nu']} repeats another regime's nu")
-        seen.add(fmt_num(regime["nu"]))
-    for eq in ("ks", "ns"):
+        seen = set()
+        for run in runs(config, eq):
+            check_dt(f"config key {run.key}.dt", run.t_end, run.n_frames, run.dt)
+            if fmt_num(run.nu) in seen:
+                raise ConfigError(f"config key {run.nu_key}: {run.nu} repeats another simulation's nu")
+            seen.add(fmt_num(run.nu))
+    for eq in EQUATIONS:
         n = pde[eq]["resolution"]
         for f in obs[eq]["resolutions"]:
             if f > n:

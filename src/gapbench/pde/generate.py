@@ -1,8 +1,9 @@
 """Simulated trajectories -> a simulation dataset in the store format (``store.py``).
 
 Trajectory ``i`` of ``(equation, nu, split)`` starts from the initial condition drawn with
-``seeds.trajectory_seed(root, equation, nu, split, i, attempt)`` (KS: a sum of sines; NS: the
-Gaussian random field) and is integrated by the Dedalus solvers (``ks.simulate_ks`` / ``ns.simulate_ns``).
+``seeds.trajectory_seed(root, equation, nu, split, i, attempt)`` by the equation's initial-condition law (KS: a
+sum of sines; NS: the Gaussian random field) and integrated by its solver (both named by its entry in
+``equations.EQUATIONS``).
 Trajectories are solved ``batch`` at a time in one Dedalus problem to amortise its per-step overhead; the
 solvers keep the trajectories of a batch independent bit for bit (``runner.py``), so the data depend on the
 seeds only, not on the batch size or the number of shards.
@@ -16,15 +17,15 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
 from gapbench.errors import GapbenchError
+from gapbench.pde.equations import SimParams, get
 from gapbench.pde.omega import tail_fraction
 from gapbench.pde.seeds import trajectory_seed
-from gapbench.pde.store import VARIABLES, versions
+from gapbench.pde.store import versions
 
 log = logging.getLogger("gapbench.pde")
 
@@ -34,32 +35,11 @@ SEED_SCHEME = (
 )
 
 
-@dataclass(frozen=True)
-class SimParams:
-    """Everything that determines one (equation, nu) simulation, besides the seeds."""
-
-    equation: str  # ks | ns
-    nu: float  # viscosity
-    resolution: int  # grid points per direction
-    t_end: float  # final time
-    n_frames: int  # saved frames including t = 0, evenly spaced on [0, t_end]
-    dt: float  # fixed time step
-    stepper: str  # Dedalus timestepper name
-    length: float  # domain period (KS: L; NS: 1, the unit torus)
-
-
 def _solve(params: SimParams, seeds: list[int]) -> np.ndarray:
     """Initial conditions from ``seeds``, integrated in one Dedalus batch; (batch, n_frames, N[, N])."""
-    p, b = params, len(seeds)
-    if p.equation == "ks":
-        from gapbench.pde.ks import initial_condition, simulate_ks
-
-        u0 = np.stack([initial_condition(np.random.default_rng(s), p.resolution, p.length) for s in seeds])
-        return simulate_ks(u0, p.nu, p.length, p.t_end, p.n_frames, p.dt, p.stepper, batch_size=b)
-    from gapbench.pde.ns import initial_condition, simulate_ns
-
-    w0 = np.stack([initial_condition(np.random.default_rng(s), p.resolution) for s in seeds])
-    return simulate_ns(w0, p.nu, p.t_end, p.n_frames, p.dt, p.stepper, batch_size=b)
+    eq = get(params.equation)
+    u0 = np.stack([eq.draw(np.random.default_rng(s), params) for s in seeds])
+    return eq.solve(u0, params, batch_size=len(seeds))
 
 
 def _solve_block(params, root, split, indices, max_redraws, redraws):
@@ -120,28 +100,10 @@ def simulate_samples(
     return build_dataset(params, np.concatenate(fields), np.arange(first, stop), seeds, redraws, root_seed, split)
 
 
-def _laws(equation: str) -> dict[str, str]:
-    """Forcing and initial-condition law as text, from the solver modules' constants."""
-    if equation == "ks":
-        from gapbench.pde import ks
-
-        return {
-            "forcing": "none",
-            "initial_condition": f"sum of {ks.N_SINES} sines A*sin(2*pi*l*x/L + phi), A ~ U[-0.5, 0.5), "
-            f"phi ~ U[0, 2*pi), l ~ U{{1..{ks.MAX_WAVENUMBER}}} (gapbench.pde.ks.initial_condition)",
-        }
-    from gapbench.pde import ns
-
-    return {
-        "forcing": f"{ns.FORCING_AMPLITUDE}*(sin(2*pi*(x+y)) + cos(2*pi*(x+y)))",
-        "initial_condition": f"Gaussian random field (FNO), alpha {ns.GRF_ALPHA}, tau {ns.GRF_TAU}, zero mean, "
-        "Nyquist modes dropped (gapbench.pde.ns.initial_condition)",
-    }
-
-
 def build_dataset(params, field, samples, seeds, redraws, root_seed, split) -> xr.Dataset:
     """Wrap simulated fields ``(sample, time, x[, y])`` into the store format with every attr."""
-    name, dims = VARIABLES[params.equation]
+    eq = get(params.equation)
+    name, dims = eq.field, eq.dims
     n = params.resolution
     grid = np.arange(n) * params.length / n
     coords = {"sample": np.asarray(samples, np.int64), "time": np.linspace(0.0, params.t_end, params.n_frames)}
@@ -153,7 +115,7 @@ def build_dataset(params, field, samples, seeds, redraws, root_seed, split) -> x
         "kind": "simulation",
         "nu": float(params.nu),
         "length": float(params.length),
-        **_laws(params.equation),
+        **eq.describe(),
         "stepper": params.stepper,
         "dt": float(params.dt),
         "t_end": float(params.t_end),

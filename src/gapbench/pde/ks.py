@@ -124,3 +124,24 @@ def simulate_ks(
         batch_size=batch_size, bound=bound,
     )
     return (frames, stats) if return_stats else frames
+
+
+# The solver contract of gapbench.pde.equations (the registry entry "ks" names these three).
+def draw(rng: np.random.Generator, params) -> np.ndarray:
+    """:func:`initial_condition` on the grid of ``params`` (an ``equations.SimParams``)."""
+    return initial_condition(rng, params.resolution, params.length)
+
+
+def simulate(u0: np.ndarray, params, *, hyperviscosity: float = 0.0, batch_size: int = DEFAULT_BATCH) -> np.ndarray:
+    """:func:`simulate_ks` with the settings of ``params`` (an ``equations.SimParams``)."""
+    return simulate_ks(u0, params.nu, params.length, params.t_end, params.n_frames, params.dt, params.stepper,
+                       batch_size=batch_size, hyperviscosity=hyperviscosity)
+
+
+def laws() -> dict[str, str]:
+    """Forcing and initial-condition law as text (store attrs)."""
+    return {
+        "forcing": "none",
+        "initial_condition": f"sum of {N_SINES} sines A*sin(2*pi*l*x/L + phi), A ~ U[-0.5, 0.5), "
+        f"phi ~ U[0, 2*pi), l ~ U{{1..{MAX_WAVENUMBER}}} (gapbench.pde.ks.initial_condition)",
+    }

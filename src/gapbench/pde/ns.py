@@ -169,3 +169,24 @@ def simulate_ns(
         batch_size=batch_size, bound=bound,
     )
     return (frames, stats) if return_stats else frames
+
+
+# The solver contract of gapbench.pde.equations (the registry entry "ns" names these three).
+def draw(rng: np.random.Generator, params) -> np.ndarray:
+    """:func:`initial_condition` on the grid of ``params`` (an ``equations.SimParams``; the torus is fixed)."""
+    return initial_condition(rng, params.resolution)
+
+
+def simulate(w0: np.ndarray, params, *, hyperviscosity: float = 0.0, batch_size: int = DEFAULT_BATCH) -> np.ndarray:
+    """:func:`simulate_ns` (forced) with the settings of ``params`` (an ``equations.SimParams``)."""
+    return simulate_ns(w0, params.nu, params.t_end, params.n_frames, params.dt, params.stepper,
+                       batch_size=batch_size, hyperviscosity=hyperviscosity)
+
+
+def laws() -> dict[str, str]:
+    """Forcing and initial-condition law as text (store attrs)."""
+    return {
+        "forcing": f"{FORCING_AMPLITUDE}*(sin(2*pi*(x+y)) + cos(2*pi*(x+y)))",
+        "initial_condition": f"Gaussian random field (FNO), alpha {GRF_ALPHA}, tau {GRF_TAU}, zero mean, "
+        "Nyquist modes dropped (gapbench.pde.ns.initial_condition)",
+    }

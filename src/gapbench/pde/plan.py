@@ -8,30 +8,20 @@ from __future__ import annotations
 import math
 
 from gapbench.naming import fmt_num, obs_key
+from gapbench.pde import equations
 
 SPLITS = ("train", "valid", "test")
 ROOT = "results/data/pde"
 
 
 def nus(config: dict, equation: str) -> list[float]:
-    """Viscosities simulated for ``equation`` (KS: ``pde.ks.nus``; NS: the ``nu`` of each regime)."""
-    pde = config["pde"]
-    if equation == "ks":
-        return [float(nu) for nu in pde["ks"]["nus"]]
-    return [float(r["nu"]) for r in pde["ns"]["regimes"]]
+    """Viscosities simulated for ``equation``, one per simulation of its section (``equations.runs``)."""
+    return [run.nu for run in equations.runs(config, equation)]
 
 
 def runs(config: dict) -> list[tuple[str, str]]:
     """``(equation, fmt_num(nu))`` of every simulation the config asks for."""
     return [(eq, fmt_num(nu)) for eq in config["pde"]["equations"] for nu in nus(config, eq)]
-
-
-def regime_index(config: dict, nu: str) -> int:
-    """Index in ``pde.ns.regimes`` of the regime whose viscosity formats as ``nu``."""
-    for i, nu_i in enumerate(nus(config, "ns")):
-        if fmt_num(nu_i) == nu:
-            return i
-    raise KeyError(f"no NS regime with nu={nu}")
 
 
 def n_shards(config: dict, equation: str, split: str) -> int:
@@ -80,6 +70,7 @@ def shard_inputs(config: dict):
     return shards
 
 
-def ns_regime(config: dict):
-    """Namespace function for ``lookup``: index of the NS regime of wildcard ``nu``."""
-    return lambda wildcards: regime_index(config, wildcards.nu)
+def shard_args(config: dict):
+    """Params function for ``pde_shard``: the simulation settings of wildcards (eq, nu, split) as arguments of
+    ``gapbench pde shard {eq}`` (``equations.shard_args``), for any registered equation."""
+    return lambda wildcards: equations.shard_args(config, wildcards.eq, wildcards.nu, wildcards.split)

@@ -2,8 +2,9 @@
 
 One Zarr v3 store per (equation, nu, split) and per observation variant, written through xarray:
 
-* data variable ``u`` with dims ``(sample, time, x)`` (KS) or ``vorticity`` with dims ``(sample, time, x, y)``
-  (NS), float32, chunked along ``sample`` only;
+* data variable named by the equation's registry entry (``equations.EQUATIONS``) with dims ``(sample, time,
+  *space)``: ``u`` with dims ``(sample, time, x)`` (KS), ``vorticity`` with dims ``(sample, time, x, y)`` (NS);
+  float32, chunked along ``sample`` only;
 * observed stores only: the clean observed field beside it, ``u_clean`` / ``vorticity_clean`` (same dims,
   float32; the noise-free observation that every nRMSE is scored against, ``observe.py``);
 * prediction stores (``predictions.zarr`` of a training or solver run) hold the predicted field under the
@@ -30,10 +31,8 @@ import xarray as xr
 
 from gapbench.errors import StoreError
 
-VARIABLES = {"ks": ("u", ("sample", "time", "x")), "ns": ("vorticity", ("sample", "time", "x", "y"))}
-
 REQUIRED_ATTRS = (
-    "equation",  # ks | ns
+    "equation",  # a registered equation: ks | ns | a plugin's
     "kind",  # simulation | observation
     "nu",  # viscosity
     "length",  # period of the domain in every direction (KS 64, NS 1)
@@ -71,8 +70,16 @@ def versions() -> dict[str, str]:
     return {f"{name}_version": v for name, v in installed("dedalus", "gapbench").items()}
 
 
+def variable(equation: str) -> tuple[str, tuple[str, ...]]:
+    """(name, dims) of the data variable of ``equation``'s stores."""
+    from gapbench.pde.equations import get
+
+    eq = get(equation)
+    return eq.field, eq.dims
+
+
 def field_name(equation: str) -> str:
-    return VARIABLES[equation][0]
+    return variable(equation)[0]
 
 
 def clean_name(name: str) -> str:
@@ -151,10 +158,12 @@ def validate(ds: xr.Dataset, where: str = "store", check_values: bool = True) ->
     missing = [a for a in REQUIRED_ATTRS if a not in ds.attrs]
     if missing:
         raise StoreError(f"{where}: missing attrs {', '.join(missing)}")
+    from gapbench.pde.equations import EQUATIONS
+
     eq = ds.attrs["equation"]
-    if eq not in VARIABLES:
-        raise StoreError(f"{where}: attr equation={eq!r}; allowed: {', '.join(VARIABLES)}")
-    name, dims = VARIABLES[eq]
+    if eq not in EQUATIONS:
+        raise StoreError(f"{where}: attr equation={eq!r}; allowed: {', '.join(EQUATIONS)}")
+    name, dims = variable(eq)
     if name not in ds.data_vars:
         raise StoreError(f"{where}: no variable {name!r} (a {eq} store holds {name!r} with dims {dims})")
     if ds[name].dims != dims:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gapbench.pde.equations import EQUATIONS
 from gapbench.tables import memory
 from gapbench.tables.collect import read_csv_rows
 from gapbench.tables.graphs import SWEPT, GraphRow, is_selected, model_rank
@@ -62,6 +63,15 @@ def _empty(ax, what: str) -> None:
     ax.set_yticks([])
 
 
+def _label(equation: str) -> str:
+    """An equation's short label in figures (its registry entry; the upper-cased name for an unknown one)."""
+    return EQUATIONS[equation].label if equation in EQUATIONS else equation.upper()
+
+
+def _marker(equation: str) -> str:
+    return EQUATIONS[equation].marker if equation in EQUATIONS else "^"
+
+
 def delta_vs_omega(rows: list[PdeRow], metric: str, figures_dir: Path) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4.2), layout="constrained")
@@ -69,7 +79,6 @@ def delta_vs_omega(rows: list[PdeRow], metric: str, figures_dir: Path) -> None:
            and r.deltas[metric].estimate is not None]
     if not pts:
         _empty(ax, "MemNO/FFNO pair with omega_f")
-    markers = {"ks": "o", "ns": "s"}
     for eq in sorted({r.equation for r in pts}):
         sub = [r for r in pts if r.equation == eq]
         x = np.array([r.omega_f for r in sub])
@@ -77,7 +86,7 @@ def delta_vs_omega(rows: list[PdeRow], metric: str, figures_dir: Path) -> None:
         lo = np.array([r.deltas[metric].ci_low if r.deltas[metric].ci_low is not None else e for r, e in zip(sub, y)])
         hi = np.array([r.deltas[metric].ci_high if r.deltas[metric].ci_high is not None else e
                        for r, e in zip(sub, y)])
-        ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt=markers.get(eq, "^"), capsize=3, label=eq.upper())
+        ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt=_marker(eq), capsize=3, label=_label(eq))
         for r, xi, yi in zip(sub, x, y):
             ax.annotate(f"nu={r.nu:g} r{r.resolution} s{r.sigma:g}", (xi, yi), fontsize=6,
                         xytext=(3, 3), textcoords="offset points")
@@ -140,7 +149,7 @@ def rollout(rows: list[PdeRow], figures_dir: Path) -> None:
             ax.plot(t, y, color=model_color(model), marker=model_marker(model), markersize=3,
                     markevery=max(1, len(t) // 10), label=model)
             band(ax, t, y, sd, model_color(model))
-        ax.set_title(f"{eq.upper()} nu={nu:g} {method} r{res} s{sigma:g}", fontsize=8)
+        ax.set_title(f"{_label(eq)} nu={nu:g} {method} r{res} s{sigma:g}", fontsize=8)
         ax.set_xlabel("time")
         ax.set_ylabel("nRMSE")
         ax.legend(fontsize=6)
@@ -185,7 +194,7 @@ def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
             ax.set_yscale("log")
         ax.set_xlabel("inference s / trajectory")
         ax.set_ylabel("nRMSE over the horizon")
-        ax.set_title(f"{eq.upper()} nu={nu:g} {method} r{res} s{sigma:g}", fontsize=8)
+        ax.set_title(f"{_label(eq)} nu={nu:g} {method} r{res} s{sigma:g}", fontsize=8)
         ax.legend(fontsize=6)
     for ax in axes[len(datasets):] if datasets else axes[1:]:
         ax.axis("off")

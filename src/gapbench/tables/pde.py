@@ -1,4 +1,5 @@
-"""Part II tables: ``pde_ks`` and ``pde_ns``, one row per (nu, sigma, method, res, model).
+"""Part II tables: ``pde_{eq}`` per registered equation (``pde_ks``, ``pde_ns``, ...), one row per (nu, sigma,
+method, res, model).
 
 Every run is scored over the equation's prediction horizon against the clean observed field (``train/pde_eval``):
 ``nrmse`` (mean over the horizon), ``nrmse_final`` (at its end), ``valid_time`` (first time nRMSE > threshold,
@@ -17,6 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from gapbench.pde.equations import EQUATIONS
 from gapbench.registry import PDE_MODELS, order
 from gapbench.tables.collect import Cell, Collection, read_omega_f
 from gapbench.tables.render import (csv_text, fmt, fmt_summary, fmt_test, md_table, missing_section,
@@ -28,7 +30,6 @@ REFERENCE_MODEL = "ffno"
 METRICS = ("nrmse", "nrmse_final")
 SCORES = (*METRICS, "valid_time", "nrmse_low", "nrmse_mid", "nrmse_high", "train_time_s",
           "inference_time_per_trajectory_s")
-EQUATION_TITLES = {"ks": "Kuramoto-Sivashinsky (1D)", "ns": "Navier-Stokes (2D vorticity)"}
 _SOLVER = re.compile(r"^(?P<kind>solver|solver_hv)-r(?P<res>\d+)$")
 
 
@@ -134,7 +135,7 @@ def _ratio_text(t: TestResult | None) -> str:
 
 
 def markdown(equation: str, rows: list[PdeRow], opts: StatsOptions) -> str:
-    title = EQUATION_TITLES.get(equation, equation)
+    title = EQUATIONS[equation].title if equation in EQUATIONS else equation
     horizons = sorted({r.horizon for r in rows if r.horizon is not None})
     head = [f"# {title}: nRMSE by viscosity, noise, observation, resolution and model\n",
             f"Protocol: autoregressive prediction of {'/'.join(map(str, horizons)) or 'H'} steps from the observed "
@@ -184,9 +185,9 @@ def run_rows(coll: Collection) -> list[dict]:
 
 
 def write(coll: Collection, data_dir: Path, tables_dir: Path, opts: StatsOptions) -> list[PdeRow]:
-    """Write pde_ks.{csv,md}, pde_ns.{csv,md} and runs_pde.csv; return the rows (for figures and claims)."""
+    """Write pde_{eq}.{csv,md} per registered equation and runs_pde.csv; return the rows (for figures, claims)."""
     rows = build_rows(coll, data_dir, opts)
-    for eq in ("ks", "ns"):
+    for eq in EQUATIONS:
         sub = [r for r in rows if r.equation == eq]
         write_text(Path(tables_dir) / f"pde_{eq}.csv", csv_text([row_dict(r) for r in sub], _columns()))
         write_text(Path(tables_dir) / f"pde_{eq}.md", markdown(eq, sub, opts))

@@ -10,10 +10,10 @@ scored by ``pde_eval.score`` against the clean observed frames, over the same ho
   solver that made the data (equation, nu, domain, stepper, dt from the store's attrs) runs on ``M`` points, and
   each frame is observed on the ``f``-point grid by the store's own operator (``observe.observe_array``) before
   scoring. ``M`` = the simulation resolution, from an exact frame, reproduces the stored trajectory.
-* ``solver_hv`` at ``M``: the same with 8th-order hyperviscosity ``h (-lap)^4`` added (``ks``/``ns``
-  ``build_problem``), the stabilised coarse run. ``h`` sets the damping rate at the grid's largest wavenumber
-  ``k_c = pi M / L`` to the field's advective rate there: ``h k_c^8 = max|x0| k_c`` for KS (``u`` is a velocity),
-  ``h k_c^8 = max|x0|`` for NS (vorticity is a rate).
+* ``solver_hv`` at ``M``: the same with 8th-order hyperviscosity ``h (-lap)^4`` added (the solver contract of
+  ``equations``), the stabilised coarse run. ``h`` sets the damping rate at the grid's largest wavenumber
+  ``k_c = pi M / L`` to the field's advective rate there: ``h k_c^8 = max|x0| k_c`` where the field is a velocity
+  (KS's ``u``; the entry's ``field_is_velocity``), ``h k_c^8 = max|x0|`` where it is a rate (NS's vorticity).
 
 A coarse grid can make the plain solver blow up: KS with ``L = 64``, ``nu = 0.1`` has linearly unstable modes for
 ``|k| < 1/sqrt(nu)``, i.e. ``n < 32``, so on 64 points or fewer no mode is damped. A batch that diverges
@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from gapbench.errors import ConfigError
+from gapbench.pde.equations import SimParams, get
 from gapbench.train.common import write_csv_atomic, write_json_atomic
 
 PREDICTORS = ("persistence", "zero", "solver", "solver_hv")
@@ -71,22 +72,17 @@ def interpolate(u: np.ndarray, m: int, ndim: int) -> np.ndarray:
 def hyperviscosity(attrs: dict, x0: np.ndarray, m: int) -> float:
     """The coefficient ``h`` of the module docstring for grid ``m`` and initial frames ``x0``."""
     k_c = np.pi * m / float(attrs["length"])
-    rate = float(np.abs(x0).max()) * (k_c if attrs["equation"] == "ks" else 1.0)
+    rate = float(np.abs(x0).max()) * (k_c if get(attrs["equation"]).field_is_velocity else 1.0)
     return rate / k_c**HV_ORDER
 
 
 def solve(attrs: dict, u0: np.ndarray, n_steps: int, hv: float = 0.0) -> np.ndarray:
-    """Frames ``(batch, n_steps + 1, *space)`` from ``u0 (batch, *space)`` with the store's solver settings."""
+    """Frames ``(batch, n_steps + 1, *space)`` from ``u0 (batch, *space)`` with the store's solver settings: the
+    equation's solver (its registry entry) on ``u0``'s grid, ``n_steps`` save intervals of the store."""
     t_save = float(attrs["t_end"]) / (int(attrs["n_frames"]) - 1)
-    common = dict(t_end=t_save * n_steps, n_frames=n_steps + 1, dt=float(attrs["dt"]), stepper=str(attrs["stepper"]),
-                  hyperviscosity=hv)
-    if attrs["equation"] == "ks":
-        from gapbench.pde.ks import simulate_ks
-
-        return simulate_ks(u0, float(attrs["nu"]), length=float(attrs["length"]), **common)
-    from gapbench.pde.ns import simulate_ns
-
-    return simulate_ns(u0, float(attrs["nu"]), **common)
+    params = SimParams(str(attrs["equation"]), float(attrs["nu"]), int(u0.shape[-1]), t_save * n_steps, n_steps + 1,
+                       float(attrs["dt"]), str(attrs["stepper"]), float(attrs["length"]))
+    return get(params.equation).solve(u0, params, hyperviscosity=hv)
 
 
 def solve_all(attrs: dict, u0: np.ndarray, n_steps: int, hv: float = 0.0) -> tuple[np.ndarray, list[int]]:

@@ -106,6 +106,7 @@ def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0, horizon: i
     import torch
 
     from gapbench.errors import ConfigError, StoreError
+    from gapbench.pde.equations import get
     from gapbench.pde.store import clean_name, field_name, load
 
     arrays, clean, attrs, times, test = {}, {}, None, None, None
@@ -137,7 +138,7 @@ def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0, horizon: i
     return Observed(
         equation=attrs["equation"], nu=float(attrs["nu"]), method=attrs["obs_method"],
         resolution=int(attrs["resolution"]), sigma=float(attrs["sigma"]),
-        n_dims=2 if attrs["equation"] == "ns" else 1, times=times[1:keep], attrs=attrs, splits=arrays, clean=clean,
+        n_dims=get(attrs["equation"]).n_dims, times=times[1:keep], attrs=attrs, splits=arrays, clean=clean,
         samples=test["sample"].values if test is not None else np.zeros(0, np.int64),
         seeds=test["seed"].values if test is not None else np.zeros(0, np.uint64),
     )

@@ -124,9 +124,9 @@ def write_predictions(path: Path | str, obs, x0: np.ndarray, pred: np.ndarray, m
     """
     import xarray as xr
 
-    from gapbench.pde.store import VARIABLES, write_store
+    from gapbench.pde.store import variable, write_store
 
-    name, dims = VARIABLES[obs.equation]
+    name, dims = variable(obs.equation)
     frames = np.concatenate([np.asarray(x0, np.float32)[:, None], np.asarray(pred, np.float32)], axis=1)
     coords = {"sample": obs.samples, "time": np.asarray((0.0, *obs.times))}
     for d in dims[2:]:

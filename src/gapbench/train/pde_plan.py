@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from gapbench.config import section_args
 from gapbench.errors import ConfigError
 from gapbench.models.pde_registry import ModelHyper, hyper_errors
 from gapbench.naming import fmt_num, obs_key, parse_obs_key
 from gapbench.pde import plan as data_plan
+from gapbench.pde.equations import runs
 from gapbench.registry import PDE_MODELS
 
 ROOT = "results/train/pde"
@@ -95,8 +97,7 @@ def check(config: dict) -> None:
             if fmt_num(s) not in [fmt_num(x) for x in obs["sigmas"]]:
                 raise ConfigError(f"config key train.pde.{eq}.sigmas: {s} is not an observed noise level; "
                                   f"allowed: {', '.join(map(fmt_num, obs['sigmas']))}")
-        pde = config["pde"]
-        frames = [pde["ks"]["n_frames"]] if eq == "ks" else [r["n_frames"] for r in pde["ns"]["regimes"]]
+        frames = [run.n_frames for run in runs(config, eq)]
         if e["horizon"] > min(frames) - 1:
             raise ConfigError(f"config key train.pde.{eq}.horizon: {e['horizon']} steps, but the data hold "
                               f"{min(frames) - 1} after frame 0; allowed: 0 (all) .. {min(frames) - 1}")
@@ -117,12 +118,27 @@ def flags(config: dict) -> str:
     return " ".join(flag for key, flag in (("bf16", "--bf16"), ("compile", "--compile")) if sec[key])
 
 
-def memory_flags(config: dict):
-    """Params function for ``train_pde_model``: the memory-layer flags of the job's model, from ``train.pde.{eq}``."""
+# train.pde.{eq} keys every training job passes to `gapbench train pde` (its model's memory settings follow, see
+# PDEModel.settings), and the train.pde keys shared by every equation.
+MODEL_KEYS = ("horizon", "width", "n_layers", "modes", "ff_factor", "epochs", "batch_size", "lr", "weight_decay",
+              "grad_clip", "patience", "eval_every", "train_noise", "max_train_samples", "eval_batch_size")
+SHARED_KEYS = ("valid_threshold", "checkpoint_every", "device")
 
-    def flags_of(wildcards) -> str:
-        hyper = config["train"]["pde"][wildcards.eq]
-        settings = PDE_MODELS[wildcards.model].settings  # a job gets only its model's (see PDEModel.settings)
-        return " ".join(f"--{key.replace('_', '-')} {hyper[key]}" for key in settings)
 
-    return flags_of
+def model_args(config: dict):
+    """Params function for ``train_pde_model``: the job's settings from ``train.pde`` and ``train.pde.{eq}`` as
+    ``--key value`` arguments; a job gets only its own model's memory settings, so changing ``state_size``
+    re-runs MemNO alone (Snakemake re-runs a job when its params change)."""
+
+    def args(wildcards) -> list[str]:
+        sec = config["train"]["pde"]
+        keys = MODEL_KEYS + PDE_MODELS[wildcards.model].settings
+        return section_args(sec, SHARED_KEYS) + section_args(sec[wildcards.eq], keys)
+
+    return args
+
+
+def baseline_args(config: dict):
+    """Params function for the baseline rules: horizon (``train.pde.{eq}``) and valid threshold (``train.pde``)."""
+    return lambda wildcards: (section_args(config["train"]["pde"], ("valid_threshold",))
+                              + section_args(config["train"]["pde"][wildcards.eq], ("horizon",)))
