@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from gapbench.errors import ConfigError
-from gapbench.graphs.kinds import generated_kinds, resolve
+from gapbench.graphs.kinds import generated_kinds
+from gapbench.registry import resolve
 
 
 def check(config: dict) -> None:
