@@ -307,6 +307,16 @@ def count_parameters(model: torch.nn.Module) -> int:
     return sum(p.numel() * (2 if p.is_complex() else 1) for p in model.parameters() if p.requires_grad)
 
 
+def pde_run_summary(m: Mapping[str, Any], out: Path | str) -> str:
+    """The last line of a PDE run's log, from its metrics ``m``: model, seed, data cell and horizon, then the
+    scores (or how many test trajectories diverged) and where the metrics were written."""
+    scores = (f"{m['n_diverged']} of {m['n_test']} trajectories diverged" if m.get("n_diverged") else
+              f"nRMSE {m['nrmse']:.4f}, final {m['nrmse_final']:.4f}, valid time {m['valid_time']:.3g}")
+    return (f"{m['model']} seed {m['seed']} on {m['equation']} nu={m['nu']} {m['method']}-r{m['resolution']}"
+            f"-s{m['sigma']} over {m['horizon']} steps: {scores} ({m['n_params']} parameters, "
+            f"{m['inference_time_per_trajectory_s']:.3g} s per test trajectory) -> {Path(out) / 'metrics.json'}")
+
+
 def add_common_arguments(parser) -> None:
     """Flags every ``gapbench train ...`` subcommand accepts."""
     from gapbench import argtypes
