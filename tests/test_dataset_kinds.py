@@ -198,6 +198,7 @@ def _pipeline_config(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_plugin_kind_runs_through_the_pipeline_to_the_tables(tmp_path):
     """graph_make, train_graph_neighbour_sum and tables_build on the plugin kind, as `snakemake tables` on a
     config naming the plugin; the plugin reaches gapbench only through PYTHONPATH and the config key."""
