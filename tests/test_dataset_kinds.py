@@ -1,12 +1,14 @@
 """Graph dataset kinds are named in one registry (gapbench.graphs.kinds) and everything else derives from it.
 
 A kind registered from a module outside src/gapbench gets its `gapbench graphs make` subcommand, its generator
-runs, its label check guards the store, and its flags, variant names, task and metric reach the workflow helpers,
-all without a gapbench file edited. The built-in kinds' derived pieces agree with their entries.
+runs, its label check guards the store, its flags, variant names, task and metric reach the workflow helpers, and
+the config sections it declares join the config schema, so it runs through graph_make, train_graph and the tables
+like a built-in - all without a gapbench file edited. The built-in kinds' derived pieces agree with their entries.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import os
 import subprocess
@@ -14,10 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gapbench.graphs import kinds, variants
 
 REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 
 PLUGIN = '''
 """A user's dataset kind: paths of n nodes, target y_v = sum of x over v and its path neighbours."""
@@ -26,7 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from gapbench.graphs import variants
-from gapbench.graphs.kinds import INT, DatasetKind, Flag, register_dataset_kind
+from gapbench.graphs.kinds import INT, DatasetKind, Flag, TableSection, register_dataset_kind
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,17 @@ def verify_labels(path, meta, graphs):
     return None
 
 
+# the config section graphs.neighbour_sum; train.graph.neighbour_sum takes the shape of train.graph.ising
+SCHEMA = {
+    "type": "object", "additionalProperties": False, "default": {}, "description": "paths, y = neighbour sum of x",
+    "properties": {
+        "n": {"type": "array", "items": {"type": "integer", "minimum": 2}, "uniqueItems": True, "default": [5],
+              "description": "path nodes, one dataset each"},
+        "scale": {"type": "number", "exclusiveMinimum": 0, "default": 1.0, "description": "std of x"},
+        "n_graphs": {"type": "integer", "minimum": 3, "default": 20, "description": "graphs per dataset"},
+    },
+}
+
 register_dataset_kind(DatasetKind(
     "neighbour_sum", "n{n}", {"n": INT}, {"n": "n"}, "node", "mse", "rmse",
     {"x": ("float32", ("N", 1)), "edge_index": ("int64", (2, "E")), "y": ("float32", ("N",)),
@@ -86,7 +101,8 @@ register_dataset_kind(DatasetKind(
     params=NeighbourSumParams, make=make, verify_labels=verify_labels,
     flags=(Flag("n", {"type": int, "required": True, "help": "path nodes"}),
            Flag("scale", {"type": float, "default": 1.0, "help": "std of x"}, "scale")),
-    help="paths, y = neighbour sum of x"))
+    help="paths, y = neighbour sum of x", table=TableSection("Neighbour sums on paths: RMSE by n", "n"),
+    schema=SCHEMA))
 '''
 
 
@@ -163,6 +179,81 @@ def test_the_plugin_kind_reaches_the_workflow_helpers(plugin):
         usable, ident = [], {"experiment": "neighbour_sum", "variant": "n4"}
 
     assert _metric(Cell()) == ("rmse", False)
+
+
+def _pipeline_config(path: Path) -> Path:
+    """configs/ci.yaml with the plugin kind alone: no PDE, no built-in graph dataset, no memory experiment."""
+    config = yaml.safe_load((REPO / "configs" / "ci.yaml").read_text())
+    config["plugins"] = ["my_kinds"]
+    config["pde"]["equations"], config["train"]["pde"]["equations"] = [], []
+    graphs = config["graphs"]
+    graphs["planted_star"]["leaves"], graphs["map"]["n"], graphs["ising"]["trees"], graphs["duplicates"]["n"] = \
+        [], [], [], []
+    graphs["neighbour_sum"] = {"n": [5, 7], "scale": 2.0, "n_graphs": 10}
+    graph = config["train"]["graph"]
+    graph["memory"].update(planted_star=[], duplicates=[])
+    graph["neighbour_sum"] = {"models": ["node_gcn", "edge_gcn"], "depths": [1], "widths": [4], "lrs": [0.01],
+                              "epochs": 1}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@pytest.mark.slow
+def test_a_plugin_kind_runs_through_the_pipeline_to_the_tables(tmp_path):
+    """graph_make, train_graph_neighbour_sum and tables_build on the plugin kind, as `snakemake tables` on a
+    config naming the plugin; the plugin reaches gapbench only through PYTHONPATH and the config key."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "my_kinds.py").write_text(PLUGIN)
+    config = _pipeline_config(tmp_path / "config.yaml")
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+           "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{plugins}", "OMP_NUM_THREADS": "1", "GAPBENCH_PROGRESS": "0"}
+    env.pop("SNAKEMAKE_PROFILE", None)
+    env.pop("GAPBENCH_PLUGINS", None)  # the workflow exports it from the config key
+    proc = subprocess.run([str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory",
+                           str(tmp_path), "--configfile", str(config), "--workflow-profile", "none", "--cores", "2",
+                           "tables"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    assert "train_graph_neighbour_sum" in proc.stderr
+    data = tmp_path / "results/data/graphs"
+    assert sorted(p.name for p in data.iterdir()) == ["neighbour_sum"]
+    assert sorted(p.name for p in (data / "neighbour_sum").iterdir()) == ["n5", "n7"]
+    meta = yaml.safe_load((data / "neighbour_sum/n7/meta.json").read_text())
+    assert meta["generator"]["scale"] == 2.0 and meta["generator"]["n_graphs"] == 10  # flags from the section
+    with open(tmp_path / "results/tables/graphical_models.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["section"] == "neighbour_sum"]
+    assert sorted((r["param"], r["model"]) for r in rows) == [("5", "edge_gcn"), ("5", "node_gcn"),
+                                                              ("7", "edge_gcn"), ("7", "node_gcn")]
+    assert all(r["metric"] == "rmse" and float(r["test_mean"]) > 0 for r in rows), rows
+    assert "Neighbour sums on paths: RMSE by n" in (tmp_path / "results/tables/graphical_models.md").read_text()
+
+
+def test_a_bad_plugin_kind_section_is_one_line_naming_its_key(plugin, tmp_path):
+    where, _ = plugin
+    config = {"plugins": ["my_kinds"], "graphs": {"neighbour_sum": {"scale": -1}}}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(config))
+    proc = _gapbench(["config", "check", str(tmp_path / "bad.yaml")], where)
+    assert proc.returncode == 2 and "config key graphs.neighbour_sum.scale" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    config["graphs"]["neighbour_sum"] = {}
+    config["train"] = {"graph": {"neighbour_sum": {"depths": [-1]}}}  # the train section has ising's shape
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(config))
+    proc = _gapbench(["config", "check", str(tmp_path / "bad.yaml")], where)
+    assert proc.returncode == 2 and "config key train.graph.neighbour_sum.depths[0]" in proc.stderr, proc.stderr
+
+
+def test_a_plugin_kind_without_its_config_section_is_refused_by_the_config_check(plugin):
+    from gapbench.config import validate_config
+    from gapbench.errors import ConfigError
+
+    kinds.register_dataset_kind(dataclasses.replace(kinds.DATASET_KINDS["neighbour_sum"], name="sectionless",
+                                                    schema=None))
+    try:
+        with pytest.raises(ConfigError, match=r"dataset kind 'sectionless' has no section graphs.sectionless .*"
+                                              r"allowed: DatasetKind\(\.\.\., schema="):
+            validate_config({})
+    finally:
+        kinds.DATASET_KINDS.pop("sectionless")
 
 
 @pytest.mark.parametrize("kind", [k for k in kinds.generated_kinds()], ids=lambda k: k.name)

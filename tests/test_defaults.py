@@ -17,7 +17,7 @@ from gapbench.config import load_schema
 
 SCHEMA = load_schema()
 
-# command (prog) -> schema section it mirrors
+# command (prog) -> schema section it mirrors (or sections: the job's own, then the stage's shared settings)
 COMMANDS = {
     "gapbench simulate ks": "pde.ks",
     "gapbench simulate ns": "pde.ns",
@@ -28,8 +28,9 @@ COMMANDS = {
     "gapbench graphs make ising": "graphs.ising",
     "gapbench graphs make duplicates": "graphs.duplicates",
     "gapbench graphs download": "graphs.benchmarks",
-    "gapbench train pde": "train.pde.ks",
-    "gapbench train graph": "train.graph.planted_star",
+    "gapbench train pde": ("train.pde.ks", "train.pde"),
+    "gapbench train pde-baseline": ("train.pde.ks", "train.pde"),
+    "gapbench train graph": ("train.graph.planted_star", "train.graph"),
     "gapbench tables build": "tables",
 }
 # flag dest -> schema key, where the names differ
@@ -54,7 +55,10 @@ def _cli_pairs():
     for leaf in _leaf_parsers(build_parser()):
         if leaf.prog not in COMMANDS:
             continue
-        section = _section(COMMANDS[leaf.prog])
+        paths = COMMANDS[leaf.prog]
+        section = {}  # the first section that has a key gives its default
+        for path in (paths,) if isinstance(paths, str) else paths:
+            section = {**_section(path), **section}
         for action in leaf._actions:
             key = RENAMED.get(action.dest, action.dest)
             if action.option_strings and key in section and "default" in section[key] \
@@ -151,4 +155,5 @@ def test_the_pairs_cover_the_disagreements_once_found():
     """The test reaches the flags that once disagreed (guards against a mapping that silently skips them)."""
     seen = {w for w, _, _ in _cli_pairs()}
     assert {"gapbench train graph --depths", "gapbench train graph --lrs", "gapbench train graph --epochs",
-            "gapbench tables build --delta_metric", "gapbench graphs make map --hard_fraction"} <= seen
+            "gapbench tables build --delta_metric", "gapbench graphs make map --hard_fraction",
+            "gapbench train pde-baseline --valid_threshold", "gapbench train pde --checkpoint_every"} <= seen

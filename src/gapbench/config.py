@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from gapbench.errors import ConfigError
+from gapbench.registry import load_plugins
 
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -28,6 +29,9 @@ SEMANTIC_CHECKS: tuple[str, ...] = (
     "gapbench.graphs.config_checks:check",
     "gapbench.train.pde_plan:check",
 )
+# Registries whose entries may bring their own config sections (a plugin's equation or dataset kind), each
+# `extend_schema(schema) -> None` adding them in place; run after the plugins are imported.
+SCHEMA_EXTENSIONS: tuple[str, ...] = ("gapbench.pde.equations:extend_schema", "gapbench.graphs.kinds:extend_schema")
 
 
 def _key_path(path) -> str:
@@ -139,14 +143,19 @@ def load_schema(path: Path = SCHEMA_PATH) -> dict:
 
 def _plugin_schema(config: dict, schema: dict) -> dict:
     """Import the config's plugins (a list of module names; anything else is left to the schema's message) and
-    add the config sections of the equations they register (``gapbench.pde.equations.extend_schema``)."""
-    from gapbench.pde.equations import extend_schema
-    from gapbench.registry import load_plugins
-
+    add the config sections of the kinds they register (:data:`SCHEMA_EXTENSIONS`, through
+    ``gapbench.registry.add_config_sections``)."""
     plugins, name = config.get("plugins", []), schema["properties"]["plugins"]["items"]["pattern"]
     if isinstance(plugins, list) and all(isinstance(p, str) and re.match(name, p) for p in plugins):
         load_plugins(plugins)
-    return extend_schema(schema)
+    for spec in SCHEMA_EXTENSIONS:
+        _call(spec, schema)
+    return schema
+
+
+def _call(spec: str, argument: Any) -> None:
+    module, func = spec.split(":")
+    getattr(importlib.import_module(module), func)(argument)
 
 
 def validate_config(config: dict[str, Any], schema_path: Path | str = SCHEMA_PATH) -> dict[str, Any]:
@@ -170,8 +179,7 @@ def validate_config(config: dict[str, Any], schema_path: Path | str = SCHEMA_PAT
         raise ConfigError(f"invalid config key {_key_path(bad[0])}: {lookup_path(config, bad[0])} is not a finite "
                           "number; allowed: finite numbers")
     for spec in SEMANTIC_CHECKS:
-        module, func = spec.split(":")
-        getattr(importlib.import_module(module), func)(config)
+        _call(spec, config)
     return config
 
 

@@ -18,6 +18,7 @@ the tables do) does not import torch.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import re
@@ -32,7 +33,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a kind's name is a path component and
 MIXER_SETTINGS = ("state_size", "heads")
 
 
-def _resolve(target: str | Callable) -> Callable:
+def resolve(target: str | Callable) -> Callable:
     """A class or function, or ``"module:attribute"`` imported on first use."""
     if callable(target):
         return target
@@ -52,7 +53,7 @@ class Mixer:
     module: str = field(default="", compare=False)  # source module, part of a checkpoint's code version
 
     def make(self, width: int, **settings: Any):
-        return _resolve(self.build)(width, **{key: settings[key] for key in self.settings})
+        return resolve(self.build)(width, **{key: settings[key] for key in self.settings})
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def _module(build: str | Callable) -> str:
     return build.split(":")[0] if isinstance(build, str) else build.__module__
 
 
-def _check_name(kind: str, name: str, taken: dict) -> None:
+def check_name(kind: str, name: str, taken: dict) -> None:
+    """ConfigError unless ``name`` is a valid name for a new ``kind`` (not in ``taken``)."""
     if not isinstance(name, str) or not NAME.match(name):
         raise ConfigError(f"{kind} name {name!r}: allowed: lower-case letters, digits and _, starting with a letter")
     if name in taken:
@@ -109,33 +111,33 @@ def register_mixer(name: str, build: str | Callable, settings: tuple[str, ...] =
     """Register memory mixer ``name`` and the PDE model ``model`` (default: ``name``) that uses it.
 
     ``settings`` are the keys of :data:`MIXER_SETTINGS` that ``build`` takes as keyword arguments."""
-    _check_name("memory mixer", name, MIXERS)
+    check_name("memory mixer", name, MIXERS)
     unknown = [s for s in settings if s not in MIXER_SETTINGS]
     if unknown:
         raise ConfigError(f"memory mixer {name!r}: unknown settings {unknown}; allowed: {', '.join(MIXER_SETTINGS)}")
     model = model or name
-    _check_name("PDE model", model, PDE_MODELS)
+    check_name("PDE model", model, PDE_MODELS)
     MIXERS[name] = Mixer(name, build, tuple(settings), _module(build))
     PDE_MODELS[model] = PDEModel(model, name, label or model, color, marker)
 
 
 def register_pde_model(name: str, *, label: str = "", color: str | None = None, marker: str | None = None) -> None:
     """Register a PDE model without memory (the FFNO stack)."""
-    _check_name("PDE model", name, PDE_MODELS)
+    check_name("PDE model", name, PDE_MODELS)
     PDE_MODELS[name] = PDEModel(name, None, label or name, color, marker)
 
 
 def register_graph_model(name: str, build: str | Callable, *, label: str = "", color: str | None = None,
                          marker: str | None = None) -> None:
     """Register graph model ``name`` (a class or factory, see :class:`GraphModel`)."""
-    _check_name("graph model", name, GRAPH_MODELS)
+    check_name("graph model", name, GRAPH_MODELS)
     GRAPH_MODELS[name] = GraphModel(name, build, label or name, color, marker, _module(build))
 
 
 def build_graph_model(name: str, *args: Any, **kw: Any):
     if name not in GRAPH_MODELS:
         raise ValueError(f"unknown graph model {name!r}; registered: {', '.join(GRAPH_MODELS)}")
-    return _resolve(GRAPH_MODELS[name].build)(*args, **kw)
+    return resolve(GRAPH_MODELS[name].build)(*args, **kw)
 
 
 def plugin_code(name: str) -> tuple[str, ...]:
@@ -177,6 +179,38 @@ def load_plugins(modules: list[str] | tuple[str, ...] | None = None) -> list[str
             raise ConfigError(f"config key plugins: cannot import {name!r} ({err}); allowed: a module on "
                               "PYTHONPATH or installed, that registers models (docs/extending.md)") from None
     return list(modules)
+
+
+def _schema_at(schema: dict, path: str) -> dict:
+    """The schema of the config key at dotted ``path`` (``"train.pde.ks"``)."""
+    for part in path.split("."):
+        schema = schema["properties"][part]
+    return schema
+
+
+def add_config_sections(schema: dict, entry: str, sections: dict[str, dict | str | None], how: str,
+                        name: str = "", enums: tuple[str, ...] = ()) -> None:
+    """Give the config schema the sections of a registered entry that it lacks (a plugin's), in place.
+
+    ``sections`` maps the dotted config path of each section (``"graphs.foo"``) to its schema, to the dotted path
+    of a section whose shape it copies (``"train.graph.ising"``), or to None when the entry brought none. A section
+    the schema file already has (a built-in's) is left as it is; a missing one without a schema is a ConfigError
+    naming ``entry`` and ``how`` to register it with one. ``enums``: dotted paths of lists whose ``items`` enum
+    gains ``name``. Equations (:mod:`gapbench.pde.equations`) and graph dataset kinds
+    (:mod:`gapbench.graphs.kinds`) bring their sections this way; ``gapbench.config`` calls both."""
+    for path, section in sections.items():
+        parent, key = path.rsplit(".", 1)
+        properties = _schema_at(schema, parent)["properties"]
+        if key in properties:
+            continue
+        if section is None:
+            raise ConfigError(f"{entry} has no section {path} in the config schema and was registered without "
+                              f"one; allowed: {how}")
+        properties[key] = copy.deepcopy(_schema_at(schema, section) if isinstance(section, str) else section)
+    for path in enums:
+        items = _schema_at(schema, path)["items"]
+        if name not in items["enum"]:
+            items["enum"] = [*items["enum"], name]
 
 
 def _unknown(names, registry: dict, key: str, kind: str) -> None:

@@ -35,3 +35,13 @@ def gpu_slots(device):
 
     The local profile caps `gpu` at the GPUs visible, so two such jobs never share one GPU."""
     return 0 if device == "cpu" else 1
+
+
+def pde_run_outputs(run):
+    """The outputs of a train_pde rule: the files of run directory `run` (a model's and a baseline's alike)."""
+    return dict(
+        metrics=f"{run}/metrics.json",
+        rollout=f"{run}/rollout.csv",
+        curves=f"{run}/curves.csv",
+        predictions=directory(f"{run}/predictions.zarr"),
+    )

@@ -29,10 +29,7 @@ rule train_pde_model:
         valid=f"{OBS_DATA}/valid.zarr",
         test=f"{OBS_DATA}/test.zarr",
     output:
-        metrics=f"{TRAIN_PDE}/{{model}}/seed{{seed}}/metrics.json",
-        rollout=f"{TRAIN_PDE}/{{model}}/seed{{seed}}/rollout.csv",
-        curves=f"{TRAIN_PDE}/{{model}}/seed{{seed}}/curves.csv",
-        predictions=directory(f"{TRAIN_PDE}/{{model}}/seed{{seed}}/predictions.zarr"),
+        **pde_run_outputs(f"{TRAIN_PDE}/{{model}}/seed{{seed}}"),
     log:
         "results/logs/train/pde/{eq}/nu{nu}/{obs}/{model}/seed{seed}.log",
     benchmark:
@@ -59,10 +56,7 @@ rule train_pde_trivial:
     input:
         test=f"{OBS_DATA}/test.zarr",
     output:
-        metrics=f"{TRAIN_PDE}/{{trivial}}/seed0/metrics.json",
-        rollout=f"{TRAIN_PDE}/{{trivial}}/seed0/rollout.csv",
-        curves=f"{TRAIN_PDE}/{{trivial}}/seed0/curves.csv",
-        predictions=directory(f"{TRAIN_PDE}/{{trivial}}/seed0/predictions.zarr"),
+        **pde_run_outputs(f"{TRAIN_PDE}/{{trivial}}/seed0"),
     log:
         "results/logs/train/pde/{eq}/nu{nu}/{obs}/{trivial}/seed0.log",
     benchmark:
@@ -84,10 +78,7 @@ rule train_pde_solver:
     input:
         test=f"{OBS_DATA}/test.zarr",
     output:
-        metrics=f"{TRAIN_PDE}/{{solver}}-r{{sres}}/seed0/metrics.json",
-        rollout=f"{TRAIN_PDE}/{{solver}}-r{{sres}}/seed0/rollout.csv",
-        curves=f"{TRAIN_PDE}/{{solver}}-r{{sres}}/seed0/curves.csv",
-        predictions=directory(f"{TRAIN_PDE}/{{solver}}-r{{sres}}/seed0/predictions.zarr"),
+        **pde_run_outputs(f"{TRAIN_PDE}/{{solver}}-r{{sres}}/seed0"),
     log:
         "results/logs/train/pde/{eq}/nu{nu}/{obs}/{solver}-r{sres}/seed0.log",
     benchmark:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from gapbench.errors import ConfigError
-from gapbench.graphs.kinds import generated_kinds, resolve
+from gapbench.graphs.kinds import generated_kinds
+from gapbench.registry import resolve
 
 
 def check(config: dict) -> None:
@@ -14,7 +15,7 @@ def check(config: dict) -> None:
     if abs(sum(split) - 1.0) > 1e-9:
         raise ConfigError(f"config key graphs.split: fractions {split} must sum to 1; allowed: 3 fractions in (0, 1) "
                           "summing to 1, e.g. [0.8, 0.1, 0.1]")
-    kinds = [k for k in generated_kinds() if k.config_section in graphs]  # a plugin kind may have no section
+    kinds = generated_kinds()  # each has its section: the schema file's or its entry's (kinds.extend_schema)
     for kind in (k.config_section for k in kinds):
         n_graphs = graphs[kind]["n_graphs"]
         if min(round(split[1] * n_graphs), round(split[2] * n_graphs), n_graphs - round(split[1] * n_graphs)

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from gapbench.errors import ConfigError, StoreError
-from gapbench.graphs.kinds import DATASET_KINDS, resolve
+from gapbench.graphs.kinds import DATASET_KINDS
+from gapbench.registry import resolve
 
 ROOT = "results/data/graphs"
 SPLITS = ("train", "valid", "test")

@@ -22,9 +22,12 @@ config checks, the graph_data rule and its wildcard constraints, the dataset sto
 the trainer's task, the train_graph paths and the tables. Entries name their code as ``"module:attribute"``
 strings, so importing this module (the workflow does) imports neither numpy nor torch.
 
-**A new kind** is one generator module plus one :func:`register_dataset_kind` call (below, or in a plugin module
-named in the config key ``plugins``) plus its ``graphs.{name}`` and ``train.graph.{name}`` schema sections;
-docs/extending.md has the recipe.
+**A new kind** is one generator module plus one :func:`register_dataset_kind` call plus its ``graphs.{name}`` and
+``train.graph.{name}`` config sections: a built-in's (below) are in the schema file; a plugin module's (named in the
+config key ``plugins``, as for models: :mod:`gapbench.registry`) come with its entry (``schema``,
+``train_schema``) and join the config schema when the config is validated (:func:`extend_schema`, the mechanism
+plugin equations use too), so a plugin kind runs through the pipeline like a built-in. docs/extending.md has the
+recipe.
 
 **Downloaded benchmarks** are the kind ``benchmark``: variants are the benchmark names, the data comes from
 ``gapbench graphs download`` and ``gapbench graphs make benchmark`` (their own rules: a download stage first), the
@@ -35,14 +38,14 @@ generator, no flags and ``loss``/``metric`` ``"card"``.
 from __future__ import annotations
 
 import argparse
-import importlib
-import re
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gapbench.argtypes import finite_float, number, positive_float
 from gapbench.errors import ConfigError
 from gapbench.graphs.benchmarks import BENCHMARKS
+from gapbench.registry import add_config_sections, check_name, resolve
 
 INT = "int"  # a variant field holding a non-negative integer (any other field holds one of a tuple of names)
 
@@ -90,6 +93,10 @@ class DatasetKind:
     help: str = ""
     section: str = ""  # config section graphs.{section} and train.graph.{section} (default: name)
     table: TableSection | None = None
+    # JSON schemas of a plugin kind's config sections graphs.{section} and train.graph.{section} (None for the
+    # latter: the shape of train.graph.ising); built-ins have theirs in the schema file (extend_schema)
+    schema: dict | None = field(default=None, compare=False)
+    train_schema: dict | None = field(default=None, compare=False)
 
     @property
     def config_section(self) -> str:
@@ -109,27 +116,28 @@ class DatasetKind:
         return self.make is not None
 
 
-def resolve(target: str | Callable) -> Callable:
-    """A class or function, or ``"module:attribute"`` imported on first use."""
-    if callable(target):
-        return target
-    module, attribute = target.split(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
 DATASET_KINDS: dict[str, DatasetKind] = {}
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 RESERVED = {"memory"}  # the memory experiment's runs live under train/graph/memory/
 
 
 def register_dataset_kind(kind: DatasetKind) -> None:
     """Register a dataset kind (a plugin module may call this; docs/extending.md)."""
-    if not NAME.match(kind.name) or kind.name in RESERVED:
-        raise ConfigError(f"dataset kind name {kind.name!r}: allowed: lower-case letters, digits and _, starting "
-                          f"with a letter, not {', '.join(sorted(RESERVED))}")
-    if kind.name in DATASET_KINDS:
-        raise ConfigError(f"dataset kind {kind.name!r} is already registered; registered: {', '.join(DATASET_KINDS)}")
+    if kind.name in RESERVED:
+        raise ConfigError(f"dataset kind name {kind.name!r}: allowed: any name but {', '.join(sorted(RESERVED))}")
+    check_name("dataset kind", kind.name, DATASET_KINDS)
     DATASET_KINDS[kind.name] = kind
+
+
+def extend_schema(schema: dict) -> None:
+    """Give ``schema`` the config sections of every registered kind it lacks (a plugin's), in place:
+    ``graphs.{section}`` is the kind's ``schema``, ``train.graph.{section}`` its ``train_schema`` or, without one,
+    the shape of ``train.graph.ising`` (a sweep over depths x widths)."""
+    for kind in DATASET_KINDS.values():
+        section = kind.config_section
+        add_config_sections(schema, f"dataset kind {kind.name!r}",
+                            {f"graphs.{section}": kind.schema,
+                             f"train.graph.{section}": kind.train_schema or "train.graph.ising"},
+                            "DatasetKind(..., schema={...})")
 
 
 def generated_kinds() -> list[DatasetKind]:
@@ -139,8 +147,6 @@ def generated_kinds() -> list[DatasetKind]:
 
 def make_params(kind: DatasetKind, values: dict):
     """The parameter dataclass of ``kind`` from parsed flag values (extra keys ignored; lists become tuples)."""
-    import dataclasses
-
     cls = resolve(kind.params)
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in names})

@@ -89,7 +89,7 @@ def memory_variant(task: str, **params) -> str:
 
 def grid_of_config(config: dict, kind: str) -> list[dict]:
     """Variant fields of every dataset of ``kind`` the config's ``graphs`` section asks for: the product of the
-    kind's ``grid`` lists, in config order (an empty list, or a plugin kind without a config section, turns the
+    kind's ``grid`` lists, in config order (an empty list, or a config without the kind's section, turns the
     kind off)."""
     entry = DATASET_KINDS[kind]
     section = config["graphs"].get(entry.config_section)

@@ -35,11 +35,13 @@ Dedalus.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Callable
 
-from gapbench.registry import _check_name, _resolve
+from gapbench.config import section_args
+from gapbench.errors import ConfigError
+from gapbench.naming import fmt_num
+from gapbench.registry import add_config_sections, check_name, resolve
 
 # Coordinate names of the spatial axes, in order (a store's dims are (sample, time, *SPACE[:n_dims])).
 SPACE = ("x", "y", "z")
@@ -86,15 +88,15 @@ class Equation:
         return ("sample", "time", *SPACE[: self.n_dims])
 
     def draw(self, rng, params: SimParams):
-        return _resolve(self.initial_condition)(rng, params)
+        return resolve(self.initial_condition)(rng, params)
 
     def solve(self, u0, params: SimParams, *, hyperviscosity: float = 0.0, batch_size: int | None = None):
-        return _resolve(self.simulate)(u0, params, hyperviscosity=hyperviscosity,
+        return resolve(self.simulate)(u0, params, hyperviscosity=hyperviscosity,
                                        batch_size=batch_size or self.default_batch)
 
     def describe(self) -> dict[str, str]:
         """Forcing and initial-condition law as text (store attrs ``forcing``, ``initial_condition``)."""
-        return dict(_resolve(self.laws)())
+        return dict(resolve(self.laws)())
 
 
 EQUATIONS: dict[str, Equation] = {}
@@ -107,9 +109,7 @@ def register_equation(name: str, *, field: str, n_dims: int, initial_condition: 
                       schema: dict | None = None) -> None:
     """Register equation ``name`` (module docstring). ``schema``: the JSON schema of its ``pde.{name}`` config
     section, required for an equation the config schema file does not describe (a plugin's)."""
-    from gapbench.errors import ConfigError
-
-    _check_name("equation", name, EQUATIONS)
+    check_name("equation", name, EQUATIONS)
     if n_dims not in range(1, len(SPACE) + 1):
         raise ConfigError(f"equation {name!r}: n_dims {n_dims}; allowed: 1..{len(SPACE)}")
     if (length is None) == (default_length is None):
@@ -157,9 +157,6 @@ SHARED_KEYS = ("length", "resolution", "stepper", "batch", "max_redraws", "shard
 def shard_args(config: dict, equation: str, nu: str, split: str) -> list[str]:
     """Arguments of ``gapbench pde shard {equation}`` for the simulation of viscosity ``nu`` (as formatted in
     paths) and ``split``, from ``pde.{equation}`` and ``seed`` (the shard index and output are the rule's)."""
-    from gapbench.config import section_args
-    from gapbench.naming import fmt_num
-
     sec = config["pde"][equation]
     run = next((r for r in runs(config, equation) if fmt_num(r.nu) == nu), None)
     if run is None:
@@ -170,24 +167,13 @@ def shard_args(config: dict, equation: str, nu: str, split: str) -> list[str]:
     return section_args(values, list(values))
 
 
-def extend_schema(schema: dict) -> dict:
-    """``schema`` with the sections of every registered equation it lacks (module docstring), in place."""
-    top = schema["properties"]
-    pde, train = top["pde"]["properties"], top["train"]["properties"]["pde"]["properties"]
+def extend_schema(schema: dict) -> None:
+    """Give ``schema`` the sections of every registered equation it lacks (module docstring), in place."""
     for name, eq in EQUATIONS.items():
-        if name in pde:
-            continue
-        if eq.schema is None:
-            from gapbench.errors import ConfigError
-
-            raise ConfigError(f"equation {name!r} has no section pde.{name} in the config schema and was "
-                              "registered without one; allowed: register_equation(..., schema={...})")
-        pde[name] = copy.deepcopy(eq.schema)
-        pde["observe"]["properties"][name] = copy.deepcopy(pde["observe"]["properties"]["ks"])
-        train[name] = copy.deepcopy(train["ks"])
-        for where in (pde["equations"], train["equations"]):
-            where["items"]["enum"] = [*where["items"]["enum"], name]
-    return schema
+        add_config_sections(schema, f"equation {name!r}",
+                            {f"pde.{name}": eq.schema, f"pde.observe.{name}": "pde.observe.ks",
+                             f"train.pde.{name}": "train.pde.ks"},
+                            "register_equation(..., schema={...})", name, ("pde.equations", "train.pde.equations"))
 
 
 # ------------------------------------------------------------------------------------------------ built-ins

@@ -21,12 +21,12 @@ place when complete. gapbench's attributes (noise, resolution, seeds, ...) go al
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from gapbench.errors import StoreError
+from gapbench.outputs import atomic_write
 
 
 def _strings(values) -> np.ndarray:
@@ -56,9 +56,8 @@ def export_the_well(store: str | Path, out: str | Path, field: str | None = None
     var = ds[name]
     axes = list(var.dims[2:])
     a = ds.attrs
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    try:
+
+    def write(tmp: str) -> None:
         with h5py.File(tmp, "w") as f:
             f.attrs["dataset_name"] = f"gapbench_{a['equation']}"
             f.attrs["grid_type"] = "cartesian"
@@ -99,8 +98,7 @@ def export_the_well(store: str | Path, out: str | Path, field: str | None = None
                 for first in range(0, ds.sizes["sample"], step):
                     block = var.isel(sample=slice(first, first + step)).values
                     data[first:first + block.shape[0]] = block.astype(np.float32)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    atomic_write(out, write)
     shape = " x ".join(str(n) for n in var.shape)
     return f"{out}: The Well layout, {a['equation']} nu={a['nu']}, field {name!r} [{shape}] (trajectories x time x space)"

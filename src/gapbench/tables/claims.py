@@ -280,28 +280,35 @@ def _with_holm(evidence: list[list[str]], adjusted: list[float | None]) -> list[
     return [row + [fmt(p, 3)] for row, p in zip(evidence, adjusted)]
 
 
+TREND_RULE = ("Holm-Bonferroni over the slices; supported iff Holm rejects >= 1 slice with a positive contrast and "
+              "none with a negative one")
+
+
+def _trend_claim(name: str, title: str, rule: str, headers: list[str], trend: tuple, alpha: float) -> Claim:
+    """A claim that a contrast is positive in the slices of ``trend`` (``_trend``'s evidence and results):
+    Holm-Bonferroni over the testable slices, each slice's Holm p in the evidence's last column."""
+    evidence, results = trend
+    verdict, summary, adjusted = _trend_verdict(results, alpha)
+    return Claim(name, title, f"{rule}; {TREND_RULE}", verdict, summary, [*headers, "Holm p"],
+                 _with_holm(evidence, adjusted))
+
+
 def viscosity(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
-    rule = ("per (method, resolution, sigma) slice of KS: contrast Delta(lowest nu) - Delta(highest nu) > 0; "
-            "Holm-Bonferroni over the slices; supported iff Holm rejects >= 1 slice with a positive contrast and none "
-            "with a negative one")
-    ev, res = _trend(rows, "ks", "nu", lambda r: (("res", r.resolution), ("sigma", r.sigma), ("method", r.method)),
-                     False, metric, opts, "nu")
-    verdict, summary, adjusted = _trend_verdict(res, opts.alpha)
-    return Claim("viscosity", "Memory helps more at lower viscosity (KS)", rule, verdict, summary,
-                 ["slice", f"Delta {metric} = FFNO - MemNO per nu", "Delta(low nu) - Delta(high nu)", "Holm p"],
-                 _with_holm(ev, adjusted))
+    return _trend_claim(
+        "viscosity", "Memory helps more at lower viscosity (KS)",
+        "per (method, resolution, sigma) slice of KS: contrast Delta(lowest nu) - Delta(highest nu) > 0",
+        ["slice", f"Delta {metric} = FFNO - MemNO per nu", "Delta(low nu) - Delta(high nu)"],
+        _trend(rows, "ks", "nu", lambda r: (("res", r.resolution), ("sigma", r.sigma), ("method", r.method)), False,
+               metric, opts, "nu"), opts.alpha)
 
 
 def noise(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
-    rule = ("per (nu, method, resolution) slice of NS: contrast Delta(highest sigma) - Delta(lowest sigma) > 0; "
-            "Holm-Bonferroni over the slices; supported iff Holm rejects >= 1 slice with a positive contrast and none "
-            "with a negative one")
-    ev, res = _trend(rows, "ns", "sigma", lambda r: (("nu", r.nu), ("res", r.resolution), ("method", r.method)),
-                     True, metric, opts, "sigma")
-    verdict, summary, adjusted = _trend_verdict(res, opts.alpha)
-    return Claim("noise", "Memory helps more with observation noise (NS)", rule, verdict, summary,
-                 ["slice", f"Delta {metric} = FFNO - MemNO per sigma", "Delta(high sigma) - Delta(low sigma)",
-                  "Holm p"], _with_holm(ev, adjusted))
+    return _trend_claim(
+        "noise", "Memory helps more with observation noise (NS)",
+        "per (nu, method, resolution) slice of NS: contrast Delta(highest sigma) - Delta(lowest sigma) > 0",
+        ["slice", f"Delta {metric} = FFNO - MemNO per sigma", "Delta(high sigma) - Delta(low sigma)"],
+        _trend(rows, "ns", "sigma", lambda r: (("nu", r.nu), ("res", r.resolution), ("method", r.method)), True,
+               metric, opts, "sigma"), opts.alpha)
 
 
 def benchmarks_pde(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:

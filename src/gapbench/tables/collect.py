@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gapbench.graphs import variants
-from gapbench.naming import parse_obs_key
+from gapbench.naming import fmt_num, parse_obs_key
 from gapbench.registry import PDE_MODELS
 
 PDE_KEYS = ("equation", "nu", "method", "resolution", "sigma", "model")
@@ -247,8 +247,6 @@ def read_csv_rows(path: Path) -> list[dict]:
 
 def read_omega_f(data_dir: Path, equation: str, nu: float) -> dict[int, float]:
     """``results/data/pde/{eq}/nu{nu}/omega_f.csv`` as {resolution: omega_f}; {} when absent."""
-    from gapbench.naming import fmt_num
-
     out = {}
     for row in read_csv_rows(Path(data_dir) / "pde" / equation / f"nu{fmt_num(nu)}" / "omega_f.csv"):
         try:

@@ -144,19 +144,29 @@ def rollout(rows: list[PdeRow], figures_dir: Path) -> None:
     if not curves:
         _empty(axes[0], "rollout.csv")
     for ax, (ds, cs) in zip(axes, curves.items()):
-        eq, nu, method, res, sigma = ds
         for model, (t, y, sd) in cs:
             ax.plot(t, y, color=model_color(model), marker=model_marker(model), markersize=3,
                     markevery=max(1, len(t) // 10), label=model)
             band(ax, t, y, sd, model_color(model))
-        ax.set_title(f"{_label(eq)} nu={nu:g} {method} r{res} s{sigma:g}", fontsize=8)
+        ax.set_title(_dataset_title(ds), fontsize=8)
         ax.set_xlabel("time")
         ax.set_ylabel("nRMSE")
         ax.legend(fontsize=6)
-    for ax in axes[len(curves):] if curves else axes[1:]:
-        ax.axis("off")
+    _hide_unused(axes, len(curves))
     fig.suptitle("nRMSE over the rollout (mean ± std over seeds)")
     _save(fig, figures_dir, "rollout_nrmse")
+
+
+def _dataset_title(dataset: tuple) -> str:
+    """Panel title of a PDE dataset ``(equation, nu, method, resolution, sigma)``."""
+    eq, nu, method, res, sigma = dataset
+    return f"{_label(eq)} nu={nu:g} {method} r{res} s{sigma:g}"
+
+
+def _hide_unused(axes, used: int) -> None:
+    """Blank the panels after the first ``used`` (the first stays for the 'nothing to draw' note)."""
+    for ax in axes[max(used, 1):]:
+        ax.axis("off")
 
 
 def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
@@ -171,7 +181,6 @@ def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
     if not datasets:
         _empty(axes[0], "scored PDE runs")
     for ax, (ds, rs) in zip(axes, sorted(datasets.items())):
-        eq, nu, method, res, sigma = ds
         cost = {r.model: r.summaries["inference_time_per_trajectory_s"].mean for r in rs}
         err = {r.model: r.summaries["nrmse"].mean for r in rs}
         plain = sorted((solver_of(m)[1], m) for m in err if solver_of(m) and solver_of(m)[0] == "solver"
@@ -194,10 +203,9 @@ def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
             ax.set_yscale("log")
         ax.set_xlabel("inference s / trajectory")
         ax.set_ylabel("nRMSE over the horizon")
-        ax.set_title(f"{_label(eq)} nu={nu:g} {method} r{res} s{sigma:g}", fontsize=8)
+        ax.set_title(_dataset_title(ds), fontsize=8)
         ax.legend(fontsize=6)
-    for ax in axes[len(datasets):] if datasets else axes[1:]:
-        ax.axis("off")
+    _hide_unused(axes, len(datasets))
     fig.suptitle("Accuracy vs cost: solvers at several resolutions and learned models")
     _save(fig, figures_dir, "accuracy_vs_cost")
 
@@ -285,6 +293,19 @@ def _graph_valid_column(columns: list[str]) -> str | None:
     return next((c for c in columns if c.startswith("valid")), "train_loss" if "train_loss" in columns else None)
 
 
+def _curves_panel(ax, drawn: int, ylabel: str, source: str, title: str, log: bool = False) -> None:
+    """Axes, legend and title of a panel of training curves (a note naming ``source`` when none was drawn)."""
+    if drawn:
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7)
+    else:
+        _empty(ax, source)
+    ax.set_title(f"{title} (mean ± std over seeds per cell)")
+
+
 def training_curves(pde_rows: list[PdeRow], graph_rows: list[GraphRow], figures_dir: Path) -> None:
     plt = _plt()
     fig, (ax_p, ax_g) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
@@ -301,14 +322,7 @@ def training_curves(pde_rows: list[PdeRow], graph_rows: list[GraphRow], figures_
         if c is not None:
             draw(ax_p, r.model, c)
             drawn += 1
-    if drawn:
-        ax_p.set_yscale("log")
-        ax_p.set_xlabel("epoch")
-        ax_p.set_ylabel("valid nRMSE")
-        ax_p.legend(fontsize=7)
-    else:
-        _empty(ax_p, "PDE curves.csv")
-    ax_p.set_title("PDE surrogates (mean ± std over seeds per cell)")
+    _curves_panel(ax_p, drawn, "valid nRMSE", "PDE curves.csv", "PDE surrogates", log=True)
     drawn = 0
     for r in graph_rows:
         paths, keeps, col = [], [], None
@@ -324,13 +338,7 @@ def training_curves(pde_rows: list[PdeRow], graph_rows: list[GraphRow], figures_
         if c is not None:
             draw(ax_g, r.base_model, c)
             drawn += 1
-    if drawn:
-        ax_g.set_xlabel("epoch")
-        ax_g.set_ylabel("validation metric")
-        ax_g.legend(fontsize=7)
-    else:
-        _empty(ax_g, "graph curves.csv")
-    ax_g.set_title("GNNs (mean ± std over seeds per cell)")
+    _curves_panel(ax_g, drawn, "validation metric", "graph curves.csv", "GNNs")
     _save(fig, figures_dir, "training_curves")
 
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from gapbench.errors import ConfigError
 from gapbench.pde.equations import SimParams, get
-from gapbench.train.common import write_csv_atomic, write_json_atomic
+from gapbench.train.common import pde_run_summary, write_csv_atomic, write_json_atomic
 
 PREDICTORS = ("persistence", "zero", "solver", "solver_hv")
 HV_ORDER = 8
@@ -178,11 +178,7 @@ def run_baseline(data_dir: Path, predictor: str, resolution: int, horizon: int, 
 
 def _handler(args: argparse.Namespace) -> int:
     m = run_baseline(args.data_dir, args.predictor, args.resolution, args.horizon, args.valid_threshold, args.out)
-    what = f"{m['n_diverged']} of {m['n_test']} trajectories diverged" if m["n_diverged"] else (
-        f"nRMSE {m['nrmse']:.4f}, final {m['nrmse_final']:.4f}, valid time {m['valid_time']:.3g}")
-    print(f"{m['model']} on {m['equation']} nu={m['nu']} {m['method']}-r{m['resolution']}-s{m['sigma']} over "
-          f"{m['horizon']} steps: {what}; {m['inference_time_per_trajectory_s']:.3g} s per trajectory "
-          f"-> {Path(args.out) / 'metrics.json'}")
+    print(pde_run_summary(m, args.out))
     return 0
 
 

@@ -38,6 +38,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gapbench import argtypes
+from gapbench.argtypes import DEVICE
+from gapbench.errors import ConfigError, GapbenchError
 from gapbench.outputs import atomic_write_bytes
 
 if TYPE_CHECKING:  # torch/numpy are imported inside the functions: CLI start-up stays light
@@ -54,10 +57,6 @@ def select_device(name: str = "auto") -> torch.device:
     Raises ``ConfigError`` when CUDA is requested but absent (a clear message instead of a CUDA traceback).
     """
     import torch
-
-    from gapbench.errors import ConfigError
-
-    from gapbench.argtypes import DEVICE
 
     if not DEVICE.fullmatch(str(name)):
         raise ConfigError(f"device {name!r} is not allowed; allowed: auto, cpu, cuda, cuda:N")
@@ -183,8 +182,6 @@ def load_checkpoint(path: Path | str, map_location: torch.device | str = "cpu") 
     """
     import torch
 
-    from gapbench.errors import GapbenchError
-
     path = Path(path)
     if not path.exists():
         return None
@@ -255,8 +252,6 @@ def lock_output_dir(out: Path):
     """
     import fcntl
 
-    from gapbench.errors import GapbenchError
-
     handle = open(Path(out) / ".lock", "a")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -307,10 +302,18 @@ def count_parameters(model: torch.nn.Module) -> int:
     return sum(p.numel() * (2 if p.is_complex() else 1) for p in model.parameters() if p.requires_grad)
 
 
+def pde_run_summary(m: Mapping[str, Any], out: Path | str) -> str:
+    """The last line of a PDE run's log, from its metrics ``m``: model, seed, data cell and horizon, then the
+    scores (or how many test trajectories diverged) and where the metrics were written."""
+    scores = (f"{m['n_diverged']} of {m['n_test']} trajectories diverged" if m.get("n_diverged") else
+              f"nRMSE {m['nrmse']:.4f}, final {m['nrmse_final']:.4f}, valid time {m['valid_time']:.3g}")
+    return (f"{m['model']} seed {m['seed']} on {m['equation']} nu={m['nu']} {m['method']}-r{m['resolution']}"
+            f"-s{m['sigma']} over {m['horizon']} steps: {scores} ({m['n_params']} parameters, "
+            f"{m['inference_time_per_trajectory_s']:.3g} s per test trajectory) -> {Path(out) / 'metrics.json'}")
+
+
 def add_common_arguments(parser) -> None:
     """Flags every ``gapbench train ...`` subcommand accepts."""
-    from gapbench import argtypes
-
     parser.add_argument("--out", required=True, type=Path,
                         help="output directory (metrics.json, curves.csv, checkpoints); a rerun resumes here")
     parser.add_argument("--seed", type=argtypes.seed, default=0, help="training seed (model init, batch order, noise)")

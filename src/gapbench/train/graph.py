@@ -34,9 +34,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from gapbench.errors import ConfigError
+from gapbench.registry import GRAPH_MODELS, plugin_code
+from gapbench.train import common, resume
+from gapbench.train.common import add_common_arguments
 from gapbench.train.graph_batches import Prepared, prepare
 from gapbench.train.graph_tasks import Task, better, evaluate, loss_fn, select
-from gapbench.train.loop import LoopState
+from gapbench.train.loop import Loop, LoopState, fresh_or_restored, resumable_checkpoint
 
 COMMAND = "graph"
 CURVE_COLUMNS = ("config", "depth", "width", "lr", "epoch", "train_loss", "valid", "lr_now", "elapsed_s")
@@ -130,8 +134,6 @@ class ConfigTrainer:
                  sweep_part):
         import torch
 
-        from gapbench.train import common
-
         self.spec, self.ci, self.hyper, self.clock, self.sweep_part = spec, ci, hyper, clock, sweep_part
         self.task, self.data, self.eval_bs = prepared.task, prepared.data, max(spec.batch_size * 4, 64)
         torch.manual_seed(common.derived_seed(spec.seed, "init", ci))
@@ -149,16 +151,12 @@ class ConfigTrainer:
     def checkpoint(self) -> dict:
         import torch
 
-        from gapbench.train import common
-
         return {"sweep": self.sweep_part(self.ci), "model": common.tensor_state(self.model.state_dict()),
                 "optimizer": common.tensor_state(self.opt.state_dict()), "scheduler": self.sched.state_dict(),
                 "best_test": self.best_test, "best_state": self.best_state, "rng": torch.get_rng_state()}
 
     def batches(self, state: LoopState):
         import torch
-
-        from gapbench.train import common
 
         if state.batch == 0:
             torch.manual_seed(common.derived_seed(self.spec.seed, "dropout", self.ci, state.epoch))
@@ -193,8 +191,6 @@ class ConfigTrainer:
         return better(self.task, value, best)
 
     def keep_best(self, state: LoopState) -> None:
-        from gapbench.train import common
-
         self.best_test = evaluate(self.model, self.data["test"], self.task, self.eval_bs)
         self.best_state = common.tensor_state(self.model.state_dict())
 
@@ -207,9 +203,6 @@ class ConfigTrainer:
 # ---------------------------------------------------------------------------------------------- the sweep
 def signature(spec: GraphTrainSpec, meta: dict) -> dict:
     """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
-    from gapbench.registry import plugin_code
-    from gapbench.train import resume
-
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
             "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "schedule", "plateau_factor",
             "plateau_patience", "min_lr")
@@ -226,11 +219,6 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     so far, the sweep's time), and is written once more after each configuration with that configuration done.
     """
     import torch
-
-    from gapbench.errors import ConfigError
-    from gapbench.registry import GRAPH_MODELS
-    from gapbench.train import common
-    from gapbench.train.loop import Loop, fresh_or_restored, resumable_checkpoint
 
     if spec.model not in GRAPH_MODELS:
         raise ConfigError(f"--model {spec.model!r}: choose from {', '.join(GRAPH_MODELS)} (plugins register more)")
@@ -332,8 +320,6 @@ def parse_budget(text: str) -> tuple[int, int]:
 
 def parse_head_layers(items: list[str], models: list[str]) -> dict[str, int]:
     """``["1", "node_sage=2"]`` -> read-out layers per model: a bare integer for every model, ``MODEL=K`` for one."""
-    from gapbench.errors import ConfigError
-
     default, per_model = 1, {}
     for item in items:
         name, _, value = item.rpartition("=")
@@ -354,8 +340,6 @@ def parse_head_layers(items: list[str], models: list[str]) -> dict[str, int]:
 
 def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
     """One :class:`GraphTrainSpec` per (model, budget); ``--out`` is formatted with model, depth, width."""
-    from gapbench.errors import ConfigError
-
     out = str(args.out)
     budgets = args.budgets or [None]
     if len(args.model) > 1 and "{model}" not in out:
@@ -396,7 +380,6 @@ def _handler(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     """Add ``gapbench train graph``."""
     from gapbench import argtypes as A
-    from gapbench.train.common import add_common_arguments
 
     p = sub.add_parser(COMMAND, help="train node/edge GCNs or DeepSets on a graph dataset (sweep, select by valid)",
                        description=__doc__.split("\n\n")[0])

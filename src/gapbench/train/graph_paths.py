@@ -29,7 +29,7 @@ BENCHMARK_SETTINGS = {"depth": "depths", "width": "widths", "lr": "lrs", "epochs
 
 def experiments(config: dict | None = None) -> dict[str, str]:
     """Config section of train.graph -> path component: every registered dataset kind, then the memory
-    experiment (with ``config``: those it has a ``train.graph`` section for; a plugin kind may have none)."""
+    experiment (with ``config``: those it has a ``train.graph`` section for)."""
     out = {**{kind.config_section: kind.name for kind in DATASET_KINDS.values()}, MEMORY: MEMORY}
     return out if config is None else {k: v for k, v in out.items() if k in config["train"]["graph"]}
 

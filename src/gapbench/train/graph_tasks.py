@@ -21,6 +21,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gapbench.errors import StoreError
+from gapbench.graphs.kinds import DATASET_KINDS
+
 if TYPE_CHECKING:
     from gapbench.train.graph_batches import GraphBatches
 
@@ -44,10 +47,6 @@ BENCHMARK_LOSS = {"mae": "l1", "accuracy": "ce", "ap": "multilabel"}
 
 def task_for(meta: dict, train) -> Task:
     """The :class:`Task` of a dataset from its card (``meta.json``) and its training split."""
-    from gapbench.errors import StoreError
-
-    from gapbench.graphs.kinds import DATASET_KINDS
-
     kind = DATASET_KINDS.get(meta["kind"])
     if kind is not None and kind.metric != "card":  # loss and metric of the kind's entry, else the card's
         return Task(kind.level, kind.loss, kind.metric, 1)

@@ -25,10 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from gapbench.models.pde_registry import ModelHyper, check_model
+from gapbench.errors import ConfigError, GapbenchError, StoreError
+from gapbench.models.pde_registry import ModelHyper, build_model, check_model, resolve_modes
+from gapbench.pde.equations import get
 from gapbench.registry import PDE_MODELS, plugin_code
+from gapbench.train import common as C
+from gapbench.train import resume
 from gapbench.train.common import add_common_arguments
-from gapbench.train.loop import LoopState
+from gapbench.train.loop import Loop, LoopState, fresh_or_restored, resumable_checkpoint
 
 SPLITS = ("train", "valid", "test")
 
@@ -105,8 +109,6 @@ def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0, horizon: i
     """
     import torch
 
-    from gapbench.errors import ConfigError, StoreError
-    from gapbench.pde.equations import get
     from gapbench.pde.store import clean_name, field_name, load
 
     arrays, clean, attrs, times, test = {}, {}, None, None, None
@@ -183,15 +185,11 @@ class SurrogateTrainer:
         self.optimizer.load_state_dict(ckpt["optimizer"])
 
     def checkpoint(self) -> dict:
-        from gapbench.train import common as C
-
         return {"model": C.tensor_state(self.model.state_dict()),
                 "optimizer": C.tensor_state(self.optimizer.state_dict())}
 
     def batches(self, state: LoopState):
         import torch
-
-        from gapbench.train import common as C
 
         self.model.train()
         perm = torch.randperm(self.n_train, generator=C.generator(self.run.seed, "batches", state.epoch))
@@ -202,8 +200,6 @@ class SurrogateTrainer:
     def step(self, u, state: LoopState):
         import torch
 
-        from gapbench.errors import GapbenchError
-        from gapbench.train import common as C
         from gapbench.train.pde_eval import relative_l2
 
         tp = self.tp
@@ -240,8 +236,6 @@ class SurrogateTrainer:
         return value < best
 
     def keep_best(self, state: LoopState) -> None:
-        from gapbench.train import common as C
-
         C.save_checkpoint(self.out / "best.pt", {"model": C.tensor_state(self.model.state_dict()),
                                                  "epoch": state.epoch, "valid_nrmse": state.best})
 
@@ -257,11 +251,6 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     files."""
     import torch
 
-    from gapbench.errors import ConfigError, GapbenchError
-    from gapbench.models.pde_registry import build_model, resolve_modes
-    from gapbench.train import common as C
-    from gapbench.train import resume
-    from gapbench.train.loop import Loop, fresh_or_restored, resumable_checkpoint
     from gapbench.train.pde_eval import rollout, score, write_predictions, write_rollout_csv
 
     # ---- set-up and every check, before any training ------------------------------------------
@@ -340,10 +329,7 @@ def _handler(args: argparse.Namespace) -> int:
                     resolution=args.resolution, device=args.device, threads=args.threads,
                     progress=not args.no_progress, inject_failure=args.inject_failure)
     m = train_and_evaluate(run, hyper, tp)
-    print(f"{run.model} seed {run.seed} on {m['equation']} nu={m['nu']} {m['method']}-r{m['resolution']}"
-          f"-s{m['sigma']}: nRMSE over {m['horizon']} steps {m['nrmse']:.4f}, final {m['nrmse_final']:.4f}, valid time "
-          f"{m['valid_time']:.3g} "
-          f"({m['n_params']} parameters) -> {run.out / 'metrics.json'}")
+    print(C.pde_run_summary(m, run.out))
     return 0
 
 

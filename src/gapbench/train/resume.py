@@ -1,7 +1,7 @@
 """What a training checkpoint must agree on to be resumed, and what a finished run rewrites.
 
 A run resumes from its checkpoint only when the checkpoint's *signature* (:func:`signature`) equals the current
-one; otherwise it starts afresh (``gapbench.train.loop.resume``). The signature holds
+one; otherwise it starts afresh (``gapbench.train.loop.resumable_checkpoint``). The signature holds
 
 * the settings that change the result (model, seed, architecture, optimisation; not ``device``,
   ``threads`` or ``checkpoint_every``),
