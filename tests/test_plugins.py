@@ -61,7 +61,7 @@ class EdgeSum(EdgeGCN):
 
 
 register_mixer("gru", GRUMixer, label="GRU", color="black", marker="*")
-register_graph_model("edge_sum", EdgeSum, label="Edge-sum")
+register_graph_model("edge_sum", EdgeSum, family="edge", label="Edge-sum")
 '''
 
 # Records what each figure draws: {stem: [[label, colour, marker], ...]} for every labelled line.

@@ -31,6 +31,9 @@ PLUGINS_ENV = "GAPBENCH_PLUGINS"
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a kind's name is a path component and a wildcard value
 # Hyperparameters a memory mixer may read, all from train.pde.{eq} (the schema documents them).
 MIXER_SETTINGS = ("state_size", "heads")
+# A model's role in the comparisons: claims, tables and figure styles read it, never a name prefix.
+GRAPH_FAMILIES = ("node", "edge", "set")
+PDE_FAMILIES = ("markovian", "memory")
 
 
 def resolve(target: str | Callable) -> Callable:
@@ -66,6 +69,7 @@ class PDEModel:
     label: str = ""
     color: str | None = None
     marker: str | None = None
+    family: str = "markovian"  # markovian | memory: which side of "memory helps" the model is on
 
     @property
     def settings(self) -> tuple[str, ...]:
@@ -87,6 +91,7 @@ class GraphModel:
     color: str | None = None
     marker: str | None = None
     module: str = field(default="", compare=False)  # source module, part of a checkpoint's code version
+    family: str = "node"  # node | edge | set: which side of "edge beats node" the model is on
 
 
 MIXERS: dict[str, Mixer] = {}
@@ -96,6 +101,18 @@ GRAPH_MODELS: dict[str, GraphModel] = {}
 
 def _module(build: str | Callable) -> str:
     return build.split(":")[0] if isinstance(build, str) else build.__module__
+
+
+def check_family(kind: str, name: str, family: str, allowed: tuple[str, ...]) -> None:
+    """ConfigError unless ``family`` is one of ``allowed``."""
+    if family not in allowed:
+        raise ConfigError(f"{kind} {name!r}: family {family!r} is not allowed; allowed: {', '.join(allowed)}")
+
+
+def family_of(name: str) -> str | None:
+    """The registered family of a PDE or graph model (None for an unregistered name or a baseline)."""
+    entry = PDE_MODELS.get(name) or GRAPH_MODELS.get(name)
+    return entry.family if entry is not None else None
 
 
 def check_name(kind: str, name: str, taken: dict) -> None:
@@ -118,20 +135,24 @@ def register_mixer(name: str, build: str | Callable, settings: tuple[str, ...] =
     model = model or name
     check_name("PDE model", model, PDE_MODELS)
     MIXERS[name] = Mixer(name, build, tuple(settings), _module(build))
-    PDE_MODELS[model] = PDEModel(model, name, label or model, color, marker)
+    PDE_MODELS[model] = PDEModel(model, name, label or model, color, marker, family="memory")
 
 
-def register_pde_model(name: str, *, label: str = "", color: str | None = None, marker: str | None = None) -> None:
-    """Register a PDE model without memory (the FFNO stack)."""
+def register_pde_model(name: str, *, label: str = "", color: str | None = None, marker: str | None = None,
+                       family: str = "markovian") -> None:
+    """Register a PDE model without memory (the FFNO stack); ``family`` is one of :data:`PDE_FAMILIES`."""
     check_name("PDE model", name, PDE_MODELS)
-    PDE_MODELS[name] = PDEModel(name, None, label or name, color, marker)
+    check_family("PDE model", name, family, PDE_FAMILIES)
+    PDE_MODELS[name] = PDEModel(name, None, label or name, color, marker, family)
 
 
-def register_graph_model(name: str, build: str | Callable, *, label: str = "", color: str | None = None,
-                         marker: str | None = None) -> None:
-    """Register graph model ``name`` (a class or factory, see :class:`GraphModel`)."""
+def register_graph_model(name: str, build: str | Callable, *, family: str, label: str = "",
+                         color: str | None = None, marker: str | None = None) -> None:
+    """Register graph model ``name`` (a class or factory, see :class:`GraphModel`) in ``family`` (one of
+    :data:`GRAPH_FAMILIES`: node-based, edge-based, or a set model that ignores edges)."""
     check_name("graph model", name, GRAPH_MODELS)
-    GRAPH_MODELS[name] = GraphModel(name, build, label or name, color, marker, _module(build))
+    check_family("graph model", name, family, GRAPH_FAMILIES)
+    GRAPH_MODELS[name] = GraphModel(name, build, label or name, color, marker, _module(build), family)
 
 
 def build_graph_model(name: str, *args: Any, **kw: Any):
@@ -241,9 +262,15 @@ register_mixer("lstm", "gapbench.models.memory:LSTMMixer", label="LSTM", color="
 register_mixer("attention", "gapbench.models.memory:CausalAttention", ("heads",), label="attention",
                color="tab:red", marker="D")
 
-register_graph_model("node_gcn", "gapbench.models.gnn:NodeGCN", label="GCN (node)", color="tab:purple", marker="o")
-register_graph_model("node_sage", "gapbench.models.gnn:NodeSAGE", label="SAGE (node)", color="#008080", marker="P")
-register_graph_model("edge_gcn", "gapbench.models.gnn:EdgeGCN", label="Edge-GCN", color="tab:brown", marker="s")
-register_graph_model("node_gcn_directed", "gapbench.models.gnn:NodeGCNDirected", color="tab:pink", marker="v")
-register_graph_model("edge_gcn_directed", "gapbench.models.gnn:EdgeGCNDirected", color="tab:olive", marker="^")
-register_graph_model("deepsets", "gapbench.models.gnn:DeepSets", label="DeepSets", color="tab:cyan", marker="D")
+register_graph_model("node_gcn", "gapbench.models.gnn:NodeGCN", family="node", label="GCN (node)",
+                     color="tab:purple", marker="o")
+register_graph_model("node_sage", "gapbench.models.gnn:NodeSAGE", family="node", label="SAGE (node)",
+                     color="#008080", marker="P")
+register_graph_model("edge_gcn", "gapbench.models.gnn:EdgeGCN", family="edge", label="Edge-GCN",
+                     color="tab:brown", marker="s")
+register_graph_model("node_gcn_directed", "gapbench.models.gnn:NodeGCNDirected", family="node",
+                     label="GCN (node, directed)", color="tab:pink", marker="v")
+register_graph_model("edge_gcn_directed", "gapbench.models.gnn:EdgeGCNDirected", family="edge",
+                     label="Edge-GCN (directed)", color="tab:olive", marker="^")
+register_graph_model("deepsets", "gapbench.models.gnn:DeepSets", family="set", label="DeepSets",
+                     color="tab:cyan", marker="D")

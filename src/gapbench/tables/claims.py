@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gapbench.registry import family_of
 from gapbench.tables import reference
 from gapbench.tables.graphs import GraphRow, gain, model_rank
 from gapbench.tables.memory import MemoryTargets, thresholds
@@ -71,7 +72,7 @@ def planted_star(rows: list[GraphRow], opts: StatsOptions) -> Claim:
     pairs = [(edge[r.variant], r, gain(r.cell.values("test"), edge[r.variant].cell.values("test"), False, opts))
              for r in sorted(planted, key=lambda r: (-int(r.params.get("leaves", 0)), -int(r.params.get("depth", 0)),
                                                      r.model))
-             if r.model.startswith("node_") and r.variant in edge]
+             if family_of(r.model) == "node" and r.variant in edge]
     pairs = [p for p in pairs if p[2].estimate is not None]
     if not pairs:
         return Claim("planted_star", PLANTED_TITLE, rule, NOT_RUN,

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from gapbench.pde.equations import EQUATIONS
+from gapbench.registry import family_of
 from gapbench.tables import memory
 from gapbench.tables.collect import read_csv_rows
 from gapbench.tables.graphs import SWEPT, GraphRow, is_selected, model_rank
@@ -237,7 +238,7 @@ def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
                                                          if pts[0].budget else "")
             marker = variants.setdefault(setting, "osD^v<>"[len(variants) % 7])
             color = model_color(base)
-            style = "--" if base.startswith("node") else "-"
+            style = "-" if family_of(base) == "edge" else "--"
             ax.errorbar(x, y, yerr=e, fmt=marker + style, color=color, capsize=2, label=label)
             band(ax, x, y, e, color)
         ax.set_xscale("log", base=2)
@@ -272,7 +273,7 @@ def memory_threshold(rows: list[GraphRow], targets: memory.MemoryTargets, figure
             if not best:
                 continue
             widths = sorted(best)
-            style = "--" if model.startswith("node") or model == "deepsets" else "-"
+            style = "-" if family_of(model) == "edge" else "--"
             marker = "osD^v<>"[ns.index(n) % 7]
             ax.plot(widths, [best[w] for w in widths], style + marker, color=model_color(model),
                     label=f"{model} n={n}")
