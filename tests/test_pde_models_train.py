@@ -214,7 +214,7 @@ def test_missing_data_is_a_clear_error(tmp_path, capsys):
 def test_changed_configuration_starts_afresh(data_dir, tmp_path, capsys):
     _run(data_dir, tmp_path / "run", tp=replace(TRAIN, epochs=1))
     m = _run(data_dir, tmp_path / "run", tp=replace(TRAIN, epochs=2))
-    assert "different configuration; starting afresh" in capsys.readouterr().err
+    assert "is from different settings (train.epochs); starting afresh" in capsys.readouterr().err
     assert m["epochs_trained"] == 2
 
 

@@ -183,8 +183,8 @@ def validate_config(config: dict[str, Any], schema_path: Path | str = SCHEMA_PAT
     return config
 
 
-def load_config(path: Path | str) -> dict[str, Any]:
-    """Read a YAML config file and validate it (defaults filled)."""
+def read_config(path: Path | str) -> dict[str, Any]:
+    """Read a YAML config file as it is written (no defaults filled, not validated)."""
     try:
         with open(path) as fh:
             config = yaml.safe_load(fh) or {}
@@ -196,6 +196,29 @@ def load_config(path: Path | str) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid YAML{at} ({getattr(err, 'problem', None) or err})") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: a config must be a mapping of keys to values")
+    return config
+
+
+def load_config(path: Path | str) -> dict[str, Any]:
+    """Read a YAML config file and validate it (defaults filled)."""
+    return validate_config(read_config(path))
+
+
+def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """``overlay`` on ``base`` as Snakemake merges ``--configfile A B``: mappings merge key by key, recursively;
+    any other value (a list too) replaces the one below it."""
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_stack(paths: list[Path | str]) -> dict[str, Any]:
+    """The config that ``snakemake --configfile A B ...`` runs: the files merged in order (:func:`merge`; the
+    Snakefile's own ``config.yaml`` is not read when ``--configfile`` is given), then validated."""
+    config: dict[str, Any] = {}
+    for path in paths:
+        config = merge(config, read_config(path))
     return validate_config(config)
 
 
@@ -206,14 +229,15 @@ def section_args(section: dict, keys: tuple[str, ...] | list[str]) -> list[str]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    load_config(args.config)
-    print(f"{args.config}: valid")
+    load_stack(args.config)
+    print(f"{' + '.join(args.config)}: valid")
     return 0
 
 
 def register(sub) -> None:
     p = sub.add_parser("config", help="validate a config file against the schema")
     csub = p.add_subparsers(dest="config_command", required=True)
-    c = csub.add_parser("check", help="validate CONFIG (schema + cross-field checks)")
-    c.add_argument("config", help="path to a YAML config")
+    c = csub.add_parser("check", help="validate CONFIG (schema + cross-field checks); several files are checked "
+                        "as the stack `snakemake --configfile A B ...` merges (later files override earlier keys)")
+    c.add_argument("config", nargs="+", help="paths to YAML configs, in the order of --configfile")
     c.set_defaults(handler=_check)

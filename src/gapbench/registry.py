@@ -29,6 +29,7 @@ from gapbench.errors import ConfigError
 
 PLUGINS_ENV = "GAPBENCH_PLUGINS"
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a kind's name is a path component and a wildcard value
+NAME_OF_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 # Hyperparameters a memory mixer may read, all from train.pde.{eq} (the schema documents them).
 MIXER_SETTINGS = ("state_size", "heads")
 # A model's role in the comparisons: claims, tables and figure styles read it, never a name prefix.
@@ -92,6 +93,7 @@ class GraphModel:
     marker: str | None = None
     module: str = field(default="", compare=False)  # source module, part of a checkpoint's code version
     family: str = "node"  # node | edge | set: which side of "edge beats node" the model is on
+    counterpart: str | None = None  # the model of another family it is paired with in the tables' "edge gain"
 
 
 MIXERS: dict[str, Mixer] = {}
@@ -115,6 +117,16 @@ def family_of(name: str) -> str | None:
     return entry.family if entry is not None else None
 
 
+def check_style(kind: str, name: str, color: str | None, marker: str | None, registry: dict) -> None:
+    """ConfigError when another model of ``registry`` (the figures that draw them together) already has ``color``
+    or ``marker``; the message names the owner."""
+    for entry in registry.values():
+        for what, mine, theirs in (("colour", color, entry.color), ("marker", marker, entry.marker)):
+            if mine is not None and mine == theirs:
+                raise ConfigError(f"{kind} {name!r}: {what} {mine!r} is taken by {entry.name!r}; allowed: one no "
+                                  "other model has (or none: a free one is chosen)")
+
+
 def check_name(kind: str, name: str, taken: dict) -> None:
     """ConfigError unless ``name`` is a valid name for a new ``kind`` (not in ``taken``)."""
     if not isinstance(name, str) or not NAME.match(name):
@@ -134,6 +146,7 @@ def register_mixer(name: str, build: str | Callable, settings: tuple[str, ...] =
         raise ConfigError(f"memory mixer {name!r}: unknown settings {unknown}; allowed: {', '.join(MIXER_SETTINGS)}")
     model = model or name
     check_name("PDE model", model, PDE_MODELS)
+    check_style("PDE model", model, color, marker, PDE_MODELS)
     MIXERS[name] = Mixer(name, build, tuple(settings), _module(build))
     PDE_MODELS[model] = PDEModel(model, name, label or model, color, marker, family="memory")
 
@@ -143,16 +156,39 @@ def register_pde_model(name: str, *, label: str = "", color: str | None = None, 
     """Register a PDE model without memory (the FFNO stack); ``family`` is one of :data:`PDE_FAMILIES`."""
     check_name("PDE model", name, PDE_MODELS)
     check_family("PDE model", name, family, PDE_FAMILIES)
+    check_style("PDE model", name, color, marker, PDE_MODELS)
     PDE_MODELS[name] = PDEModel(name, None, label or name, color, marker, family)
 
 
 def register_graph_model(name: str, build: str | Callable, *, family: str, label: str = "",
-                         color: str | None = None, marker: str | None = None) -> None:
+                         color: str | None = None, marker: str | None = None, counterpart: str | None = None) -> None:
     """Register graph model ``name`` (a class or factory, see :class:`GraphModel`) in ``family`` (one of
-    :data:`GRAPH_FAMILIES`: node-based, edge-based, or a set model that ignores edges)."""
+    :data:`GRAPH_FAMILIES`: node-based, edge-based, or a set model that ignores edges). ``counterpart``: a
+    registered model of another family that the tables compare it with at the same budget (``edge gain``: the
+    edge model's improvement over the node model; give it on the edge model)."""
     check_name("graph model", name, GRAPH_MODELS)
     check_family("graph model", name, family, GRAPH_FAMILIES)
-    GRAPH_MODELS[name] = GraphModel(name, build, label or name, color, marker, _module(build), family)
+    check_style("graph model", name, color, marker, GRAPH_MODELS)
+    if counterpart is not None:
+        other = GRAPH_MODELS.get(counterpart)
+        if other is None or other.family == family:
+            raise ConfigError(f"graph model {name!r}: counterpart {counterpart!r} is not a registered graph model of "
+                              f"another family; allowed: {', '.join(n for n, m in GRAPH_MODELS.items() if m.family != family)}")
+    GRAPH_MODELS[name] = GraphModel(name, build, label or name, color, marker, _module(build), family, counterpart)
+
+
+def pair(model: str) -> tuple[str, str] | None:
+    """(edge-side, node-side) base names of a registered counterpart pairing that involves ``model``, else None."""
+    entry = GRAPH_MODELS.get(model)
+    if entry is not None and entry.counterpart is not None:
+        return model, entry.counterpart
+    return None
+
+
+def label_of(name: str) -> str:
+    """The registered label of a PDE or graph model, else the name itself (baselines, unregistered names)."""
+    entry = PDE_MODELS.get(name) or GRAPH_MODELS.get(name)
+    return entry.label if entry is not None else name
 
 
 def build_graph_model(name: str, *args: Any, **kw: Any):
@@ -187,18 +223,32 @@ def style_of(name: str) -> tuple[str | None, str | None]:
     return (entry.color, entry.marker) if entry else (None, None)
 
 
-def load_plugins(modules: list[str] | tuple[str, ...] | None = None) -> list[str]:
-    """Import each plugin module once (default: the comma-separated ``GAPBENCH_PLUGINS``); return the names.
+def plugin_names(value: str) -> list[str]:
+    """The module names in a ``GAPBENCH_PLUGINS`` value: separated by commas, spaces or both."""
+    return [m for m in re.split(r"[\s,]+", value) if m]
 
-    A module that cannot be imported is a ConfigError naming it."""
+
+def load_plugins(modules: list[str] | tuple[str, ...] | None = None) -> list[str]:
+    """Import each plugin module once (default: those named in ``GAPBENCH_PLUGINS``, :func:`plugin_names`);
+    return the names.
+
+    A module that cannot be imported, or raises while it is imported, is a one-line ConfigError naming it and
+    where it was named (the config key ``plugins`` or the environment variable)."""
+    where = "config key plugins"
     if modules is None:
-        modules = [m for m in os.environ.get(PLUGINS_ENV, "").split(",") if m]
+        modules, where = plugin_names(os.environ.get(PLUGINS_ENV, "")), f"environment variable {PLUGINS_ENV}"
     for name in modules:
+        if not NAME_OF_MODULE.match(name):
+            raise ConfigError(f"{where}: {name!r} is not a module name; allowed: dotted Python module names, "
+                              "separated by commas or spaces")
         try:
             importlib.import_module(name)
         except ImportError as err:
-            raise ConfigError(f"config key plugins: cannot import {name!r} ({err}); allowed: a module on "
-                              "PYTHONPATH or installed, that registers models (docs/extending.md)") from None
+            raise ConfigError(f"{where}: cannot import {name!r} ({err}); allowed: a module on PYTHONPATH or "
+                              "installed, that registers models (docs/extending.md)") from None
+        except Exception as err:  # a plugin's own bug: one line naming it, not a traceback through gapbench
+            raise ConfigError(f"{where}: importing {name!r} raised {type(err).__name__}: "
+                              f"{' '.join(str(err).split())}") from None
     return list(modules)
 
 
@@ -267,10 +317,10 @@ register_graph_model("node_gcn", "gapbench.models.gnn:NodeGCN", family="node", l
 register_graph_model("node_sage", "gapbench.models.gnn:NodeSAGE", family="node", label="SAGE (node)",
                      color="#008080", marker="P")
 register_graph_model("edge_gcn", "gapbench.models.gnn:EdgeGCN", family="edge", label="Edge-GCN",
-                     color="tab:brown", marker="s")
+                     color="tab:brown", marker="s", counterpart="node_gcn")
 register_graph_model("node_gcn_directed", "gapbench.models.gnn:NodeGCNDirected", family="node",
                      label="GCN (node, directed)", color="tab:pink", marker="v")
 register_graph_model("edge_gcn_directed", "gapbench.models.gnn:EdgeGCNDirected", family="edge",
-                     label="Edge-GCN (directed)", color="tab:olive", marker="^")
+                     label="Edge-GCN (directed)", color="tab:olive", marker="^", counterpart="node_gcn_directed")
 register_graph_model("deepsets", "gapbench.models.gnn:DeepSets", family="set", label="DeepSets",
                      color="tab:cyan", marker="D")

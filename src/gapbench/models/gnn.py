@@ -1,5 +1,10 @@
 """Node- and edge-based GCNs (docs/science.md, Part I, eq. 3 and eq. 4), their directed variants, and DeepSets.
 
+The public interface for a new graph model (docs/extending.md, recipe 2): a layer subclasses
+:class:`MessagePassingLayer` and implements ``forward(h, graph, edge_term=None)``; a model is then one line,
+``class MyModel(NodeMessagePassing): layer_class = MyLayer`` (states on nodes) or the same on
+:class:`EdgeMessagePassing` (states on edges); :class:`GraphModelBase` is the base of every model.
+
 Every model takes ``forward(x, edge_index, batch=None, edge_attr=None, num_graphs=None)`` with PyG conventions
 (``edge_index [2, E']`` listing both directions of every edge, ``batch [N]`` the graph of each node) and returns
 ``[N, out_dim]`` (``level="node"``) or ``[num_graphs, out_dim]`` (``level="graph"``).
@@ -135,8 +140,31 @@ class FeatureEncoder(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------- layers
-class _Layer(nn.Module):
-    """Shared part of the four layers: ``h <- h + dropout(sigma(norm(W agg + b)))`` (residual update)."""
+class MessagePassingLayer(nn.Module):
+    """Base class of a message-passing layer: subclass it and implement ``forward`` (a GIN, a GAT-style or an edge
+    layer is one such class; docs/extending.md, recipe 2).
+
+    The model builds ``depth`` layers as ``layer_class(width, activation=, reduce=, norm=, dropout=)`` (the config's
+    values; a subclass taking more arguments gives them defaults) and calls, in every layer,
+
+        h = layer(h, graph, edge_term)        # node states: NodeMessagePassing
+        h = layer(h, graph)                   # edge states: EdgeMessagePassing
+
+    * ``h``: the states, ``[N, width]`` (one row per node) or ``[E, width]`` (one row per undirected edge
+      ``graph.edges[:, e]``); ``forward`` returns the new states, same shape.
+    * ``graph``: the batch structure, a :class:`gapbench.graphs.structure.UndirectedGraph`: ``edges [2, E]`` (each
+      undirected edge once, ``u < v``, self-loops dropped), ``num_nodes``, ``inv_deg [N]`` (1 / degree, 0 for an
+      isolated node), ``index`` (the incidence index of the line-graph aggregate). A mini-batch of many graphs is
+      one graph with ``num_nodes`` = all its nodes, so a layer never sees graph boundaries.
+    * ``edge_term``: the encoded edge features projected to ``[E, width]`` for this layer (one row per undirected
+      edge), or None when the dataset has none; node layers add it to their messages.
+
+    The base class gives ``self.lin`` (``W``, width x width, with bias), ``self.norm``, ``self.act`` (sigma),
+    ``self.drop``, ``self.reduce`` (``mean``, ``sum`` or ``max``) and three helpers:
+    :meth:`node_aggregate` (``reduce{h_w (+ e_vw) : w in N(v)}``), :meth:`edge_aggregate` (``reduce{h_f : f shares
+    an endpoint with e, f != e}``, O(|E|)) and :meth:`update` (``h + dropout(sigma(norm(W agg + b)))``, the
+    residual update of eq. 3 and 4). The model's ``reset_parameters`` redraws every ``nn.Linear`` of a layer.
+    """
 
     def __init__(self, width: int, activation: str = "relu", reduce: str = "mean", norm: str = "none",
                  dropout: float = 0.0):
@@ -147,14 +175,24 @@ class _Layer(nn.Module):
         self.norm, self.act, self.drop = _norm(norm, width), _activation(activation), nn.Dropout(dropout)
         self.reduce = reduce
 
-    def reset_parameters(self, generator: torch.Generator | None = None, law: str = "uniform") -> None:
-        init_linear_(self.lin, generator, law)
+    def node_aggregate(self, h: torch.Tensor, graph: UndirectedGraph,
+                       edge_term: torch.Tensor | None = None) -> torch.Tensor:
+        """``agg_v = reduce{h_w (+ e_vw) : w in N(v), w != v}`` on node states (0 for an isolated node)."""
+        return neighbour_aggregate(h, graph, self.reduce, edge_term)
+
+    def edge_aggregate(self, h: torch.Tensor, graph: UndirectedGraph) -> torch.Tensor:
+        """``agg_e = reduce{h_f : f shares an endpoint with e, f != e}`` on edge states (0 without neighbours)."""
+        return line_graph_aggregate(h, graph.edges, graph.num_nodes, self.reduce, index=graph.index)
 
     def update(self, h: torch.Tensor, agg: torch.Tensor) -> torch.Tensor:
+        """The residual update ``h + dropout(sigma(norm(W agg + b)))``."""
         return h + self.drop(self.act(self.norm(self.lin(agg))))
 
+    def forward(self, h: torch.Tensor, graph, edge_term: torch.Tensor | None = None) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(h, graph[, edge_term])")
 
-class NodeGCNLayer(_Layer):
+
+class NodeGCNLayer(MessagePassingLayer):
     """Node message passing, docs/science.md eq. 3 (residual, mean over neighbours excluding self):
 
         h_v <- h_v + sigma(norm(W * mean{h_w : w in N(v), w != v} + b))
@@ -164,10 +202,10 @@ class NodeGCNLayer(_Layer):
     """
 
     def forward(self, h: torch.Tensor, graph: UndirectedGraph, edge_term: torch.Tensor | None = None) -> torch.Tensor:
-        return self.update(h, neighbour_aggregate(h, graph, self.reduce, edge_term))
+        return self.update(h, self.node_aggregate(h, graph, edge_term))
 
 
-class NodeSAGELayer(_Layer):
+class NodeSAGELayer(MessagePassingLayer):
     """Node message passing that mixes a node's own state with its neighbours' (GraphSAGE-style control):
 
         h_v <- h_v + sigma(norm(W1 h_v + W2 * mean{h_w : w in N(v), w != v} + b))
@@ -183,16 +221,12 @@ class NodeSAGELayer(_Layer):
         super().__init__(width, activation, reduce, norm, dropout)
         self.self_lin = nn.Linear(width, width, bias=False)
 
-    def reset_parameters(self, generator: torch.Generator | None = None, law: str = "uniform") -> None:
-        init_linear_(self.lin, generator, law)
-        init_linear_(self.self_lin, generator, law)
-
     def forward(self, h: torch.Tensor, graph: UndirectedGraph, edge_term: torch.Tensor | None = None) -> torch.Tensor:
-        agg = neighbour_aggregate(h, graph, self.reduce, edge_term)
+        agg = self.node_aggregate(h, graph, edge_term)
         return h + self.drop(self.act(self.norm(self.lin(agg) + self.self_lin(h))))
 
 
-class EdgeGCNLayer(_Layer):
+class EdgeGCNLayer(MessagePassingLayer):
     """Edge message passing, docs/science.md eq. 4 (residual, mean over line-graph neighbours excluding self):
 
         h_e <- h_e + sigma(norm(W * mean{h_f : f shares an endpoint with e, f != e} + b))
@@ -203,11 +237,10 @@ class EdgeGCNLayer(_Layer):
     """
 
     def forward(self, h: torch.Tensor, graph: UndirectedGraph) -> torch.Tensor:
-        agg = line_graph_aggregate(h, graph.edges, graph.num_nodes, self.reduce, index=graph.index)
-        return self.update(h, agg)
+        return self.update(h, self.edge_aggregate(h, graph))
 
 
-class EdgeGCNDirectedLayer(_Layer):
+class EdgeGCNDirectedLayer(MessagePassingLayer):
     """Edge message passing on directed edges that excludes the reverse message, as belief propagation:
 
         h_{u->v} <- h_{u->v} + sigma(norm(W * mean{h_{w->u} : w in N(u), w != v} + b))
@@ -222,7 +255,7 @@ class EdgeGCNDirectedLayer(_Layer):
         return self.update(h, agg)
 
 
-class NodeGCNDirectedLayer(_Layer):
+class NodeGCNDirectedLayer(MessagePassingLayer):
     """Node message passing whose message to ``v`` excludes what ``v`` sent (node-memory analogue of BP):
 
         m_{w->v} = h_w + sigma(U * mean{h_u : u in N(w), u != v} + c)
@@ -239,10 +272,6 @@ class NodeGCNDirectedLayer(_Layer):
         self.msg = nn.Linear(width, width)
         self.msg_act = _activation(activation)
 
-    def reset_parameters(self, generator: torch.Generator | None = None, law: str = "uniform") -> None:
-        init_linear_(self.msg, generator, law)
-        init_linear_(self.lin, generator, law)
-
     def forward(self, h: torch.Tensor, graph: DirectedGraph, edge_term: torch.Tensor | None = None) -> torch.Tensor:
         src, dst = graph.edges  # edge j = (w -> v): w = src, v = dst
         # sum over neighbours u of w = values h[src'] of the edges (u -> w) grouped by their target w
@@ -255,8 +284,14 @@ class NodeGCNDirectedLayer(_Layer):
 
 
 # ---------------------------------------------------------------------------------------------- models
-class _GraphModel(nn.Module):
-    """Shared constructor arguments and the read-off heads.
+class GraphModelBase(nn.Module):
+    """Base class of every graph model: the shared constructor arguments, the input checks, the encoders and the
+    read-off heads. Subclass :class:`NodeMessagePassing` or :class:`EdgeMessagePassing` with your own
+    ``layer_class`` (a :class:`MessagePassingLayer`) for a new layer; subclass this class for a model of another
+    shape (implement ``__init__`` calling ``super().__init__(in_dim, out_dim, depth, width, **kw)`` and
+    ``forward(x, edge_index, batch=None, edge_attr=None, num_graphs=None)`` returning ``[N, out_dim]`` at node level
+    or ``[num_graphs, out_dim]`` at graph level; :meth:`_inputs`, :meth:`_edge_features`, ``self.head`` and
+    :meth:`_graph_head` do the common parts).
 
     Args:
         in_dim: node feature width (float features) or number of categorical columns (with ``node_categories``).
@@ -357,19 +392,26 @@ class _GraphModel(nn.Module):
                     getattr(data, "edge_attr", None), getattr(data, "num_graphs", None))
 
 
-class NodeGCN(_GraphModel):
-    """Node-based GCN: ``h_v = W_in x_v + b``, then ``depth`` x :class:`NodeGCNLayer` (eq. 3), then the head on
-    ``h_v`` (node level) or on the pooled ``h_v`` of each graph (graph level). Edge features, when given, are
-    added to the messages: ``mean{h_w + W_e a_vw}`` (eq. 3 with an edge term)."""
+class NodeMessagePassing(GraphModelBase):
+    """A graph model whose states live on nodes, with any :class:`MessagePassingLayer` (set ``layer_class``):
 
-    layer_class = NodeGCNLayer
+        h_v = W_in x_v + b
+        depth x h = layer(h, graph, edge_term_l)      edge_term_l = W_l a_uv (None without edge features)
+        node read-off: y_v = head(h_v);  graph read-off: y_G = head(pool{h_v : v in G})
+
+    Edge features of repeated entries of ``edge_index`` are averaged per undirected edge after encoding.
+    """
+
+    layer_class: type[MessagePassingLayer] | None = None
 
     def __init__(self, in_dim: int, out_dim: int = 1, depth: int = 3, width: int = 32, **kw):
         super().__init__(in_dim, out_dim, depth, width, **kw)
+        if self.layer_class is None:
+            raise TypeError(f"{type(self).__name__} must set layer_class (a MessagePassingLayer subclass)")
         c = self.config
         self.embed = nn.Linear(self.node_encoder.out_dim, width)
-        self.layers = nn.ModuleList(self.layer_class(width, c["activation"], c["reduce"], c["norm"], c["dropout"])
-                                    for _ in range(depth))
+        self.layers = nn.ModuleList(self.layer_class(width, activation=c["activation"], reduce=c["reduce"],
+                                                     norm=c["norm"], dropout=c["dropout"]) for _ in range(depth))
         self.edge_proj = nn.ModuleList(nn.Linear(self.edge_encoder.out_dim, width, bias=False)
                                        for _ in range(depth)) if self.edge_encoder is not None else None
 
@@ -383,34 +425,44 @@ class NodeGCN(_GraphModel):
         return self._propagate_nodes(h, g, a, batch, num_graphs)
 
 
-class NodeSAGE(NodeGCN):
-    """Node control that can mix its own and its neighbours' state: :class:`NodeGCN` with
+class NodeGCN(NodeMessagePassing):
+    """Node-based GCN: :class:`NodeMessagePassing` with :class:`NodeGCNLayer` (eq. 3). Edge features, when given,
+    are added to the messages: ``mean{h_w + W_e a_vw}`` (eq. 3 with an edge term)."""
+
+    layer_class = NodeGCNLayer
+
+
+class NodeSAGE(NodeMessagePassing):
+    """Node control that can mix its own and its neighbours' state: :class:`NodeMessagePassing` with
     :class:`NodeSAGELayer` in place of eq. 3 (same embedding, edge-feature projection and heads)."""
 
     layer_class = NodeSAGELayer
 
 
-class EdgeGCN(_GraphModel):
-    """Edge-based GCN (eq. 4): embeddings live on the undirected edges.
+class EdgeMessagePassing(GraphModelBase):
+    """A graph model whose states live on the undirected edges, with any :class:`MessagePassingLayer` that maps
+    edge states (set ``layer_class``; it is called as ``layer(h, graph)``):
 
         h_uv = A (x_u + x_v) + B (x_u * x_v) + c  [+ C a_uv]     (symmetric in u, v)
-        depth x EdgeGCNLayer (eq. 4, O(|E|) line-graph mean)
+        depth x h = layer(h, graph)
         node read-off: y_v = head(pool{h_e : e at v})   (isolated node: pool = 0)
         graph read-off: y_G = head(pool{h_e : e in G})  (graph without edges: pool = 0)
-
-    Used both as learner and, randomly initialised (depth k, width 10), as the planted-star target model.
     """
+
+    layer_class: type[MessagePassingLayer] | None = None
 
     def __init__(self, in_dim: int, out_dim: int = 1, depth: int = 3, width: int = 32, **kw):
         super().__init__(in_dim, out_dim, depth, width, **kw)
+        if self.layer_class is None:
+            raise TypeError(f"{type(self).__name__} must set layer_class (a MessagePassingLayer subclass)")
         c = self.config
         d = self.node_encoder.out_dim
         self.embed_sum = nn.Linear(d, width)
         self.embed_prod = nn.Linear(d, width, bias=False)
         self.edge_embed = (nn.Linear(self.edge_encoder.out_dim, width, bias=False)
                            if self.edge_encoder is not None else None)
-        self.layers = nn.ModuleList(EdgeGCNLayer(width, c["activation"], c["reduce"], c["norm"], c["dropout"])
-                                    for _ in range(depth))
+        self.layers = nn.ModuleList(self.layer_class(width, activation=c["activation"], reduce=c["reduce"],
+                                                     norm=c["norm"], dropout=c["dropout"]) for _ in range(depth))
 
     def edge_embeddings(self, x, edge_index, batch=None, edge_attr=None, num_graphs=None):
         """Final edge embeddings ``[E, width]`` and the undirected graph they live on."""
@@ -433,8 +485,14 @@ class EdgeGCN(_GraphModel):
             return self.head(pooled)
         return self._graph_head(h, batch[u], num_graphs)
 
+class EdgeGCN(EdgeMessagePassing):
+    """Edge-based GCN: :class:`EdgeMessagePassing` with :class:`EdgeGCNLayer` (eq. 4, O(|E|) line-graph mean).
+    Used both as learner and, randomly initialised (depth k, width 10), as the planted-star target model."""
 
-class EdgeGCNDirected(_GraphModel):
+    layer_class = EdgeGCNLayer
+
+
+class EdgeGCNDirected(GraphModelBase):
     """Edge-based GCN on directed edges, messages exclude the reverse edge (BP-like, paper App. D):
 
         h_{u->v} = A x_u + B x_v + c  [+ C a_uv]
@@ -470,7 +528,7 @@ class EdgeGCNDirected(_GraphModel):
         return self._graph_head(h, batch[dst], num_graphs)
 
 
-class NodeGCNDirected(_GraphModel):
+class NodeGCNDirected(GraphModelBase):
     """Node-based GCN with non-backtracking messages (:class:`NodeGCNDirectedLayer`): ``h_v = W_in x_v + b``,
     ``depth`` layers, head on ``h_v`` (node level) or on pooled ``h_v`` (graph level). Edge features, when
     given, are projected per layer and added to the messages ``m_{w->v}``."""
@@ -494,7 +552,7 @@ class NodeGCNDirected(_GraphModel):
         return self._propagate_nodes(h, g, a, batch, num_graphs)
 
 
-class DeepSets(_GraphModel):
+class DeepSets(GraphModelBase):
     """Structure-free baseline: ``phi`` = per-node MLP (``depth`` hidden layers of ``width``), then
 
         node level:  y_v = head(phi(x_v) + W_g pool{phi(x_w) : w in graph(v)})
@@ -521,9 +579,9 @@ class DeepSets(_GraphModel):
         return self.head(pooled)
 
 
-def build_model(name: str, in_dim: int, out_dim: int = 1, depth: int = 3, width: int = 32, **kw) -> _GraphModel:
+def build_model(name: str, in_dim: int, out_dim: int = 1, depth: int = 3, width: int = 32, **kw) -> GraphModelBase:
     """Construct a model by its registered name (:data:`gapbench.registry.GRAPH_MODELS`, where the classes above
-    are registered); keyword arguments as :class:`_GraphModel`."""
+    are registered); keyword arguments as :class:`GraphModelBase`."""
     from gapbench.registry import build_graph_model
 
     return build_graph_model(name, in_dim, out_dim, depth, width, **kw)

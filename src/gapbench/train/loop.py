@@ -85,11 +85,35 @@ class Trainer(Protocol):
         """The trainer's own part of a checkpoint (model, optimiser, ...: tensors and plain values)."""
 
 
+def _differing(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested dicts."""
+    out = []
+    for k in sorted({*old, *new}, key=str):
+        a, b = old.get(k), new.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differing(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append(f"{prefix}{k}")
+    return out
+
+
+def _changed(old: dict, new: dict) -> str:
+    """What differs between a checkpoint's signature and the run's, in words: the model code (the sources the
+    signature hashes, plugins included), the data, and/or the settings named."""
+    keys = _differing(old, new)
+    parts = [{"code": "different code (model, training loop or plugin source changed)",
+              "data": "different data"}.get(k) for k in keys]
+    settings = [k for k in keys if k not in ("code", "data")]
+    words = [p for p in parts if p] + ([f"different settings ({', '.join(settings)})"] if settings else [])
+    return " and ".join(words) or "a different configuration"
+
+
 def resumable_checkpoint(path: Path, signature: dict, command: str, map_location="cpu") -> dict | None:
     """The checkpoint at ``path`` when its signature is ``signature``, else None (a fresh start, said on stderr)."""
     ckpt = load_checkpoint(path, map_location=map_location)
     if ckpt is not None and ckpt.get("signature") != signature:
-        print(f"gapbench train {command}: {path} is from a different configuration; starting afresh", file=sys.stderr)
+        print(f"gapbench train {command}: {path} is from {_changed(ckpt.get('signature') or {}, signature)}; "
+              "starting afresh", file=sys.stderr)
         return None
     if ckpt is not None and "state" in ckpt:
         state = ckpt["state"]
