@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gapbench.registry import family_of
+from gapbench.tables.style import display
 from gapbench.tables import reference
 from gapbench.tables.graphs import GraphRow, gain, model_rank
 from gapbench.tables.memory import MemoryTargets, thresholds
@@ -80,7 +81,7 @@ def planted_star(rows: list[GraphRow], opts: StatsOptions) -> Claim:
     testable = [i for i, p in enumerate(pairs) if p[2].p_value is not None]
     reject = dict(zip(testable, holm([pairs[i][2].p_value for i in testable], opts.alpha)))
     headers = ["leaves", "planted depth", "node model", "edge RMSE", "node RMSE", "edge gain", "p", "Holm"]
-    evidence = [[str(e.params.get("leaves", "")), str(e.params.get("depth", "")), n.model,
+    evidence = [[str(e.params.get("leaves", "")), str(e.params.get("depth", "")), display(n.model),
                  f"{fmt(e.test.mean)} (n={e.test.n})", f"{fmt(n.test.mean)} (n={n.test.n})", fmt_test(t),
                  fmt(t.p_value, 3), ("reject" if reject[i] else "keep") if i in reject else "n/t"]
                 for i, (e, n, t) in enumerate(pairs)]
@@ -92,7 +93,7 @@ def planted_star(rows: list[GraphRow], opts: StatsOptions) -> Claim:
     good = [i for i in testable if reject[i] and pairs[i][2].estimate > 0]
     per_model = {}
     for i in testable:
-        m = pairs[i][1].model
+        m = display(pairs[i][1].model)
         won, total = per_model.get(m, (0, 0))
         per_model[m] = (won + (i in good), total + 1)
     verdict = SUPPORTED if len(good) == len(testable) else NOT_SUPPORTED
@@ -124,10 +125,10 @@ def memory_threshold(rows: list[GraphRow], targets: MemoryTargets) -> Claim:
     for task, models in sorted(by_task.items()):
         for model, per_n in models.items():
             ns = sorted(per_n)
-            if len(ns) < 2:
+            if len(ns) < 2 or family_of(model) not in ("node", "edge"):  # a set model is on neither side
                 continue
             lo, hi = per_n[ns[0]]["min_width"], per_n[ns[-1]]["min_width"]
-            edge = model.startswith("edge")
+            edge = family_of(model) == "edge"
             reached = [per_n[n]["min_width"] is not None for n in ns]
             if edge:
                 reading = ("never reached" if not any(reached) else "not reached at every n" if not all(reached)
@@ -137,7 +138,7 @@ def memory_threshold(rows: list[GraphRow], targets: MemoryTargets) -> Claim:
             else:
                 reading = "grows" if hi is None or (lo is not None and hi > lo) else "flat"
             readings.append((edge, reading))
-            evidence.append([task, model, "; ".join(f"{n}: {per_n[n]['min_width'] or 'none'} ({per_n[n]['seeds']})"
+            evidence.append([task, display(model), "; ".join(f"{n}: {per_n[n]['min_width'] or 'none'} ({per_n[n]['seeds']})"
                                                     for n in ns), reading])
     if not readings:
         return Claim("memory", title, rule, NOT_RUN, "no task of the memory experiment has results at >= 2 values "

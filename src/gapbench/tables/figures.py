@@ -5,7 +5,7 @@
 * ``rollout_nrmse``: nRMSE over rollout time per model (mean over seeds of each run's rollout.csv, band ± std
   over seeds), one panel per dataset.
 * ``accuracy_vs_cost``: one panel per PDE dataset, nRMSE over the horizon against inference wall time per test
-  trajectory (same machine): the solver at each resolution (a line, labelled by grid points), the stabilised
+  trajectory (same machine): the solver at each resolution (a line, one marker per grid in the legend), the stabilised
   coarse solver, every learned model (mean over seeds), persistence as a horizontal line (McGreivy & Hakim:
   compare at equal accuracy or equal cost). Diverged or missing runs are left out.
 * ``node_vs_edge``: node vs edge test metric against n (MAP, duplicates) and against the number of leaves
@@ -13,10 +13,12 @@
 * ``memory_threshold``: test error against width (best depth per width) on the star tasks of the memory
   experiment, one curve per (model, n), node dashed / edge solid, the target as a horizontal line (planted
   stars: RMSE / leaf std; duplicates: 1 - accuracy, so lower is better in both panels).
-* ``training_curves``: validation curves from curves.csv (PDE: valid nRMSE; graphs: the validation column of the
-  selected sweep configuration), mean over seeds with a ± std band.
-A model has the same colour and marker in every figure (style.py); PNGs are written at style.DPI. A figure
-without data says so in its axes; it is still written, so the rule's outputs always exist.
+* ``training_curves``: validation curves from curves.csv against epochs trained (PDE: valid nRMSE; graphs: the
+  validation column of the selected sweep configuration), mean over seeds with a ± std band; one panel per
+  equation and per graph experiment, one line style per dataset within a panel.
+A model has the same colour and marker in every figure and its registered label in every legend (style.py);
+legends sit outside the axes; PNGs are written at style.DPI. A figure without data says so in its axes; it is
+still written, so the rule's outputs always exist.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from gapbench.tables import memory
 from gapbench.tables.collect import read_csv_rows
 from gapbench.tables.graphs import SWEPT, GraphRow, is_selected, model_rank
 from gapbench.tables.pde import PdeRow, solver_of
-from gapbench.tables.style import DPI, band, model_color, model_marker
+from gapbench.tables.style import DPI, band, display, model_color, model_marker
 
 FIGURES = ("delta_nrmse_vs_omega_f", "rollout_nrmse", "accuracy_vs_cost", "node_vs_edge", "memory_threshold",
            "training_curves")
@@ -62,6 +64,14 @@ def _empty(ax, what: str) -> None:
     ax.text(0.5, 0.5, f"no {what} at this scale", ha="center", va="center", transform=ax.transAxes)
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def _legend(ax, fontsize: int = 6) -> None:
+    """The panel's legend outside its axes, to the right (never over the data)."""
+    ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+
+
+LINESTYLES = ("-", "--", ":", "-.")
 
 
 def _label(equation: str) -> str:
@@ -95,7 +105,7 @@ def delta_vs_omega(rows: list[PdeRow], metric: str, figures_dir: Path) -> None:
         ax.axhline(0.0, color="grey", lw=0.8)
         if all(r.omega_f > 0 for r in pts):
             ax.set_xscale("log")
-        ax.legend()
+        _legend(ax, 8)
     ax.set_xlabel("omega_f (unobserved energy fraction)")
     ax.set_ylabel(f"Delta {metric} = FFNO - MemNO")
     ax.set_title("Memory gain vs unobserved energy")
@@ -147,12 +157,12 @@ def rollout(rows: list[PdeRow], figures_dir: Path) -> None:
     for ax, (ds, cs) in zip(axes, curves.items()):
         for model, (t, y, sd) in cs:
             ax.plot(t, y, color=model_color(model), marker=model_marker(model), markersize=3,
-                    markevery=max(1, len(t) // 10), label=model)
+                    markevery=max(1, len(t) // 10), label=display(model))
             band(ax, t, y, sd, model_color(model))
         ax.set_title(_dataset_title(ds), fontsize=8)
         ax.set_xlabel("time")
         ax.set_ylabel("nRMSE")
-        ax.legend(fontsize=6)
+        _legend(ax)
     _hide_unused(axes, len(curves))
     fig.suptitle("nRMSE over the rollout (mean ± std over seeds)")
     _save(fig, figures_dir, "rollout_nrmse")
@@ -168,6 +178,9 @@ def _hide_unused(axes, used: int) -> None:
     """Blank the panels after the first ``used`` (the first stays for the 'nothing to draw' note)."""
     for ax in axes[max(used, 1):]:
         ax.axis("off")
+
+
+SOLVER_MARKERS = ("o", "s", "^", "v", "<", ">", "p", "h")
 
 
 def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
@@ -186,16 +199,18 @@ def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
         err = {r.model: r.summaries["nrmse"].mean for r in rs}
         plain = sorted((solver_of(m)[1], m) for m in err if solver_of(m) and solver_of(m)[0] == "solver"
                        and cost[m])
-        if plain:
-            ax.plot([cost[m] for _, m in plain], [err[m] for _, m in plain], "o-", color="k", label="solver")
-            for n, m in plain:
-                ax.annotate(f"r{n}", (cost[m], err[m]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        if plain:  # one legend entry per grid (no annotations: close points would overlap)
+            ax.plot([cost[m] for _, m in plain], [err[m] for _, m in plain], "-", color="k", lw=0.8)
+            for i, (n, m) in enumerate(plain):
+                ax.plot(cost[m], err[m], SOLVER_MARKERS[i % len(SOLVER_MARKERS)], color="k", mfc="white",
+                        label=f"solver, {n} points")
         for m in err:
             if solver_of(m) and solver_of(m)[0] == "solver_hv" and cost[m]:
                 ax.plot(cost[m], err[m], "D", color="grey", label=f"{m} (hyperviscosity)")
         for r in rs:
             if r.learned and cost[r.model]:
-                ax.plot(cost[r.model], err[r.model], model_marker(r.model), color=model_color(r.model), label=r.model)
+                ax.plot(cost[r.model], err[r.model], model_marker(r.model), color=model_color(r.model),
+                        label=display(r.model))
         if "persistence" in err:
             ax.axhline(err["persistence"], color=model_color("persistence"), ls="--", lw=0.8, label="persistence")
         ax.set_xscale("log")
@@ -205,7 +220,7 @@ def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
         ax.set_xlabel("inference s / trajectory")
         ax.set_ylabel("nRMSE over the horizon")
         ax.set_title(_dataset_title(ds), fontsize=8)
-        ax.legend(fontsize=6)
+        _legend(ax)
     _hide_unused(axes, len(datasets))
     fig.suptitle("Accuracy vs cost: solvers at several resolutions and learned models")
     _save(fig, figures_dir, "accuracy_vs_cost")
@@ -213,7 +228,7 @@ def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
 
 def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
     plt = _plt()
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.2), layout="constrained")
     panels = (("map", "n", "MAP on hub-and-paths"), ("duplicates", "n", "Duplicate task"),
               ("planted_star", "leaves", "Planted star"))
     for ax, (kind, xkey, title) in zip(axes, panels):
@@ -224,18 +239,18 @@ def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
             continue
         lines: dict[str, list[GraphRow]] = {}
         for r in sub:
-            label = r.model + (f" (planted k={r.params['depth']})" if kind == "planted_star" else "")
-            lines.setdefault(label, []).append(r)
+            key = (r.model, r.params["depth"] if kind == "planted_star" else None)
+            lines.setdefault(key, []).append(r)
         variants: dict[str, str] = {}
-        for label in sorted(lines, key=lambda s: (*model_rank(s.split(" ")[0]), s)):
-            pts = sorted(lines[label], key=lambda r: int(r.params[xkey]))
+        for key in sorted(lines, key=lambda k: (*model_rank(k[0]), str(k[1]))):
+            pts = sorted(lines[key], key=lambda r: int(r.params[xkey]))
+            label = display(key[0]) + (f" (planted k={key[1]})" if key[1] is not None else "")
             x = [int(r.params[xkey]) for r in pts]
             y = [r.test.mean for r in pts]
             e = [r.test.std or 0.0 for r in pts]
             base = pts[0].base_model
             # colour: the model family (style.py); marker: the budget or planted depth (same marker = same setting)
-            setting = label.replace(pts[0].model, "") + (f"d{pts[0].budget_depth}w{pts[0].budget_width}"
-                                                         if pts[0].budget else "")
+            setting = f"{key[1]}" + (f"d{pts[0].budget_depth}w{pts[0].budget_width}" if pts[0].budget else "")
             marker = variants.setdefault(setting, "osD^v<>"[len(variants) % 7])
             color = model_color(base)
             style = "-" if family_of(base) == "edge" else "--"
@@ -245,14 +260,14 @@ def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
         ax.set_xlabel(xkey)
         ax.set_ylabel(f"test {sub[0].metric}")
         ax.set_title(title)
-        ax.legend(fontsize=6)
+        _legend(ax)
     fig.suptitle("Node (dashed) vs edge (solid) message passing; mean ± std over seeds (bars, bands)")
     _save(fig, figures_dir, "node_vs_edge")
 
 
 def memory_threshold(rows: list[GraphRow], targets: memory.MemoryTargets, figures_dir: Path) -> None:
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
     found = memory.groups(rows)
     for ax, task in zip(axes, ("planted_star", "duplicates")):
         title = "Planted star: RMSE / leaf std" if task == "planted_star" else "Duplicate task: 1 - accuracy"
@@ -276,13 +291,13 @@ def memory_threshold(rows: list[GraphRow], targets: memory.MemoryTargets, figure
             style = "-" if family_of(model) == "edge" else "--"
             marker = "osD^v<>"[ns.index(n) % 7]
             ax.plot(widths, [best[w] for w in widths], style + marker, color=model_color(model),
-                    label=f"{model} n={n}")
+                    label=f"{display(model)} n={n}")
         target = targets.nrmse if task == "planted_star" else 1.0 - targets.accuracy
         ax.axhline(target, color="grey", lw=0.8, ls=":", label="target")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("width (best depth per width)")
         ax.set_ylabel("test error")
-        ax.legend(fontsize=6)
+        _legend(ax)
     fig.suptitle("Memory threshold: error vs width per n; node dashed, edge solid (seed means)")
     _save(fig, figures_dir, "memory_threshold")
 
@@ -299,32 +314,34 @@ def _curves_panel(ax, drawn: int, ylabel: str, source: str, title: str, log: boo
     if drawn:
         if log:
             ax.set_yscale("log")
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("epochs trained")
         ax.set_ylabel(ylabel)
-        ax.legend(fontsize=7)
+        _legend(ax)
     else:
         _empty(ax, source)
-    ax.set_title(f"{title} (mean ± std over seeds per cell)")
+    ax.set_title(title, fontsize=8)
 
 
-def training_curves(pde_rows: list[PdeRow], graph_rows: list[GraphRow], figures_dir: Path) -> None:
-    plt = _plt()
-    fig, (ax_p, ax_g) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+def _draw_curve(ax, model: str, label: str, linestyle: str, curve) -> None:
+    x, y, sd = curve
+    ax.plot(x, y, color=model_color(model), marker=model_marker(model), markersize=3, lw=0.8, ls=linestyle,
+            markevery=max(1, len(x) // 10), label=label)
+    band(ax, x, y, sd, model_color(model), alpha=0.12)
 
-    def draw(ax, model: str, curve) -> None:
-        x, y, sd = curve
-        ax.plot(x, y, color=model_color(model), marker=model_marker(model), markersize=3, lw=0.8,
-                markevery=max(1, len(x) // 10), label=model if model not in ax.get_legend_handles_labels()[1] else None)
-        band(ax, x, y, sd, model_color(model), alpha=0.12)
 
-    drawn = 0
+def _pde_curves(pde_rows: list[PdeRow]) -> dict[str, list]:
+    """Per equation: ``(model, dataset, curve)`` of every learned model's valid nRMSE, mean over seeds."""
+    panels: dict[str, list] = {}
     for r in pde_rows:
         c = _mean_curve([run.path.parent / "curves.csv" for run in r.cell.usable], "epoch", "valid_nrmse")
         if c is not None:
-            draw(ax_p, r.model, c)
-            drawn += 1
-    _curves_panel(ax_p, drawn, "valid nRMSE", "PDE curves.csv", "PDE surrogates", log=True)
-    drawn = 0
+            panels.setdefault(r.equation, []).append((r.model, r.dataset, c))
+    return panels
+
+
+def _graph_curves(graph_rows: list[GraphRow]) -> dict[str, list]:
+    """Per experiment: ``(model, variant, curve, column)`` of the selected configuration's validation curve."""
+    panels: dict[str, list] = {}
     for r in graph_rows:
         paths, keeps, col = [], [], None
         for run in r.cell.usable:
@@ -337,9 +354,35 @@ def training_curves(pde_rows: list[PdeRow], graph_rows: list[GraphRow], figures_
             keeps.append(lambda row, hyper=hyper: not hyper or is_selected(row, hyper))
         c = _mean_curve(paths, "epoch", col, keeps) if col else None
         if c is not None:
-            draw(ax_g, r.base_model, c)
-            drawn += 1
-    _curves_panel(ax_g, drawn, "validation metric", "graph curves.csv", "GNNs")
+            panels.setdefault(r.experiment, []).append((r.model, r.variant, c, r.metric))
+    return panels
+
+
+def training_curves(pde_rows: list[PdeRow], graph_rows: list[GraphRow], figures_dir: Path) -> None:
+    """One panel per equation and per graph experiment; within a panel, one line style per dataset."""
+    plt = _plt()
+    pde, graph = _pde_curves(pde_rows), _graph_curves(graph_rows)
+    fig, axes = _grid(plt, max(1, len(pde) + len(graph)), 4.6, 3.0)
+    if not pde and not graph:
+        _empty(axes[0], "curves.csv")
+    panels = iter(axes)
+    for eq, curves in sorted(pde.items()):
+        ax = next(panels)
+        datasets = sorted({ds for _, ds, _ in curves})
+        for model, ds, c in curves:
+            _, nu, method, res, sigma = ds
+            _draw_curve(ax, model, f"{display(model)}: nu={nu:g} {method} r{res} s{sigma:g}",
+                        LINESTYLES[datasets.index(ds) % len(LINESTYLES)], c)
+        _curves_panel(ax, len(curves), "valid nRMSE", "PDE curves.csv", f"{_label(eq)}: PDE surrogates", log=True)
+    for kind, curves in sorted(graph.items()):
+        ax = next(panels)
+        variants = sorted({v for _, v, _, _ in curves})
+        for model, variant, c, _ in curves:
+            _draw_curve(ax, model, f"{display(model)}: {variant}", LINESTYLES[variants.index(variant) %
+                                                                              len(LINESTYLES)], c)
+        _curves_panel(ax, len(curves), f"valid {curves[0][3]}", "graph curves.csv", f"{kind}: GNNs")
+    _hide_unused(axes, len(pde) + len(graph))
+    fig.suptitle("Validation curves of the selected configuration (mean ± std over seeds)")
     _save(fig, figures_dir, "training_curves")
 
 

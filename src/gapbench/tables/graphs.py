@@ -2,7 +2,7 @@
 
 Each graph cell is (experiment, variant, model[-d{depth}-w{width}]); its value is the test metric of the model
 selected by validation (the trainer's choice, recorded in ``hyper``), mean ± std over seeds. The edge model is
-compared with its node counterpart (same name with ``edge_`` -> ``node_``, same budget): ``edge gain`` is the
+compared with its registered counterpart (``register_graph_model(..., counterpart=)``, same budget): ``edge gain`` is the
 improvement of edge over node in the metric's own direction (node - edge for errors, edge - node for accuracy
 and AP), so a positive gain means edge is better; its significance is tested over seeds (stats.py).
 ``runs_graph.csv`` lists every expected run and ``sweeps_graph.csv`` every configuration a sweep tried, with
@@ -24,13 +24,8 @@ from gapbench.tables.collect import Cell, Collection, read_csv_rows, split_model
 from gapbench.tables.render import (csv_text, fmt, fmt_summary, fmt_test, md_table, missing_section,
                                     summary_cols, test_cols, write_text)
 from gapbench.tables.stats import StatsOptions, Summary, TestResult, compare, summarize
+from gapbench.tables.style import display
 
-
-
-def model_label(base: str) -> str:
-    """A graph model's name in table headers: its registered label, else the name itself."""
-    entry = GRAPH_MODELS.get(base)
-    return entry.label if entry else base
 
 
 def model_rank(model: str) -> tuple:
@@ -40,8 +35,11 @@ def model_rank(model: str) -> tuple:
 
 
 def counterpart(model: str) -> str | None:
-    """The node model an edge model is compared with: 'edge_gcn-d2-w16' -> 'node_gcn-d2-w16'."""
-    return "node_" + model[len("edge_"):] if model.startswith("edge_") else None
+    """The model a run is compared with (its registered ``counterpart``, same budget and variant):
+    'edge_gcn-d2-w16' -> 'node_gcn-d2-w16'; None for a model registered without one."""
+    base = split_model(model)[0].removesuffix(EDGE_FEATURES)
+    entry = GRAPH_MODELS.get(base)
+    return entry.counterpart + model[len(base):] if entry is not None and entry.counterpart else None
 
 
 @dataclass
@@ -146,11 +144,6 @@ def row_dict(r: GraphRow) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ Table 1
-def _table1_name(model: str) -> str:
-    base = model[:-len(EDGE_FEATURES)] if model.endswith(EDGE_FEATURES) else model
-    return model_label(base) + (" + edge features" if base != model else "")
-
-
 def table1(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
     bench = [r for r in rows if r.experiment == "benchmark"]
     datasets = sorted({r.variant for r in bench}, key=lambda v: (list(reference.TABLE1).index(v)
@@ -180,7 +173,7 @@ def table1(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
         md.append(fmt_test(g))
         csv_rows.append(out)
         md_rows.append(md)
-    headers = ["dataset", "metric", "protocol", *[_table1_name(m) for m in models], "seed GCN", "seed Edge-GCN",
+    headers = ["dataset", "metric", "protocol", *map(display, models), "seed GCN", "seed Edge-GCN",
                "edge gain"]
     text = ("# Table 1: standard benchmarks, node vs edge GCN (and the structure-free DeepSets)\n\n"
             "As published (the talk's Table 1, benchmarking-gnns' GCN), every model sees the node features only; "
@@ -251,7 +244,7 @@ def table2(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
                               if m in cells and cells[m].selected_hyper))
         csv_rows.append(out)
         md_rows.append(md)
-    headers = ["leaves", "planted depth", *[f"{model_label(m)} RMSE [RMSE/std]" for m in models],
+    headers = ["leaves", "planted depth", *[f"{display(m)} RMSE [RMSE/std]" for m in models],
                "affine floor", "target std", "seed edge", "seed node", "edge gain", "selected hyperparameters"]
     text = ("# Table 2: planted star graphs, test RMSE (lower is better)\n\n"
             + (_law_text(planted) + "\n\n" if planted else "") +
@@ -310,7 +303,7 @@ def graphical_models(rows: list[GraphRow], opts: StatsOptions, threshold: float)
     sections = [(kind.name, kind.table) for kind in DATASET_KINDS.values() if kind.table is not None]
     csv_rows = []
     text = ("# Graphical models and the duplicate task: node vs edge message passing\n\n"
-            "Test metric, mean ± std over seeds (n). Model names carry the fixed budget as -d{depth}-w{width}. "
+            "Test metric, mean ± std over seeds (n). Model names carry the fixed budget as d{depth} w{width}. "
             "edge gain: improvement of the edge model over its node counterpart at the same budget "
             f"(positive = edge better). Significance: {opts.describe()}; * significant, (ns) not, "
             "(n/t) not testable.\n")
@@ -330,8 +323,8 @@ def graphical_models(rows: list[GraphRow], opts: StatsOptions, threshold: float)
             cells = {r.model: r for r in sub if _param_label(r) == p}
             pivot.append([p] + [fmt_summary(cells[m].test, cells[m].cell.status) if m in cells else ""
                                 for m in models])
-        text += md_table([section.param, *models], pivot)
-        gains = [[_param_label(r), r.model, counterpart(r.model), fmt_test(r.edge_gain)]
+        text += md_table([section.param, *map(display, models)], pivot)
+        gains = [[_param_label(r), display(r.model), display(counterpart(r.model)), fmt_test(r.edge_gain)]
                  for r in sub if r.edge_gain is not None]
         if gains:
             text += "\nEdge vs node at equal budget:\n\n" + md_table(["param", "edge model", "node model",
@@ -342,7 +335,7 @@ def graphical_models(rows: list[GraphRow], opts: StatsOptions, threshold: float)
                 text += (f"\nSmallest budget depth x width whose mean accuracy reaches {threshold:g} "
                          "(the sqrt(n) lower bound says node models need it to grow with n; '!' partial):\n\n")
                 text += md_table(["model", "n", "smallest depth x width", "budgets with results"],
-                                 [[s["model"], s["n"], _budget_text(s), f"{s['tried']}/{s['configured']}"]
+                                 [[display(s["model"]), s["n"], _budget_text(s), f"{s['tried']}/{s['configured']}"]
                                   for s in sb])
         text += missing_section([run for r in sub for run in r.cell.runs if not run.usable])
     return csv_rows, text

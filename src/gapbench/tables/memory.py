@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gapbench.tables.render import fmt, md_table
+from gapbench.tables.style import display
 
 TASK_METRIC = {"planted_star": "nrmse", "duplicates": "accuracy"}
 
@@ -97,7 +98,7 @@ def table(rows, targets: MemoryTargets, model_rank) -> tuple[list[dict], str]:
             "threshold growing with n; edge models should not. `!` marks a partial grid.\n\n")
     if not found:
         return found, text + "_No memory-threshold runs configured at this scale._\n"
-    md = [[s["task"], s["model"], str(s["n"]), s["target"],
+    md = [[s["task"], display(s["model"]), str(s["n"]), s["target"],
            (str(s["min_width"]) if s["min_width"] else "none reached") + (" !" if s["partial"] else ""),
            f"{s['min_depth_x_width']} (d{s['min_budget_depth']} w{s['min_budget_width']})"
            if s["min_depth_x_width"] else "none reached",

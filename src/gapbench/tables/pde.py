@@ -24,6 +24,7 @@ from gapbench.tables.collect import Cell, Collection, read_omega_f
 from gapbench.tables.render import (csv_text, fmt, fmt_summary, fmt_test, md_table, missing_section,
                                     summary_cols, test_cols, write_text)
 from gapbench.tables.stats import StatsOptions, Summary, TestResult, compare, ratio, summarize
+from gapbench.tables.style import display
 
 TRIVIAL = ("persistence", "zero")
 REFERENCE_MODEL = "ffno"
@@ -158,7 +159,7 @@ def markdown(equation: str, rows: list[PdeRow], opts: StatsOptions) -> str:
         flag = " **not < persistence**" if r.beats_persistence is False else ""
         bands = " / ".join(fmt(s[f"nrmse_{b}"].mean, 3) for b in ("low", "mid", "high")) \
             if s["nrmse_low"].mean is not None else ""
-        body.append([fmt(r.nu), fmt(r.sigma), r.method, str(r.resolution), fmt(r.omega_f, 3), r.model,
+        body.append([fmt(r.nu), fmt(r.sigma), r.method, str(r.resolution), fmt(r.omega_f, 3), display(r.model),
                      fmt(r.n_params), fmt_summary(s["nrmse"], r.cell.status) + flag,
                      fmt_summary(s["nrmse_final"], r.cell.status), fmt(s["valid_time"].mean, 3), bands,
                      fmt_test(r.deltas["nrmse"]), _ratio_text(r.ratios["nrmse"]),

@@ -9,17 +9,34 @@ the name (the same on every run). Curves carry markers
 
 from __future__ import annotations
 
+import re
 import zlib
 
 import numpy as np
 
-from gapbench.registry import style_of
+from gapbench.registry import label_of, style_of
 
 DPI = 150  # PNG resolution (PDFs are vector)
 
 EXTRA_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#000080",
                 "#800000")
 EXTRA_MARKERS = ("P", "X", "*", "h", "<", ">", "p", "d")
+
+
+_RUN_NAME = re.compile(r"^(?P<base>[a-z][a-z0-9_]*)(?:-d(?P<depth>\d+)-w(?P<width>\d+))?(?P<ef>-ef)?$")
+
+
+def display(model: str) -> str:
+    """A model's name in every table and legend: its registered label (gapbench.registry), with a run name's
+    fixed budget and edge-feature variant spelled out: ``node_gcn-d1-w4`` -> ``GCN (node) d1 w4``. Baselines and
+    unregistered names stay as they are."""
+    m = _RUN_NAME.match(model)
+    if not m:
+        return model
+    text = label_of(m["base"])
+    if m["depth"]:
+        text += f" d{m['depth']} w{m['width']}"
+    return text + (" + edge features" if m["ef"] else "")
 
 
 def _pick(name: str, choices: tuple) -> str:
