@@ -158,6 +158,7 @@ def test_the_plugin_lives_outside_gapbench():
     assert "my_models" not in {p.stem for p in (REPO / "src").rglob("*.py")}
 
 
+@pytest.mark.slow
 def test_a_gru_mixer_from_a_plugin_is_trained_and_tabulated(plugin_run):
     rows = _rows(plugin_run / "results" / "tables" / "pde_ks.csv")
     by_model = {r["model"]: r for r in rows}
@@ -171,6 +172,7 @@ def test_a_gru_mixer_from_a_plugin_is_trained_and_tabulated(plugin_run):
     assert gru["delta_nrmse"] != "" and gru["beats_persistence"] in ("true", "false")  # compared like a built-in
 
 
+@pytest.mark.slow
 def test_graph_models_with_their_own_layers_are_trained_tabulated_and_claimed(plugin_run):
     for name in ("gin", "gated"):
         metrics = json.loads(next((plugin_run / "results/train/graph/planted_star").rglob(
@@ -185,6 +187,22 @@ def test_graph_models_with_their_own_layers_are_trained_tabulated_and_claimed(pl
     # a node model by its family, whatever its name: the GIN is compared with the edge GCN, DeepSets-like set
     # models and edge models are not
     assert "| GIN |" in planted and "| GCN (node) |" in planted and "Gated edge" not in planted, planted
+
+
+@pytest.mark.slow
+def test_the_plugins_curves_are_in_the_figures_with_their_registered_style(plugin_run):
+    plugins = (plugin_run / "plugins").read_text()
+    env = _env(Path(plugins)) | {"GAPBENCH_PLUGINS": "my_models"}
+    out = subprocess.run([sys.executable, "-c", FIGURE_PROBE], cwd=plugin_run, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    drawn = json.loads(out.stdout.strip().splitlines()[-1])
+    assert ["GRU", "black", "*"] in drawn["rollout_nrmse"]  # the registered label, colour and marker
+    assert any(label.startswith("GRU: ") and (colour, marker) == ("black", "*")
+               for label, colour, marker in drawn["training_curves"]), drawn["training_curves"]
+    assert any(label.startswith("GIN: ") and (colour, marker) == ("#ff00ff", "X")
+               for label, colour, marker in drawn["training_curves"]), drawn["training_curves"]
+    assert any(label.startswith("GIN") for label, _, _ in drawn["node_vs_edge"]), drawn["node_vs_edge"]
 
 
 def test_an_unregistered_model_or_a_missing_plugin_is_one_clear_line(tmp_path):
