@@ -165,9 +165,9 @@ def test_the_plugin_kind_reaches_the_workflow_helpers(plugin):
 
     config = {"graphs": {"neighbour_sum": {"n": [4, 9], "scale": 0.5, "n_graphs": 10}}}
     assert variants.of_config(config, "neighbour_sum") == ["n4", "n9"]
-    assert kinds.make_args(config, "neighbour_sum", "n9") == ["--n", "9", "--scale", "0.5"]
+    assert variants.make_args(config, "neighbour_sum", "n9") == ["--n", "9", "--scale", "0.5"]
     with pytest.raises(Exception, match="not a neighbour_sum variant"):
-        kinds.make_args(config, "neighbour_sum", "n9-k1")
+        variants.make_args(config, "neighbour_sum", "n9-k1")
     assert "results/data/graphs/neighbour_sum/n9" in dataset_paths(
         {"graphs": {**config["graphs"], **{k.config_section: {"n": [], "leaves": [], "depths": [], "trees": [],
                                                               "names": []}
@@ -277,9 +277,9 @@ def test_the_rule_flags_of_the_builtins_are_the_historical_commands():
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config.update(yaml.safe_load((REPO / "configs" / "ci.yaml").read_text()))
     validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
-    assert kinds.make_args(config, "planted_star", "n8-k2") == ["--leaves", "8", "--depth", "2", "--width", "10",
+    assert variants.make_args(config, "planted_star", "n8-k2") == ["--leaves", "8", "--depth", "2", "--width", "10",
                                                                  "--centre-features"]
-    assert kinds.make_args(config, "map", "n16") == ["--n", "16", "--unary-scale", "0.1", "--hard-fraction", "1.0"]
-    assert kinds.make_args(config, "ising", "path") == ["--tree", "path", "--n-nodes", "12", "--coupling", "1.0",
+    assert variants.make_args(config, "map", "n16") == ["--n", "16", "--unary-scale", "0.1", "--hard-fraction", "1.0"]
+    assert variants.make_args(config, "ising", "path") == ["--tree", "path", "--n-nodes", "12", "--coupling", "1.0",
                                                         "--field-std", "1.0"]
-    assert kinds.make_args(config, "duplicates", "n8") == ["--n", "8"]
+    assert variants.make_args(config, "duplicates", "n8") == ["--n", "8"]

@@ -206,11 +206,11 @@ def test_benchmark_formats_train(tmp_path, name):
     from test_graphs_data_benchmarks import serve
 
     from gapbench.graphs import benchmarks
-    from gapbench.graphs.download import download
+    from gapbench.graphs.download import download, make_dataset
 
     root = tmp_path / "resources"
     download(name, root, fetches=serve(name, tmp_path / "server"), check_sizes=False, backoff=0)
-    benchmarks.make(name, root / name, tmp_path / "data")
+    make_dataset(name, root / name, tmp_path / "data")
     bench = benchmarks.BENCHMARKS[name]
     for model in ("node_gcn", "edge_gcn", "deepsets"):
         m = tg.run(spec(tmp_path / "data", tmp_path / model, model=model, depths=[2], widths=[8], epochs=2,

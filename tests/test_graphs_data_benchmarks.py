@@ -19,7 +19,7 @@ import torch
 
 from gapbench.errors import StoreError
 from gapbench.graphs import benchmarks, data
-from gapbench.graphs.download import Fetch, download, fetch
+from gapbench.graphs.download import Fetch, download, fetch, make_dataset
 
 torch.set_num_threads(1)
 NAMES = list(benchmarks.BENCHMARKS)
@@ -116,7 +116,7 @@ def test_download_convert_load(tmp_path, name, capsys):
     assert all(len(v["sha256"]) == 64 for v in record["raw_files"].values())
     assert not list((root / name).glob(".staging-*"))
     out = tmp_path / "results" / name
-    assert benchmarks.make(name, root / name, out).startswith(f"{out}: ok (benchmark/{name}")
+    assert make_dataset(name, root / name, out).startswith(f"{out}: ok (benchmark/{name}")
     bench = benchmarks.BENCHMARKS[name]
     for split, k in (("train", 3), ("valid", 2), ("test", 2)):
         ds = data.load(out, split)
@@ -212,7 +212,7 @@ def test_incomplete_raw_directory_is_refused(tmp_path):
 
 def test_make_requires_a_finished_download(tmp_path):
     with pytest.raises(StoreError, match="gapbench graphs download zinc"):
-        benchmarks.make("zinc", tmp_path / "zinc", tmp_path / "out")
+        make_dataset("zinc", tmp_path / "zinc", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 

@@ -4,8 +4,8 @@
 from functools import partial
 
 from gapbench.graphs.data import ROOT as GRAPHS, dataset_paths
-from gapbench.graphs.kinds import DATASET_KINDS, generated_kinds, make_args
-from gapbench.graphs.variants import wildcard_regex
+from gapbench.graphs.kinds import DATASET_KINDS, generated_kinds
+from gapbench.graphs.variants import make_args, wildcard_regex
 
 
 wildcard_constraints:

@@ -12,9 +12,10 @@ peptides_struct    ``LRGBDataset(root, "peptides-struct")``    11 targets, MAE  
 
 Protocols (budgets, splits) follow benchmarking-gnns (Dwivedi et al.) and LRGB; the splits are the
 published ones. :mod:`gapbench.graphs.download` fetches the raw files (``gapbench graphs download NAME``);
-:func:`make` lets PyG process them offline and copies PyG's processed split files, which are already in
+:func:`dataset` lets PyG process them offline and copies PyG's processed split files, which are already in
 ``InMemoryDataset`` storage, into ``results/data/graphs/benchmark/{name}/processed/{train,valid,test}.pt``
-with a dataset card, so :func:`gapbench.graphs.data.load` reads benchmarks and synthetic data alike.
+with a dataset card, so :func:`gapbench.graphs.data.load` reads benchmarks and synthetic data alike. This module
+imports no other module of gapbench.graphs (the dataset kinds' registry imports it).
 """
 
 from __future__ import annotations
@@ -196,11 +197,9 @@ def verify_raw_files(raw_dir: Path, recorded: dict) -> None:
                              "download); delete the benchmark's folder and download it again")
 
 
-def make(name: str, root: Path | str, out: Path | str) -> str:
-    """Copy the processed benchmark under ``root`` (after ``gapbench graphs download``) into ``out``; the
-    check's summary line."""
-    from gapbench.graphs.data import write_dataset
-
+def dataset(name: str, root: Path | str) -> tuple[dict[str, Path], dict]:
+    """The processed benchmark under ``root`` (after ``gapbench graphs download``), checked against its recorded
+    download: ``({split: processed file}, meta)``, what :func:`gapbench.graphs.download.make_dataset` writes."""
     bench = benchmark(name)
     root = Path(root)
     marker = root / MARKER
@@ -217,7 +216,7 @@ def make(name: str, root: Path | str, out: Path | str) -> str:
                    "published_sizes": bench.sizes, "download": provenance},
         "fields": bench.fields,
     }
-    return write_dataset(out, {s: root / bench.processed[s] for s in PYG_SPLIT}, meta)
+    return {s: root / bench.processed[s] for s in PYG_SPLIT}, meta
 
 
 def check_split(path: Path, split: str, graphs: list, meta: dict) -> None:

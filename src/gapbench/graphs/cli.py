@@ -43,9 +43,9 @@ def _make(args: argparse.Namespace) -> int:
 
 def _benchmark(args: argparse.Namespace) -> int:
     _check_out(args)
-    from gapbench.graphs import benchmarks
+    from gapbench.graphs import download
 
-    print(benchmarks.make(args.name, f"{args.root}/{args.name}", args.out))
+    print(download.make_dataset(args.name, f"{args.root}/{args.name}", args.out))
     return 0
 
 

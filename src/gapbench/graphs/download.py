@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gapbench.errors import StoreError
-from gapbench.graphs.benchmarks import MARKER, benchmark, process, verify_raw_files
+from gapbench.graphs.benchmarks import MARKER, benchmark, dataset, process, verify_raw_files
 from gapbench.outputs import atomic_write_bytes
 
 # sha256 of each URL's file as downloaded (the zip for archives). Empty: see the module docstring.
@@ -212,3 +212,11 @@ def _fetch_raw(name, droot: Path, raw_dir: Path, fetches, raw_files, retries, ba
         os.replace(staged_raw, raw_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def make_dataset(name: str, root: Path | str, out: Path | str) -> str:
+    """Copy the processed benchmark under ``root`` (after :func:`download`) into the dataset directory ``out``
+    (``gapbench graphs make benchmark``); the check's summary line."""
+    from gapbench.graphs.data import write_dataset
+
+    return write_dataset(out, *dataset(name, Path(root)))

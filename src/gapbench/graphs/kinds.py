@@ -178,16 +178,6 @@ def rule_args(config: dict, kind: DatasetKind, variant: dict) -> list[str]:
     return out
 
 
-def make_args(config: dict, kind: str, variant: str) -> list[str]:
-    """:func:`rule_args` of the dataset ``{kind}/{variant}`` (the graph_data rule's wildcards)."""
-    from gapbench.graphs import variants
-
-    fields = variants.parse(kind, variant)
-    if not fields:
-        raise ConfigError(f"{kind}/{variant}: not a {kind} variant name; allowed: {variants.wildcard_regex(kind)}")
-    return rule_args(config, DATASET_KINDS[kind], fields)
-
-
 # ------------------------------------------------------------------------------------------------ built-ins
 def _count(lo: int, hi: int, **kw) -> dict:
     return {"type": number(int, lo, hi), **kw}

@@ -28,7 +28,8 @@ import itertools
 import re
 import string
 
-from gapbench.graphs.kinds import DATASET_KINDS, INT
+from gapbench.errors import ConfigError
+from gapbench.graphs.kinds import DATASET_KINDS, INT, rule_args
 
 MEMORY_TASKS = ("planted_star", "duplicates")  # kinds the memory experiment trains on
 
@@ -102,3 +103,12 @@ def grid_of_config(config: dict, kind: str) -> list[dict]:
 def of_config(config: dict, kind: str) -> list[str]:
     """Variants of ``kind`` the config's ``graphs`` section asks for (an empty list turns the kind off)."""
     return [make(kind, **params) for params in grid_of_config(config, kind)]
+
+
+def make_args(config: dict, kind: str, variant: str) -> list[str]:
+    """:func:`gapbench.graphs.kinds.rule_args` of the dataset ``{kind}/{variant}`` (the graph_data rule's
+    wildcards)."""
+    fields = parse(kind, variant)
+    if not fields:
+        raise ConfigError(f"{kind}/{variant}: not a {kind} variant name; allowed: {wildcard_regex(kind)}")
+    return rule_args(config, DATASET_KINDS[kind], fields)

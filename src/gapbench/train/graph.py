@@ -38,8 +38,8 @@ from gapbench.errors import ConfigError
 from gapbench.registry import GRAPH_MODELS, plugin_code
 from gapbench.train import common, resume
 from gapbench.train.common import add_common_arguments
-from gapbench.train.graph_batches import Prepared, prepare
-from gapbench.train.graph_tasks import Task, better, evaluate, loss_fn, select
+from gapbench.train.graph_batches import Prepared, evaluate, prepare
+from gapbench.train.graph_tasks import Task, better, loss_fn, select
 from gapbench.train.loop import Loop, LoopState, fresh_or_restored, resumable_checkpoint
 
 COMMAND = "graph"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gapbench.train.graph_tasks import Task, task_for
+from gapbench.train.graph_tasks import MetricAccumulator, Task, task_for
 
 
 class GraphBatches:
@@ -148,3 +148,17 @@ def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
     data = {s: GraphBatches(ds, task, device) for s, ds in splits.items()}
     info = merge_feature_info(*(d.feature_info() for d in data.values()))
     return Prepared(meta, task, data, info, device)
+
+
+def evaluate(model, data: GraphBatches, task: Task, batch_size: int) -> float:
+    """The task metric of ``model`` over a whole split (eval mode, no gradients; the training mode is restored)."""
+    import torch
+
+    acc = MetricAccumulator(task)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for x, ei, batch, ea, ng, y, mask in data.batches(batch_size):
+            acc.add(model(x, ei, batch, ea, ng), y, mask)
+    model.train(was_training)
+    return acc.value()

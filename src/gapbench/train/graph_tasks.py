@@ -19,14 +19,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from gapbench.errors import StoreError
 from gapbench.graphs.kinds import DATASET_KINDS
-
-if TYPE_CHECKING:
-    from gapbench.train.graph_batches import GraphBatches
-
 
 @dataclass(frozen=True)
 class Task:
@@ -139,20 +134,6 @@ class MetricAccumulator:
         if m == "ap":
             return average_precision(pred, target.double())
         raise ValueError(m)
-
-
-def evaluate(model, data: GraphBatches, task: Task, batch_size: int) -> float:
-    """The task metric of ``model`` over a whole split (eval mode, no gradients; the training mode is restored)."""
-    import torch
-
-    acc = MetricAccumulator(task)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for x, ei, batch, ea, ng, y, mask in data.batches(batch_size):
-            acc.add(model(x, ei, batch, ea, ng), y, mask)
-    model.train(was_training)
-    return acc.value()
 
 
 def better(task: Task, a: float, b: float) -> bool:
