@@ -374,9 +374,21 @@ def test_config_check_takes_a_stack_merged_as_snakemake_does(tmp_path):
     (tmp_path / "over.yaml").write_text(yaml.safe_dump(overlay))
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"train": {"pde": {"ks": {"epochs": 0}}}}))
     env = _env(tmp_path)
-    ok = subprocess.run([sys.executable, "-m", "gapbench", "config", "check", str(REPO / "configs" / "ci.yaml"),
-                         str(tmp_path / "over.yaml")], env=env, capture_output=True, text=True)
-    assert ok.returncode == 0, ok.stderr
-    bad = subprocess.run([sys.executable, "-m", "gapbench", "config", "check", str(REPO / "configs" / "ci.yaml"),
-                          str(tmp_path / "bad.yaml")], env=env, capture_output=True, text=True)
+
+    def check(*args, cwd=tmp_path):
+        return subprocess.run([sys.executable, "-m", "gapbench", "config", "check", *map(str, args)], env=env,
+                              cwd=cwd, capture_output=True, text=True)
+
+    ci = REPO / "configs" / "ci.yaml"
+    ok = check(ci, tmp_path / "over.yaml")
+    assert ok.returncode == 0 and ok.stdout.strip() == f"{ci} + {tmp_path / 'over.yaml'}: valid", ok.stderr
+    bad = check(ci, tmp_path / "bad.yaml")
     assert bad.returncode == 2 and "train.pde.ks.epochs" in bad.stderr, bad.stderr
+    # Snakemake 9 first reads the Snakefile's config.yaml from the working directory, then the --configfile files
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"tables": {"memory_nrmse_target": -1.0}}))
+    stacked = check(ci, tmp_path / "over.yaml")
+    assert stacked.returncode == 2 and "tables.memory_nrmse_target" in stacked.stderr, stacked.stderr
+    stacked = check("--stack", ci)
+    assert stacked.returncode == 2 and "tables.memory_nrmse_target" in stacked.stderr, stacked.stderr
+    alone = check("--stack", "--replace-workflow-config", ci)
+    assert alone.returncode == 0 and alone.stdout.strip() == f"{ci}: valid", alone.stderr

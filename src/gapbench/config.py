@@ -213,9 +213,19 @@ def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+WORKFLOW_CONFIG = "config.yaml"  # the Snakefile's `configfile:`, read from the working directory
+
+
+def stack(paths: list[Path | str], replace_workflow_config: bool = False) -> list[Path | str]:
+    """The files ``snakemake --configfile A B ...`` merges, in order: Snakemake 9 first reads the Snakefile's
+    ``config.yaml`` when the working directory has one, and the command line's files extend it (unless
+    ``--replace-workflow-config``)."""
+    first = [] if replace_workflow_config or not Path(WORKFLOW_CONFIG).is_file() else [WORKFLOW_CONFIG]
+    return first + [p for p in paths if not first or Path(p).resolve() != Path(WORKFLOW_CONFIG).resolve()]
+
+
 def load_stack(paths: list[Path | str]) -> dict[str, Any]:
-    """The config that ``snakemake --configfile A B ...`` runs: the files merged in order (:func:`merge`; the
-    Snakefile's own ``config.yaml`` is not read when ``--configfile`` is given), then validated."""
+    """The files merged in order as Snakemake merges them (:func:`merge`), then validated."""
     config: dict[str, Any] = {}
     for path in paths:
         config = merge(config, read_config(path))
@@ -229,15 +239,21 @@ def section_args(section: dict, keys: tuple[str, ...] | list[str]) -> list[str]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    load_stack(args.config)
-    print(f"{' + '.join(args.config)}: valid")
+    files = stack(args.config, args.replace_workflow_config) if len(args.config) > 1 or args.stack else args.config
+    load_stack(files)
+    print(f"{' + '.join(map(str, files))}: valid")
     return 0
 
 
 def register(sub) -> None:
     p = sub.add_parser("config", help="validate a config file against the schema")
     csub = p.add_subparsers(dest="config_command", required=True)
-    c = csub.add_parser("check", help="validate CONFIG (schema + cross-field checks); several files are checked "
-                        "as the stack `snakemake --configfile A B ...` merges (later files override earlier keys)")
+    c = csub.add_parser("check", help="validate CONFIG (schema + cross-field checks); several files (or --stack) "
+                        "are checked as the config `snakemake --configfile A B ...` runs in this directory: the "
+                        "Snakefile's config.yaml when present, then A, B, ... (mappings merge, other values and "
+                        "lists are replaced)")
     c.add_argument("config", nargs="+", help="paths to YAML configs, in the order of --configfile")
+    c.add_argument("--stack", action="store_true", help="check even one file as the stack snakemake runs")
+    c.add_argument("--replace-workflow-config", action="store_true",
+                   help="leave config.yaml out of the stack (as snakemake --replace-workflow-config)")
     c.set_defaults(handler=_check)
