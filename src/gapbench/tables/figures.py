@@ -105,6 +105,7 @@ def delta_vs_omega(rows: list[PdeRow], metric: str, figures_dir: Path) -> None:
         ax.axhline(0.0, color="grey", lw=0.8)
         if all(r.omega_f > 0 for r in pts):
             ax.set_xscale("log")
+        ax.margins(x=0.15, y=0.1)  # room for the point labels inside the axes
         _legend(ax, 8)
     ax.set_xlabel("omega_f (unobserved energy fraction)")
     ax.set_ylabel(f"Delta {metric} = FFNO - MemNO")
@@ -151,7 +152,7 @@ def rollout(rows: list[PdeRow], figures_dir: Path) -> None:
             c = _mean_curve([run.path.parent / "rollout.csv" for run in r.cell.usable], "time", "nrmse")
             if c is not None:
                 curves.setdefault(ds, []).append((r.model, c))
-    fig, axes = _grid(plt, max(1, len(curves)))
+    fig, axes = _grid(plt, max(1, len(curves)), 4.6, 3.0)
     if not curves:
         _empty(axes[0], "rollout.csv")
     for ax, (ds, cs) in zip(axes, curves.items()):
@@ -191,7 +192,7 @@ def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
     for r in rows:
         if r.summaries["nrmse"].mean is not None:
             datasets.setdefault(r.dataset, []).append(r)
-    fig, axes = _grid(plt, max(1, len(datasets)), 3.6, 3.0)
+    fig, axes = _grid(plt, max(1, len(datasets)), 5.4, 3.4)
     if not datasets:
         _empty(axes[0], "scored PDE runs")
     for ax, (ds, rs) in zip(axes, sorted(datasets.items())):
@@ -312,8 +313,14 @@ def _graph_valid_column(columns: list[str]) -> str | None:
 def _curves_panel(ax, drawn: int, ylabel: str, source: str, title: str, log: bool = False) -> None:
     """Axes, legend and title of a panel of training curves (a note naming ``source`` when none was drawn)."""
     if drawn:
+        from matplotlib.ticker import MaxNLocator
+
         if log:
             ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        lo, hi = ax.dataLim.intervalx
+        if hi - lo < 1:  # a single epoch: a readable axis around it, not +-0.05
+            ax.set_xlim(lo - 1, hi + 1)
         ax.set_xlabel("epochs trained")
         ax.set_ylabel(ylabel)
         _legend(ax)

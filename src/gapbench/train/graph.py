@@ -196,7 +196,7 @@ class ConfigTrainer:
 
     def curve_row(self, state: LoopState, train_loss: float, valid: float, elapsed: float) -> dict:
         h = self.hyper
-        return dict(config=self.ci, depth=h.depth, width=h.width, lr=h.lr, epoch=state.epoch - 1, train_loss=train_loss,
+        return dict(config=self.ci, depth=h.depth, width=h.width, lr=h.lr, epoch=state.epoch, train_loss=train_loss,
                     valid=valid, lr_now=self.opt.param_groups[0]["lr"], elapsed_s=round(self.clock.elapsed, 3))
 
 
