@@ -13,6 +13,9 @@ import sys
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/pde_data.smk"
 include: "workflow/rules/graph_data.smk"

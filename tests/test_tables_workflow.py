@@ -10,8 +10,11 @@ training job that raised. Checks:
 
 from __future__ import annotations
 
+import base64
 import csv
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -121,7 +124,33 @@ def test_report_builds(workdir):
         pytest.skip("tables not built by the previous test")
     rep = _smk(workdir, "tables_build", "--config", "tables={allow_missing: true}", "--report", "report.html")
     assert rep.returncode == 0, rep.stderr
-    assert (workdir / "report.html").stat().st_size > 10000
+    text = (workdir / "report.html").read_text()
+    items = {name: mime for mime, name in re.findall(r'"data_uri": "data:([^;]+);charset=utf8;filename=([^;]+);',
+                                                    text)}
+    # what a browser can show inside the report: HTML pages and images, never Markdown or CSV
+    assert items and set(items.values()) <= {"text/html", "image/png"}, items
+    assert {"claims.html", "table2_planted_star.html", "pde_ks.html", "runs_graph.html"} <= set(items), items
+    # an item's page shows the job's params: the expected metrics files are counted, not listed
+    assert "expected metrics files>" in text and "metrics.json', '" not in text
+    claims = base64.b64decode(re.search(r'filename=claims\.html;base64,([A-Za-z0-9+/=]+)', text)[1]).decode()
+    assert "<table>" in claims and "<th>verdict</th>" in claims
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium:  # the page as the report's frame shows it: a browser finds the claims table in it
+        page = workdir / "claims_from_report.html"
+        page.write_text(claims)
+        dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                              page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+        assert "<th>verdict</th>" in dom and "Edge beats node on planted stars" in dom, dom[:2000]
+
+
+def test_the_report_tells_the_story():
+    """The workflow's report description names both questions, the claims and where the seed's numbers are."""
+    snakefile = (REPO / "Snakefile").read_text()
+    path = re.search(r'^report: "([^"]+)"', snakefile, re.M)[1]
+    text = (REPO / path).read_text()
+    for phrase in ("Part I - graphs", "Part II - PDEs", "Claims of the seed", "not run at this scale",
+                   "seed edge", "Holm-Bonferroni"):
+        assert phrase in text, phrase
 
 
 def test_plan_inputs(tmp_path, monkeypatch):

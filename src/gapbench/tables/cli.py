@@ -61,6 +61,7 @@ def build(p: BuildParams) -> int:
         figures.write_all(pde_rows, graph_rows, p.delta_metric, p.figures_dir, targets)
     found = claims.evaluate(graph_rows, pde_rows, p.delta_metric, opts, targets)
     claims.write(p.claims, found, p.delta_metric, opts, len(missing))
+    write_html(p.tables_dir, p.claims)
     n_ok = len(coll.runs) - len(missing)
     print(f"gapbench tables: {n_ok} usable runs of {len(coll.runs)} expected "
           f"({len(coll.pde)} PDE cells, {len(coll.graph)} graph cells)")
@@ -72,6 +73,30 @@ def build(p: BuildParams) -> int:
     for c in found:
         print(f"  claim {c.key}: {c.verdict} ({c.summary})")
     return 0
+
+
+# Tables written only as CSV (their HTML page is the whole CSV as one table), with a line saying what they list.
+CSV_PAGES = {"runs_graph": "Every expected graph run, its status and selected configuration.",
+             "sweeps_graph": "Every configuration each graph sweep tried; the selected one is marked.",
+             "runs_pde": "Every expected PDE run and its status.",
+             "missing": "Expected runs that are missing or unusable, with the reason (empty when none)."}
+
+
+def write_html(tables_dir: Path, claims: Path) -> None:
+    """An HTML page beside every Markdown table, the CSV-only tables and the claims (the report's items)."""
+    from gapbench.tables.html import csv_page, markdown_page
+    from gapbench.tables.render import write_text
+
+    def title(text: str, default: str) -> str:
+        return next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("# ")), default)
+
+    for md in [*sorted(Path(tables_dir).glob("*.md")), Path(claims)]:
+        text = md.read_text()
+        write_text(md.with_suffix(".html"), markdown_page(text, title(text, md.stem)))
+    for stem, note in CSV_PAGES.items():
+        path = Path(tables_dir) / f"{stem}.csv"
+        if path.is_file():
+            write_text(path.with_suffix(".html"), csv_page(path.read_text(), stem, note))
 
 
 def _handler(args: argparse.Namespace) -> int:
@@ -90,7 +115,8 @@ def register(sub) -> None:
     tsub = p.add_subparsers(dest="tables_command", required=True)
     b = tsub.add_parser("build", help="aggregate metrics.json files into results/tables, figures, claims.md",
                         description="Read the expected metrics.json files (absent ones are marked missing, not "
-                                    "an error) and write tables (.csv, .md), figures (.png, .pdf) and claims.md.")
+                                    "an error) and write tables (.csv, .md, .html), figures (.png, .pdf) and claims "
+                                    "(.md, .html).")
     b.add_argument("metrics", nargs="*", help="expected metrics.json files (default: all under --train-dir)")
     b.add_argument("--listed", action="store_true",
                    help="the listed files are the complete expected set, even when none is listed (Snakemake)")
