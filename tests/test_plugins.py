@@ -30,16 +30,16 @@ import torch
 from torch import nn
 
 from gapbench.models.gnn import EdgeMessagePassing, MessagePassingLayer, NodeMessagePassing
-from gapbench.registry import register_graph_model, register_mixer
+from gapbench.registry import Setting, register_graph_model, register_mixer
 
 
 class GRUMixer(nn.Module):
-    """y_t = W h_t, h_t = GRU(x_t, h_{t-1}): causal along time."""
+    """y_t = W h_t, h_t = GRU(x_t, h_{t-1}) with ``layers`` stacked GRU layers: causal along time."""
 
-    def __init__(self, width):
+    def __init__(self, width, layers=1):
         super().__init__()
-        self.width = width
-        self.gru = nn.GRU(width, width, batch_first=True)
+        self.width, self.layers = width, layers
+        self.gru = nn.GRU(width, width, num_layers=layers, batch_first=True)
         self.out = nn.Linear(width, width)
 
     def forward(self, x):  # [n, t, ..., w]: one sequence per spatial point
@@ -49,7 +49,7 @@ class GRUMixer(nn.Module):
         return y.reshape(n, -1, t, w).transpose(1, 2).reshape(x.shape)
 
     def init_state(self, n, device):
-        return torch.zeros(1, n, self.width, device=device)
+        return torch.zeros(self.layers, n, self.width, device=device)
 
     def step(self, x_t, state):
         y, state = self.gru(x_t.unsqueeze(1), state)
@@ -88,7 +88,8 @@ class GatedEdge(EdgeMessagePassing):
     layer_class = GatedEdgeLayer
 
 
-register_mixer("gru", GRUMixer, label="GRU", color="black", marker="*")
+register_mixer("gru", GRUMixer, label="GRU", color="black", marker="*",
+               own=[Setting("layers", "int", 1, "stacked GRU layers")])
 register_graph_model("gin", GIN, family="node", label="GIN", color="#ff00ff", marker="X")
 register_graph_model("gated", GatedEdge, family="edge", label="Gated edge", counterpart="gin")
 '''
@@ -126,6 +127,7 @@ def _config(path: Path) -> Path:
     config["plugins"] = ["my_models"]
     config["pde"]["equations"] = ["ks"]
     config["train"]["pde"].update(equations=["ks"], models=["ffno", "gru"], solver=False)
+    config["train"]["pde"]["ks"]["gru"] = {"layers": 2}  # the mixer's own setting, under its model's section
     graphs = config["graphs"]
     graphs["map"]["n"], graphs["ising"]["trees"], graphs["duplicates"]["n"] = [], [], []
     graph = config["train"]["graph"]
@@ -166,6 +168,7 @@ def test_a_gru_mixer_from_a_plugin_is_trained_and_tabulated(plugin_run):
     gru = by_model["gru"]
     metrics = json.loads(next((plugin_run / "results/train/pde/ks").rglob("gru/seed0/metrics.json")).read_text())
     assert metrics["status"] == "ok" and metrics["model"] == "gru"
+    assert metrics["hyper"]["mixer"] == [["layers", 2]]  # the config's value reached the mixer
     assert float(gru["nrmse_mean"]) == pytest.approx(metrics["nrmse"])
     # the MemNO stack with the GRU as its memory layer: more parameters than the FFNO of the same width
     assert int(float(gru["n_params"])) > int(float(by_model["ffno"]["n_params"]))
@@ -182,8 +185,7 @@ def test_graph_models_with_their_own_layers_are_trained_tabulated_and_claimed(pl
     table2 = (plugin_run / "results" / "tables" / "table2_planted_star.md").read_text()
     assert "GIN RMSE" in table2 and "Gated edge RMSE" in table2  # the plugin's labels head their columns
     claims = (plugin_run / "results" / "claims.md").read_text()
-    planted = claims[claims.index("Edge beats node on planted stars"):]
-    planted = planted[:planted.index("\n#", 1)] if "\n#" in planted[1:] else planted
+    planted = re.search(r"\n## \d+\. Edge beats node on planted stars.*?(?=\n## |\Z)", claims, re.S)[0]
     # a node model by its family, whatever its name: the GIN is compared with the edge GCN, DeepSets-like set
     # models and edge models are not
     assert "| GIN |" in planted and "| GCN (node) |" in planted and "Gated edge" not in planted, planted
@@ -392,3 +394,39 @@ def test_config_check_takes_a_stack_merged_as_snakemake_does(tmp_path):
     assert stacked.returncode == 2 and "tables.memory_nrmse_target" in stacked.stderr, stacked.stderr
     alone = check("--stack", "--replace-workflow-config", ci)
     assert alone.returncode == 0 and alone.stdout.strip() == f"{ci}: valid", alone.stderr
+
+
+def test_a_mixer_registers_settings_of_its_own(plugin, tmp_path):
+    """``train.pde.{eq}.{model}`` takes the mixer's own settings (type-checked by the schema); the job gets them as
+    ``--mixer-setting`` flags and the mixer its keyword arguments."""
+    import torch
+
+    from gapbench.config import read_config, validate_config
+    from gapbench.errors import ConfigError
+    from gapbench.models.pde_registry import ModelHyper, build_model
+    from gapbench.train.pde import _mixer_settings
+    from gapbench.train.pde_plan import model_args
+
+    config = read_config(REPO / "configs" / "ci.yaml")
+    config["train"]["pde"]["models"] = ["ffno", "gru"]
+    config["train"]["pde"]["ks"]["gru"] = {"layers": 3}
+    validate_config(config)
+    assert config["train"]["pde"]["ns"]["gru"] == {"layers": 1}  # the default, filled by the schema
+    wc = type("W", (), {"eq": "ks", "model": "gru"})
+    assert model_args(config)(wc)[-2:] == ["--mixer-setting", "layers=3"]
+    assert "--mixer-setting" not in model_args(config)(type("W", (), {"eq": "ks", "model": "memno"}))
+    for bad, key in (({"layers": "three"}, "train.pde.ks.gru.layers"), ({"depth": 2}, "train.pde.ks.gru")):
+        config = read_config(REPO / "configs" / "ci.yaml")
+        config["train"]["pde"]["models"] = ["ffno", "gru"]
+        config["train"]["pde"]["ks"]["gru"] = bad
+        with pytest.raises(ConfigError, match=re.escape(key)):
+            validate_config(config)
+    assert _mixer_settings("gru", ["layers=2"]) == (("layers", 2),)
+    assert _mixer_settings("gru", []) == (("layers", 1),)
+    for flag, message in (("layers=two", "allowed: a value of type int"), ("depth=2", "NAME one of layers")):
+        with pytest.raises(ConfigError, match=message):
+            _mixer_settings("gru", [flag])
+    model = build_model("gru", 1, ModelHyper(width=8, n_layers=1, modes=3, mixer=(("layers", 2),)))
+    assert model.memory.mixer.gru.num_layers == 2
+    x = torch.randn(2, 5, 8, 8)  # causal with its own setting too: the first 3 outputs see only 3 inputs
+    torch.testing.assert_close(model.memory.mixer(x)[:, :3], model.memory.mixer(x[:, :3]))

@@ -45,6 +45,36 @@ def resolve(target: str | Callable) -> Callable:
     return getattr(importlib.import_module(module), attribute)
 
 
+SETTING_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
+_JSON_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "str": "string"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A hyperparameter of a plugin mixer's own: config key ``train.pde.{eq}.{model}.{name}`` (the schema gains
+    it, with this type, default and description), handed to the job as ``--mixer-setting name=value`` and to the
+    mixer's constructor as the keyword argument ``name``."""
+
+    name: str
+    type: str  # int | float | bool | str
+    default: Any
+    description: str
+
+    def parse(self, text: str) -> Any:
+        """The value of the flag's text, of this setting's type (ConfigError naming the setting otherwise)."""
+        if self.type == "bool":
+            if text not in ("true", "false", "True", "False"):
+                raise ConfigError(f"--mixer-setting {self.name}={text}: allowed: true, false")
+            return text in ("true", "True")
+        try:
+            return SETTING_TYPES[self.type](text)
+        except ValueError:
+            raise ConfigError(f"--mixer-setting {self.name}={text}: allowed: a value of type {self.type}") from None
+
+    def schema(self) -> dict:
+        return {"type": _JSON_TYPES[self.type], "default": self.default, "description": self.description}
+
+
 @dataclass(frozen=True)
 class Mixer:
     """A causal sequence mixer: ``build(width, **settings)`` returns a module mapping ``[n, t, width]`` to
@@ -55,9 +85,16 @@ class Mixer:
     build: str | Callable
     settings: tuple[str, ...] = ()
     module: str = field(default="", compare=False)  # source module, part of a checkpoint's code version
+    own: tuple[Setting, ...] = ()  # its own hyperparameters (a plugin's), beside the shared ``settings``
 
-    def make(self, width: int, **settings: Any):
-        return resolve(self.build)(width, **{key: settings[key] for key in self.settings})
+    def make(self, width: int, own: dict | None = None, **settings: Any):
+        """The mixer for ``width`` channels, with its shared ``settings`` and its ``own`` ones (defaults filled)."""
+        values = {s.name: s.default for s in self.own} | dict(own or {})
+        unknown = sorted(set(values) - {s.name for s in self.own})
+        if unknown:
+            raise ConfigError(f"memory mixer {self.name!r}: unknown settings {unknown}; allowed: "
+                              f"{', '.join(s.name for s in self.own) or 'none'}")
+        return resolve(self.build)(width, **{key: settings[key] for key in self.settings}, **values)
 
 
 @dataclass(frozen=True)
@@ -136,18 +173,27 @@ def check_name(kind: str, name: str, taken: dict) -> None:
 
 
 def register_mixer(name: str, build: str | Callable, settings: tuple[str, ...] = (), *, label: str = "",
-                   color: str | None = None, marker: str | None = None, model: str | None = None) -> None:
+                   color: str | None = None, marker: str | None = None, model: str | None = None,
+                   own: tuple[Setting, ...] | list[Setting] = ()) -> None:
     """Register memory mixer ``name`` and the PDE model ``model`` (default: ``name``) that uses it.
 
-    ``settings`` are the keys of :data:`MIXER_SETTINGS` that ``build`` takes as keyword arguments."""
+    ``settings`` are the keys of :data:`MIXER_SETTINGS` (shared by every model, in ``train.pde.{eq}``) that
+    ``build`` takes as keyword arguments; ``own`` are its own hyperparameters (:class:`Setting`: any name, a type,
+    a default), config keys under ``train.pde.{eq}.{model}``."""
     check_name("memory mixer", name, MIXERS)
     unknown = [s for s in settings if s not in MIXER_SETTINGS]
     if unknown:
         raise ConfigError(f"memory mixer {name!r}: unknown settings {unknown}; allowed: {', '.join(MIXER_SETTINGS)}")
+    for s in own:
+        if not isinstance(s, Setting) or not NAME.match(s.name) or s.type not in SETTING_TYPES:
+            raise ConfigError(f"memory mixer {name!r}: setting {s!r}: allowed: Setting(name, type, default, "
+                              f"description) with a lower-case name and type one of {', '.join(SETTING_TYPES)}")
+        if not isinstance(s.default, SETTING_TYPES[s.type]) or (s.type != "bool" and isinstance(s.default, bool)):
+            raise ConfigError(f"memory mixer {name!r}: setting {s.name!r}: default {s.default!r} is not a {s.type}")
     model = model or name
     check_name("PDE model", model, PDE_MODELS)
     check_style("PDE model", model, color, marker, PDE_MODELS)
-    MIXERS[name] = Mixer(name, build, tuple(settings), _module(build))
+    MIXERS[name] = Mixer(name, build, tuple(settings), _module(build), tuple(own))
     PDE_MODELS[model] = PDEModel(model, name, label or model, color, marker, family="memory")
 
 
@@ -282,6 +328,26 @@ def add_config_sections(schema: dict, entry: str, sections: dict[str, dict | str
         items = _schema_at(schema, path)["items"]
         if name not in items["enum"]:
             items["enum"] = [*items["enum"], name]
+
+
+def mixer_settings(model: str) -> tuple[Setting, ...]:
+    """The own settings of PDE model ``model``'s mixer (none for a model without memory or without them)."""
+    entry = PDE_MODELS.get(model)
+    return MIXERS[entry.memory].own if entry is not None and entry.memory else ()
+
+
+def extend_schema(schema: dict, equations: list[str]) -> None:  # called by gapbench.pde.equations.extend_schema
+    """Give ``train.pde.{eq}`` of every equation a section ``{model}`` for each model whose mixer has settings of
+    its own (their types, defaults and descriptions), in place."""
+    for model in PDE_MODELS:
+        own = mixer_settings(model)
+        if not own:
+            continue
+        section = {"type": "object", "additionalProperties": False, "default": {},
+                   "description": f"settings of the memory mixer of PDE model {model} (its plugin registers them)",
+                   "properties": {s.name: s.schema() for s in own}}
+        for eq in equations:
+            add_config_sections(schema, f"PDE model {model!r}", {f"train.pde.{eq}.{model}": section}, "")
 
 
 def _unknown(names, registry: dict, key: str, kind: str) -> None:

@@ -26,12 +26,13 @@ class MemNO(FFNO):
     """
 
     def __init__(self, n_dims: int, width: int = 32, n_layers: int = 4, modes: int = 16, ff_factor: int = 2,
-                 memory: str = "s4", memory_position: int = 1, state_size: int = 32, heads: int = 4):
+                 memory: str = "s4", memory_position: int = 1, state_size: int = 32, heads: int = 4,
+                 mixer: dict | None = None):
         super().__init__(n_dims, width, n_layers, modes, ff_factor)
         if not 0 <= memory_position <= n_layers:
             raise ValueError(f"memory_position {memory_position} is outside 0..n_layers={n_layers}")
         self.memory_position = memory_position
-        self.memory = MemoryLayer(memory, width, state_size=state_size, heads=heads)
+        self.memory = MemoryLayer(memory, width, state_size=state_size, heads=heads, own=mixer)
 
     def _mix(self, h: torch.Tensor, b: int, t: int) -> torch.Tensor:
         """Apply the memory layer along time at every spatial point: ``(b*t, *space, w)`` in and out."""

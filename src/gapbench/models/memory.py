@@ -219,10 +219,11 @@ class MemoryLayer(nn.Module):
     """Pre-norm residual memory block: ``x + mixer(LayerNorm(x))`` (causal in time).
 
     ``kind`` names a mixer of :data:`gapbench.registry.MIXERS` (the three above are registered there as ``s4``,
-    ``lstm`` and ``attention``); the mixer receives the settings it registered, from ``state_size`` and ``heads``.
+    ``lstm`` and ``attention``); the mixer receives the settings it registered, from ``state_size`` and ``heads``,
+    and its ``own`` settings (a plugin's; defaults for those not given).
     """
 
-    def __init__(self, kind: str, width: int, state_size: int = 32, heads: int = 4):
+    def __init__(self, kind: str, width: int, state_size: int = 32, heads: int = 4, own: dict | None = None):
         super().__init__()
         from gapbench.registry import MIXERS
 
@@ -230,7 +231,7 @@ class MemoryLayer(nn.Module):
             raise ValueError(f"unknown memory kind {kind!r}; known: {', '.join(MIXERS)}")
         self.kind = kind
         self.norm = nn.LayerNorm(width)
-        self.mixer = MIXERS[kind].make(width, state_size=state_size, heads=heads)
+        self.mixer = MIXERS[kind].make(width, own, state_size=state_size, heads=heads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.mixer(self.norm(x))

@@ -31,6 +31,7 @@ class ModelHyper:
     memory_position: int = 1
     state_size: int = 32
     heads: int = 4
+    mixer: tuple[tuple[str, object], ...] = ()  # a plugin mixer's own settings, (name, value) pairs
 
 
 def hyper_errors(name: str, hyper: ModelHyper) -> list[tuple[str, int, str]]:
@@ -80,4 +81,4 @@ def build_model(name: str, n_dims: int, hyper: ModelHyper):
     if memory is None:
         return FFNO(n_dims, **common)
     return MemNO(n_dims, **common, memory=memory, memory_position=hyper.memory_position,
-                 state_size=hyper.state_size, heads=hyper.heads)
+                 state_size=hyper.state_size, heads=hyper.heads, mixer=dict(hyper.mixer))

@@ -42,6 +42,7 @@ from gapbench.config import section_args
 from gapbench.errors import ConfigError
 from gapbench.naming import fmt_num
 from gapbench.registry import add_config_sections, check_name, resolve
+from gapbench.registry import extend_schema as mixer_sections
 
 # Coordinate names of the spatial axes, in order (a store's dims are (sample, time, *SPACE[:n_dims])).
 SPACE = ("x", "y", "z")
@@ -174,6 +175,7 @@ def extend_schema(schema: dict) -> None:
                             {f"pde.{name}": eq.schema, f"pde.observe.{name}": "pde.observe.ks",
                              f"train.pde.{name}": "train.pde.ks"},
                             "register_equation(..., schema={...})", name, ("pde.equations", "train.pde.equations"))
+    mixer_sections(schema, list(EQUATIONS))  # a plugin mixer's own settings, under each equation's section
 
 
 # ------------------------------------------------------------------------------------------------ built-ins

@@ -322,8 +322,25 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
 
 
 # ------------------------------------------------------------------------------------------------- CLI
+def _mixer_settings(model: str, given: list[str]) -> tuple[tuple[str, object], ...]:
+    """``--mixer-setting NAME=VALUE`` flags as (name, value) pairs of the model's mixer's own settings, each parsed
+    to its registered type, the others at their defaults (ConfigError naming a bad or unknown one)."""
+    from gapbench.registry import mixer_settings
+
+    own = {s.name: s for s in mixer_settings(model)}
+    values = {name: s.default for name, s in own.items()}
+    for item in given:
+        name, sep, text = item.partition("=")
+        if not sep or name not in own:
+            raise ConfigError(f"--mixer-setting {item!r}: allowed: NAME=VALUE with NAME one of "
+                              f"{', '.join(own) or 'none (model ' + model + ' has no mixer settings of its own)'}")
+        values[name] = own[name].parse(text)
+    return tuple(sorted(values.items()))
+
+
 def _handler(args: argparse.Namespace) -> int:
-    hyper = ModelHyper(**{f.name: getattr(args, f.name) for f in fields(ModelHyper)})
+    hyper = ModelHyper(**{f.name: getattr(args, f.name) for f in fields(ModelHyper) if f.name != "mixer"},
+                       mixer=_mixer_settings(args.model, args.mixer_setting))
     tp = TrainParams(**{f.name: getattr(args, f.name) for f in fields(TrainParams)})
     run = RunParams(data_dir=args.data_dir, model=args.model, seed=args.seed, out=args.out,
                     resolution=args.resolution, device=args.device, threads=args.threads,
@@ -356,6 +373,8 @@ def register(tsub) -> None:
     g.add_argument("--state-size", type=A.number(int, 1, 4096), default=d.state_size,
                    help="S4D complex modes per channel")
     g.add_argument("--heads", type=A.number(int, 1, 256), default=d.heads, help="heads of the attention memory model")
+    g.add_argument("--mixer-setting", action="append", default=[], metavar="NAME=VALUE",
+                   help="a setting of the model's memory mixer's own (a plugin's; config train.pde.{eq}.{model})")
     t = TrainParams()
     g = p.add_argument_group("protocol")
     g.add_argument("--horizon", type=A.number(int, 0, 100000), default=t.horizon,

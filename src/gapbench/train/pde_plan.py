@@ -14,7 +14,7 @@ from gapbench.models.pde_registry import ModelHyper, hyper_errors
 from gapbench.naming import fmt_num, obs_key, parse_obs_key
 from gapbench.pde import plan as data_plan
 from gapbench.pde.equations import runs
-from gapbench.registry import PDE_MODELS
+from gapbench.registry import PDE_MODELS, mixer_settings
 
 ROOT = "results/train/pde"
 
@@ -101,7 +101,7 @@ def check(config: dict) -> None:
         if e["horizon"] > min(frames) - 1:
             raise ConfigError(f"config key train.pde.{eq}.horizon: {e['horizon']} steps, but the data hold "
                               f"{min(frames) - 1} after frame 0; allowed: 0 (all) .. {min(frames) - 1}")
-        hyper = ModelHyper(**{f.name: e[f.name] for f in fields(ModelHyper)})
+        hyper = ModelHyper(**{f.name: e[f.name] for f in fields(ModelHyper) if f.name != "mixer"})
         for m in sec["models"]:
             for key, value, allowed in hyper_errors(m, hyper):
                 raise ConfigError(f"config key train.pde.{eq}.{key}: {value} is out of range; allowed: {allowed} "
@@ -133,7 +133,10 @@ def model_args(config: dict):
     def args(wildcards) -> list[str]:
         sec = config["train"]["pde"]
         keys = MODEL_KEYS + PDE_MODELS[wildcards.model].settings
-        return section_args(sec, SHARED_KEYS) + section_args(sec[wildcards.eq], keys)
+        own = sec[wildcards.eq].get(wildcards.model, {})
+        mixer = [part for s in mixer_settings(wildcards.model)
+                 for part in ("--mixer-setting", f"{s.name}={own.get(s.name, s.default)}")]
+        return section_args(sec, SHARED_KEYS) + section_args(sec[wildcards.eq], keys) + mixer
 
     return args
 
