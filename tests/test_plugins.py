@@ -104,6 +104,8 @@ drawn = {}
 def save(fig, figures_dir, stem):
     drawn[stem] = sorted({(l.get_label(), str(l.get_color()), str(l.get_marker())) for ax in fig.axes
                           for l in ax.get_lines() if not l.get_label().startswith("_")})
+    drawn[stem + "_legend"] = sorted({t.get_text() for ax in fig.axes if ax.get_legend()
+                                      for t in ax.get_legend().get_texts()})
 figures._save = save
 from gapbench.cli import main
 main(["tables", "build", "--figures-dir", "probe", "--tables-dir", "probe", "--claims", "probe/claims.md"])
@@ -204,7 +206,8 @@ def test_the_plugins_curves_are_in_the_figures_with_their_registered_style(plugi
                for label, colour, marker in drawn["training_curves"]), drawn["training_curves"]
     assert any(label.startswith("GIN: ") and (colour, marker) == ("#ff00ff", "X")
                for label, colour, marker in drawn["training_curves"]), drawn["training_curves"]
-    assert any(label.startswith("GIN") for label, _, _ in drawn["node_vs_edge"]), drawn["node_vs_edge"]
+    # error-bar curves: their labels are in the legends
+    assert {"GIN (planted k=2)", "Gated edge (planted k=2)"} <= set(drawn["node_vs_edge_legend"]), drawn
 
 
 def test_an_unregistered_model_or_a_missing_plugin_is_one_clear_line(tmp_path):

@@ -3,7 +3,7 @@
 A model keeps its colour in every panel and every figure (:func:`model_color`): a registered model has the colour
 it was registered with (:mod:`gapbench.registry`; the built-ins use matplotlib's ``tab10`` palette, no two the
 same); any other model name, or a plugin registered without one, gets one of further colours chosen by a hash of
-the name (the same on every run). Curves carry markers
+the name (the same on every run), skipping those a registered model has. Curves carry markers
 (:func:`model_marker`), so a curve of a single point is still drawn; :func:`band` shades mean ± std over seeds.
 """
 
@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-from gapbench.registry import label_of, style_of
+from gapbench.registry import GRAPH_MODELS, PDE_MODELS, label_of, style_of
 
 DPI = 150  # PNG resolution (PDFs are vector)
 
@@ -39,17 +39,24 @@ def display(model: str) -> str:
     return text + (" + edge features" if m["ef"] else "")
 
 
-def _pick(name: str, choices: tuple) -> str:
-    return choices[zlib.crc32(name.encode()) % len(choices)]
+def _pick(name: str, choices: tuple, taken: set) -> str:
+    """A choice fixed by a hash of ``name``: the first one from there on that no registered model has."""
+    start = zlib.crc32(name.encode()) % len(choices)
+    ring = [choices[(start + i) % len(choices)] for i in range(len(choices))]
+    return next((c for c in ring if c not in taken), ring[0])
+
+
+def _taken(i: int) -> set:
+    return {entry.color if i == 0 else entry.marker for entry in (*PDE_MODELS.values(), *GRAPH_MODELS.values())}
 
 
 def model_color(model: str) -> str:
     """The colour of ``model`` (a base model name such as ``edge_gcn`` or ``memno``) in every figure."""
-    return style_of(model)[0] or _pick(model, EXTRA_COLORS)
+    return style_of(model)[0] or _pick(model, EXTRA_COLORS, _taken(0))
 
 
 def model_marker(model: str) -> str:
-    return style_of(model)[1] or _pick(model, EXTRA_MARKERS)
+    return style_of(model)[1] or _pick(model, EXTRA_MARKERS, _taken(1))
 
 
 def band(ax, x, mean, std, color: str, alpha: float = 0.18) -> None:
