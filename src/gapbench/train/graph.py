@@ -282,8 +282,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     model = build(spec, hyper, task, info).to(device)
     if best_model_state is not None:
         model.load_state_dict(best_model_state)
-        torch.save(best_model_state, out / "model.pt.tmp")
-        (out / "model.pt.tmp").replace(out / "model.pt")
+        common.save_checkpoint(out / "model.pt", best_model_state)
     t0 = time.perf_counter()
     evaluate(model, data["test"], task, max(spec.batch_size * 4, 64))
     inference = time.perf_counter() - t0

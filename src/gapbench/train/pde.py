@@ -282,7 +282,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     signature = resume.signature(
         {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": train, "n_train": trainer.n_train},
         resume.PDE_CODE + plugin_code(run.model),
-        {"attrs": obs.attrs, "content": resume.content_digest(obs.splits.values())})
+        {"attrs": obs.attrs, "content": resume.content_digest([*obs.splits.values(), *obs.clean.values()])})
     ckpt = resumable_checkpoint(out / "last.pt", signature, "pde")
     curves = C.CurveLog(out / "curves.csv", ["epoch", "train_loss", "valid_nrmse", "lr", "elapsed_s"],
                         ckpt["curves"] if ckpt is not None else ())

@@ -1,0 +1,160 @@
+"""Provenance you can check: writes never follow links, data is what was written (content digests).
+
+Every file or directory the package writes is made under a fresh ``mkstemp``/``mkdtemp`` name and renamed into
+place, so a symbolic link planted at an output or a temporary name is replaced, never written through; every
+store and graph dataset records a digest of each array/file at write, which ``data check`` and every trainer
+verify.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from gapbench.cli import main
+from gapbench.pde.store import REQUIRED_ATTRS, write_store
+
+VICTIM_TEXT = b"a file outside results/ that no gapbench run may change\n"
+
+
+def _victims(tmp_path, n):
+    """``n`` victim files outside the project folder, and a function returning their bytes."""
+    home = tmp_path / "elsewhere"
+    home.mkdir()
+    files = [home / f"victim{i}" for i in range(n)]
+    for f in files:
+        f.write_bytes(VICTIM_TEXT)
+    return files
+
+
+def _unchanged(victims):
+    assert all(v.read_bytes() == VICTIM_TEXT for v in victims), "a write followed a planted link"
+    assert all(not v.is_symlink() for v in victims)
+
+
+def _store(path, kind="simulation", n=4, res=16, frames=3, split="train"):
+    """A small KS store; an observation store also gets its clean field ``u_clean``."""
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(n, frames, res)).astype(np.float32)
+    data = {"u": (("sample", "time", "x"), u), "seed": (("sample",), np.arange(1, n + 1, dtype=np.uint64))}
+    if kind == "observation":
+        data["u_clean"] = (("sample", "time", "x"), u * 0.9)
+    ds = xr.Dataset(data, coords={"sample": np.arange(n), "time": np.linspace(0, 0.2, frames),
+                                  "x": np.arange(res) * 4.0})
+    attrs = {a: "test" for a in REQUIRED_ATTRS}
+    attrs.update(equation="ks", kind=kind, nu=0.1, length=64.0, stepper="SBDF4", dt=0.02, t_end=0.2, n_frames=frames,
+                 sim_resolution=res, resolution=res, obs_method="none" if kind == "simulation" else "fourier",
+                 sigma=0.0, noise_seed=-1, root_seed=0, split=split, redraws=[], tail_fraction=0.0)
+    ds.attrs = attrs
+    write_store(ds, path, chunk=1)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dup(tmp_path_factory):
+    out = tmp_path_factory.mktemp("graphs") / "dup"
+    assert main(["graphs", "make", "duplicates", "--n", "6", "--n-graphs", "12", "--seed", "0",
+                 "--out", str(out)]) == 0
+    return out
+
+
+TRAIN = ["--model", "edge_gcn", "--depths", "1", "--widths", "4", "--epochs", "2", "--no-progress"]
+
+
+def test_links_planted_at_every_training_output_and_temp_name_are_replaced_not_followed(dup, tmp_path):
+    out = tmp_path / "results" / "run"
+    out.mkdir(parents=True)
+    names = ["metrics.json", "sweep.csv", "curves.csv", "model.pt", "checkpoint.pt", "model.pt.tmp",
+             ".metrics.json.tmp", ".checkpoint.pt.tmp"]
+    victims = _victims(tmp_path, len(names))
+    for name, victim in zip(names, victims):
+        os.symlink(victim, out / name)
+    assert main(["train", "graph", "--data", str(dup), "--out", str(out), *TRAIN]) == 0
+    _unchanged(victims)
+    for name in ("metrics.json", "sweep.csv", "curves.csv", "model.pt", "checkpoint.pt"):
+        assert (out / name).is_file() and not (out / name).is_symlink(), name
+    assert json.loads((out / "metrics.json").read_text())["status"] == "ok"
+
+
+def test_links_at_omega_table_store_and_dataset_names_leave_their_targets_unchanged(dup, tmp_path, capsys):
+    sim = _store(tmp_path / "results" / "sim.zarr")
+    victims = _victims(tmp_path, 2)
+    table = tmp_path / "results" / "omega_f.csv"
+    os.symlink(victims[0], table)
+    os.symlink(victims[1], table.with_name(".omega_f.csv.tmp"))
+    assert main(["pde", "omega", "--sim", str(sim), "--resolutions", "8", "--out", str(table)]) == 0
+    _unchanged(victims)
+    assert table.is_file() and not table.is_symlink() and table.read_text().startswith("resolution,omega_f")
+    # a link at a store's or dataset's --out (pointing to a user's folder) is refused; the folder is untouched
+    folder = tmp_path / "elsewhere" / "folder"
+    folder.mkdir()
+    (folder / "keep.txt").write_bytes(VICTIM_TEXT)
+    for argv in (["pde", "merge", str(sim), "--out", "{link}"],
+                 ["graphs", "make", "duplicates", "--n", "6", "--n-graphs", "12", "--out", "{link}"]):
+        link = tmp_path / "results" / "link"
+        os.symlink(folder, link)
+        assert main([a.replace("{link}", str(link)) for a in argv]) == 2
+        assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+        assert (folder / "keep.txt").read_bytes() == VICTIM_TEXT
+        link.unlink()
+    # a link at a store's path is replaced (never written through) when the writer may replace it
+    os.symlink(folder, tmp_path / "results" / "store.zarr")
+    _store(tmp_path / "results" / "store.zarr")
+    assert not (tmp_path / "results" / "store.zarr").is_symlink()
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+
+
+# ------------------------------------------------------------------------------------------------- data identity
+def _rewrite_one_chunk(path, array):
+    """Rewrite chunk 0 of ``array`` with plausible values (the same values scaled by 1.01), a valid chunk."""
+    import zarr
+
+    arr = zarr.open_array(str(path / array), mode="r+")
+    arr[0:1] = np.asarray(arr[0:1]) * 1.01
+
+
+@pytest.mark.parametrize("array", ["u", "u_clean", "seed"])
+def test_a_plausibly_rewritten_chunk_is_refused_by_data_check_and_the_trainer(tmp_path, capsys, array):
+    data = tmp_path / "obs"
+    for split in ("train", "valid", "test"):
+        _store(data / f"{split}.zarr", kind="observation", split=split)
+    assert main(["data", "check", str(data / "valid.zarr")]) == 0
+    if array == "seed":
+        import zarr
+
+        zarr.open_array(str(data / "valid.zarr" / "seed"), mode="r+")[0:1] = np.array([99], dtype=np.uint64)
+    else:
+        _rewrite_one_chunk(data / "valid.zarr", array)
+    capsys.readouterr()
+    assert main(["data", "check", str(data / "valid.zarr")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{data / 'valid.zarr'}: array {array!r} differs" in err, err
+    assert main(["train", "pde", "--data-dir", str(data), "--model", "ffno", "--out", str(tmp_path / "run"),
+                 "--epochs", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "valid.zarr: array" in err and "Traceback" not in err, err
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_a_doubled_graph_label_is_refused_by_data_check_and_the_trainer(dup, tmp_path, capsys):
+    from torch_geometric.data import InMemoryDataset
+
+    from gapbench.graphs import data
+
+    bad = tmp_path / "bad"
+    shutil.copytree(dup, bad)
+    graphs = list(data.load(bad, "train"))
+    graphs[0].y[1] = graphs[0].y[1] * 2 + 1  # one label doubled (0 -> 1, 1 -> 3)
+    InMemoryDataset.save(graphs, str(bad / "processed" / "train.pt"))
+    capsys.readouterr()
+    assert main(["data", "check", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{bad}: processed/train.pt differs from the content digest" in err, err
+    assert main(["train", "graph", "--data", str(bad), "--out", str(tmp_path / "run"), *TRAIN]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "processed/train.pt differs" in err, err
