@@ -158,3 +158,95 @@ def test_a_doubled_graph_label_is_refused_by_data_check_and_the_trainer(dup, tmp
     assert main(["train", "graph", "--data", str(bad), "--out", str(tmp_path / "run"), *TRAIN]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "processed/train.pt differs" in err, err
+
+
+# ------------------------------------------------------------------------------------------------- code identity
+def _train_with(src, data, out):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1", "GAPBENCH_PROGRESS": "0"}
+    env.pop("GAPBENCH_PLUGINS", None)
+    done = subprocess.run([sys.executable, "-m", "gapbench", "train", "graph", "--data", str(data), "--out", str(out),
+                           *TRAIN], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stderr, json.loads((out / "metrics.json").read_text())
+
+
+def test_editing_any_package_file_makes_the_forced_job_retrain_and_metrics_say_which_code(dup, tmp_path):
+    from gapbench.train import resume
+
+    src = tmp_path / "src"
+    shutil.copytree(resume.PACKAGE, src / "gapbench", ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path / "run"
+    _, first = _train_with(src, dup, out)
+    sweep = (out / "sweep.csv").read_text()
+    assert len(first["code_version"]) == 16 and first["git_commit"] is None and first["dirty"] is None  # no checkout
+    assert len(first["config_digest"]) == 16
+    err, same = _train_with(src, dup, out)  # forced again, same code: the finished checkpoint is reused
+    assert "starting afresh" not in err and (out / "sweep.csv").read_text() == sweep  # nothing retrained
+    assert same["code_version"] == first["code_version"]
+    kinds = src / "gapbench" / "graphs" / "kinds.py"  # not model code by any hand-kept list: a dataset-kind table
+    kinds.write_text(kinds.read_text() + "\n# edited\n")
+    err, edited = _train_with(src, dup, out)
+    assert "the code changed" in err and "starting afresh (retraining)" in err, err
+    assert edited["code_version"] != first["code_version"] and (out / "sweep.csv").read_text() != sweep
+
+
+def test_code_version_covers_every_file_of_a_plugin_package(tmp_path, monkeypatch):
+    from gapbench.train import resume
+
+    pkg = tmp_path / "myplug"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from myplug import helper  # registers models built by helper\n")
+    (pkg / "helper.py").write_text("SCALE = 1.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("GAPBENCH_PLUGINS", raising=False)
+    before = resume.code_version(["myplug.models"])
+    assert before != resume.code_version()
+    (pkg / "helper.py").write_text("SCALE = 2.0\n")  # the helper the registering module imports
+    resume._code_version.cache_clear()
+    assert resume.code_version(["myplug"]) != before
+    monkeypatch.setenv("GAPBENCH_PLUGINS", "myplug")  # a loaded plugin counts for every run
+    assert resume.code_version() == resume.code_version(["myplug"])
+
+
+def test_metrics_record_the_git_commit_of_a_checkout():
+    from gapbench.train import resume
+
+    commit, dirty = resume.git_state()
+    if commit is None:
+        pytest.skip("the package is not in a git checkout here")
+    assert len(commit) == 40 and int(commit, 16) >= 0 and isinstance(dirty, bool)
+
+
+# ------------------------------------------------------------------------------------------------- failures stay local
+def test_a_diverging_configuration_is_a_failed_sweep_row_and_the_sweep_goes_on(dup, tmp_path, capsys):
+    import csv
+
+    out = tmp_path / "run"
+    assert main(["train", "graph", "--data", str(dup), "--out", str(out), "--model", "edge_gcn", "--depths", "1",
+                 "--widths", "4", "--lrs", "1e30", "0.01", "--epochs", "2", "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(out / "sweep.csv")))
+    assert [r["status"] for r in rows] == ["failed", "ok"]
+    assert "non-finite training loss" in rows[0]["reason"] and rows[0]["failed_epoch"] in ("0", "1")
+    assert rows[0]["reason"].endswith(f"epoch {rows[0]['failed_epoch']}")  # the epoch (0-based) it diverged in
+    assert rows[0]["valid"] == "nan" and rows[1]["valid"] != "nan"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and metrics["hyper"]["lr"] == 0.01 and (out / "model.pt").is_file()
+
+
+def test_a_model_whose_every_configuration_fails_is_a_failed_run_its_neighbours_keep_theirs(dup, tmp_path, capsys):
+    from gapbench.tables.collect import collect
+
+    out = tmp_path / "train" / "graph" / "duplicates" / "n6" / "{model}" / "seed0"
+    assert main(["train", "graph", "--data", str(dup), "--out", str(out), "--model", "edge_gcn", "node_gcn",
+                 "--depths", "1", "--widths", "4", "--lrs", "1e30", "--epochs", "3", "--no-progress"]) == 0
+    runs = {m: tmp_path / "train" / "graph" / "duplicates" / "n6" / m / "seed0" for m in ("edge_gcn", "node_gcn")}
+    for run in runs.values():
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["status"] == "failed" and "every configuration failed" in metrics["error"]
+        assert (run / "sweep.csv").is_file() and (run / "curves.csv").is_file() and not (run / "model.pt").exists()
+    coll = collect([r / "metrics.json" for r in runs.values()])
+    assert {r.status for r in coll.runs} == {"failed"} and all(not r.usable for r in coll.runs)
+    assert "FAILED" in capsys.readouterr().out

@@ -89,7 +89,12 @@ def resumable_checkpoint(path: Path, signature: dict, command: str, map_location
     """The checkpoint at ``path`` when its signature is ``signature``, else None (a fresh start, said on stderr)."""
     ckpt = load_checkpoint(path, map_location=map_location)
     if ckpt is not None and ckpt.get("signature") != signature:
-        print(f"gapbench train {command}: {path} is from a different configuration; starting afresh", file=sys.stderr)
+        old = ckpt.get("signature") or {}
+        why = (f"the code changed since it was written (code version {old.get('code')} -> {signature.get('code')})"
+               if old.get("code") != signature.get("code") else
+               "the data changed since it was written" if old.get("data") != signature.get("data") else
+               "it is from a different configuration")
+        print(f"gapbench train {command}: {path}: {why}; starting afresh (retraining)", file=sys.stderr)
         return None
     if ckpt is not None and "state" in ckpt:
         state = ckpt["state"]

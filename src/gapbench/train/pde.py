@@ -279,9 +279,10 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     trainer = SurrogateTrainer(run, tp, obs, model, train_x, device, out)
     train = asdict(tp)
     train.pop("checkpoint_every")  # changing how often we save does not change the run
+    settings = {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": train, "n_train": trainer.n_train}
     signature = resume.signature(
-        {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": train, "n_train": trainer.n_train},
-        resume.PDE_CODE + plugin_code(run.model),
+        settings,
+        plugin_code(run.model),
         {"attrs": obs.attrs, "content": resume.content_digest([*obs.splits.values(), *obs.clean.values()])})
     ckpt = resumable_checkpoint(out / "last.pt", signature, "pde")
     curves = C.CurveLog(out / "curves.csv", ["epoch", "train_loss", "valid_nrmse", "lr", "elapsed_s"],
@@ -315,7 +316,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
         "status": "ok", "valid_nrmse": st.best, "best_epoch": st.best_epoch,
         "epochs_trained": len(curves.rows), "steps": st.step, "n_train": trainer.n_train,
         "n_test": n_test, "device": str(device), "hyper": asdict(hyper),
-        "train": asdict(tp),
+        "train": asdict(tp), "config_digest": resume.data_identity(settings), **resume.provenance(plugin_code(run.model)),
     }
     C.write_json_atomic(out / "metrics.json", metrics)
     return metrics
