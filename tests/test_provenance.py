@@ -250,3 +250,52 @@ def test_a_model_whose_every_configuration_fails_is_a_failed_run_its_neighbours_
     coll = collect([r / "metrics.json" for r in runs.values()])
     assert {r.status for r in coll.runs} == {"failed"} and all(not r.usable for r in coll.runs)
     assert "FAILED" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------------- runs know who they are
+def _graph_metrics(path, **over):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    m = {"task": "graph", "experiment": "planted_star", "variant": "n16-k1", "model": "edge_gcn", "seed": 0,
+         "metric": "rmse", "higher_is_better": False, "test": 0.1, "valid": 0.1, "status": "ok", **over}
+    path.write_text(json.dumps(m))
+    return path
+
+
+@pytest.mark.parametrize("wrong", [{"model": "node_gcn"}, {"seed": 0}, {"variant": "n32-k1"},
+                                   {"experiment": "duplicates"}])
+def test_a_metrics_file_copied_into_the_wrong_folder_is_marked_not_tabulated(tmp_path, wrong):
+    from gapbench.tables.collect import collect
+
+    base = tmp_path / "train" / "graph" / "planted_star" / "n16-k1"
+    good = _graph_metrics(base / "edge_gcn" / "seed0" / "metrics.json")
+    bad = _graph_metrics(base / "edge_gcn" / "seed1" / "metrics.json", **{"seed": 1, **wrong})  # one key wrong
+    runs = {r.path: r for r in collect([good, bad]).runs}
+    assert runs[good].usable
+    assert runs[bad].status == "mismatch" and not runs[bad].usable and "path says" in runs[bad].reason
+
+
+def test_pde_identity_is_checked_against_the_path(tmp_path):
+    from gapbench.tables.collect import collect
+
+    path = tmp_path / "train" / "pde" / "ks" / "nu0.1" / "fourier-r32-s0" / "ffno" / "seed0" / "metrics.json"
+    path.parent.mkdir(parents=True)
+    m = {"task": "pde", "equation": "ks", "nu": 0.1, "method": "fourier", "resolution": 32, "sigma": 0.0,
+         "model": "ffno", "seed": 0, "nrmse": 0.1, "nrmse_final": 0.2, "status": "ok"}
+    path.write_text(json.dumps(m))
+    assert collect([path]).runs[0].usable
+    path.write_text(json.dumps({**m, "resolution": 64}))  # a r64 run's file copied into the r32 folder
+    run = collect([path]).runs[0]
+    assert run.status == "mismatch" and "resolution: file says 64, path says 32" in run.reason
+
+
+def test_tables_build_outside_snakemake_warns_about_runs_not_in_its_config(tmp_path, repo, capsys):
+    stray = _graph_metrics(tmp_path / "train" / "graph" / "planted_star" / "n99-k1" / "edge_gcn" / "seed0" /
+                           "metrics.json", variant="n99-k1")
+    argv = ["tables", "build", "--train-dir", str(tmp_path / "train"), "--data-dir", str(tmp_path / "data"),
+            "--tables-dir", str(tmp_path / "tables"), "--figures-dir", str(tmp_path / "figures"),
+            "--claims", str(tmp_path / "claims.md"), "--no-figures"]
+    assert main([*argv, "--configfile", str(repo / "configs" / "ci.yaml")]) == 0
+    err = capsys.readouterr().err
+    assert "1 runs under" in err and "are not in" in err and str(stray) in err
+    assert main([*argv, "--configfile", "none"]) == 0
+    assert "are not in" not in capsys.readouterr().err
