@@ -299,3 +299,52 @@ def test_tables_build_outside_snakemake_warns_about_runs_not_in_its_config(tmp_p
     assert "1 runs under" in err and "are not in" in err and str(stray) in err
     assert main([*argv, "--configfile", "none"]) == 0
     assert "are not in" not in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------- export
+def test_export_needs_force_to_replace_and_a_sigterm_leaves_no_temporary_file(tmp_path, capsys):
+    import signal
+    import subprocess
+    import sys
+
+    store = _store(tmp_path / "s.zarr", kind="observation")
+    out = tmp_path / "well" / "ks.hdf5"
+    out.parent.mkdir()
+    out.write_bytes(b"an earlier export")
+    assert main(["export", "the-well", str(store), str(out)]) == 2
+    assert "exists; add --force to replace it" in capsys.readouterr().err and out.read_bytes() == b"an earlier export"
+    assert main(["export", "the-well", str(store), str(out), "--force"]) == 0 and out.read_bytes()[:4] == b"\x89HDF"
+    out.unlink()
+    script = (  # the export's writer finishes its temporary file, then waits: SIGTERM arrives mid-export
+        "import sys, time\nimport gapbench.pde.well as well\nfrom gapbench.outputs import atomic_write\n"
+        "def slow(path, write):\n"
+        "    def wait(tmp):\n        write(tmp); print('written', flush=True); time.sleep(60)\n"
+        "    atomic_write(path, wait)\n"
+        "well.atomic_write = slow\nfrom gapbench.cli import main\n"
+        f"sys.exit(main(['export', 'the-well', {str(store)!r}, {str(out)!r}]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.stdout.readline().strip() == "written"
+    assert list(out.parent.glob(".ks.hdf5.*.tmp"))  # the temporary file is there while the export runs
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    assert list(out.parent.iterdir()) == []  # no temporary file, no output
+
+
+# ------------------------------------------------------------------------------------------------- YAML
+def test_a_repeated_yaml_key_is_refused_by_config_loading_and_config_check(tmp_path, repo, capsys):
+    from gapbench.config import load_config
+    from gapbench.errors import ConfigError
+
+    text = (repo / "configs" / "ci.yaml").read_text()
+    bad = tmp_path / "dup.yaml"
+    bad.write_text(text + "\nseed: 7\n")  # ci.yaml sets seed already
+    with pytest.raises(ConfigError, match="key 'seed' appears twice"):
+        load_config(bad)
+    nested = tmp_path / "nested.yaml"
+    nested.write_text("seed: 0\ntables:\n  alpha: 0.2\n  alpha: 0.05\n")
+    capsys.readouterr()
+    assert main(["config", "check", str(nested)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "key 'alpha' appears twice" in err and "lines 3 and 4" in err, err
+    assert main(["config", "check", str(repo / "configs" / "ci.yaml")]) == 0

@@ -16,6 +16,7 @@ Outputs are recognised by the marker their writer puts in them (:data:`GRAPH_DAT
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -143,6 +144,23 @@ def replace_dir(staging: Path, path: Path | str, kind: str) -> None:
             raise StoreError(f"{path}: exists and is not a {KINDS[kind]}; refusing to replace it")
         os.rename(path, staging / "old")
     os.rename(staging / "new", path)
+
+
+@contextlib.contextmanager
+def sigterm_as_exit(status: int = 143):
+    """Within the block, SIGTERM raises ``SystemExit(status)`` instead of killing the process outright, so the
+    ``except BaseException`` cleanups (:func:`atomic_write`'s temporary file, a staging directory) run; the
+    previous handler is restored after. (Main thread only, where Python delivers signals.)"""
+    import signal
+
+    def stop(signum, frame):
+        raise SystemExit(status)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:
