@@ -348,3 +348,25 @@ def test_a_repeated_yaml_key_is_refused_by_config_loading_and_config_check(tmp_p
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "key 'alpha' appears twice" in err and "lines 3 and 4" in err, err
     assert main(["config", "check", str(repo / "configs" / "ci.yaml")]) == 0
+
+
+# ------------------------------------------------------------------------------------------------- messages that work
+def test_all_nan_validation_says_what_works_and_deleting_the_checkpoint_is_not_it(tmp_path, capsys, monkeypatch):
+    import math
+
+    from gapbench.train import pde
+
+    data = tmp_path / "obs"
+    for split in ("train", "valid", "test"):
+        _store(data / f"{split}.zarr", kind="observation", split=split)
+    monkeypatch.setattr(pde.SurrogateTrainer, "validate", lambda self, state: math.nan)
+    argv = ["train", "pde", "--data-dir", str(data), "--model", "ffno", "--out", str(tmp_path / "run"), "--epochs", "2",
+            "--no-progress"]
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the per-epoch lines, one error line
+    assert "error: ffno seed 0: every validation nRMSE of the 2 epochs was NaN" in err, err
+    assert "lower the learning rate" in err and "delete" not in err
+    monkeypatch.undo()  # the advice followed: another learning rate is another signature -> a fresh, working run
+    assert main([*argv, "--lr", "0.0005"]) == 0
+    assert "starting afresh" in capsys.readouterr().err

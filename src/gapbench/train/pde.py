@@ -299,8 +299,13 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     curves.write()  # also when a finished run is re-run: every output is rewritten from the checkpoint
 
     # ---- evaluation of the best checkpoint --------------------------------------------------------
+    if not math.isfinite(st.best):  # no best epoch: retraining with the same settings would repeat this
+        raise GapbenchError(
+            f"{run.model} seed {run.seed}: every validation nRMSE of the {len(curves.rows)} epochs was NaN or inf "
+            f"(the rollout diverges), so there is no best epoch to evaluate; retraining with the same settings "
+            f"gives the same: lower the learning rate (train.pde.lr) or change the model's settings, then rerun")
     best = C.load_checkpoint(out / "best.pt")
-    if best is None:
+    if best is None:  # removed by hand after training: retraining writes it again
         raise GapbenchError(f"{out / 'best.pt'} is missing: delete {out / 'last.pt'} to retrain")
     model.load_state_dict(best["model"])
     x0 = obs.splits["test"][:, 0]
