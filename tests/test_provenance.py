@@ -370,3 +370,27 @@ def test_all_nan_validation_says_what_works_and_deleting_the_checkpoint_is_not_i
     monkeypatch.undo()  # the advice followed: another learning rate is another signature -> a fresh, working run
     assert main([*argv, "--lr", "0.0005"]) == 0
     assert "starting afresh" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------- Zarr readers
+def test_every_kind_of_store_opens_without_a_warning_despite_snakemakes_marker(tmp_path, capsys):
+    import warnings
+
+    sim = _store(tmp_path / "shard.zarr")
+    assert main(["pde", "merge", str(sim), "--out", str(tmp_path / "sim.zarr")]) == 0  # simulation
+    obs = tmp_path / "obs"
+    for split in ("train", "valid", "test"):  # observation: the pipeline's observe command
+        assert main(["pde", "observe", "--sim", str(tmp_path / "sim.zarr"), "--method", "fourier", "--resolution",
+                     "8", "--sigma", "0.1", "--out", str(obs / f"{split}.zarr")]) == 0
+    assert main(["train", "pde-baseline", "--data-dir", str(obs), "--predictor", "persistence",
+                 "--out", str(tmp_path / "run")]) == 0  # prediction store
+    stores = [tmp_path / "sim.zarr", obs / "test.zarr", tmp_path / "run" / "predictions.zarr"]
+    kinds = set()
+    for store in stores:
+        (store / ".snakemake_timestamp").touch()  # what Snakemake leaves in a directory() output
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ds = xr.open_zarr(store)  # a user's default call: consolidated metadata, nothing listed
+            kinds.add(ds.attrs["kind"])
+            assert main(["data", "check", str(store)]) == 0
+    assert kinds == {"simulation", "observation", "prediction"}
