@@ -394,3 +394,14 @@ def test_every_kind_of_store_opens_without_a_warning_despite_snakemakes_marker(t
             kinds.add(ds.attrs["kind"])
             assert main(["data", "check", str(store)]) == 0
     assert kinds == {"simulation", "observation", "prediction"}
+
+
+def test_snakemakes_marker_in_a_dataset_folder_is_not_a_foreign_file(dup, tmp_path, capsys):
+    ds = tmp_path / "dup"
+    shutil.copytree(dup, ds)
+    (ds / ".snakemake_timestamp").touch()  # what Snakemake leaves in a directory() output
+    assert main(["data", "check", str(ds)]) == 0
+    (ds / "processed" / "extra.pt").write_bytes(b"not the writer's")
+    capsys.readouterr()
+    assert main(["data", "check", str(ds)]) == 2
+    assert "processed/extra.pt are not in the dataset card" in capsys.readouterr().err

@@ -139,11 +139,12 @@ def write_dataset(
 
 
 def file_digests(path: Path) -> dict[str, str]:
-    """sha256 (16 hex digits) of every file of the dataset at ``path`` but its card, by relative name."""
+    """sha256 (16 hex digits) of every file of the dataset at ``path`` but its card and hidden files (Snakemake's
+    ``.snakemake_timestamp``), by relative name."""
     from gapbench.train.resume import content_digest
 
     return {str(f.relative_to(path)): content_digest([f]) for f in sorted(path.rglob("*"))
-            if f.is_file() and f.name != META}
+            if f.is_file() and f.name != META and not f.name.startswith(".")}
 
 
 def verify_digests(path: Path | str, meta: dict, names: Sequence[str] | None = None) -> None:
