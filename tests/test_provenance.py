@@ -78,7 +78,20 @@ def test_links_planted_at_every_training_output_and_temp_name_are_replaced_not_f
     _unchanged(victims)
     for name in ("metrics.json", "sweep.csv", "curves.csv", "model.pt", "checkpoint.pt"):
         assert (out / name).is_file() and not (out / name).is_symlink(), name
-    assert json.loads((out / "metrics.json").read_text())["status"] == "ok"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "ok"
+
+
+def test_the_runs_table_carries_each_runs_code_version(dup, tmp_path):
+    from gapbench.tables import graphs
+    from gapbench.tables.collect import collect
+    from gapbench.train import resume
+
+    out = tmp_path / "train" / "graph" / "duplicates" / "n6" / "edge_gcn" / "seed0"
+    assert main(["train", "graph", "--data", str(dup), "--out", str(out), *TRAIN]) == 0
+    (row,) = graphs.run_rows(collect([out / "metrics.json"]))
+    assert row["code_version"] == resume.code_version() and row["config_digest"]
+    assert "git_commit" in row and "dirty" in row
 
 
 def test_links_at_omega_table_store_and_dataset_names_leave_their_targets_unchanged(dup, tmp_path, capsys):
