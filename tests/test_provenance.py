@@ -418,3 +418,25 @@ def test_snakemakes_marker_in_a_dataset_folder_is_not_a_foreign_file(dup, tmp_pa
     capsys.readouterr()
     assert main(["data", "check", str(ds)]) == 2
     assert "processed/extra.pt are not in the dataset card" in capsys.readouterr().err
+
+
+def test_links_planted_at_every_pde_training_output_are_replaced_not_followed(tmp_path):
+    data = tmp_path / "obs"
+    for split in ("train", "valid", "test"):
+        _store(data / f"{split}.zarr", kind="observation", split=split)
+    out = tmp_path / "results" / "run"
+    out.mkdir(parents=True)
+    names = ["metrics.json", "rollout.csv", "curves.csv", "last.pt", "best.pt", ".last.pt.tmp"]
+    victims = _victims(tmp_path, len(names))
+    for name, victim in zip(names, victims):
+        os.symlink(victim, out / name)
+    folder = tmp_path / "elsewhere" / "folder"
+    folder.mkdir()
+    (folder / "keep.txt").write_bytes(VICTIM_TEXT)
+    os.symlink(folder, out / "predictions.zarr")
+    assert main(["train", "pde", "--data-dir", str(data), "--model", "ffno", "--out", str(out), "--epochs", "1",
+                 "--no-progress"]) == 0
+    _unchanged(victims)
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+    for name in ("metrics.json", "rollout.csv", "curves.csv", "last.pt", "best.pt", "predictions.zarr"):
+        assert not (out / name).is_symlink() and (out / name).exists(), name
