@@ -265,7 +265,7 @@ def test_a_model_whose_every_configuration_fails_is_a_failed_run_its_neighbours_
     assert "FAILED" in capsys.readouterr().out
 
 
-# ------------------------------------------------------------------------------------------------- runs know who they are
+# ------------------------------------------------------------------------------------------------- run identity
 def _graph_metrics(path, **over):
     path.parent.mkdir(parents=True, exist_ok=True)
     m = {"task": "graph", "experiment": "planted_star", "variant": "n16-k1", "model": "edge_gcn", "seed": 0,

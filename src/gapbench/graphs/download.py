@@ -86,7 +86,8 @@ def _manual_hint(name: str, fetches: list[Fetch], raw_dir: Path, raw_files: list
 def fetch(url: str, dest: Path, retries: int = 3, backoff: float = 2.0, archive: bool = False,
           opener: Callable = urllib.request.urlopen, timeout: float = 60.0,
           known: dict[str, str] | None = None) -> None:
-    """Stream ``url`` to ``dest`` via a new temporary ``.{dest}.*.part`` next to it (``mkstemp``); retry with back-off ``backoff * 2^k`` seconds.
+    """Stream ``url`` to ``dest`` via a new temporary ``.{dest}.*.part`` next to it (``mkstemp``); retry with
+    back-off ``backoff * 2^k`` seconds.
 
     ``archive``: the file must be a valid zip (``zipfile.testzip``), else the try counts as failed.
     ``known``: url -> sha256 (default :data:`KNOWN_SHA256`); a listed URL's file must have that checksum.

@@ -279,7 +279,8 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     trainer = SurrogateTrainer(run, tp, obs, model, train_x, device, out)
     train = asdict(tp)
     train.pop("checkpoint_every")  # changing how often we save does not change the run
-    settings = {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": train, "n_train": trainer.n_train}
+    settings = {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": train,
+                "n_train": trainer.n_train}
     signature = resume.signature(
         settings,
         plugin_code(run.model),
@@ -321,7 +322,8 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
         "status": "ok", "valid_nrmse": st.best, "best_epoch": st.best_epoch,
         "epochs_trained": len(curves.rows), "steps": st.step, "n_train": trainer.n_train,
         "n_test": n_test, "device": str(device), "hyper": asdict(hyper),
-        "train": asdict(tp), "config_digest": resume.data_identity(settings), **resume.provenance(plugin_code(run.model)),
+        "train": asdict(tp), "config_digest": resume.data_identity(settings),
+        **resume.provenance(plugin_code(run.model)),
     }
     C.write_json_atomic(out / "metrics.json", metrics)
     return metrics
