@@ -24,6 +24,12 @@ include: "workflow/rules/train_graph.smk"
 include: "workflow/rules/tables.smk"
 
 
+from gapbench.rerun import report_refusal
+
+if report_refusal(sys.argv):  # --report after a failed run: the tables may be an earlier config's
+    raise SystemExit(report_refusal(sys.argv))
+
+
 localrules:
     all,
     pde_data,
@@ -37,17 +43,26 @@ onstart:
 
 
 onsuccess:
+    from gapbench.rerun import clear_failure
+
+    clear_failure()
     print("gapbench: done. Tables: results/tables/, claims: results/claims.md")
 
 
 onerror:
-    from gapbench.rerun import rerun_flags
+    from gapbench.rerun import rerun_flags, record_failure
 
     flags = rerun_flags(sys.argv, workflow.overwrite_configfiles)
+    tables = rerun_flags(sys.argv, workflow.overwrite_configfiles, extra_config=["tables={allow_missing: true}"])
+    hint = (
+        f"Finish the rest: snakemake{flags} --keep-going --rerun-incomplete\n"
+        f"Then tables from what exists (failed cells marked missing): snakemake tables{tables}\n"
+    )
+    record_failure(hint)
     print("gapbench: a job failed; its log path is printed above (results/logs/...).")
     print(f"  Finish the rest:  snakemake{flags} --keep-going --rerun-incomplete")
     print("  Then tables from what exists (failed cells marked missing):")
-    print(f"  snakemake tables{flags} --config tables='{{allow_missing: true}}'")
+    print(f"  snakemake tables{tables}")
 
 
 rule all:

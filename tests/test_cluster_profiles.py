@@ -92,7 +92,8 @@ def test_ci_overlay_keeps_the_gpu_mapping_and_polls_with_squeue():
     assert ci["default-resources"]["slurm_partition"] == main["default-resources"]["slurm_partition"]
 
 
-@pytest.mark.parametrize("visible, expected", [("", os.cpu_count()), ("0", 1), ("0,1,3", 3)])
+@pytest.mark.parametrize("visible, expected", [("", os.cpu_count()), ("-1", os.cpu_count()), (" ", os.cpu_count()),
+                                               ("0", 1), ("0,1,3", 3), ("0,-1,1", 1), ("GPU-8a3f,GPU-77b0", 2)])
 def test_local_profile_counts_gpu_slots(visible, expected):
     profile = load(LOCAL, CUDA_VISIBLE_DEVICES=visible)
     assert profile["resources"] == {"gpu": expected}

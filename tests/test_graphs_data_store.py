@@ -91,6 +91,14 @@ def _tamper(src, dst, split: str, edit) -> None:
     graphs = [g for g in data.load(dst, split)]
     edit(graphs)
     InMemoryDataset.save(graphs, str(dst / "processed" / f"{split}.pt"))
+    _rerecord_digests(dst)
+
+
+def _rerecord_digests(path) -> None:
+    """A tamperer who also rewrites the card's content digests: only the label checks can catch the edit."""
+    card = json.loads((path / "meta.json").read_text())
+    card[data.DIGESTS] = data.file_digests(path)
+    (path / "meta.json").write_text(json.dumps(card))
 
 
 def _flip_one_map_label(gs):
@@ -129,9 +137,13 @@ def test_check_fails_on_changed_planted_weights(datasets, tmp_path):
     key = next(k for k in state if k.endswith("weight"))
     state[key] = state[key] + 0.05
     torch.save(state, bad / "planted_model.pt")
+    with pytest.raises(StoreError, match="planted_model.pt differs from the content digest"):
+        data.check_dataset(bad)
+    _rerecord_digests(bad)
     with pytest.raises(StoreError, match="planted targets off"):
         data.check_dataset(bad)
     (bad / "planted_model.pt").unlink()
+    _rerecord_digests(bad)
     with pytest.raises(StoreError, match="missing planted_model.pt"):
         data.check_dataset(bad)
 
@@ -140,6 +152,9 @@ def test_check_names_the_problem(datasets, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(datasets / "map", bad)
     (bad / "processed" / "valid.pt").write_bytes((bad / "processed" / "valid.pt").read_bytes()[:100])
+    with pytest.raises(StoreError, match="valid.pt differs from the content digest"):
+        data.check_dataset(bad)
+    _rerecord_digests(bad)
     with pytest.raises(StoreError, match="valid.pt: cannot be read"):
         data.check_dataset(bad)
     (bad / "processed" / "valid.pt").unlink()

@@ -3,6 +3,7 @@ folder still being trained into stops with one line instead of interleaving chec
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 
@@ -19,6 +20,41 @@ def test_rerun_flags_keep_configfile_profile_and_cores(tmp_path):
     assert flags == " --cores 2 --profile profiles/slurm --configfile configs/paper.yaml"
     assert rerun_flags(["snakemake", "--cores", "train"], [], cwd=tmp_path) == ""
     assert rerun_flags(["snakemake"], ["/my dir/c.yaml"], cwd=tmp_path) == " --configfile '/my dir/c.yaml'"
+
+
+def test_rerun_flags_replay_snakefile_directory_and_config_overrides_from_where_the_user_is(tmp_path):
+    user = tmp_path / "home"
+    (user / "proj").mkdir(parents=True)
+    argv = ["snakemake", "-s", "proj/Snakefile", "-d", "proj", "--cores", "2", "--config", "tables={alpha: 0.2}",
+            "seed=3", "--configfile", "my.yaml", "train"]
+    flags = rerun_flags(argv, [user / "my.yaml"], cwd=user, extra_config=["tables={allow_missing: true}"])
+    assert flags == (" -s proj/Snakefile -d proj --cores 2 --configfile my.yaml --config 'tables={alpha: 0.2}' seed=3 "
+                     "'tables={allow_missing: true}'")
+    elsewhere = tmp_path / "other"  # the hint printed from Snakemake's --directory, read by a shell in $PWD
+    assert rerun_flags(["snakemake", "-s=../home/proj/Snakefile"], [], cwd=elsewhere) == \
+        f" -s {tmp_path / 'home' / 'proj' / 'Snakefile'}"
+    assert rerun_flags(["snakemake", "-C", "a=1", "b=2", "all"], [], cwd=user) == " --config a=1 b=2"
+
+
+def test_report_is_refused_after_a_failed_run_until_the_tables_are_rebuilt(tmp_path):
+    import os
+
+    from gapbench.rerun import FAILED_RUN, TABLES_STAMP, clear_failure, record_failure, report_refusal
+
+    argv = ["snakemake", "--report", "r.html"]
+    assert report_refusal(argv, tmp_path) is None  # no failed run
+    (tmp_path / TABLES_STAMP).parent.mkdir(parents=True)
+    (tmp_path / TABLES_STAMP).write_text("path\n")
+    os.utime(tmp_path / TABLES_STAMP, (1000, 1000))  # tables from an earlier run
+    record_failure("Then tables from what exists: snakemake tables --config x\n", tmp_path)
+    refusal = report_refusal(argv, tmp_path)
+    assert "refusing --report" in refusal and "snakemake tables" in refusal
+    assert report_refusal(["snakemake", "--cores", "1"], tmp_path) is None  # only the report is refused
+    (tmp_path / TABLES_STAMP).touch()  # tables rebuilt after the failure
+    os.utime(tmp_path / FAILED_RUN, (500, 500))
+    assert report_refusal(argv, tmp_path) is None
+    clear_failure(tmp_path)
+    assert not (tmp_path / FAILED_RUN).exists()
 
 
 def test_second_trainer_on_the_same_folder_is_refused(tmp_path, capsys):
@@ -48,5 +84,12 @@ def test_onerror_hint_repeats_the_configfile(repo, tmp_path):
                            target, "--configfile", "my config.yaml"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
-    assert "snakemake --cores 1 --configfile 'my config.yaml' --keep-going --rerun-incomplete" in out, out[-3000:]
-    assert "snakemake tables --cores 1 --configfile 'my config.yaml' --config tables=" in out
+    flags = f"--snakefile {shlex.quote(str(repo / 'Snakefile'))} --cores 1 --configfile 'my config.yaml'"
+    assert f"snakemake {flags} --keep-going --rerun-incomplete" in out, out[-3000:]
+    assert f"snakemake tables {flags} --config 'tables={{allow_missing: true}}'" in out
+    # the failure is noted: a report now would package tables older than it (here none at all), so it is refused
+    assert "snakemake tables" in (tmp_path / "results" / "logs" / "failed_run.txt").read_text()
+    report = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--report",
+                             "r.html", "--configfile", "my config.yaml"], capture_output=True, text=True, cwd=tmp_path)
+    assert report.returncode != 0 and "refusing --report: the last run failed" in report.stdout + report.stderr
+    assert not (tmp_path / "r.html").exists()

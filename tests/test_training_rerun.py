@@ -89,9 +89,9 @@ def test_pde_checkpoint_survives_moving_the_data_and_not_a_code_change(obs_dir, 
     capsys.readouterr()
     _pde(moved, out)
     assert "resuming" in capsys.readouterr().err  # the signature holds no absolute path
-    monkeypatch.setattr(resume, "code_version", lambda modules: "edited-model-code")
+    monkeypatch.setattr(resume, "code_version", lambda plugins=(): "edited-model-code")
     again = _pde(moved, out)
-    assert "starting afresh" in capsys.readouterr().err  # model code changed: retrained
+    assert "the code changed" in capsys.readouterr().err  # code changed: retrained
     assert again["steps"] == metrics["steps"]
 
 
@@ -107,13 +107,10 @@ def test_pde_regenerated_data_with_the_same_attributes_retrains(obs_dir, finishe
     assert "starting afresh" in capsys.readouterr().err
 
 
-def test_code_version_covers_the_model_sources():
-    assert "gapbench.models.memno" in resume.PDE_CODE and "gapbench.models.gnn" in resume.GRAPH_CODE
-    # the shared loop and every module the graph trainer is split into are model code too
-    assert {"gapbench.train.loop", "gapbench.train.common"} <= set(resume.PDE_CODE) & set(resume.GRAPH_CODE)
-    assert {"gapbench.train.graph", "gapbench.train.graph_tasks", "gapbench.train.graph_batches"} <= set(
-        resume.GRAPH_CODE)
-    assert resume.code_version(resume.PDE_CODE) != resume.code_version(resume.GRAPH_CODE)
+def test_code_version_covers_the_whole_package():
+    files = {p.relative_to(resume.PACKAGE).as_posix() for p in resume._package_files("gapbench")[1]}
+    assert {"graphs/kinds.py", "models/gnn.py", "train/loop.py", "tables/collect.py", "pde/store.py"} <= files
+    assert len(resume.code_version()) == 16 and resume.code_version() == resume.code_version(["gapbench.models.gnn"])
     assert resume.data_identity({"a": 1, "gapbench_version": "1"}) == resume.data_identity({"a": 1})
     assert resume.data_identity({"a": 1}) != resume.data_identity({"a": 2})
 

@@ -4,6 +4,7 @@ with one clear error, and their payload never runs; hand-replaced raw files are 
 from __future__ import annotations
 
 import io
+import json
 import os
 import pickle
 import re
@@ -45,6 +46,11 @@ def _craft(path, marker) -> None:
 def test_crafted_processed_split_is_refused_by_data_check(dataset, tmp_path, capsys):
     marker = tmp_path / "pwned"
     _craft(dataset / "processed" / "train.pt", marker)
+    with pytest.raises(StoreError, match="train.pt differs from the content digest"):  # the card's digest first
+        data.load(dataset, "train")
+    card = json.loads((dataset / "meta.json").read_text())  # a crafter who also rewrites the card's digests
+    card[data.DIGESTS] = data.file_digests(dataset)
+    (dataset / "meta.json").write_text(json.dumps(card))
     assert main(["data", "check", str(dataset)]) == 2
     err = capsys.readouterr().err.strip()
     assert "refused" in err and "train.pt" in err and len(err.splitlines()) == 1 and "Traceback" not in err

@@ -183,11 +183,37 @@ def validate_config(config: dict[str, Any], schema_path: Path | str = SCHEMA_PAT
     return config
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader refusing a mapping that repeats a key (plain YAML keeps the last one, silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(f"{self.name}: key {key!r} appears twice in one mapping (lines {seen[key]} and "
+                                  f"{line}); allowed: each key once (YAML would silently keep the last)")
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(path: Path | str) -> Any:
+    """The YAML file ``path`` parsed safely, a repeated key in any mapping refused (ConfigError naming it)."""
+    with open(path) as fh:
+        loader = _UniqueKeyLoader(fh)
+        loader.name = str(path)
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
+
+
 def read_config(path: Path | str) -> dict[str, Any]:
-    """Read a YAML config file as it is written (no defaults filled, not validated)."""
+    """Read a YAML config file as it is written (a repeated key refused: :func:`read_yaml`; no defaults filled,
+    not validated)."""
     try:
-        with open(path) as fh:
-            config = yaml.safe_load(fh) or {}
+        config = read_yaml(path) or {}
     except OSError as err:
         raise ConfigError(f"{path}: cannot read the config ({err.strerror or err})") from None
     except yaml.YAMLError as err:

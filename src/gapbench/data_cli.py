@@ -22,9 +22,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _export_the_well(args: argparse.Namespace) -> int:
+    from gapbench.outputs import sigterm_as_exit
     from gapbench.pde.well import export_the_well
 
-    print(export_the_well(args.store, args.out, args.field))
+    with sigterm_as_exit():  # a SIGTERM removes the half-written temporary file (atomic_write) and exits 143
+        print(export_the_well(args.store, args.out, args.field, force=args.force))
     return 0
 
 
@@ -41,4 +43,5 @@ def register(sub) -> None:
     c.add_argument("store", help="a PDE .zarr store of the pipeline")
     c.add_argument("out", help="the HDF5 file to write (.hdf5 or .h5)")
     c.add_argument("--field", default=None, help="data variable to export (default: the store's field, u or vorticity)")
+    c.add_argument("--force", action="store_true", help="replace an existing OUT (without it: refused)")
     c.set_defaults(handler=_export_the_well)

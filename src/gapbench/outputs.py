@@ -1,13 +1,22 @@
-"""Where a command may write its ``--out``: never over something it did not make.
+"""Where and how the package writes: never over something it did not make, never through a link.
 
-A store or dataset is written next to its target and renamed into place, replacing what was there. Before
-that, :func:`check_replaceable` refuses an existing path that is not an output of the same kind (a user's
-folder, ``.``, ``~``), and replaces one of the same kind only with ``--force``. Snakemake removes a job's
-outputs before running it, so the pipeline never needs ``--force``.
+Every file the package writes goes through :func:`atomic_write` (or :func:`atomic_write_bytes`), every
+directory output (a Zarr store, a graph dataset) through :func:`staging_dir` + :func:`replace_dir`. Temporary
+names come from ``tempfile.mkstemp``/``mkdtemp`` in the target's directory (created exclusively, ``O_EXCL``:
+never a name someone could have planted a link at), and the final ``rename`` replaces a link found at the
+target *itself*, never the file it points to. So a symbolic link planted at an output or temporary name (a
+shared project folder, an unpacked results archive) is replaced, and the file it pointed to is unchanged.
+
+Before a directory output is replaced, :func:`check_replaceable` refuses an existing path that is not an
+output of the same kind (a user's folder, ``.``, ``~``), and replaces one of the same kind only with
+``--force``. Snakemake removes a job's outputs before running it, so the pipeline never needs ``--force``.
+Outputs are recognised by the marker their writer puts in them (:data:`GRAPH_DATASET_FORMAT` in a dataset's
+``meta.json``, the ``kind`` and ``equation`` attributes of a store), so this module imports no dataset module.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -17,6 +26,9 @@ from pathlib import Path
 from gapbench.errors import StoreError
 
 KINDS = {"pde-store": "gapbench PDE store (.zarr)", "graph-dataset": "gapbench graph dataset"}
+# The ``format`` a graph dataset's writer puts in its ``meta.json`` (gapbench.graphs.data).
+GRAPH_DATASET_FORMAT = "gapbench-graphs/1"
+GRAPH_DATASET_CARD = "meta.json"
 
 
 def _is_pde_store(path: Path) -> bool:
@@ -29,13 +41,11 @@ def _is_pde_store(path: Path) -> bool:
 
 
 def _is_graph_dataset(path: Path) -> bool:
-    from gapbench.graphs.data import FORMAT, META
-
     try:
-        meta = json.loads((path / META).read_text())
+        meta = json.loads((path / GRAPH_DATASET_CARD).read_text())
     except (OSError, ValueError):
         return False
-    return isinstance(meta, dict) and meta.get("format") == FORMAT
+    return isinstance(meta, dict) and meta.get("format") == GRAPH_DATASET_FORMAT
 
 
 def is_output(path: Path | str, kind: str) -> bool:
@@ -90,14 +100,22 @@ def as_created(fd_or_path: int | str | Path) -> None:
 def atomic_write(path: Path | str, write: Callable[[str], None]) -> None:
     """Create or replace the file ``path`` atomically: ``write(tmp)`` fills a temporary file next to it (any
     writer that takes a path: bytes, a figure, an HDF5 file), which then gets the mode ``open()`` would give
-    (:func:`as_created`), is fsynced and renamed over ``path``. On any error the temporary file is removed and
-    ``path`` is untouched, so a reader never sees a half-written file."""
+    (:func:`as_created`), is fsynced and renamed over ``path``. On any error (also SIGTERM turned into an
+    exception) the temporary file is removed and ``path`` is untouched, so a reader never sees a half-written file.
+
+    The temporary file is made by ``mkstemp`` (exclusive create); a symbolic link at ``path`` is replaced by the
+    new file, its target left unchanged; a directory at ``path`` is refused.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir() and not path.is_symlink():
+        raise StoreError(f"{path}: is a directory; refusing to replace it with a file")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        if os.path.islink(tmp) or not os.path.isfile(tmp):  # the writer replaced our file by something else
+            raise StoreError(f"{path}: its temporary file {tmp} was replaced by a link or a directory")
         as_created(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -105,6 +123,44 @@ def atomic_write(path: Path | str, write: Callable[[str], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def staging_dir(path: Path | str) -> Path:
+    """A new, empty, private directory next to ``path`` (``mkdtemp``) in which a directory output is built;
+    :func:`replace_dir` moves ``staging/new`` into place; the caller removes the staging directory."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+
+
+def replace_dir(staging: Path, path: Path | str, kind: str) -> None:
+    """Move the finished ``staging/new`` to ``path``: an existing ``kind`` output (or a link) at ``path`` is first
+    moved into ``staging`` (``staging/old``, removed with it), anything else is refused (:func:`is_output`)."""
+    path = Path(path)
+    if path.is_symlink():
+        path.unlink()  # the link itself, never what it points to
+    elif path.exists():
+        if not is_output(path, kind):
+            raise StoreError(f"{path}: exists and is not a {KINDS[kind]}; refusing to replace it")
+        os.rename(path, staging / "old")
+    os.rename(staging / "new", path)
+
+
+@contextlib.contextmanager
+def sigterm_as_exit(status: int = 143):
+    """Within the block, SIGTERM raises ``SystemExit(status)`` instead of killing the process outright, so the
+    ``except BaseException`` cleanups (:func:`atomic_write`'s temporary file, a staging directory) run; the
+    previous handler is restored after. (Main thread only, where Python delivers signals.)"""
+    import signal
+
+    def stop(signum, frame):
+        raise SystemExit(status)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:

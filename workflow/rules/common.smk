@@ -14,10 +14,12 @@ sys.path.insert(0, GAPBENCH_SRC)
 _src = shlex.quote(GAPBENCH_SRC).replace("{", "{{").replace("}", "}}")  # the prefix is formatted like a command
 shell.prefix(f"set -euo pipefail; export PYTHONPATH={_src}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 
-from gapbench.config import validate_config
+from gapbench.config import read_yaml, validate_config
 from gapbench.registry import PDE_MODELS, PLUGINS_ENV, wildcard_pattern
 from gapbench.naming import fmt_num, obs_key
 
+for _configfile in workflow.configfiles:  # Snakemake's YAML loader keeps the last of two equal keys: refuse them
+    read_yaml(_configfile)
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 # validate_config imported the config's plugins here; every job's `gapbench` command imports them again from this
 # variable (jobs inherit the environment; a cluster job re-reads this file and sets it the same way).

@@ -25,7 +25,6 @@ so a killed job never leaves a directory that looks complete. Files are byte-ide
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -34,13 +33,15 @@ from pathlib import Path
 import numpy as np
 
 from gapbench.errors import ConfigError, StoreError
+from gapbench.outputs import GRAPH_DATASET_CARD, GRAPH_DATASET_FORMAT
 from gapbench.graphs.kinds import DATASET_KINDS
 from gapbench.registry import resolve
 
 ROOT = "results/data/graphs"
 SPLITS = ("train", "valid", "test")
-FORMAT = "gapbench-graphs/1"
-META = "meta.json"
+FORMAT = GRAPH_DATASET_FORMAT  # the marker gapbench.outputs recognises a dataset by
+META = GRAPH_DATASET_CARD
+DIGESTS = "content_digest"  # card key: {relative file name: sha256} of every other file, recorded at write
 
 
 # ----------------------------------------------------------------------------------------------- seeds, splits
@@ -104,15 +105,17 @@ def write_dataset(
     ``splits`` maps each split to a list of Data, or to the path of a file already in InMemoryDataset storage
     (copied as is).
     ``extra`` maps a file name to a function writing that file (e.g. the planted model). The directory is
-    built as ``.{name}.tmp-{pid}`` next to ``out``, validated (:func:`check_dataset`), then renamed into place
+    built in a private staging directory next to ``out`` (:func:`gapbench.outputs.staging_dir`), its files'
+    digests recorded in the card (:data:`DIGESTS`), validated (:func:`check_dataset`), then renamed into place
     (an existing ``out`` is replaced only after the new one is complete). Returns the check's summary line.
     """
     from torch_geometric.data import InMemoryDataset
 
+    from gapbench.outputs import replace_dir, staging_dir
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    staging = staging_dir(out)
+    tmp = staging / "new"
     try:
         (tmp / "processed").mkdir(parents=True)
         sizes = {}
@@ -126,25 +129,45 @@ def write_dataset(
                 sizes[split] = len(splits[split])
         for name, writer in (extra or {}).items():
             writer(tmp / name)
-        meta = {"format": FORMAT, **meta, "sizes": sizes, "versions": versions()}
+        meta = {"format": FORMAT, **meta, "sizes": sizes, "versions": versions(), DIGESTS: file_digests(tmp)}
         (tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         meta = validate(tmp)
-        _replace_dir(tmp, out)
+        replace_dir(staging, out, "graph-dataset")
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
     return summary(out, meta)
 
 
-def _replace_dir(new: Path, out: Path) -> None:
-    from gapbench.outputs import is_output
+def file_digests(path: Path) -> dict[str, str]:
+    """sha256 (16 hex digits) of every file of the dataset at ``path`` but its card and hidden files (Snakemake's
+    ``.snakemake_timestamp``), by relative name."""
+    from gapbench.train.resume import content_digest
 
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if (out.exists() or out.is_symlink()) and not is_output(out, "graph-dataset"):
-        raise StoreError(f"{out}: exists and is not a graph dataset; refusing to replace it")
-    if out.exists():
-        os.rename(out, old)
-    os.rename(new, out)
-    shutil.rmtree(old, ignore_errors=True)
+    return {str(f.relative_to(path)): content_digest([f]) for f in sorted(path.rglob("*"))
+            if f.is_file() and f.name != META and not f.name.startswith(".")}
+
+
+def verify_digests(path: Path | str, meta: dict, names: Sequence[str] | None = None) -> None:
+    """StoreError naming the dataset unless each file (``names``, default: all) has the digest recorded in its
+    card at write (:data:`DIGESTS`); a card without digests was written by an older gapbench."""
+    from gapbench.train.resume import content_digest
+
+    path = Path(path)
+    recorded = meta.get(DIGESTS)
+    if not isinstance(recorded, dict):
+        raise StoreError(f"{path}/{META}: no content digests (key {DIGESTS!r}; written by an older gapbench): "
+                         "regenerate the dataset")
+    if names is None:
+        extra = sorted(set(file_digests(path)) - set(recorded))
+        if extra:
+            raise StoreError(f"{path}: files {', '.join(extra)} are not in the dataset card; regenerate the dataset")
+    for name in sorted(recorded) if names is None else names:
+        file = path / name
+        if not file.is_file():
+            raise StoreError(f"{path}: missing {name} (incomplete dataset)")
+        if name not in recorded or content_digest([file]) != recorded[name]:
+            raise StoreError(f"{path}: {name} differs from the content digest recorded when the dataset was "
+                             "written (changed or damaged); regenerate the dataset")
 
 
 # ----------------------------------------------------------------------------------------------- reading
@@ -214,7 +237,8 @@ def load(path: Path | str, split: str):
     """Split ``split`` (train|valid|test) of the dataset at ``path``: a sequence of ``torch_geometric.data.Data``.
 
     The returned object is a PyG ``InMemoryDataset`` (indexable, iterable, usable with ``DataLoader``) with the
-    dataset card as ``.meta``. Raises StoreError if the directory is missing or malformed.
+    dataset card as ``.meta``. Raises StoreError if the directory is missing or malformed, or the split's file
+    differs from the digest its card recorded at write.
     """
     if split not in SPLITS:
         raise StoreError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
@@ -223,6 +247,7 @@ def load(path: Path | str, split: str):
     file = path / "processed" / f"{split}.pt"
     if not file.is_file():
         raise StoreError(f"{path}: missing processed/{split}.pt (incomplete dataset)")
+    verify_digests(path, meta, [f"processed/{split}.pt"])
     try:
         return _dataset_class()(path, split, meta)
     except Exception as err:  # a truncated or foreign file: say which and why
@@ -279,6 +304,7 @@ def validate(path: Path | str) -> dict:
     """
     path = Path(path)
     meta = read_meta(path)
+    verify_digests(path, meta)
     kind = DATASET_KINDS[meta["kind"]]
     for key in ("variant", "params", "sizes", "task", "metric"):
         if key not in meta:

@@ -26,6 +26,7 @@ import http.client
 import json
 import os
 import shutil
+import tempfile
 import time
 import urllib.request
 import zipfile
@@ -85,7 +86,8 @@ def _manual_hint(name: str, fetches: list[Fetch], raw_dir: Path, raw_files: list
 def fetch(url: str, dest: Path, retries: int = 3, backoff: float = 2.0, archive: bool = False,
           opener: Callable = urllib.request.urlopen, timeout: float = 60.0,
           known: dict[str, str] | None = None) -> None:
-    """Stream ``url`` to ``dest`` via ``dest.part``; retry with back-off ``backoff * 2^k`` seconds.
+    """Stream ``url`` to ``dest`` via a new temporary ``.{dest}.*.part`` next to it (``mkstemp``); retry with
+    back-off ``backoff * 2^k`` seconds.
 
     ``archive``: the file must be a valid zip (``zipfile.testzip``), else the try counts as failed.
     ``known``: url -> sha256 (default :data:`KNOWN_SHA256`); a listed URL's file must have that checksum.
@@ -95,9 +97,11 @@ def fetch(url: str, dest: Path, retries: int = 3, backoff: float = 2.0, archive:
     from gapbench.train.common import progress
 
     want = (KNOWN_SHA256 if known is None else known).get(url)
-    part = dest.with_name(dest.name + ".part")
     last: Exception | None = None
     for attempt in range(retries):
+        fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")  # never a planted link
+        os.close(fd)
+        part = Path(name)
         try:
             with opener(url, timeout=timeout) as response, open(part, "wb") as fh:
                 expected = response.headers.get("Content-Length") if hasattr(response, "headers") else None
@@ -177,8 +181,8 @@ def download(name: str, root: Path | str, retries: int = 3, backoff: float = 2.0
 
 
 def _fetch_raw(name, droot: Path, raw_dir: Path, fetches, raw_files, retries, backoff, opener) -> None:
-    staging = droot / f".staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
+    droot.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=droot, prefix=".staging-"))
     staged_raw = staging / "raw"
     try:
         staged_raw.mkdir(parents=True)

@@ -25,7 +25,7 @@ from gapbench.errors import GapbenchError
 from gapbench.pde.equations import SimParams, get
 from gapbench.pde.omega import tail_fraction
 from gapbench.pde.seeds import trajectory_seed
-from gapbench.pde.store import versions
+from gapbench.pde.store import DIGEST_ATTR, versions
 
 log = logging.getLogger("gapbench.pde")
 
@@ -144,7 +144,7 @@ def merge_datasets(parts: list[xr.Dataset]) -> xr.Dataset:
         if samples[0] != expected or not np.array_equal(samples, np.arange(expected, expected + samples.size)):
             raise GapbenchError(f"shards do not tile the samples: expected sample {expected}, got {samples[0]}..")
         expected += samples.size
-    own = ("redraws", "complete", "tail_fraction")  # per shard: concatenated / maximised below
+    own = ("redraws", "complete", "tail_fraction", DIGEST_ATTR)  # per shard: concatenated / maximised / recomputed
     first = {k: v for k, v in parts[0].attrs.items() if k not in own}
     for part in parts[1:]:
         other = {k: v for k, v in part.attrs.items() if k not in own}

@@ -87,10 +87,9 @@ def omega_table(paths: list[str | Path], resolutions: list[int]) -> list[tuple[i
 
 
 def write_table(rows: list[tuple[int, float]], out: str | Path) -> Path:
-    """Write ``resolution,omega_f`` rows to ``out`` atomically (temporary file, then rename)."""
+    """Write ``resolution,omega_f`` rows to ``out`` atomically (:func:`gapbench.outputs.atomic_write_bytes`)."""
+    from gapbench.outputs import atomic_write_bytes
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text("resolution,omega_f\n" + "".join(f"{f},{w:.6e}\n" for f, w in rows))
-    tmp.replace(out)
+    atomic_write_bytes(out, ("resolution,omega_f\n" + "".join(f"{f},{w:.6e}\n" for f, w in rows)).encode())
     return out

@@ -21,7 +21,6 @@ a killed job leaves either the old store or none, never one that looks done. :fu
 
 from __future__ import annotations
 
-import os
 import shutil
 import warnings
 from pathlib import Path
@@ -55,6 +54,9 @@ REQUIRED_ATTRS = (
     "dedalus_version",
     "gapbench_version",
 )
+
+# Store attribute: {array name: content digest} (:func:`content_digests`), recorded at write.
+DIGEST_ATTR = "content_digest"
 
 # `data check` warns when a simulation's spectral tail (attr tail_fraction) exceeds this.
 TAIL_WARN = 1e-6
@@ -94,48 +96,92 @@ def chunk_samples(ds: xr.Dataset) -> int:
     return max(1, min(var.sizes["sample"], CHUNK_BYTES // per_sample))
 
 
-def _sibling(path: Path, tag: str) -> Path:
-    return path.with_name(f".{path.name}.{tag}{os.getpid()}")
-
-
 def write_store(ds: xr.Dataset, path: str | Path, chunk: int | None = None) -> Path:
-    """Write ``ds`` to ``path`` atomically: into a temporary sibling, mark complete, rename into place.
+    """Write ``ds`` to ``path`` atomically: into a private staging directory next to it
+    (:func:`gapbench.outputs.staging_dir`), record the content digests (:func:`content_digests`), mark complete,
+    consolidate the metadata, rename into place (:func:`gapbench.outputs.replace_dir`).
 
     ``ds`` may be lazy (dask); it is computed chunk by chunk with the synchronous scheduler, so memory stays
-    bounded by a few chunks. On any failure the temporary store is removed and ``path`` is left untouched.
+    bounded by a few chunks. On any failure the staging directory is removed and ``path`` is left untouched.
     """
     import dask
     import zarr
 
-    from gapbench.outputs import is_output
+    from gapbench.outputs import is_output, replace_dir, staging_dir
 
     path = Path(path)
-    if (path.exists() or path.is_symlink()) and not is_output(path, "pde-store"):
+    if (path.exists() and not path.is_symlink()) and not is_output(path, "pde-store"):
         raise StoreError(f"{path}: exists and is not a PDE store; refusing to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
     chunk = chunk or chunk_samples(ds)
     ds = ds.chunk({"sample": chunk})
     encoding = {
         name: {"chunks": tuple(chunk if d == "sample" else ds.sizes[d] for d in var.dims)}
         for name, var in ds.data_vars.items()
     }
-    tmp, old = _sibling(path, "tmp"), _sibling(path, "old")
-    shutil.rmtree(tmp, ignore_errors=True)
+    staging = staging_dir(path)
+    tmp = staging / "new"
     try:
         # every chunk is written, also one equal to the fill value, so a missing chunk file means damage
         with dask.config.set(scheduler="synchronous"), zarr.config.set({"array.write_empty_chunks": True}):
             ds.to_zarr(tmp, mode="w", consolidated=False, zarr_format=3, encoding=encoding)
-        zarr.open_group(tmp, mode="r+").attrs["complete"] = True
-        if path.exists():
-            path.rename(old)
-        tmp.rename(path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not path.exists():
-            old.rename(path)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        group = zarr.open_group(tmp, mode="r+")
+        group.attrs.update({DIGEST_ATTR: content_digests(tmp), "complete": True})
+        with warnings.catch_warnings():  # zarr: "consolidated metadata is not part of the v3 specification (yet)"
+            warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+            zarr.consolidate_metadata(tmp)
+        replace_dir(staging, path, "pde-store")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return path
+
+
+def _arrays(path: Path) -> list[str]:
+    """Names of the arrays of the Zarr v3 group at ``path`` (folders whose ``zarr.json`` says array)."""
+    import json
+
+    names = []
+    for meta in sorted(path.glob("*/zarr.json")):
+        try:
+            if json.loads(meta.read_text()).get("node_type") == "array":
+                names.append(meta.parent.name)
+        except (OSError, ValueError):
+            continue
+    return names
+
+
+def content_digests(path: str | Path) -> dict[str, str]:
+    """sha256 (16 hex digits) per array of the store at ``path``: of every chunk file's relative name and its bytes
+    as stored (compressed), in name order. Reading the files without decoding them is cheap (disk speed), so
+    every reader can afford it; the field, the clean truth, seeds and coordinates all have one."""
+    import hashlib
+
+    path = Path(path)
+    out = {}
+    for name in _arrays(path):
+        h = hashlib.sha256()
+        root = path / name
+        for file in sorted(p for p in root.rglob("*") if p.is_file() and p.name != "zarr.json"):
+            h.update(str(file.relative_to(root)).encode() + b"\0")
+            with open(file, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    h.update(block)
+            h.update(b"\0")
+        out[name] = h.hexdigest()[:16]
+    return out
+
+
+def verify_digests(path: str | Path, attrs: dict) -> None:
+    """StoreError naming the store and the array unless every array's content equals the digest recorded at
+    write (:data:`DIGEST_ATTR`); a store without digests was written by an older gapbench."""
+    recorded = attrs.get(DIGEST_ATTR)
+    if not isinstance(recorded, dict):
+        raise StoreError(f"{path}: no content digests (attr {DIGEST_ATTR!r}; written by an older gapbench): "
+                         "regenerate the store")
+    now = content_digests(path)
+    for name in sorted(set(recorded) | set(now)):
+        if recorded.get(name) != now.get(name):
+            raise StoreError(f"{path}: array {name!r} differs from the content digest recorded when the store was "
+                             "written (a chunk was rewritten or damaged); regenerate the store")
 
 
 def open_store(path: str | Path) -> xr.Dataset:
@@ -144,9 +190,7 @@ def open_store(path: str | Path) -> xr.Dataset:
     if not path.exists():
         raise StoreError(f"{path}: no such store")
     try:
-        with warnings.catch_warnings():  # Snakemake's .snakemake_timestamp inside directory outputs
-            warnings.filterwarnings("ignore", message="Object at .snakemake_timestamp")
-            return xr.open_zarr(path, consolidated=False, chunks={})
+        return xr.open_zarr(path, consolidated=None, chunks={})
     except Exception as err:  # zarr/xarray raise many kinds for a broken store
         raise StoreError(f"{path}: not a readable Zarr store ({type(err).__name__}: {err})") from err
 
@@ -224,12 +268,14 @@ def _check_chunks(where: str) -> None:
 
 
 def load(path: str | Path, check_values: bool = True) -> xr.Dataset:
-    """Open a PDE store lazily and validate it (:func:`validate`); raise :class:`StoreError` with the reason.
+    """Open a PDE store lazily, validate it (:func:`validate`) and check every array against its recorded content
+    digest (:func:`verify_digests`); raise :class:`StoreError` with the reason.
 
     ``check_values=False`` skips the pass over the data (finite values) for very large stores.
     """
     ds = open_store(path)
     validate(ds, str(path), check_values=check_values)
+    verify_digests(path, ds.attrs)
     return ds
 
 

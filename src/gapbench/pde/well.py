@@ -40,8 +40,10 @@ def _flags(node, sample: bool, time: bool) -> None:
     node.attrs["time_varying"] = time
 
 
-def export_the_well(store: str | Path, out: str | Path, field: str | None = None) -> str:
-    """Write ``store`` (a gapbench PDE store) to ``out`` in The Well's layout; return a one-line summary."""
+def export_the_well(store: str | Path, out: str | Path, field: str | None = None, force: bool = False) -> str:
+    """Write ``store`` (a gapbench PDE store) to ``out`` in The Well's layout; return a one-line summary.
+
+    An existing ``out`` is replaced only with ``force`` (a directory never)."""
     import dask
     import h5py
 
@@ -51,6 +53,8 @@ def export_the_well(store: str | Path, out: str | Path, field: str | None = None
     store, out = Path(store), Path(out)
     if out.suffix not in (".hdf5", ".h5"):
         raise StoreError(f"{out}: The Well reads files ending in .hdf5 or .h5")
+    if (out.exists() or out.is_symlink()) and not force:
+        raise StoreError(f"{out}: exists; add --force to replace it")
     ds = load(store)
     name = check_field(ds, field or main_field(ds), str(store))
     var = ds[name]

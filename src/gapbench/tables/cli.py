@@ -30,6 +30,7 @@ class BuildParams:
     memory_nrmse_target: float = 0.2
     memory_accuracy_target: float = 0.95
     figures: bool = True  # False: tables and claims only
+    configfile: Path | None = None  # without a metrics list: the config whose runs are expected (warn about others)
 
 
 def build(p: BuildParams) -> int:
@@ -50,6 +51,8 @@ def build(p: BuildParams) -> int:
         coll = collect.collect(None if p.metrics is None else list(p.metrics), p.train_dir)
     except ValueError as err:
         raise ConfigError(f"tables: {err}") from err
+    if p.metrics is None and p.configfile is not None:
+        warn_unconfigured([r.path for r in coll.runs if r.path.exists()], p.configfile, p.train_dir)
     pde_rows = pde.write(coll, p.data_dir, p.tables_dir, opts)
     targets = memory.MemoryTargets(p.memory_nrmse_target, p.memory_accuracy_target)
     graph_rows = graphs.write(coll, p.tables_dir, opts, p.map_threshold, targets)
@@ -99,6 +102,37 @@ def write_html(tables_dir: Path, claims: Path) -> None:
             write_text(path.with_suffix(".html"), csv_page(path.read_text(), stem, note))
 
 
+def warn_unconfigured(found: list[Path], configfile: Path, train_dir: Path) -> None:
+    """Warn (stderr) about the metrics files found under ``train_dir`` that ``configfile`` does not ask for (runs
+    left from an earlier config); they are still tabulated, as asked (no metrics list)."""
+    from gapbench.config import load_config
+    from gapbench.tables.plan import expected_metrics
+    from gapbench.train import graph_paths, pde_plan
+
+    if not Path(configfile).is_file():
+        return
+    config = load_config(configfile)
+    expected = expected_metrics(pde_plan.targets(config), graph_paths.targets(config))
+    # the targets are results/train/...: compare the part below train/
+    wanted = {Path(e).relative_to("results/train") for e in expected}
+    extra = []
+    for f in found:
+        try:
+            rel = Path(f).resolve().relative_to(Path(train_dir).resolve())
+        except ValueError:
+            continue
+        if rel not in wanted:
+            extra.append(f)
+    if extra:
+        print(f"gapbench tables: WARNING: {len(extra)} runs under {train_dir} are not in {configfile} (left from an "
+              f"earlier config?); they are tabulated too. To tabulate only the config's runs, use `snakemake "
+              f"tables --configfile {configfile}` (or move them away):", file=sys.stderr)
+        for f in sorted(extra)[:20]:
+            print(f"  {f}", file=sys.stderr)
+        if len(extra) > 20:
+            print(f"  ... and {len(extra) - 20} more", file=sys.stderr)
+
+
 def _handler(args: argparse.Namespace) -> int:
     metrics = tuple(Path(m) for m in args.metrics) if args.metrics or args.listed else None
     return build(BuildParams(
@@ -106,7 +140,8 @@ def _handler(args: argparse.Namespace) -> int:
         tables_dir=Path(args.tables_dir), figures_dir=Path(args.figures_dir), claims=Path(args.claims),
         test=args.test, alpha=args.alpha, bootstrap_resamples=args.bootstrap_resamples, seed=args.seed,
         delta_metric=args.delta_metric, map_threshold=args.map_threshold, figures=not args.no_figures,
-        memory_nrmse_target=args.memory_nrmse_target, memory_accuracy_target=args.memory_accuracy_target))
+        memory_nrmse_target=args.memory_nrmse_target, memory_accuracy_target=args.memory_accuracy_target,
+        configfile=None if args.configfile in ("", "none") else Path(args.configfile)))
 
 
 def register(sub) -> None:
@@ -138,4 +173,7 @@ def register(sub) -> None:
     b.add_argument("--memory-accuracy-target", type=float, default=0.95,
                    help="memory threshold, duplicate task: accuracy counted as solved")
     b.add_argument("--no-figures", action="store_true", help="write the tables and claims only")
+    b.add_argument("--configfile", default="config.yaml",
+                   help="without a metrics list: warn about runs under --train-dir this config does not ask for "
+                        "(default %(default)s when it exists; 'none': no check)")
     b.set_defaults(handler=_handler)

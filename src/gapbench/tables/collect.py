@@ -10,7 +10,9 @@ is still placed in its cell and reported as missing:
 
 A *cell* groups the runs that differ only by seed. Its number of expected seeds is the number of expected runs
 in it, so a mean over fewer seeds than configured is flagged (``partial``), never silently smaller.
-A run is *usable* when its file parses, its ``status`` is ``"ok"`` and its headline metrics (:data:`HEADLINE`)
+A run is *usable* when its file parses, its own identity (``model``, ``seed``, ``equation``/``experiment``,
+``variant``, ... as the trainer wrote them) agrees with its path (else its status is ``"mismatch"``: a file copied
+into the wrong folder), its ``status`` is ``"ok"`` and its headline metrics (:data:`HEADLINE`)
 are finite numbers (else its status is ``"non-finite"``); another value that is not finite makes that value
 missing in that run (reported), not the whole run.
 """
@@ -28,6 +30,7 @@ from pathlib import Path
 from gapbench.graphs import variants
 from gapbench.naming import fmt_num, parse_obs_key
 from gapbench.registry import PDE_MODELS
+from gapbench.train.graph_paths import EDGE_FEATURES, MEMORY
 
 PDE_KEYS = ("equation", "nu", "method", "resolution", "sigma", "model")
 GRAPH_KEYS = ("experiment", "variant", "model")
@@ -140,6 +143,33 @@ def parse_path(path: Path) -> tuple[str, dict, int]:
     return "graph", ident, seed
 
 
+def identity_mismatch(task: str, ident: dict, seed: int, metrics: dict) -> list[str]:
+    """Where a metrics file's own identity (model, seed, equation or kind, variant) differs from its path's,
+    as ``key: file says X, path says Y``; keys the file lacks are not compared."""
+    if task == "pde":
+        expected = {k: ident[k] for k in ("equation", "nu", "method", "resolution", "sigma", "model")}
+    else:
+        base = ident["base_model"]
+        base = base[: -len(EDGE_FEATURES)] if base.endswith(EDGE_FEATURES) else base
+        expected = {"experiment": ident["experiment"], "variant": ident["variant"], "model": base}
+        if metrics.get("model") == ident["model"]:  # the run's folder name (with its budget) is fine too
+            expected["model"] = ident["model"]
+        if ident["experiment"] == MEMORY and metrics.get("experiment") != MEMORY:  # memory/{task}-{variant}/
+            expected.pop("experiment")
+            metrics = {**metrics, "variant": f"{metrics.get('experiment')}-{metrics.get('variant')}"}
+    expected["seed"] = seed
+    out = []
+    for key, want in expected.items():
+        if key not in metrics:
+            continue
+        got = metrics[key]
+        same = (isinstance(got, (int, float)) and not isinstance(got, bool) and isinstance(want, (int, float))
+                and math.isclose(float(got), float(want), rel_tol=1e-9)) or str(got) == str(want)
+        if not same:
+            out.append(f"{key}: file says {got!r}, path says {want!r}")
+    return out
+
+
 def read_run(path: Path) -> Run:
     """Parse one expected metrics path; read the file if present (never raises for a bad file)."""
     path = Path(path)
@@ -158,6 +188,12 @@ def read_run(path: Path) -> Run:
         run.status, run.reason = "unreadable", f"unreadable metrics file: {err}"
         return run
     run.metrics = metrics
+    wrong = identity_mismatch(task, ident, seed, metrics)
+    if wrong:
+        run.status = "mismatch"
+        run.reason = (f"metrics.json does not belong at this path ({'; '.join(wrong)}): copied into the wrong "
+                      "folder? Rerun the job or move the file back")
+        return run
     status = str(metrics.get("status", "ok"))
     run.status = status
     run.reason = "" if status == "ok" else f"status {status!r}" + (

@@ -33,6 +33,7 @@ import numpy as np
 
 from gapbench.errors import ConfigError
 from gapbench.pde.equations import SimParams, get
+from gapbench.train import resume
 from gapbench.train.common import pde_run_summary, write_csv_atomic, write_json_atomic
 
 PREDICTORS = ("persistence", "zero", "solver", "solver_hv")
@@ -171,6 +172,9 @@ def run_baseline(data_dir: Path, predictor: str, resolution: int, horizon: int, 
         "inference_time_s": round(seconds, 4), "inference_time_per_trajectory_s": seconds / n_test,
         "status": "diverged" if diverged else "ok", "n_diverged": len(diverged), "n_test": n_test,
         "baseline": predictor, "sim_resolution": sim_res, **({"solver": solver} if solver else {}),
+        "config_digest": resume.data_identity({"predictor": predictor, "resolution": resolution, "horizon": horizon,
+                                               "valid_threshold": threshold}),
+        **resume.provenance(),
     }
     write_json_atomic(out / "metrics.json", metrics)
     return metrics

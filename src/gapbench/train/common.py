@@ -178,11 +178,16 @@ def load_checkpoint(path: Path | str, map_location: torch.device | str = "cpu") 
     """Load a checkpoint written by :func:`save_checkpoint`, or return ``None`` if there is none.
 
     ``weights_only=True``: unpickling is restricted to tensors and plain containers, so a checkpoint cannot
-    run code. A file that exists but cannot be read raises ``GapbenchError`` naming it (delete it to restart).
+    run code. A file that exists but cannot be read raises ``GapbenchError`` naming it (delete it to restart); a
+    symbolic link is ignored (None).
     """
     import torch
 
     path = Path(path)
+    if path.is_symlink():  # never written by save_checkpoint (it replaces links): not this run's, ignore it
+        print(f"gapbench: {path} is a symbolic link, not a checkpoint this run wrote; ignoring it (it is "
+              "replaced, its target left unchanged)", file=sys.stderr)
+        return None
     if not path.exists():
         return None
     try:

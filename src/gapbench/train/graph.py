@@ -6,11 +6,15 @@ the best validation metric is kept for each configuration, and the configuration
 metric is selected; its test metric at that epoch is the reported number (seed Table 2 protocol: "best by
 validation"). Outputs in ``--out``:
 
-* ``metrics.json`` - keys (docs/gnn.md): task, experiment, variant, params, model, seed, metric,
-  higher_is_better, test, valid, hyper (depth, width, lr), n_params, train_time_s, status (+ best_epoch,
-  inference_time_s, n_configs, device).
+* ``metrics.json`` - keys (docs/gnn.md): task, experiment, variant, params, model, seed, config_digest,
+  code_version, git_commit, dirty, metric, higher_is_better, test, valid, hyper (depth, width, lr), n_params,
+  train_time_s, status (+ best_epoch, inference_time_s, n_configs, device). When every configuration failed:
+  status ``failed``, test and valid null, ``error`` listing each configuration's reason (exit status 0, so the
+  job's other models keep their outputs).
 * ``sweep.csv`` - one row per tried configuration: ``config,depth,width,lr,n_params,best_epoch,valid,test,
-  train_time_s``.
+  train_time_s,status,failed_epoch,reason``. A configuration whose training loss turns non-finite (diverges) or
+  that never has a finite validation value is a ``failed`` row (NaN valid and test, the epoch and the reason);
+  the sweep goes on and selects among the others.
 * ``curves.csv`` - one row per epoch of every configuration: ``config,depth,width,lr,epoch,train_loss,valid,
   lr_now,elapsed_s``.
 * ``checkpoint.pt`` (resume state, written after every epoch and every ``--checkpoint-every`` steps) and
@@ -30,6 +34,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,7 +49,8 @@ from gapbench.train.loop import Loop, LoopState, fresh_or_restored, resumable_ch
 
 COMMAND = "graph"
 CURVE_COLUMNS = ("config", "depth", "width", "lr", "epoch", "train_loss", "valid", "lr_now", "elapsed_s")
-SWEEP_COLUMNS = ("config", "depth", "width", "lr", "n_params", "best_epoch", "valid", "test", "train_time_s")
+SWEEP_COLUMNS = ("config", "depth", "width", "lr", "n_params", "best_epoch", "valid", "test", "train_time_s", "status",
+                 "failed_epoch", "reason")
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -201,13 +207,18 @@ class ConfigTrainer:
 
 
 # ---------------------------------------------------------------------------------------------- the sweep
-def signature(spec: GraphTrainSpec, meta: dict) -> dict:
-    """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
+def settings(spec: GraphTrainSpec) -> dict:
+    """The settings that change the result (a checkpoint's and ``config_digest``'s part)."""
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
             "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "schedule", "plateau_factor",
             "plateau_patience", "min_lr")
+    return {k: getattr(spec, k) for k in keep}
+
+
+def signature(spec: GraphTrainSpec, meta: dict) -> dict:
+    """What a checkpoint must agree on to be resumed: settings, code, dataset card and content (``resume.py``)."""
     files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
-    return resume.signature({k: getattr(spec, k) for k in keep}, resume.GRAPH_CODE + plugin_code(spec.model),
+    return resume.signature(settings(spec), plugin_code(spec.model),
                             {"card": meta, "content": resume.content_digest(files)})
 
 
@@ -263,13 +274,25 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
             state = fresh_or_restored(ckpt if ci == sweep["config"] else None, LoopState(best=math.nan),
                                       trainer.restore)
             loop.label = f"config {ci + 1}/{len(grid)} "
-            state = loop.run(trainer, state, bar, guard)
+            status, reason, failed_epoch = "ok", "", ""
+            try:
+                state = loop.run(trainer, state, bar, guard)
+            except FloatingPointError as err:  # this configuration diverged: a failed row, the sweep goes on
+                status, reason, failed_epoch = "failed", str(err), state.epoch
+                print(f"gapbench train graph: {spec.model} config {ci} failed ({err}); the sweep goes on",
+                      file=sys.stderr)
+            if status == "ok" and not math.isfinite(state.best):
+                status, reason = "failed", f"no finite validation {task.metric} in {spec.epochs} epochs"
+                failed_epoch = spec.epochs - 1
+            ok = status == "ok"
             row = {"config": ci, "depth": hyper.depth, "width": hyper.width, "lr": hyper.lr,
-                   "n_params": common.count_parameters(trainer.model), "best_epoch": state.best_epoch - 1,
-                   "valid": state.best, "test": trainer.best_test, "train_time_s": round(state.elapsed_s, 3)}
+                   "n_params": common.count_parameters(trainer.model), "best_epoch": state.best_epoch - 1 if ok else "",
+                   "valid": state.best if ok else math.nan, "test": trainer.best_test if ok else math.nan,
+                   "train_time_s": round(state.elapsed_s, 3), "status": status, "failed_epoch": failed_epoch,
+                   "reason": reason}
             sweep_rows.append(row)
             common.write_csv_atomic(out / "sweep.csv", SWEEP_COLUMNS, sweep_rows)
-            if select(task, sweep_rows) is row:
+            if ok and select(task, sweep_rows) is row:
                 best_model_state = trainer.best_state
             common.save_checkpoint(out / CHECKPOINT, {"signature": sig, "curves": curves.state(),
                                                       "sweep": sweep_part(ci + 1)})
@@ -279,17 +302,26 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
 
     best = select(task, sweep_rows)
     hyper = grid[best["config"]]
+    identity = {"task": "graph", "experiment": meta["kind"], "variant": meta["variant"],
+                "params": meta.get("params", {}), "model": spec.model, "seed": spec.seed,
+                "config_digest": resume.data_identity(settings(spec)), **resume.provenance(plugin_code(spec.model))}
+    if best.get("status", "ok") != "ok":  # every configuration failed: a failed run, its neighbours keep theirs
+        (out / "model.pt").unlink(missing_ok=True)
+        reasons = "; ".join(f"config {r['config']}: {r['reason']}" for r in sweep_rows)
+        metrics = {**identity, "metric": task.metric, "higher_is_better": task.higher_is_better, "test": None,
+                   "valid": None, "n_configs": len(grid), "train_time_s": round(clock.elapsed, 3),
+                   "device": str(device), "status": "failed", "error": f"every configuration failed ({reasons})"}
+        common.write_json_atomic(out / "metrics.json", metrics)
+        return metrics
     model = build(spec, hyper, task, info).to(device)
     if best_model_state is not None:
         model.load_state_dict(best_model_state)
-        torch.save(best_model_state, out / "model.pt.tmp")
-        (out / "model.pt.tmp").replace(out / "model.pt")
+        common.save_checkpoint(out / "model.pt", best_model_state)
     t0 = time.perf_counter()
     evaluate(model, data["test"], task, max(spec.batch_size * 4, 64))
     inference = time.perf_counter() - t0
-    metrics = {
-        "task": "graph", "experiment": meta["kind"], "variant": meta["variant"], "params": meta.get("params", {}),
-        "model": spec.model, "seed": spec.seed, "metric": task.metric, "higher_is_better": task.higher_is_better,
+    metrics = {**identity,
+        "metric": task.metric, "higher_is_better": task.higher_is_better,
         "test": best["test"], "valid": best["valid"],
         "hyper": {"depth": hyper.depth, "width": hyper.width, "lr": hyper.lr, "epochs": spec.epochs,
                   "batch_size": spec.batch_size, "activation": spec.activation, "head_layers": spec.head_layers,
@@ -370,6 +402,10 @@ def _handler(args: argparse.Namespace) -> int:
     prepared = prepare(args.data, args.device)
     for spec in specs:
         metrics = run(spec, prepared)
+        if metrics["status"] != "ok":
+            print(f"{metrics['experiment']}/{metrics['variant']} {metrics['model']} seed{metrics['seed']}: FAILED "
+                  f"({metrics['error']}) -> {spec.out}")
+            continue
         print(f"{metrics['experiment']}/{metrics['variant']} {metrics['model']} seed{metrics['seed']}: "
               f"test {metrics['metric']} {metrics['test']:.4g} (valid {metrics['valid']:.4g}, "
               f"depth {metrics['hyper']['depth']}, width {metrics['hyper']['width']}, lr {metrics['hyper']['lr']:g})"

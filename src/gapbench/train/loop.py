@@ -101,19 +101,19 @@ def _changed(old: dict, new: dict) -> str:
     """What differs between a checkpoint's signature and the run's, in words: the model code (the sources the
     signature hashes, plugins included), the data, and/or the settings named."""
     keys = _differing(old, new)
-    parts = [{"code": "different code (model, training loop or plugin source changed)",
-              "data": "different data"}.get(k) for k in keys]
+    parts = [{"code": f"the code changed since it was written (code version {old.get('code')} -> {new.get('code')})",
+              "data": "the data changed since it was written"}.get(k) for k in keys]
     settings = [k for k in keys if k not in ("code", "data")]
-    words = [p for p in parts if p] + ([f"different settings ({', '.join(settings)})"] if settings else [])
-    return " and ".join(words) or "a different configuration"
+    words = [p for p in parts if p] + ([f"is from different settings ({', '.join(settings)})"] if settings else [])
+    return " and ".join(words) or "it is from a different configuration"
 
 
 def resumable_checkpoint(path: Path, signature: dict, command: str, map_location="cpu") -> dict | None:
     """The checkpoint at ``path`` when its signature is ``signature``, else None (a fresh start, said on stderr)."""
     ckpt = load_checkpoint(path, map_location=map_location)
     if ckpt is not None and ckpt.get("signature") != signature:
-        print(f"gapbench train {command}: {path} is from {_changed(ckpt.get('signature') or {}, signature)}; "
-              "starting afresh", file=sys.stderr)
+        print(f"gapbench train {command}: {path}: {_changed(ckpt.get('signature') or {}, signature)}; "
+              "starting afresh (retraining)", file=sys.stderr)
         return None
     if ckpt is not None and "state" in ckpt:
         state = ckpt["state"]

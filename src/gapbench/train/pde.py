@@ -279,10 +279,12 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     trainer = SurrogateTrainer(run, tp, obs, model, train_x, device, out)
     train = asdict(tp)
     train.pop("checkpoint_every")  # changing how often we save does not change the run
+    settings = {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": train,
+                "n_train": trainer.n_train}
     signature = resume.signature(
-        {"model": run.model, "seed": run.seed, "hyper": asdict(hyper), "train": train, "n_train": trainer.n_train},
-        resume.PDE_CODE + plugin_code(run.model),
-        {"attrs": obs.attrs, "content": resume.content_digest(obs.splits.values())})
+        settings,
+        plugin_code(run.model),
+        {"attrs": obs.attrs, "content": resume.content_digest([*obs.splits.values(), *obs.clean.values()])})
     ckpt = resumable_checkpoint(out / "last.pt", signature, "pde")
     curves = C.CurveLog(out / "curves.csv", ["epoch", "train_loss", "valid_nrmse", "lr", "elapsed_s"],
                         ckpt["curves"] if ckpt is not None else ())
@@ -298,8 +300,13 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     curves.write()  # also when a finished run is re-run: every output is rewritten from the checkpoint
 
     # ---- evaluation of the best checkpoint --------------------------------------------------------
+    if not math.isfinite(st.best):  # no best epoch: retraining with the same settings would repeat this
+        raise GapbenchError(
+            f"{run.model} seed {run.seed}: every validation nRMSE of the {len(curves.rows)} epochs was NaN or inf "
+            f"(the rollout diverges), so there is no best epoch to evaluate; retraining with the same settings "
+            f"gives the same: lower the learning rate (train.pde.lr) or change the model's settings, then rerun")
     best = C.load_checkpoint(out / "best.pt")
-    if best is None:
+    if best is None:  # removed by hand after training: retraining writes it again
         raise GapbenchError(f"{out / 'best.pt'} is missing: delete {out / 'last.pt'} to retrain")
     model.load_state_dict(best["model"])
     x0 = obs.splits["test"][:, 0]
@@ -315,7 +322,8 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
         "status": "ok", "valid_nrmse": st.best, "best_epoch": st.best_epoch,
         "epochs_trained": len(curves.rows), "steps": st.step, "n_train": trainer.n_train,
         "n_test": n_test, "device": str(device), "hyper": asdict(hyper),
-        "train": asdict(tp),
+        "train": asdict(tp), "config_digest": resume.data_identity(settings),
+        **resume.provenance(plugin_code(run.model)),
     }
     C.write_json_atomic(out / "metrics.json", metrics)
     return metrics
