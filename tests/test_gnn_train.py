@@ -22,7 +22,7 @@ def make_planted(path, leaves=4, depth=1, n_graphs=40, width=10):
     from gapbench.graphs import planted
     from gapbench.graphs.data import write_dataset
 
-    splits, meta, model = planted.make(planted.PlantedStarParams(leaves, depth, n_graphs, width))
+    splits, meta, model = planted.make(planted.PlantedStarParams(leaves, depth, n_graphs, law="centre-bilinear", width=width))
     write_dataset(path, splits, meta, {planted.MODEL_FILE: planted.save_model(model)})
     return path
 
@@ -107,7 +107,7 @@ def test_cli_runs_through_the_top_level_parser(star, tmp_path, capsys):
 
     rc = main(["train", "graph", "--data", str(star), "--model", "deepsets", "--out", str(tmp_path),
                "--depths", "1", "--widths", "4", "--epochs", "1", "--no-progress"])
-    assert rc == 0 and "planted_star/n4-k1 deepsets seed0: test rmse" in capsys.readouterr().out
+    assert rc == 0 and "planted_star/n4-k1-centre-bilinear-s0 deepsets seed0: test rmse" in capsys.readouterr().out
 
 
 def _other_kinds(root):
@@ -161,7 +161,8 @@ def test_workflow_paths_follow_the_contract(repo):
     config["train"]["graph"]["planted_star"]["models"] = ["edge_gcn"]
     config["train"]["graph"]["map"].update(models=["node_gcn"], budgets=["1x4"], seeds=[0, 3])
     paths = targets(config)
-    star = f"n{g['planted_star']['leaves'][0]}-k{g['planted_star']['depths'][0]}"
+    star = (f"n{g['planted_star']['leaves'][0]}-k{g['planted_star']['depths'][0]}-{g['planted_star']['laws'][0]}"
+            f"-s{g['planted_star']['data_seeds'][0]}")
     assert f"results/train/graph/planted_star/{star}/edge_gcn/seed0/metrics.json" in paths
     assert f"results/train/graph/map/n{g['map']['n'][0]}/node_gcn-d1-w4/seed3/metrics.json" in paths
     assert len(paths) == len(set(paths))
@@ -173,11 +174,13 @@ def test_workflow_paths_follow_the_contract(repo):
     assert not any("/ising/" in p for p in targets(config))
     # memory experiment: {task}-{variant} datasets, depth x width grid
     config["train"]["graph"]["memory"].update(models=["node_sage"], depths=[2], widths=[2, 8], seeds=[0],
-                                              planted_star=[16, 64], planted_depth=3, duplicates=[8])
+                                              planted_star=[16, 64], planted_depth=3, planted_law="centre-bilinear",
+                                              planted_data_seed=4, duplicates=[8])
     mem = [p for p in targets(config) if "/memory/" in p]
     assert sorted(mem) == sorted(
         f"results/train/graph/memory/{v}/node_sage-d2-w{w}/seed0/metrics.json" for w in (2, 8)
-        for v in ("planted_star-n16-k3", "planted_star-n64-k3", "duplicates-n8"))
+        for v in ("planted_star-n16-k3-centre-bilinear-s4", "planted_star-n64-k3-centre-bilinear-s4",
+                  "duplicates-n8"))
     # Table 1: node features only by default; the edge-feature variant is labelled {model}-ef
     config["graphs"]["benchmarks"]["names"] = ["zinc"]
     bench = config["train"]["graph"]["benchmarks"]
