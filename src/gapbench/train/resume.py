@@ -30,7 +30,7 @@ from typing import Any
 LOOP_CODE = ("gapbench.train.loop", "gapbench.train.common")
 PDE_CODE = ("gapbench.models.ffno", "gapbench.models.memno", "gapbench.models.memory",
             "gapbench.models.pde_registry", "gapbench.train.pde", "gapbench.train.pde_eval", *LOOP_CODE)
-GRAPH_CODE = ("gapbench.models.gnn", "gapbench.models.ops", "gapbench.graphs.structure", "gapbench.train.graph",
+GRAPH_CODE = ("gapbench.models.gnn", "gapbench.models.gnn_controls", "gapbench.models.ops", "gapbench.graphs.structure", "gapbench.train.graph",
               "gapbench.train.graph_tasks", "gapbench.train.graph_batches", *LOOP_CODE)
 
 
