@@ -237,10 +237,10 @@ def law_text(params: PlantedStarParams) -> str:
         read = ("u^T h^(k), u drawn with W's law" if params.readout == "projection"
                 else "the first coordinate of h^(k)")
         return (f"paper: leaves x_i ~ N(0, I_10), centre x_0 = 0; teacher eq. 4 (residual, mean over the other "
-                f"edges, no bias, no self weight), h^(0)_(v0 vi) = x_i, 10-dim states, k = {params.depth} layers, "
+                f"edges, no bias, no self weight), h^(0)_(v0 vi) = x_i, 10-dim states, k layers (the planted depth), "
                 f"sigma = {params.activation}, W_l ~ {w} iid; label = {read}")
     return ("centre-bilinear: x_v ~ N(0, I_10) at every node, centre included; teacher = edge_gcn "
-            f"(h_uv = A(x_u + x_v) + B(x_u * x_v) + c, k = {params.depth} eq. 4 layers with bias, width "
+            f"(h_uv = A(x_u + x_v) + B(x_u * x_v) + c, k eq. 4 layers with bias, width "
             f"{params.width}, relu, linear read-out), every weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))")
 
 

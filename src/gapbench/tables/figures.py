@@ -211,6 +211,23 @@ def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
     _save(fig, figures_dir, "accuracy_vs_cost")
 
 
+def _mean_over_repeats(pts: list[GraphRow], xkey: str) -> tuple[list[int], list[float], list[float]]:
+    """x, y, error of a line: one point per x; several rows at one x (planted stars: one per teacher draw) give
+    the mean and std of their means, a single row its own mean and std over seeds."""
+    by_x: dict[int, list[GraphRow]] = {}
+    for r in pts:
+        by_x.setdefault(int(r.params[xkey]), []).append(r)
+    x, y, e = [], [], []
+    for xv, rs in sorted(by_x.items()):
+        means = [r.test.mean for r in rs]
+        m = sum(means) / len(means)
+        x.append(xv)
+        y.append(m)
+        e.append((sum((v - m) ** 2 for v in means) / (len(means) - 1)) ** 0.5 if len(means) > 1
+                 else rs[0].test.std or 0.0)
+    return x, y, e
+
+
 def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
@@ -224,14 +241,13 @@ def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
             continue
         lines: dict[str, list[GraphRow]] = {}
         for r in sub:
-            label = r.model + (f" (planted k={r.params['depth']})" if kind == "planted_star" else "")
+            label = r.model + (f" ({r.params.get('law', '')} k={r.params['depth']})" if kind == "planted_star"
+                               else "")
             lines.setdefault(label, []).append(r)
         variants: dict[str, str] = {}
         for label in sorted(lines, key=lambda s: (*model_rank(s.split(" ")[0]), s)):
             pts = sorted(lines[label], key=lambda r: int(r.params[xkey]))
-            x = [int(r.params[xkey]) for r in pts]
-            y = [r.test.mean for r in pts]
-            e = [r.test.std or 0.0 for r in pts]
+            x, y, e = _mean_over_repeats(pts, xkey)  # planted stars: mean ± std over teacher draws
             base = pts[0].base_model
             # colour: the model family (style.py); marker: the budget or planted depth (same marker = same setting)
             setting = label.replace(pts[0].model, "") + (f"d{pts[0].budget_depth}w{pts[0].budget_width}"
