@@ -303,7 +303,8 @@ def make(params: PlantedStarParams):
                           "seeded_by": "root seed, law, depth k, data_seed (not the number of leaves)",
                           **choices},
         "law": law_text(params),
-        "target_stats": {"train_leaf_mean": round(float(leaf_y.mean()), 6), "train_leaf_std": round(float(leaf_y.std()), 6)},
+        "target_stats": {"train_leaf_mean": round(float(leaf_y.mean()), 6),
+                         "train_leaf_std": round(float(leaf_y.std()), 6)},
         "affine_floor": floors(splits["test"]),
         "fields": {"x": "features [N,10]", "y": "planted output [N] (targets: leaves)", "label_mask": "leaves [N]"},
     }

@@ -71,7 +71,8 @@ def planted_star(rows: list[GraphRow], opts: StatsOptions) -> Claim:
     rule = (f"judged on the `{PLANTED_LAW}` law only; per (leaves, depth) cell and node model (GCN eq. 3 and every "
             "node control: SAGE, the bilinear message): edge gain = node RMSE - edge RMSE, the unit of replication "
             "a teacher draw (a data seed: new planted model and graphs; each draw's value the mean over its "
-            f"training seeds), {opts.describe().replace('over seeds', 'over the draws')}, Holm-Bonferroni over all (cell, node model) "
+            f"training seeds), {opts.describe().replace('over seeds', 'over the draws')}, Holm-Bonferroni over all "
+            "(cell, node model) "
             f"comparisons at family-wise alpha = {opts.alpha:g}; supported iff the gain is significantly positive "
             "after correction in every testable comparison; not run at this scale when none is testable (>= 2 "
             "teacher draws per model); other laws are shown, not judged")

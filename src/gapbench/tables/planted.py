@@ -174,7 +174,8 @@ def table2(rows, opts: StatsOptions) -> tuple[list[dict], str]:
             "centre through that product, so the edge-vs-node gap is made of it). `seed` columns: the talk's Table "
             f"2; `/ seed`: our mean over theirs; the seed's node RMSE counts as reproduced when GCN (node) / seed "
             f"lies in [{REPRODUCED[0]:g}, {REPRODUCED[1]:g}]. edge gain = RMSE(GCN node) - RMSE(Edge-GCN) over "
-            f"teacher draws (positive = edge better), {opts.describe().replace('over seeds', 'over teacher draws')}; * significant, (ns) not, (n/t) not "
+            f"teacher draws (positive = edge better), {opts.describe().replace('over seeds', 'over teacher draws')}"
+            "; * significant, (ns) not, (n/t) not "
             "testable. Selected hyperparameters per run: runs_graph.csv; every configuration: sweeps_graph.csv.\n\n")
     text += md_table(headers, md_rows) if md_rows else "_No planted-star runs configured._\n"
     text += reproduction_text(planted)

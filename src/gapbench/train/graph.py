@@ -385,9 +385,9 @@ def register(sub) -> None:
                        description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, type=Path, help="dataset directory results/data/graphs/{kind}/{variant}")
     p.add_argument("--model", required=True, nargs="+",
-                   help="one or more of node_gcn, node_sage, edge_gcn, node_gcn_directed, edge_gcn_directed, deepsets "
-                        "(several: trained one after the other in this job; --out is then a template with "
-                        "{model}, and with --budgets also {depth} and {width})")
+                   help="one or more of node_gcn, node_sage, node_bilinear, edge_gcn, node_gcn_directed, "
+                        "edge_gcn_directed, deepsets (several: trained one after the other in this job; --out is "
+                        "then a template with {model}, and with --budgets also {depth} and {width})")
     p.add_argument("--budgets", type=parse_budget, nargs="+", default=None, metavar="DEPTHxWIDTH",
                    help="fixed depth x width budgets, each its own run (replaces --depths/--widths; "
                         "several: --out needs {depth} and {width}), e.g. 2x8 4x16")
