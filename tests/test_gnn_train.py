@@ -139,7 +139,8 @@ def test_average_precision_matches_definition():
 
 
 def test_positive_control_planted_learner_fits_its_own_data(tmp_path):
-    """The edge GCN of the planted depth fits a planted star (4 leaves, k = 1) to test RMSE < 0.01.
+    """The edge GCN of the planted depth fits a centre-bilinear planted star (4 leaves, k = 1) to a test RMSE below
+    2% of the target std (R^2 > 0.9996) and below half the product floor (what a one-hop product model can do).
 
     This is what makes the node models' failure on the same data meaningful (seed Table 2). The learner is the
     planted architecture at the sweep's width 64 (width 10 from scratch trains much more slowly: ReLU
@@ -148,7 +149,8 @@ def test_positive_control_planted_learner_fits_its_own_data(tmp_path):
     data = make_planted(tmp_path / "n4-k1", leaves=4, depth=1, n_graphs=3000)
     m = tg.run(tg.GraphTrainSpec(data=data, out=tmp_path / "out", model="edge_gcn", depths=[1], widths=[64],
                                  lrs=[0.005], epochs=30, batch_size=32, progress=False))
-    assert m["test"] < 0.01, m
+    floors = m["affine_floor"]
+    assert m["test"] < 0.02 * floors["leaf_std"] and m["test"] < 0.5 * floors["product_rmse"], m
 
 
 def test_workflow_paths_follow_the_contract(repo):
