@@ -158,7 +158,7 @@ def fit_slope(ns: list[int], widths: list[int], grid: list[int], level: float) -
     half = float(stats.t.ppf(0.5 + level / 2, k - 2)) * math.sqrt(ssr / (k - 2) / sxx)
     low = b - sum(ci * ri for ci, ri in zip(c, r) if ci > 0) - half
     high = b + sum(-ci * ri for ci, ri in zip(c, r) if ci < 0) + half
-    return round(b, 12), low, high
+    return round(b, 12) + 0.0, low, high  # + 0.0: no -0
 
 
 def excluded(task: str, model: str, per_n: dict[int, dict], targets: MemoryTargets) -> str:
