@@ -262,7 +262,8 @@ def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
         ax.set_ylabel(f"test {sub[0].metric}")
         ax.set_title(title)
         ax.legend(fontsize=6)
-    fig.suptitle("Node (dashed) vs edge (solid) message passing; mean ± std over seeds (bars, bands)")
+    fig.suptitle("Node (dashed) vs edge (solid) message passing; mean ± std over seeds (planted star: over teacher "
+                 "draws; bars, bands)")
     _save(fig, figures_dir, "node_vs_edge")
 
 
