@@ -92,7 +92,7 @@ def test_the_well_reads_an_exported_store_with_the_same_values(tmp_path, eq, cap
 def _pipeline_files(root: Path) -> None:
     """The four synthetic kinds written by the pipeline's commands (small sizes of configs/ci.yaml)."""
     common = ["--n-graphs", "20", "--split", "0.6", "0.2", "0.2", "--seed", "0", "--no-progress"]
-    for args, out in ((["planted-star", "--leaves", "8", "--depth", "2"], "planted_star/n8-k2"),
+    for args, out in ((["planted-star", "--leaves", "8", "--depth", "2"], "planted_star/n8-k2-paper-s0"),
                       (["map", "--n", "16"], "map/n16"),
                       (["ising", "--tree", "path", "--n-nodes", "12"], "ising/path"),
                       (["duplicates", "--n", "8"], "duplicates/n8")):
@@ -103,7 +103,7 @@ def _classes(root: Path, split: str):
     from gapbench.data import Duplicates, HubPathsMAP, IsingTrees, PlantedStar
 
     kw = dict(split=split, n_graphs=20, fractions=(0.6, 0.2, 0.2))
-    return {"planted_star/n8-k2": PlantedStar(root, leaves=8, depth=2, **kw),
+    return {"planted_star/n8-k2-paper-s0": PlantedStar(root, leaves=8, depth=2, **kw),
             "map/n16": HubPathsMAP(root, n=16, **kw),
             "ising/path": IsingTrees(root, tree="path", n_nodes=12, **kw),
             "duplicates/n8": Duplicates(root, n=8, **kw)}

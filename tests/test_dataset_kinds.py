@@ -170,7 +170,7 @@ def test_the_plugin_kind_reaches_the_workflow_helpers(plugin):
         variants.make_args(config, "neighbour_sum", "n9-k1")
     assert "results/data/graphs/neighbour_sum/n9" in dataset_paths(
         {"graphs": {**config["graphs"], **{k.config_section: {"n": [], "leaves": [], "depths": [], "trees": [],
-                                                              "names": []}
+                                                              "names": [], "laws": [], "data_seeds": []}
                                            for k in kinds.DATASET_KINDS.values() if k.name != "neighbour_sum"}}})
     task = task_for({"kind": "neighbour_sum"}, None)
     assert (task.level, task.loss, task.metric) == ("node", "mse", "rmse")
@@ -277,8 +277,9 @@ def test_the_rule_flags_of_the_builtins_are_the_historical_commands():
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config.update(yaml.safe_load((REPO / "configs" / "ci.yaml").read_text()))
     validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
-    assert variants.make_args(config, "planted_star", "n8-k2") == ["--leaves", "8", "--depth", "2", "--width", "10",
-                                                                 "--centre-features"]
+    assert variants.make_args(config, "planted_star", "n8-k2-paper-s0") == [
+        "--leaves", "8", "--depth", "2", "--law", "paper", "--data-seed", "0", "--width", "10", "--activation",
+        "relu", "--weight-law", "uniform", "--weight-scale", "1.0", "--readout", "projection"]
     assert variants.make_args(config, "map", "n16") == ["--n", "16", "--unary-scale", "0.1", "--hard-fraction", "1.0"]
     assert variants.make_args(config, "ising", "path") == ["--tree", "path", "--n-nodes", "12", "--coupling", "1.0",
                                                         "--field-std", "1.0"]

@@ -174,9 +174,9 @@ def test_duplicates_n_must_be_even_and_at_least_four(n):
 
 
 # ------------------------------------------------------------------------------------------------ planted star
-def test_planted_targets_recomputed_graph_by_graph_from_the_state_dict(tmp_path):
-    """The saved planted model, loaded into a fresh EdgeGCN, reproduces every target graph by graph."""
-    params = planted.PlantedStarParams(leaves=12, depth=3, n_graphs=10, seed=5)
+def test_centre_bilinear_targets_recomputed_graph_by_graph_from_the_state_dict(tmp_path):
+    """The saved centre-bilinear teacher, loaded into a fresh EdgeGCN, reproduces every target graph by graph."""
+    params = planted.PlantedStarParams(leaves=12, depth=3, n_graphs=10, law="centre-bilinear", seed=5)
     splits, meta, model = planted.make(params)
     planted.save_model(model)(tmp_path / planted.MODEL_FILE)
     fresh = planted.load_planted(tmp_path, meta)
@@ -189,14 +189,78 @@ def test_planted_targets_recomputed_graph_by_graph_from_the_state_dict(tmp_path)
                 y = fresh(g.x, g.edge_index)[:, 0]
             torch.testing.assert_close(g.y, y, rtol=0, atol=1e-6)
             assert g.label_mask.tolist() == [False] + [True] * 12
+            assert g.x[0].abs().sum() > 0  # the centre carries features under this law
     leaf_y = torch.cat([g.y[1:] for g in splits["train"]])
     assert float(leaf_y.std()) > 0.05  # targets vary: the task is not trivial
 
 
-def test_planted_targets_depend_on_the_planted_weights():
-    a = planted.make(planted.PlantedStarParams(8, 1, 10, seed=0))
-    b = planted.make(planted.PlantedStarParams(8, 1, 10, seed=1))
-    assert not torch.allclose(a[0]["train"][0].y, b[0]["train"][0].y)
+def _naive_paper_teacher(x, weights, u, activation):
+    """PLANTED-1P by loops over the edges of a star (independent of the O(|E|) line-graph mean): edge i joins the
+    centre and leaf i + 1, its neighbours are all the other edges (they share the centre)."""
+    n = x.shape[0] - 1
+    h = [x[0] + x[i + 1] for i in range(n)]
+    for w in weights:
+        new = []
+        for i in range(n):
+            others = [h[j] for j in range(n) if j != i]
+            agg = sum(others) / len(others) if others else np.zeros_like(h[i])
+            new.append(h[i] + activation(w @ agg))
+        h = new
+    return np.array([0.0] + [float(u @ h[i]) for i in range(n)]), h
+
+
+@pytest.mark.parametrize("depth,activation,weight_law,readout",
+                         [(1, "relu", "uniform", "projection"), (3, "tanh", "normal", "first"),
+                          (2, "identity", "uniform", "first")])
+def test_paper_law_teacher_matches_naive_loops(tmp_path, depth, activation, weight_law, readout):
+    """PLANTED-1P: the stored targets of the paper law equal eq. 4 computed by loops over edges from the saved
+    weights (no bias, no self weight, residual, mean over the other edges, h^(0) = x_i, x_0 = 0)."""
+    acts = {"relu": lambda v: np.maximum(v, 0), "tanh": np.tanh, "identity": lambda v: v}
+    params = planted.PlantedStarParams(6, depth, 12, law="paper", activation=activation, weight_law=weight_law,
+                                       weight_scale=2.0, readout=readout, seed=3)
+    splits, meta, model = planted.make(params)
+    planted.save_model(model)(tmp_path / planted.MODEL_FILE)
+    state = torch.load(tmp_path / planted.MODEL_FILE, weights_only=True)
+    assert set(state) == {"weights", "readout"}  # W_l and u only: no bias, no self weight
+    w, u = state["weights"].double().numpy(), state["readout"].double().numpy()
+    assert w.shape == (depth, 10, 10)
+    if readout == "first":
+        assert u.tolist() == [1.0] + [0.0] * 9
+    bound = 2.0 / np.sqrt(10)
+    assert (np.abs(w) <= bound).all() if weight_law == "uniform" else np.abs(w).max() > bound
+    for graphs in splits.values():
+        for g in graphs:
+            x = g.x.double().numpy()
+            assert (x[0] == 0).all()
+            y, h = _naive_paper_teacher(x, w, u, acts[activation])
+            np.testing.assert_allclose(g.y.numpy()[1:], y[1:], rtol=0, atol=2e-5)
+            if depth > 0:  # the teacher moved the states: targets are not the projection of x_i alone
+                assert np.abs(np.array(h) - x[1:]).max() > 1e-3
+    assert meta["params"]["centre_features"] is False and "no bias, no self weight" in meta["law"]
+    assert meta["affine_floor"]["rmse"] == meta["affine_floor"]["product_rmse"]  # x_0 = 0: no products
+
+
+def test_planted_teacher_is_shared_across_leaves_and_redrawn_by_the_data_seed():
+    """One teacher per (law, k, data seed), whatever the number of leaves; a new data seed draws a new teacher
+    and new graphs."""
+    def draw(leaves, data_seed, law="paper"):
+        return planted.make(planted.PlantedStarParams(leaves, 2, 10, law=law, data_seed=data_seed))
+
+    a, b, c = draw(8, 0), draw(32, 0), draw(8, 1)
+    assert a[1]["planted_model"]["planted_seed"] == b[1]["planted_model"]["planted_seed"]
+    for key, value in a[2].state_dict().items():
+        assert torch.equal(value, b[2].state_dict()[key]) and not torch.equal(value, c[2].state_dict()[key])
+    assert not torch.equal(a[0]["train"][0].x, c[0]["train"][0].x)
+    d, e = draw(8, 0, "centre-bilinear"), draw(32, 0, "centre-bilinear")
+    assert d[1]["planted_model"]["planted_seed"] == e[1]["planted_model"]["planted_seed"]
+    assert all(torch.equal(v, e[2].state_dict()[k]) for k, v in d[2].state_dict().items())
+
+
+def test_planted_law_options_are_checked():
+    for bad in ({"law": "centre"}, {"weight_law": "cauchy"}, {"readout": "sum"}, {"weight_scale": 0.0},
+                {"width": 16}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            planted.make(planted.PlantedStarParams(4, 1, 10, **bad))
 
 
 def _star_fixture(targets, x):
@@ -225,12 +289,28 @@ def test_affine_floor_equals_dummy_variable_least_squares():
     assert floor == pytest.approx(naive, rel=1e-10) and floor > 0.1
 
 
-def test_planted_star_without_centre_features(tmp_path):
-    """--no-centre-features: x_0 = 0 in every graph, leaves keep N(0, I) features; targets still verified."""
-    params = planted.PlantedStarParams(8, 1, 20, centre_features=False)
-    splits, meta, model = planted.make(params)
-    for graphs in splits.values():
-        for g in graphs:
-            assert (g.x[0] == 0).all() and g.x[1:].abs().sum() > 0
-    assert meta["params"]["centre_features"] is False and "no centre features" in meta["law"]
-    assert meta["affine_floor"]["split"] == "test" and meta["affine_floor"]["rmse"] >= 0
+def test_product_floor_equals_dense_least_squares_and_vanishes_on_products():
+    """PLANTED-2: the product floor fits a^T x_v + b^T (x_0 * x_v) + c_G: 0 on such targets (whose affine floor
+    is not 0), and equal to dense least squares with the products and one-hot graph columns otherwise."""
+    gen = np.random.default_rng(1)
+    n_graphs, leaves, f = 9, 6, 3
+    x = gen.standard_normal((n_graphs, leaves + 1, f))
+    a, b, c = gen.standard_normal(f), gen.standard_normal(f), gen.standard_normal(n_graphs)
+    prod = x @ a + (x * x[:, :1]) @ b + c[:, None]
+    assert planted.product_floor(_star_fixture(prod, x)) < 1e-10
+    assert planted.affine_floor(_star_fixture(prod, x))[0] > 0.1
+    y = prod + np.cos(2 * x[..., 1])
+    leaf_x = x[:, 1:].reshape(-1, f)
+    leaf_p = (x[:, 1:] * x[:, :1]).reshape(-1, f)
+    design = np.concatenate([leaf_x, leaf_p, np.repeat(np.eye(n_graphs), leaves, axis=0)], axis=1)
+    coef, *_ = np.linalg.lstsq(design, y[:, 1:].reshape(-1), rcond=None)
+    naive = np.sqrt(np.mean((y[:, 1:].reshape(-1) - design @ coef) ** 2))
+    assert planted.product_floor(_star_fixture(y, x)) == pytest.approx(naive, rel=1e-10)
+
+
+def test_centre_bilinear_gap_is_the_product_term():
+    """Under the centre-bilinear law (k = 1) the product floor is far below the affine floor: the targets are
+    close to a one-hop function of (x_0, x_v) through x_0 * x_v."""
+    _, meta, _ = planted.make(planted.PlantedStarParams(16, 1, 200, law="centre-bilinear"))
+    f = meta["affine_floor"]
+    assert f["product_rmse"] < 0.2 * f["rmse"] and f["rmse"] > 0.2 * f["leaf_std"]

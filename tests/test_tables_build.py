@@ -6,11 +6,14 @@ The fixture (written by ``make_fixture``) follows the trainers' paths and metric
   MemNO nu=0.125 r64 seed 2 is absent (a failed job): that cell is partial (n=2/3).
   Persistence at nu=0.075, r32 has nRMSE 0.25: FFNO (0.26) is flagged as not beating it, MemNO is not.
 * NS: Delta is the same at sigma 0 and 0.1 -> the noise claim is not supported.
-* Planted star: edge RMSE ~0.01, node GCN ~0.31 and node SAGE ~0.1 in both cells -> supported (Holm over the
-  4 comparisons). Affine floor 0.2, leaf std 0.5. ZINC: edge and node within 3% -> equivalent within the
-  seed's ZINC spread (0.198).
-* Memory: edge reaches RMSE/std <= 0.2 at width 2 for n = 16 and 32; node GCN at width 8 (n=16) and 32 (n=32);
-  duplicates: edge at width 2, node at 8 and never -> supported.
+* Planted star (paper law, 3 teacher draws, one training seed each): edge RMSE ~0.01, node GCN ~0.31 and node
+  SAGE ~0.1 in both cells -> supported (Holm over the 4 comparisons). Affine floor 0.2, product floor 0.15, leaf
+  std 0.5. A centre-bilinear cell (2 draws) is shown, not judged. ZINC: edge and node within 3% -> equivalent
+  within the seed's ZINC spread (0.198).
+* Memory (n = 8, 16, 32, 64; widths 2..32): edge reaches RMSE/std <= 0.2 (accuracy >= 0.95) at width 2 at every
+  n (slope 0 within the grid's rounding: flat); node SAGE (planted) and node GCN (duplicates) need width 2n/8
+  (slope 1, interval above 0: grows); node GCN on planted stars sits on its affine floor (0.2 / 0.5 = 0.4 > 0.2):
+  excluded -> supported.
 * MAP: node_gcn-d2-w16 at n=64 has no metrics at all (missing cell). Duplicates: one seed (not testable).
 """
 
@@ -36,17 +39,28 @@ NS_FINAL = {  # (nu, sigma) at r32
     (0.001, 0.1): {"ffno": [0.50, 0.51, 0.52], "memno": [0.40, 0.41, 0.42]},
 }
 OMEGA = {("ks", 0.075): {32: 0.05, 64: 0.001}, ("ks", 0.125): {32: 0.02, 64: 0.0005}, ("ns", 0.001): {32: 0.01}}
-PLANTED = {(16, 1): {"edge_gcn": [0.010, 0.012, 0.011], "node_gcn": [0.30, 0.31, 0.32],
-                     "node_sage": [0.10, 0.11, 0.12]},
-           (32, 3): {"edge_gcn": [0.020, 0.022, 0.021], "node_gcn": [0.35, 0.36, 0.34],
-                     "node_sage": [0.09, 0.10, 0.11]}}
-FLOOR = {"rmse": 0.2, "leaf_std": 0.5, "split": "test"}
-# memory experiment: (task, n) -> model -> width -> value (RMSE with leaf std 0.5 / accuracy), depth 2, the same
+# (law, leaves, depth) -> model -> test RMSE per teacher draw (data seed 0, 1, ...), one training seed each
+PLANTED = {("paper", 16, 1): {"edge_gcn": [0.010, 0.012, 0.011], "node_gcn": [0.30, 0.31, 0.32],
+                              "node_sage": [0.10, 0.11, 0.12]},
+           ("paper", 32, 3): {"edge_gcn": [0.020, 0.022, 0.021], "node_gcn": [0.35, 0.36, 0.34],
+                              "node_sage": [0.09, 0.10, 0.11]},
+           ("centre-bilinear", 16, 1): {"edge_gcn": [0.03, 0.04], "node_gcn": [0.21, 0.22]}}
+FLOOR = {"rmse": 0.2, "product_rmse": 0.15, "leaf_std": 0.5, "split": "test"}
+MEMORY_WIDTHS = (2, 4, 8, 16, 32)
+
+
+def _threshold_series(threshold: dict[int, int | None], below: float, above: float) -> dict[int, dict[int, float]]:
+    """n -> width -> value: ``above`` from the threshold width on (never when None), ``below`` under it."""
+    return {n: {w: above if t is not None and w >= t else below for w in MEMORY_WIDTHS} for n, t in threshold.items()}
+
+
+# memory experiment: (task, model) -> n -> width -> value (RMSE with leaf std 0.5 / accuracy), depth 2, the same
 # value for each of the fixture's seeds (2 by default)
-MEMORY = {("planted_star", 16): {"edge_gcn": {2: 0.05, 8: 0.04, 32: 0.03}, "node_gcn": {2: 0.3, 8: 0.09, 32: 0.05}},
-          ("planted_star", 32): {"edge_gcn": {2: 0.06, 8: 0.04, 32: 0.03}, "node_gcn": {2: 0.4, 8: 0.2, 32: 0.08}},
-          ("duplicates", 8): {"edge_gcn": {2: 0.96, 8: 0.99, 32: 1.0}, "node_gcn": {2: 0.6, 8: 0.97, 32: 0.98}},
-          ("duplicates", 16): {"edge_gcn": {2: 0.95, 8: 0.99, 32: 1.0}, "node_gcn": {2: 0.55, 8: 0.7, 32: 0.9}}}
+MEMORY = {("planted_star", "edge_gcn"): _threshold_series({8: 2, 16: 2, 32: 2, 64: 2}, 0.3, 0.05),
+          ("planted_star", "node_gcn"): _threshold_series({8: None, 16: None, 32: None, 64: None}, 0.3, 0.3),
+          ("planted_star", "node_sage"): _threshold_series({8: 2, 16: 4, 32: 8, 64: 16}, 0.3, 0.08),
+          ("duplicates", "edge_gcn"): _threshold_series({8: 2, 16: 2, 32: 2, 64: 2}, 0.6, 0.97),
+          ("duplicates", "node_gcn"): _threshold_series({8: 2, 16: 4, 32: 8, 64: 16}, 0.6, 0.96)}
 ZINC = {"node_gcn": [0.35, 0.36, 0.34], "edge_gcn": [0.34, 0.35, 0.33], "deepsets": [0.60, 0.61, 0.62]}
 MAP = {16: {"edge_gcn-d2-w16": [1.0, 1.0], "node_gcn-d2-w16": [0.99, 0.995]},
        64: {"edge_gcn-d2-w16": [0.995, 1.0], "node_gcn-d2-w16": [None, None]}}
@@ -99,7 +113,7 @@ def _graph(root: Path, expected: list, kind: str, variant: str, params: dict, mo
             fh.write("depth,width,lr,valid,test\n1,16,0.01,0.4,0.41\n3,32,0.001," f"{value},{value}\n")
 
 
-def make_fixture(root: Path, memory_seeds: int = 2) -> list[Path]:
+def make_fixture(root: Path, memory_seeds: int = 2, memory: dict | None = None) -> list[Path]:
     """Write the fixture under ``root`` (train/..., data/...); return the expected metrics paths."""
     expected: list[Path] = []
     for (nu, res), models in KS_FINAL.items():
@@ -116,15 +130,17 @@ def make_fixture(root: Path, memory_seeds: int = 2) -> list[Path]:
         p = root / "data" / "pde" / eq / f"nu{nu:g}" / "omega_f.csv"
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("resolution,omega_f\n" + "".join(f"{r},{w}\n" for r, w in table.items()))
-    for (leaves, depth), models in PLANTED.items():
+    for (law, leaves, depth), models in PLANTED.items():
         for model, vals in models.items():
-            for seed, v in enumerate(vals):
-                _graph(root, expected, "planted_star", f"n{leaves}-k{depth}", {"leaves": leaves, "depth": depth},
-                       model, seed, v, "rmse", False, sweep=True, extra={"affine_floor": FLOOR})
-    for (task, n), models in MEMORY.items():
-        variant = f"{task}-n{n}" + ("-k1" if task == "planted_star" else "")
+            for draw, v in enumerate(vals):
+                params = {"leaves": leaves, "depth": depth, "law": law, "data_seed": draw, "activation": "relu",
+                          "weight_law": "uniform", "weight_scale": 1.0, "readout": "projection"}
+                _graph(root, expected, "planted_star", f"n{leaves}-k{depth}-{law}-s{draw}", params,
+                       model, 0, v, "rmse", False, sweep=True, extra={"affine_floor": FLOOR})
+    for (task, model), per_n in (memory or MEMORY).items():
         metric, hib = ("rmse", False) if task == "planted_star" else ("accuracy", True)
-        for model, per_width in models.items():
+        for n, per_width in per_n.items():
+            variant = f"{task}-n{n}" + ("-k1-paper-s0" if task == "planted_star" else "")
             for width, v in per_width.items():
                 for seed in range(memory_seeds):
                     _graph(root, expected, "memory", variant, {}, f"{model}-d2-w{width}", seed, v, metric, hib,
@@ -203,13 +219,21 @@ def test_pde_means_stds_and_partial_cells(built):
 
 
 def test_graph_tables(built):
-    t2 = {(int(r["leaves"]), int(r["planted_depth"])): r for r in _rows(built / "tables" / "table2_planted_star.csv")}
-    r = t2[(16, 1)]
+    t2 = {(r["law"], int(r["leaves"]), int(r["planted_depth"])): r
+          for r in _rows(built / "tables" / "table2_planted_star.csv")}
+    assert list(t2) == [("paper", 32, 3), ("paper", 16, 1), ("centre-bilinear", 16, 1)]
+    r = t2[("paper", 16, 1)]
+    assert r["teacher_draws"] == "3" and r["edge_gcn_n"] == "3"  # replication over teacher draws
     assert float(r["edge_gcn_mean"]) == pytest.approx(0.011)
     assert float(r["node_gcn_std"]) == pytest.approx(0.01)
-    assert float(r["seed_edge_gcn"]) == 0.002 and float(r["seed_node_gcn"]) == 0.2847
+    assert float(r["seed_edge"]) == 0.002 and float(r["seed_node"]) == 0.2847
+    assert float(r["node_ratio_to_seed"]) == pytest.approx(0.31 / 0.2847) and r["seed_node_reproduced"] == "yes"
+    assert float(r["edge_ratio_to_seed"]) == pytest.approx(0.011 / 0.002)
+    assert float(r["product_floor"]) == pytest.approx(0.15)
     assert r["edge_gcn_selected_hyper"] == "depth=3 width=32 lr=0.001"
     assert r["edge_gain_significant"] == "true" and float(r["edge_gain"]) == pytest.approx(0.31 - 0.011)
+    cb = t2[("centre-bilinear", 16, 1)]
+    assert cb["teacher_draws"] == "2" and cb["node_sage_n"] == "0"
     t1 = _rows(built / "tables" / "table1_benchmarks.csv")
     assert [x["dataset"] for x in t1] == ["zinc"]
     assert float(t1[0]["deepsets_mean"]) == pytest.approx(0.61)
@@ -227,23 +251,36 @@ def test_graph_tables(built):
     md = (built / "tables" / "graphical_models.md").read_text()
     assert "missing (0/2)" in md and "Not run at this scale" in md  # ising section
     sweeps = _rows(built / "tables" / "sweeps_graph.csv")
-    assert len(sweeps) == 2 * 3 * 3 * 2  # cells x models x seeds x configs
-    assert sum(s["selected"] == "true" for s in sweeps) == 18
-    assert float(r["affine_floor"]) == 0.2 and float(r["target_std"]) == 0.5
+    assert len(sweeps) == (2 * 3 * 3 + 2 * 2) * 2  # (paper cells x models x draws + bilinear runs) x configs
+    assert sum(s["selected"] == "true" for s in sweeps) == 22
+    assert float(r["affine_floor"]) == pytest.approx(0.2) and float(r["target_std"]) == pytest.approx(0.5)
     assert float(r["node_sage_nrmse"]) == pytest.approx(0.11 / 0.5)
-    assert "x_v ~ N(0, I_10)" in (built / "tables" / "table2_planted_star.md").read_text()
+    md = (built / "tables" / "table2_planted_star.md").read_text()
+    assert "centre x_0 = 0; teacher eq. 4 (residual, mean over the other edges, no bias, no self weight)" in md
+    assert "sigma = relu, W_l ~ U(-1/sqrt(10), 1/sqrt(10)) iid; label = u^T h^(k)" in md
+    assert "centre-bilinear: x_v ~ N(0, I_10) at every node" in md
+    assert "**paper**: the seed's node RMSE is reproduced in every cell" in md
 
 
 def test_memory_threshold_table(built):
     rows = {(r["task"], r["model"], int(r["n"])): r for r in _rows(built / "tables" / "memory_threshold.csv")}
-    assert len(rows) == 8
+    assert len(rows) == 5 * 4
     assert rows[("planted_star", "edge_gcn", 32)]["min_width"] == "2"
-    assert rows[("planted_star", "node_gcn", 16)]["min_width"] == "8"  # 0.09 / 0.5 = 0.18 <= 0.2
-    assert rows[("planted_star", "node_gcn", 32)]["min_width"] == "32"  # 0.2 / 0.5 = 0.4 at width 8
-    assert rows[("duplicates", "node_gcn", 16)]["min_width"] == ""  # 0.9 < 0.95: never reached
-    assert rows[("duplicates", "node_gcn", 8)]["min_depth_x_width"] == "16"
+    assert rows[("planted_star", "node_sage", 32)]["min_width"] == "8"  # 0.08 / 0.5 = 0.16 <= 0.2
+    assert rows[("planted_star", "node_gcn", 16)]["min_width"] == ""  # 0.3 / 0.5: never reached
+    assert rows[("duplicates", "node_gcn", 64)]["min_depth_x_width"] == "32"
     assert rows[("planted_star", "edge_gcn", 16)]["target"] == "RMSE / leaf std <= 0.2"
-    assert "none reached" in (built / "tables" / "memory_threshold.md").read_text()
+    sage = rows[("planted_star", "node_sage", 8)]
+    # slope 1; rounding on the grid 2..32 (c = -0.3, -0.1, 0.1, 0.3): 1 - 0.1 (3 - log2 5) - 0.3 (4 - log2 9)
+    assert float(sage["slope"]) == pytest.approx(1.0) and sage["slope_reading"] == "grows"
+    assert float(sage["slope_ci_low"]) == pytest.approx(1 - 0.1 * (3 - math.log2(5)) - 0.3 * (4 - math.log2(9)))
+    edge = rows[("planted_star", "edge_gcn", 64)]
+    assert float(edge["slope"]) == pytest.approx(0, abs=1e-12)
+    assert float(edge["slope_ci_high"]) == pytest.approx(0.4)  # rounding (0.3 + 0.1) x 1
+    assert edge["slope_reading"] == "flat"
+    assert rows[("planted_star", "node_gcn", 8)]["excluded"].startswith("affine floor above the target")
+    md = (built / "tables" / "memory_threshold.md").read_text()
+    assert "none reached" in md and "Slope of log2(needed width)" in md
 
 
 def test_missing_listed_and_warned(built):
@@ -272,16 +309,27 @@ def test_claims_verdicts(built):
     assert "Holm-Bonferroni over 2 testable slices" in text
     assert "3 expected runs are missing" in text
     assert "vs GCN (node): 2 of 2 cells; vs SAGE (node): 2 of 2 cells" in text  # controls, Holm over 4 comparisons
+    assert "paper law, n = 3 teacher draws per cell" in text
+    assert "| centre-bilinear | 16 | 1 | GCN (node) |" in text and "| not judged | 0.2 / 0.15 |" in text
+    assert "per task: duplicates supported, planted_star supported" in text
+    assert "excluded: planted_star/GCN (node)" in text
     assert "| zinc | mae |" in text and "| equivalent |" in text
 
 
-def test_memory_claim_from_one_seed_is_not_run(tmp_path):
-    """The same memory readings from a single seed give no verdict: one seed decides nothing."""
-    expected = make_fixture(tmp_path, memory_seeds=1)
-    assert _build(tmp_path, expected, figures=False) == 0
-    text = (tmp_path / "claims.md").read_text()
-    assert "| Node models need memory growing with n, edge models do not | **not run at this scale** |" in text
-    assert "fewer than 2 seeds in a series (min 1): no verdict" in text
+def test_memory_claim_flat_node_series_is_not_supported_and_censored_is_inconclusive(tmp_path):
+    """A node series whose needed width stays at 2 for n = 8..64 is flat (interval below 0.5): not supported. A
+    node series that misses the target at the largest n is censored: inconclusive, whatever the others say."""
+    flat = {**MEMORY, ("duplicates", "node_gcn"): _threshold_series({8: 2, 16: 2, 32: 2, 64: 2}, 0.6, 0.96)}
+    expected = make_fixture(tmp_path / "flat", memory_seeds=1, memory=flat)
+    assert _build(tmp_path / "flat", expected, figures=False) == 0
+    text = (tmp_path / "flat" / "claims.md").read_text()
+    assert "| Node models need memory growing with n, edge models do not | **not supported** |" in text
+    censored = {**MEMORY, ("duplicates", "node_gcn"): _threshold_series({8: 2, 16: 4, 32: 8, 64: None}, 0.6, 0.96)}
+    expected = make_fixture(tmp_path / "cens", memory_seeds=1, memory=censored)
+    assert _build(tmp_path / "cens", expected, figures=False) == 0
+    text = (tmp_path / "cens" / "claims.md").read_text()
+    assert "| Node models need memory growing with n, edge models do not | **inconclusive** |" in text
+    assert "| duplicates | node_gcn | node | 8: 2; 16: 4; 32: 8; 64: none |" in text
 
 
 def test_equivalence_rule_counts_a_much_worse_edge_model_as_not_hidden(tmp_path):
@@ -314,7 +362,7 @@ def test_figures_written(built):
 def test_empty_inputs_never_crash(tmp_path):
     """No metrics at all (nothing trained): every output exists, cells say missing, claims say not run."""
     expected = [tmp_path / "train/pde/ks/nu0.1/fourier-r32-s0/ffno/seed0/metrics.json",
-                tmp_path / "train/graph/planted_star/n16-k1/edge_gcn/seed0/metrics.json"]
+                tmp_path / "train/graph/planted_star/n16-k1-paper-s0/edge_gcn/seed0/metrics.json"]
     assert _build(tmp_path, expected) == 0
     assert "missing (0/1)" in (tmp_path / "tables" / "pde_ks.md").read_text()
     assert "missing (0/1)" in (tmp_path / "tables" / "table2_planted_star.md").read_text()

@@ -121,7 +121,7 @@ def star(tmp_path_factory):
     from gapbench.graphs.data import write_dataset
 
     path = tmp_path_factory.mktemp("data") / "planted_star" / "n4-k1"
-    splits, meta, model = planted.make(planted.PlantedStarParams(4, 1, 30, 10))
+    splits, meta, model = planted.make(planted.PlantedStarParams(4, 1, 30, law="centre-bilinear"))
     write_dataset(path, splits, meta, {planted.MODEL_FILE: planted.save_model(model)})
     return path
 

@@ -188,21 +188,38 @@ def _float(kind: str, **kw) -> dict:
             **kw}
 
 
+PLANTED_LAWS = ("paper", "centre-bilinear")  # planted.py: the paper's law and this project's earlier one
 register_dataset_kind(DatasetKind(
-    "planted_star", "n{leaves}-k{depth}", {"leaves": INT, "depth": INT}, {"leaves": "leaves", "depth": "depths"},
+    "planted_star", "n{leaves}-k{depth}-{law}-s{data_seed}",
+    {"leaves": INT, "depth": INT, "law": PLANTED_LAWS, "data_seed": INT},
+    {"leaves": "leaves", "depth": "depths", "law": "laws", "data_seed": "data_seeds"},
     "node", "mse", "rmse",
     {"x": ("float32", ("N", None)), "edge_index": ("int64", (2, "E")), "y": ("float32", ("N",)),
      "label_mask": ("bool", ("N",))},
     params="gapbench.graphs.planted:PlantedStarParams", make="gapbench.graphs.planted:generate",
     verify_labels="gapbench.graphs.planted:verify_labels",
     flags=(Flag("leaves", _count(1, 1000000, required=True, help="leaves per star")),
-           Flag("depth", _count(0, 256, required=True, help="depth k of the planted edge GCN")),
-           Flag("width", _count(1, 4096, default=10, help="width of the planted edge GCN (default 10)"), "width"),
-           Flag("centre_features", {"action": argparse.BooleanOptionalAction, "default": True,
-                                    "help": "the centre gets N(0, I) features like the leaves (default); with "
-                                            "--no-centre-features x_0 = 0 (the paper's setting)"},
-                "centre_features")),
-    help="star graphs, targets from a random edge GCN (planted.py)"))
+           Flag("depth", _count(0, 256, required=True, help="depth k of the planted model")),
+           Flag("law", {"choices": PLANTED_LAWS, "default": "paper",
+                        "help": "paper: x_0 = 0, teacher eq. 4 without bias on 10-dim states (default); "
+                                "centre-bilinear: centre features and the edge_gcn teacher (planted.py)"}),
+           Flag("data_seed", _count(0, 2**31 - 1, default=0,
+                                    help="teacher draw: seeds the planted model (with the law and k, not the "
+                                         "leaves) and the graphs (default 0)")),
+           Flag("width", _count(1, 4096, default=10, help="centre-bilinear: width of the planted edge GCN "
+                                                          "(default 10; the paper law's states are 10-dim)"),
+                "width"),
+           Flag("activation", {"choices": ("relu", "tanh", "gelu", "silu", "identity"), "default": "relu",
+                               "help": "paper law: the nonlinearity sigma (default relu)"}, "activation"),
+           Flag("weight_law", {"choices": ("uniform", "normal"), "default": "uniform",
+                               "help": "paper law: W_l ~ U(-s/sqrt(10), s/sqrt(10)) (default) or N(0, s^2/10)"},
+                "weight_law"),
+           Flag("weight_scale", _float("positive", default=1.0, help="paper law: the scale s of W_l (default 1)"),
+                "weight_scale"),
+           Flag("readout", {"choices": ("projection", "first"), "default": "projection",
+                            "help": "paper law: label = u^T h^(k) with u drawn as W (default) or h^(k)'s first "
+                                    "coordinate"}, "readout")),
+    help="star graphs, targets from a random planted edge model (planted.py)"))
 
 register_dataset_kind(DatasetKind(
     "map", "n{n}", {"n": INT}, {"n": "n"}, "node", "bce", "accuracy",

@@ -1,6 +1,6 @@
 """PyG dataset classes of the synthetic graph sets, for use outside the pipeline.
 
-``PlantedStar(root, leaves=32, depth=3, split="train")`` is one split of the dataset directory
+``PlantedStar(root, leaves=32, depth=3, split="train")`` (law ``paper``, data seed 0) is one split of the dataset directory
 ``root/planted_star/n32-k3/``, the layout the pipeline writes under ``results/data/graphs/`` (docs/graph_data.md).
 If the directory exists, its dataset card must record the same generator parameters (else a StoreError names
 the differences, and nothing is touched); if it does not, the dataset is generated and written exactly as
@@ -57,15 +57,19 @@ class _SyntheticGraphs(InMemoryDataset):
 
 
 class PlantedStar(_SyntheticGraphs):
-    """Stars with ``leaves`` leaves; leaf targets from a random edge GCN of depth ``depth`` (planted.py)."""
+    """Stars with ``leaves`` leaves; leaf targets from a random planted model of depth ``depth`` under ``law``
+    (``paper`` or ``centre-bilinear``), teacher draw ``data_seed``; ``options``: the law's other settings
+    (planted.py: width, activation, weight_law, weight_scale, readout)."""
 
     kind = "planted_star"
 
     def __init__(self, root, leaves: int, depth: int, split: str = "train", n_graphs: int = N_GRAPHS,
-                 width: int = 10, fractions=SPLIT, seed: int = 0, transform=None):
+                 law: str = "paper", data_seed: int = 0, fractions=SPLIT, seed: int = 0, transform=None,
+                 **options):
         from gapbench.graphs.planted import PlantedStarParams
 
-        params = PlantedStarParams(leaves, depth, n_graphs, width, tuple(fractions), seed)
+        params = PlantedStarParams(leaves, depth, n_graphs, law=law, data_seed=data_seed,
+                                   split=tuple(fractions), seed=seed, **options)
         super().__init__(root, params, split, transform)
 
 

@@ -7,18 +7,18 @@ therefore part of the data's identity: changing a format changes the data drawn,
 
 Each kind's format is written once, in its registry entry (:attr:`gapbench.graphs.kinds.DatasetKind.variant`):
 
-=============  ======================  ==========================
-kind           variant                 parameters
-=============  ======================  ==========================
-planted_star   ``n{leaves}-k{depth}``  leaves, planted depth
-map            ``n{n}``                path vertices
-ising          ``{tree}``              tree family
-duplicates     ``n{n}``                leaves
-benchmark      ``{name}``              benchmark name
-=============  ======================  ==========================
+=============  ==========================================  ======================================
+kind           variant                                     parameters
+=============  ==========================================  ======================================
+planted_star   ``n{leaves}-k{depth}-{law}-s{data_seed}``   leaves, planted depth, law, data seed
+map            ``n{n}``                                    path vertices
+ising          ``{tree}``                                  tree family
+duplicates     ``n{n}``                                    leaves
+benchmark      ``{name}``                                  benchmark name
+=============  ==========================================  ======================================
 
 The training stage's ``memory`` experiment names its runs ``{task}-{variant}`` after the dataset it trains on
-(``planted_star-n16-k2``); :func:`memory_variant` and :func:`parse` (kind ``memory``) make and read that name.
+(``planted_star-n16-k2-paper-s0``); :func:`memory_variant` and :func:`parse` (kind ``memory``) make and read that name.
 :func:`wildcard_regex` turns a format into a Snakemake wildcard constraint.
 """
 

@@ -227,6 +227,23 @@ def accuracy_vs_cost(rows: list[PdeRow], figures_dir: Path) -> None:
     _save(fig, figures_dir, "accuracy_vs_cost")
 
 
+def _mean_over_repeats(pts: list[GraphRow], xkey: str) -> tuple[list[int], list[float], list[float]]:
+    """x, y, error of a line: one point per x; several rows at one x (planted stars: one per teacher draw) give
+    the mean and std of their means, a single row its own mean and std over seeds."""
+    by_x: dict[int, list[GraphRow]] = {}
+    for r in pts:
+        by_x.setdefault(int(r.params[xkey]), []).append(r)
+    x, y, e = [], [], []
+    for xv, rs in sorted(by_x.items()):
+        means = [r.test.mean for r in rs]
+        m = sum(means) / len(means)
+        x.append(xv)
+        y.append(m)
+        e.append((sum((v - m) ** 2 for v in means) / (len(means) - 1)) ** 0.5 if len(means) > 1
+                 else rs[0].test.std or 0.0)
+    return x, y, e
+
+
 def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.2), layout="constrained")
@@ -240,15 +257,13 @@ def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
             continue
         lines: dict[str, list[GraphRow]] = {}
         for r in sub:
-            key = (r.model, r.params["depth"] if kind == "planted_star" else None)
+            key = (r.model, f"{r.params.get('law', '')} k={r.params['depth']}" if kind == "planted_star" else None)
             lines.setdefault(key, []).append(r)
         variants: dict[str, str] = {}
         for key in sorted(lines, key=lambda k: (*model_rank(k[0]), str(k[1]))):
             pts = sorted(lines[key], key=lambda r: int(r.params[xkey]))
-            label = display(key[0]) + (f" (planted k={key[1]})" if key[1] is not None else "")
-            x = [int(r.params[xkey]) for r in pts]
-            y = [r.test.mean for r in pts]
-            e = [r.test.std or 0.0 for r in pts]
+            label = display(key[0]) + (f" (planted {key[1]})" if key[1] is not None else "")
+            x, y, e = _mean_over_repeats(pts, xkey)  # planted stars: mean ± std over teacher draws
             base = pts[0].base_model
             # colour: the model family (style.py); marker: the budget or planted depth (same marker = same setting)
             setting = f"{key[1]}" + (f"d{pts[0].budget_depth}w{pts[0].budget_width}" if pts[0].budget else "")
@@ -262,7 +277,8 @@ def node_vs_edge(rows: list[GraphRow], figures_dir: Path) -> None:
         ax.set_ylabel(f"test {sub[0].metric}")
         ax.set_title(title)
         _legend(ax)
-    fig.suptitle("Node (dashed) vs edge (solid) message passing; mean ± std over seeds (bars, bands)")
+    fig.suptitle("Node (dashed) vs edge (solid) message passing; mean ± std over seeds (planted star: over teacher "
+                 "draws; bars, bands)")
     _save(fig, figures_dir, "node_vs_edge")
 
 

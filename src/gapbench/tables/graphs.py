@@ -1,4 +1,5 @@
-"""Part I tables: ``table1_benchmarks``, ``table2_planted_star``, ``graphical_models``, and the full run/sweep CSVs.
+"""Part I tables: ``table1_benchmarks``, ``table2_planted_star`` (tables/planted.py), ``graphical_models``,
+``memory_threshold`` (tables/memory.py), and the full run/sweep CSVs.
 
 Each graph cell is (experiment, variant, model[-d{depth}-w{width}]); its value is the test metric of the model
 selected by validation (the trainer's choice, recorded in ``hyper``), mean ± std over seeds. The edge model is
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from gapbench.graphs.kinds import DATASET_KINDS
 from gapbench.registry import GRAPH_MODELS, order
-from gapbench.tables import memory, reference
+from gapbench.tables import memory, planted, reference
 from gapbench.train.graph_paths import EDGE_FEATURES
 from gapbench.tables.collect import Cell, Collection, read_csv_rows, split_model
 from gapbench.tables.render import (csv_text, fmt, fmt_summary, fmt_test, md_table, missing_section,
@@ -188,80 +189,6 @@ def table1(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
     return csv_rows, text
 
 
-# ------------------------------------------------------------------------------------------------ Table 2
-def _planted_reference(cells: dict) -> dict:
-    """The affine floor and the leaf-target std of a planted cell (recorded by every run from the dataset)."""
-    for r in cells.values():
-        ref = r.cell.first("affine_floor")
-        if isinstance(ref, dict):
-            return ref
-    return {}
-
-
-def _law_text(planted: list[GraphRow]) -> str:
-    centre = {r.params.get("centre_features") for r in planted} - {None}
-    where = ("every node, centre included" if centre == {True} else
-             "the leaves; the centre has no features (x_0 = 0)" if centre == {False} else
-             "the leaves (centre features as recorded per dataset)")
-    return ("Planted law: star, x_v ~ N(0, I_10) on " + where + "; targets = a randomly initialised edge GCN of "
-            "depth k, width 10, every weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), read off at the "
-            "leaves.")
-
-
-def table2(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
-    planted = [r for r in rows if r.experiment == "planted_star"]
-
-    def cellkey(r: GraphRow) -> tuple[int, int]:
-        return int(r.params.get("leaves", -1)), int(r.params.get("depth", -1))
-
-    keys = sorted({cellkey(r) for r in planted}, key=lambda k: (-k[0], -k[1]))
-    models = sorted({r.model for r in planted}, key=lambda m: (m != "edge_gcn", m != "node_gcn", model_rank(m)))
-    csv_rows, md_rows = [], []
-    for key in keys:
-        cells = {r.model: r for r in planted if cellkey(r) == key}
-        ref = _planted_reference(cells)
-        floor, std = ref.get("rmse"), ref.get("leaf_std")
-        out = {"leaves": key[0], "planted_depth": key[1], "variant": next(iter(cells.values())).variant,
-               "affine_floor": floor, "target_std": std}
-        md = [str(key[0]), str(key[1])]
-        for m in models:
-            r = cells.get(m)
-            s = r.test if r else Summary(None, None, 0, 0)
-            out.update(summary_cols(m, s))
-            out[f"{m}_nrmse"] = s.mean / std if s.mean is not None and std else None
-            out[f"{m}_selected_hyper"] = r.selected_hyper if r else ""
-            md.append((fmt_summary(s, r.cell.status) if r else "not configured")
-                      + (f" [{fmt(out[f'{m}_nrmse'], 3)}]" if out[f"{m}_nrmse"] is not None else ""))
-        md += [fmt(floor), fmt(std)]
-        ref_seed = reference.TABLE2.get(key, {})
-        for m in ("edge_gcn", "node_gcn"):
-            out[f"seed_{m}"] = ref_seed.get(m)
-            md.append(fmt(ref_seed.get(m)))
-        g = cells["edge_gcn"].edge_gain if "edge_gcn" in cells else None
-        out.update(test_cols("edge_gain", g))
-        md.append(fmt_test(g))
-        md.append("<br>".join(f"{m}: {cells[m].selected_hyper}" for m in models
-                              if m in cells and cells[m].selected_hyper))
-        csv_rows.append(out)
-        md_rows.append(md)
-    headers = ["leaves", "planted depth", *[f"{display(m)} RMSE [RMSE/std]" for m in models],
-               "affine floor", "target std", "seed edge", "seed node", "edge gain", "selected hyperparameters"]
-    text = ("# Table 2: planted star graphs, test RMSE (lower is better)\n\n"
-            + (_law_text(planted) + "\n\n" if planted else "") +
-            "Per (leaves, planted depth): test RMSE of the configuration selected by validation RMSE over the "
-            "sweep (depth, width, learning rate), mean ± std over seeds (n), and in brackets RMSE divided by the "
-            "std of the test leaf targets (comparable across cells). `affine floor`: the least-squares RMSE, on "
-            "the test split, of `a^T x_v + c_G` (own features plus one constant per graph) - every eq. 3 model "
-            "with a linear head is of that form on a star, so GCN (node) cannot go below it; a control (SAGE, "
-            "MLP read-out) below it has learnt what eq. 3 cannot. `seed` columns: the talk's Table 2. "
-            "edge gain = RMSE(node GCN) - RMSE(edge) (positive = edge better). "
-            f"Significance: {opts.describe()}; * significant, (ns) not, (n/t) not testable. Every configuration "
-            "tried is in sweeps_graph.csv.\n\n")
-    text += md_table(headers, md_rows) if md_rows else "_No planted-star runs configured._\n"
-    text += missing_section([run for r in planted for run in r.cell.runs if not run.usable])
-    return csv_rows, text
-
-
 # ------------------------------------------------------------------------------------------------ graphical models
 def _param_label(r: GraphRow) -> str:
     """The variant field naming the row in its kind's table section (``n`` unless the kind says otherwise)."""
@@ -380,10 +307,10 @@ def write(coll: Collection, tables_dir: Path, opts: StatsOptions, map_threshold:
     rows = build_rows(coll, opts)
     tables_dir = Path(tables_dir)
     for name, (csv_rows, text) in (("table1_benchmarks", table1(rows, opts)),
-                                   ("table2_planted_star", table2(rows, opts)),
+                                   ("table2_planted_star", planted.table2(rows, opts)),
                                    ("graphical_models", graphical_models(rows, opts, map_threshold)),
                                    ("memory_threshold", memory.table(rows, memory_targets or memory.MemoryTargets(),
-                                                                     model_rank))):
+                                                                     model_rank, opts.alpha))):
         write_text(tables_dir / f"{name}.csv", csv_text(csv_rows, None if csv_rows else EMPTY_COLUMNS[name]))
         write_text(tables_dir / f"{name}.md", text)
     runs = run_rows(coll)
@@ -396,7 +323,7 @@ def write(coll: Collection, tables_dir: Path, opts: StatsOptions, map_threshold:
 # Header of a table with no rows (nothing of that kind configured).
 EMPTY_COLUMNS = {
     "table1_benchmarks": ["dataset", "metric", "higher_is_better"],
-    "table2_planted_star": ["leaves", "planted_depth", "variant"],
+    "table2_planted_star": planted.EMPTY_COLUMNS,
     "graphical_models": ["section", "param", "experiment", "variant", "model"],
     "memory_threshold": memory.EMPTY_COLUMNS,
     "runs": ["experiment", "variant", "model", "seed", "status", "reason", "path"],

@@ -7,7 +7,7 @@ dataset, seed) writes the files of every run of its experiment: one ``gapbench t
 the models (a process per run would pay the Python and torch start-up per run, about 5 CPU seconds each). The
 experiments are the dataset kinds (:mod:`gapbench.graphs.kinds`, config section ``train.graph.{section}``) plus
 the memory experiment, which trains on the planted-star and duplicate datasets; its variant names the dataset:
-``memory/{task}-{variant}``, e.g. ``memory/planted_star-n16-k1``, ``memory/duplicates-n8``.
+``memory/{task}-{variant}``, e.g. ``memory/planted_star-n16-k1-paper-s0``, ``memory/duplicates-n8``.
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ def variants(config: dict, experiment: str) -> list[str]:
         return []
     if experiment == "memory":  # its own sizes; the datasets are made on demand by the graph_data rules
         mem = config["train"]["graph"]["memory"]
-        return ([variant_names.memory_variant("planted_star", leaves=n, depth=mem["planted_depth"])
+        return ([variant_names.memory_variant("planted_star", leaves=n, depth=mem["planted_depth"],
+                                              law=mem["planted_law"], data_seed=mem["planted_data_seed"])
                  for n in mem["planted_star"]] + [variant_names.memory_variant("duplicates", n=n) for n in mem["duplicates"]])
     return variant_names.of_config(config, experiments()[experiment])
 
