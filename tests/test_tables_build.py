@@ -329,7 +329,7 @@ def test_memory_claim_flat_node_series_is_not_supported_and_censored_is_inconclu
     assert _build(tmp_path / "cens", expected, figures=False) == 0
     text = (tmp_path / "cens" / "claims.md").read_text()
     assert "| Node models need memory growing with n, edge models do not | **inconclusive** |" in text
-    assert "| duplicates | node_gcn | node | 8: 2; 16: 4; 32: 8; 64: none |" in text
+    assert "| duplicates | GCN (node) | node | 8: 2; 16: 4; 32: 8; 64: none |" in text
 
 
 def test_equivalence_rule_counts_a_much_worse_edge_model_as_not_hidden(tmp_path):

@@ -383,7 +383,7 @@ register_graph_model("node_gcn", "gapbench.models.gnn:NodeGCN", family="node", l
 register_graph_model("node_sage", "gapbench.models.gnn:NodeSAGE", family="node", label="SAGE (node)",
                      color="#008080", marker="P")
 register_graph_model("node_bilinear", "gapbench.models.gnn_controls:NodeBilinear", family="node",
-                     label="bilinear (node)", color="#b8860b", marker="X")
+                     label="bilinear (node)", color="#b8860b", marker="h")
 register_graph_model("edge_gcn", "gapbench.models.gnn:EdgeGCN", family="edge", label="Edge-GCN",
                      color="tab:brown", marker="s", counterpart="node_gcn")
 register_graph_model("node_gcn_directed", "gapbench.models.gnn:NodeGCNDirected", family="node",
