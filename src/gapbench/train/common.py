@@ -137,23 +137,34 @@ def write_csv_atomic(path: Path | str, columns: Sequence[str], rows: Iterable[Ma
 
 
 class CurveLog:
-    """Per-epoch training curves kept in memory, stored inside checkpoints, written to CSV after each epoch.
+    """Per-epoch training curves kept in memory, stored inside checkpoints, appended to a CSV after each epoch.
 
     The rows are plain dicts of numbers, so they survive ``torch.load(weights_only=True)``; after a resume
     the log continues from the checkpoint's rows (rows of epochs that were not checkpointed are dropped).
+
+    Writing is append-only: the first write of a process rewrites the whole file from :attr:`rows` (atomically:
+    that drops rows a killed run wrote after its last checkpoint, and a torn last line), every later row is one
+    appended line. The bytes written per epoch are therefore one row, whatever the number of epochs so far.
     """
 
     def __init__(self, path: Path | str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]] = ()):
         self.path = Path(path)
         self.columns = list(columns)
         self.rows: list[dict[str, Any]] = [dict(r) for r in rows]
+        self._synced = False  # the file holds exactly ``rows`` (set by the first full write)
 
     def append(self, **row: Any) -> None:
         missing = set(self.columns) - set(row)
         if missing:
             raise ValueError(f"curve row lacks columns {sorted(missing)}")
         self.rows.append(row)
-        write_csv_atomic(self.path, self.columns, self.rows)
+        if not self._synced:
+            self.write()
+            return
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow([row[c] for c in self.columns])
+        with open(self.path, "a") as fh:
+            fh.write(buf.getvalue())
 
     def state(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.rows]
@@ -161,6 +172,7 @@ class CurveLog:
     def write(self) -> None:
         """Write every row (a finished run resumed only to rewrite its outputs appends none)."""
         write_csv_atomic(self.path, self.columns, self.rows)
+        self._synced = True
 
 
 # --------------------------------------------------------------------------------------------- checkpoints
@@ -320,7 +332,10 @@ def add_common_arguments(parser) -> None:
     parser.add_argument("--device", type=argtypes.device, default="auto",
                         help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N")
     parser.add_argument("--checkpoint-every", type=argtypes.positive_int, default=200, metavar="STEPS",
-                        help="save a checkpoint every STEPS optimiser steps (and at the end of every epoch)")
+                        help="save a checkpoint every STEPS optimiser steps of an epoch")
+    parser.add_argument("--checkpoint-interval", type=argtypes.non_negative_float, default=60.0, metavar="SECONDS",
+                        help="at the end of an epoch, save a checkpoint when SECONDS have passed since the last "
+                             "(0: every epoch); the end of the run and SIGTERM always save")
     parser.add_argument("--threads", type=argtypes.number(int, 0, 1024), default=0,
                         help="torch CPU threads (0: leave torch's default)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
