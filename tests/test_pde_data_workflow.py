@@ -73,6 +73,7 @@ def test_bad_pde_value_stops_snakemake_before_any_job(tmp_path):
     assert "pde.ks.nus[1]" in out and "> 0" in out and "Job stats" not in out
 
 
+@pytest.mark.slow
 def test_paper_config_builds_the_whole_dag():
     proc = _snakemake("-n", "--cores", "1", "--configfile", "configs/paper.yaml")
     assert proc.returncode == 0, proc.stderr[-3000:]

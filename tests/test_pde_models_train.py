@@ -169,6 +169,7 @@ def test_resume_after_kill_gives_identical_metrics(data_dir, tmp_path, monkeypat
     assert {k: again[k] for k in SCORES} == {k: reference[k] for k in SCORES}
 
 
+@pytest.mark.slow
 def test_sigterm_saves_checkpoint_and_exits_143(data_dir, tmp_path):
     out = tmp_path / "term"
     cmd = [sys.executable, "-m", "gapbench.cli", "train", "pde", "--data-dir", str(data_dir), "--model", "ffno",

@@ -129,6 +129,7 @@ def test_the_plugin_lives_outside_gapbench():
     assert "my_models" not in {p.stem for p in (REPO / "src").rglob("*.py")}
 
 
+@pytest.mark.slow
 def test_a_gru_mixer_from_a_plugin_is_trained_and_tabulated(plugin_run):
     rows = _rows(plugin_run / "results" / "tables" / "pde_ks.csv")
     by_model = {r["model"]: r for r in rows}
@@ -142,6 +143,7 @@ def test_a_gru_mixer_from_a_plugin_is_trained_and_tabulated(plugin_run):
     assert gru["delta_nrmse"] != "" and gru["beats_persistence"] in ("true", "false")  # compared like a built-in
 
 
+@pytest.mark.slow
 def test_a_graph_model_from_a_plugin_is_swept_and_tabulated(plugin_run):
     metrics = json.loads(next((plugin_run / "results/train/graph/planted_star").rglob(
         "edge_sum/seed0/metrics.json")).read_text())
@@ -150,6 +152,7 @@ def test_a_graph_model_from_a_plugin_is_swept_and_tabulated(plugin_run):
     assert "Edge-sum RMSE" in table2  # the plugin's label heads its column
 
 
+@pytest.mark.slow
 def test_the_plugins_curves_are_in_the_figures_with_their_registered_style(plugin_run):
     plugins = (plugin_run / "plugins").read_text()
     env = _env(Path(plugins)) | {"GAPBENCH_PLUGINS": "my_models"}
@@ -177,6 +180,7 @@ def test_an_unregistered_model_or_a_missing_plugin_is_one_clear_line(tmp_path):
             out.stderr
 
 
+@pytest.mark.slow
 def test_editing_a_plugin_changes_its_runs_code_version(tmp_path):
     """A checkpoint's code version covers the plugin's source, so an edited plugin retrains instead of resuming."""
     (tmp_path / "my_models.py").write_text(PLUGIN)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from gapbench.cli import main
@@ -38,6 +39,7 @@ def test_second_trainer_on_the_same_folder_is_refused(tmp_path, capsys):
     assert main(train) == 0 and (out / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_onerror_hint_repeats_the_configfile(repo, tmp_path):
     with open(repo / "configs" / "ci.yaml") as fh:
         config = yaml.safe_load(fh)

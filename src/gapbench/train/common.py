@@ -52,7 +52,8 @@ SIGTERM_EXIT = 143
 
 # --------------------------------------------------------------------------------------------- device, seeds
 def select_device(name: str = "auto") -> torch.device:
-    """``"auto"``: CUDA if available, else CPU; ``"cpu"``/``"cuda"``/``"cuda:1"``: that device.
+    """``"auto"``: CUDA if available, else CPU; ``"cpu"``/``"cuda"``/``"cuda:1"``: that device. On CUDA it
+    enables TF32 for float32 matmuls and convolutions (CPU results are unchanged).
 
     Raises ``ConfigError`` when CUDA is requested but absent (a clear message instead of a CUDA traceback).
     """
@@ -60,11 +61,12 @@ def select_device(name: str = "auto") -> torch.device:
 
     if not DEVICE.fullmatch(str(name)):
         raise ConfigError(f"device {name!r} is not allowed; allowed: auto, cpu, cuda, cuda:N")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"--device {name}: CUDA is not available on this machine (use auto or cpu)")
+    if device.type == "cuda":  # TF32 tensor cores for float32 matmuls and convolutions (10-bit mantissa products)
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     return device
 
 
