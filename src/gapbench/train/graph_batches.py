@@ -137,13 +137,14 @@ class Prepared:
 
 
 def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
-    """Load the three splits of a dataset onto the device (``gapbench.graphs.data.load``)."""
-    from gapbench.graphs.data import load
+    """Load the three splits of a dataset onto the device (:func:`gapbench.graphs.storage.read_split`: no PyG
+    import)."""
+    from gapbench.graphs.storage import read_split
     from gapbench.train import common
 
     device = common.select_device(device_name)
-    splits = {s: load(data_path, s) for s in ("train", "valid", "test")}
-    meta = splits["train"].meta
+    read = {s: read_split(data_path, s) for s in ("train", "valid", "test")}
+    meta, splits = read["train"][0], {s: graphs for s, (_, graphs) in read.items()}
     task = task_for(meta, splits["train"])
     data = {s: GraphBatches(ds, task, device) for s, ds in splits.items()}
     info = merge_feature_info(*(d.feature_info() for d in data.values()))
