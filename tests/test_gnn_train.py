@@ -250,3 +250,15 @@ def test_sweep_bookkeeping_per_epoch_and_configuration_is_constant(star, tmp_pat
     assert len(ckpts) == 2 * n_configs
     assert sorted(full) == ["curves.csv", "curves.csv", "sweep.csv"]
     assert len(read_csv(tmp_path / "curves.csv")) == n_configs * epochs
+
+
+def test_eval_every_validates_every_kth_epoch_and_the_last(star, tmp_path):
+    """eval_every 2 over 5 epochs: validation after epochs 2, 4 and 5 only, so the best epoch is one of them;
+    the training steps are those of eval_every 1 (same train losses)."""
+    every = tg.run(spec(star, tmp_path / "k1", depths=[1], epochs=5))
+    sparse = tg.run(spec(star, tmp_path / "k2", depths=[1], epochs=5, eval_every=2))
+    rows = read_csv(tmp_path / "k2" / "curves.csv")
+    validated = [int(r["epoch"]) + 1 for r in rows if r["valid"] not in ("", "nan")]
+    assert validated == [2, 4, 5] and sparse["best_epoch"] + 1 in validated
+    assert [r["train_loss"] for r in rows] == [r["train_loss"] for r in read_csv(tmp_path / "k1" / "curves.csv")]
+    assert every["n_configs"] == sparse["n_configs"] == 1

@@ -71,6 +71,7 @@ class GraphTrainSpec:
     widths: list[int] = field(default_factory=lambda: [32])
     lrs: list[float] = field(default_factory=lambda: [0.01])
     epochs: int = 30
+    eval_every: int = 1
     batch_size: int = 32
     weight_decay: float = 0.0
     activation: str = "relu"
@@ -124,8 +125,8 @@ def _scheduler(optimizer, spec: GraphTrainSpec, steps_per_epoch: int, task: Task
 
 class ConfigTrainer:
     """One configuration of the sweep as a :class:`gapbench.train.loop.Trainer`: Adam steps on the training
-    split, the validation metric every epoch (also stepping the plateau schedule), and at each best epoch its
-    test metric and weights.
+    split, the validation metric every ``eval_every`` epochs and after the last (also stepping the plateau
+    schedule), and at each best epoch its test metric and weights.
 
     The batch order of epoch ``t`` is drawn from ``derived_seed(seed, "batches", c, t)``; dropout draws from the
     global torch RNG, re-seeded with ``derived_seed(seed, "dropout", c, t)`` at the start of epoch ``t`` and
@@ -180,7 +181,9 @@ class ConfigTrainer:
             self.sched.step()
         return loss, ng
 
-    def validate(self, state: LoopState) -> float:
+    def validate(self, state: LoopState) -> float | None:
+        if state.epoch % self.spec.eval_every and state.epoch != self.spec.epochs:
+            return None  # no validation this epoch: it cannot be the best one, the plateau schedule waits
         valid = evaluate(self.model, self.data["valid"], self.task, self.eval_bs)
         if self.spec.schedule == "plateau" and not math.isnan(valid):
             self.sched.step(valid)
@@ -193,16 +196,16 @@ class ConfigTrainer:
         self.best_test = evaluate(self.model, self.data["test"], self.task, self.eval_bs)
         self.best_state = common.tensor_state(self.model.state_dict())
 
-    def curve_row(self, state: LoopState, train_loss: float, valid: float, elapsed: float) -> dict:
+    def curve_row(self, state: LoopState, train_loss: float, valid: float | None, elapsed: float) -> dict:
         h = self.hyper
         return dict(config=self.ci, depth=h.depth, width=h.width, lr=h.lr, epoch=state.epoch - 1, train_loss=train_loss,
-                    valid=valid, lr_now=self.opt.param_groups[0]["lr"], elapsed_s=round(self.clock.elapsed, 3))
+                    valid=math.nan if valid is None else valid, lr_now=self.opt.param_groups[0]["lr"], elapsed_s=round(self.clock.elapsed, 3))
 
 
 # ---------------------------------------------------------------------------------------------- the sweep
 def signature(spec: GraphTrainSpec, meta: dict) -> dict:
     """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
-    keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
+    keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "eval_every", "batch_size", "weight_decay", "activation",
             "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "schedule", "plateau_factor",
             "plateau_patience", "min_lr")
     files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
@@ -221,8 +224,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
 
     if spec.model not in GRAPH_MODELS:
         raise ConfigError(f"--model {spec.model!r}: choose from {', '.join(GRAPH_MODELS)} (plugins register more)")
-    if spec.epochs < 1 or spec.batch_size < 1:
-        raise ConfigError("--epochs and --batch-size must be >= 1")
+    if spec.epochs < 1 or spec.batch_size < 1 or spec.eval_every < 1:
+        raise ConfigError("--epochs, --eval-every and --batch-size must be >= 1")
     if spec.threads:
         torch.set_num_threads(spec.threads)
     common.seed_everything(spec.seed)
@@ -355,7 +358,7 @@ def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
             path = out.format(model=model, depth=depths[0], width=widths[0])
             specs.append(GraphTrainSpec(
                 data=args.data, out=Path(path), model=model, seed=args.seed, depths=depths, widths=widths,
-                lrs=args.lrs, epochs=args.epochs, batch_size=args.batch_size, weight_decay=args.weight_decay,
+                lrs=args.lrs, epochs=args.epochs, eval_every=args.eval_every, batch_size=args.batch_size, weight_decay=args.weight_decay,
                 activation=args.activation, reduce=args.reduce, pool=args.pool, norm=args.norm,
                 dropout=args.dropout, head_layers=heads[model], edge_features=not args.node_features_only,
                 schedule=args.schedule, plateau_factor=args.plateau_factor,
@@ -397,6 +400,9 @@ def register(sub) -> None:
     p.add_argument("--widths", type=A.number(int, 1, 16384), nargs="+", default=[32], help="sweep: embedding widths")
     p.add_argument("--lrs", type=A.positive_float, nargs="+", default=[0.01], help="sweep: Adam learning rates")
     p.add_argument("--epochs", type=A.positive_int, default=30, help="epochs per configuration")
+    p.add_argument("--eval-every", type=A.positive_int, default=1, metavar="EPOCHS",
+                   help="validate every EPOCHS epochs and after the last; only validated epochs can be selected "
+                        "as a configuration's best, and the plateau schedule counts validations, not epochs")
     p.add_argument("--batch-size", type=A.positive_int, default=32, help="graphs per mini-batch")
     p.add_argument("--weight-decay", type=A.non_negative_float, default=0.0, help="Adam weight decay")
     p.add_argument("--activation", default="relu", choices=("relu", "tanh", "gelu", "silu", "identity"),
