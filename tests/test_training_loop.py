@@ -173,3 +173,35 @@ def test_loss_sum_stays_on_device_and_a_non_finite_loss_stops_the_run(tmp_path):
     rows = (tmp_path / "ok" / "curves.csv").read_text().splitlines()
     expected = sum(float(torch.tensor(1 + b / 10)) * 2 for b in range(STEPS)) / (2 * STEPS)
     assert float(rows[2].split(",")[1]) == expected and state.step_time_s > 0
+
+
+@pytest.mark.gpu
+def test_a_cuda_training_step_does_not_synchronise_with_the_host(tmp_path):
+    """CUDA's sync debug mode raises on any synchronising call made while an epoch's steps run (model step, Adam,
+    the loop's loss sum and bookkeeping); the loop reads the loss sum once, after the epoch's last step."""
+    device = common.select_device("cuda")
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1)).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, capturable=True)
+    xs = [torch.randn(32, 8, device=device) for _ in range(STEPS)]
+
+    class CudaTrainer(Scripted):
+        def batches(self, state):
+            torch.cuda.set_sync_debug_mode("error")
+            try:
+                yield from xs[state.batch:]
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+
+        def step(self, x, state):
+            opt.zero_grad(set_to_none=True)
+            loss = model(x).square().mean()
+            loss.backward()
+            opt.step()
+            return loss, 32
+
+    loop = _loop(tmp_path, epochs=2, patience=0, every=10**6)
+    loop.finite_every = 10**6
+    state = loop.run(CudaTrainer([0.5, 0.4]), LoopState(), Bar())
+    assert state.epoch == 2 and state.done
+    rows = (tmp_path / "curves.csv").read_text().splitlines()
+    assert len(rows) == 3 and all(math.isfinite(float(r.split(",")[1])) for r in rows[1:])
