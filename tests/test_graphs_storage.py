@@ -49,3 +49,20 @@ def test_graph_training_set_up_imports_no_pyg(datasets):
             "print(len(p.data['train']), 'torch_geometric' in sys.modules, 'torch._dynamo' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert int(out[0]) > 0 and out[1:] == ["False", "False"]
+
+
+def test_vectorised_collate_equals_per_graph_offsets(datasets):
+    """The batch's edge_index (each graph's edges shifted by the nodes before it) and graph-of-node vector, built
+    by expanding the sizes on the device, equal the per-graph loop."""
+    from gapbench.train.graph_batches import GraphBatches
+    from gapbench.train.graph_tasks import task_for
+
+    for path in datasets:
+        meta, graphs = read_split(path, "train")
+        data = GraphBatches(graphs, task_for(meta, graphs), "cpu")
+        idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(0)).tolist()[:5]
+        x, ei, batch, _, ng, _, _ = data.collate(idx)
+        offsets = [sum(data.n[j] for j in idx[:k]) for k in range(len(idx))]
+        assert torch.equal(ei, torch.cat([data.ei[i] + o for i, o in zip(idx, offsets)], dim=1)), path
+        assert batch.tolist() == [k for k, i in enumerate(idx) for _ in range(data.n[i])] and ng == len(idx)
+        assert torch.equal(x, torch.cat([data.x[i] for i in idx]))

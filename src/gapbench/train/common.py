@@ -70,6 +70,16 @@ def select_device(name: str = "auto") -> torch.device:
     return device
 
 
+def to_device(tensor: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """``tensor`` (on the host) on ``device``; to CUDA through pinned memory and an asynchronous copy (a copy
+    from pageable memory waits for the device's queue to drain: a host synchronisation per step)."""
+    import torch
+
+    if torch.device(device).type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices); make CPU kernels deterministic.
 

@@ -196,7 +196,7 @@ class SurrogateTrainer:
         perm = torch.randperm(self.n_train, generator=C.generator(self.run.seed, "batches", state.epoch))
         bs = self.tp.batch_size
         for b in range(state.batch, self.steps_per_epoch):
-            yield self.train_dev[perm[b * bs : (b + 1) * bs].to(self.device)]
+            yield self.train_dev[C.to_device(perm[b * bs : (b + 1) * bs], self.device)]
 
     def step(self, u, state: LoopState):
         import torch
@@ -207,7 +207,7 @@ class SurrogateTrainer:
         inp, target = u[:, :-1], u[:, 1:]
         if tp.train_noise > 0:
             noise = torch.randn(inp.shape, generator=C.generator(self.run.seed, "noise", state.step))
-            inp = inp + tp.train_noise * self.model.sigma * noise.to(self.device)
+            inp = inp + tp.train_noise * self.model.sigma * C.to_device(noise, self.device)
         lr = cosine_lr(tp.lr, state.step, self.total_steps)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
