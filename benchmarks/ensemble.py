@@ -110,7 +110,8 @@ def main() -> None:
 
     torch.set_num_threads(1)
     print(f"CPU, 1 thread; K = {args.k}; {args.steps} Adam steps of 32 planted-star graphs (n32-k3), depth 2, width 32")
-    print(f"{'model':>10} {'ensemble/(K x one)':>19} {'ops/sample one':>15} {'ops/sample ens':>15} {'float64 max |diff|':>19}")
+    print(f"{'model':>10} {'ensemble/(K x one)':>19} {'ops/sample one':>15} {'ops/sample ens':>15} "
+          f"{'float64 max |diff|':>19}")
     for name in args.models:
         task, models, batches = _setup(name, args.k, torch.float32)
         seq_step, _ = sequential(task, models[:1], batches, args.steps)

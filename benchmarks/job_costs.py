@@ -136,7 +136,8 @@ def main() -> None:
         by_rule[job["rule"]].append(job)
     total_cpu = sum(j["cpu"] for j in jobs)
     print(f"{results}: {len(jobs)} jobs, {total_cpu:.1f} CPU-seconds, {sum(j['wall'] for j in jobs):.1f} job wall-s")
-    print(f"\n{'rule':<34} {'jobs':>5} {'CPU-s':>8} {'wall-s':>8} {'CPU share':>9} {'start-up s':>10} {'start-up CPU-s':>14}")
+    print(f"\n{'rule':<34} {'jobs':>5} {'CPU-s':>8} {'wall-s':>8} {'CPU share':>9} {'start-up s':>10} "
+          f"{'start-up CPU-s':>14}")
     startup_total = 0.0
     for rule in sorted(by_rule, key=lambda r: -sum(j["cpu"] for j in by_rule[r])):
         rows = by_rule[rule]

@@ -199,14 +199,15 @@ class ConfigTrainer:
     def curve_row(self, state: LoopState, train_loss: float, valid: float | None, elapsed: float) -> dict:
         h = self.hyper
         return dict(config=self.ci, depth=h.depth, width=h.width, lr=h.lr, epoch=state.epoch - 1, train_loss=train_loss,
-                    valid=math.nan if valid is None else valid, lr_now=self.opt.param_groups[0]["lr"], elapsed_s=round(self.clock.elapsed, 3))
+                    valid=math.nan if valid is None else valid, lr_now=self.opt.param_groups[0]["lr"],
+                    elapsed_s=round(self.clock.elapsed, 3))
 
 
 # ---------------------------------------------------------------------------------------------- the sweep
 def signature(spec: GraphTrainSpec, meta: dict) -> dict:
     """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
-    keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "eval_every", "batch_size", "weight_decay", "activation",
-            "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "schedule", "plateau_factor",
+    keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "eval_every", "batch_size", "weight_decay",
+            "activation", "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "schedule", "plateau_factor",
             "plateau_patience", "min_lr")
     files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
     return resume.signature({k: getattr(spec, k) for k in keep}, resume.GRAPH_CODE + plugin_code(spec.model),
@@ -358,7 +359,8 @@ def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
             path = out.format(model=model, depth=depths[0], width=widths[0])
             specs.append(GraphTrainSpec(
                 data=args.data, out=Path(path), model=model, seed=args.seed, depths=depths, widths=widths,
-                lrs=args.lrs, epochs=args.epochs, eval_every=args.eval_every, batch_size=args.batch_size, weight_decay=args.weight_decay,
+                lrs=args.lrs, epochs=args.epochs, eval_every=args.eval_every, batch_size=args.batch_size,
+                weight_decay=args.weight_decay,
                 activation=args.activation, reduce=args.reduce, pool=args.pool, norm=args.norm,
                 dropout=args.dropout, head_layers=heads[model], edge_features=not args.node_features_only,
                 schedule=args.schedule, plateau_factor=args.plateau_factor,

@@ -130,7 +130,8 @@ SWEEP_SETTINGS = ("models", "lrs", "epochs", "batch_size", "activation", "weight
 def job_params(config: dict, experiment: str) -> dict:
     """The params of one sweep job of ``experiment`` (a train_graph rule): the section's sweep settings, its grid
     (``depths`` and ``widths``, or the ``DEPTHxWIDTH`` budgets), ``--head-layers``, and the stage's device,
-    checkpoint interval and validation interval, all read from ``train.graph`` here rather than key by key in each rule."""
+    checkpoint interval and validation interval, all read from ``train.graph`` here rather than key by key in each
+    rule."""
     section = config["train"]["graph"][experiment]
     grid = ({"budgets": budgets(section)} if "budgets" in section or experiment == "memory"
             else {"depths": section["depths"], "widths": section["widths"]})

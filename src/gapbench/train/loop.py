@@ -12,8 +12,8 @@ same for every trainer, and guarantees:
   loss sums, the best validation value and its epoch, validations without improvement, done, training time,
   optimiser-step time) is saved with the trainer's tensors every ``checkpoint_every`` optimiser steps, at the
   end of an epoch when ``save_interval_s`` seconds have passed since the last save (0: every epoch), at the
-  end of the run and on SIGTERM. A run restarted from it continues at step ``state.batch`` of epoch ``state.epoch``, repeating and
-  skipping none; a trainer that derives every random draw from ``(seed, epoch, step)`` or restores the RNG
+  end of the run and on SIGTERM. A run restarted from it continues at step ``state.batch`` of epoch
+  ``state.epoch``, repeating and skipping none; a trainer that derives every random draw from ``(seed, epoch, step)`` or restores the RNG
   state it saved ends with the metrics of an uninterrupted run (bitwise on CPU).
 * **SIGTERM** (:class:`gapbench.train.common.SigtermGuard`): checked after every step and at the end of every
   epoch; it saves a checkpoint and exits with status 143.
@@ -23,8 +23,8 @@ same for every trainer, and guarantees:
 * **No host synchronisation per step.** The epoch's loss sum is accumulated on the loss's device (float64, the
   same additions as Python floats, so CPU results are unchanged); it is read, and checked finite, every
   ``finite_every`` steps, at checkpoints and at the end of the epoch. A non-finite loss raises
-  ``GapbenchError("training diverged: ...")`` naming the steps where it appeared. ``state.step_time_s`` sums the wall time of the
-  optimiser steps (on CUDA: the time to queue them, plus the waits at those reads).
+  ``GapbenchError("training diverged: ...")`` naming the steps where it appeared. ``state.step_time_s`` sums the
+  wall time of the optimiser steps (on CUDA: the time to queue them, plus the waits at those reads).
 * **Best epoch.** An epoch's validation value ``v`` that is better (``Trainer.better``) than ``state.best`` makes
   it the best (``state.best``, ``state.best_epoch`` = epochs finished then) and calls ``Trainer.keep_best``
   (write ``best.pt``, keep weights and test score), before that epoch's checkpoint.
