@@ -14,7 +14,8 @@ same for every trainer, and guarantees:
   end of an epoch when ``save_interval_s`` seconds have passed since the last save (0: every epoch), at the
   end of the run and on SIGTERM. A run restarted from it continues at step ``state.batch`` of epoch
   ``state.epoch``, repeating and skipping none; a trainer that derives every random draw from
-  ``(seed, epoch, step)`` or restores the RNG state it saved ends with the metrics of an uninterrupted run (bitwise on CPU).
+  ``(seed, epoch, step)`` or restores the RNG state it saved ends with the metrics of an uninterrupted run
+  (bitwise on CPU).
 * **SIGTERM** (:class:`gapbench.train.common.SigtermGuard`): checked after every step and at the end of every
   epoch; it saves a checkpoint and exits with status 143.
 * **Curves.** After every epoch the trainer's row is appended to ``curves.csv`` (one line; the first write of
