@@ -16,15 +16,17 @@ from gapbench.graphs.storage import StoredGraph, read_split
 
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory):
-    """One small dataset of every synthetic kind (node and graph targets, edge features, masks, pair indices)."""
+    """One small dataset of every synthetic kind (node and graph targets, edge features, masks, pair indices),
+    and one whose valid and test splits hold one graph (stored without slices)."""
     root, split = tmp_path_factory.mktemp("storage"), (0.6, 0.2, 0.2)
     splits, meta, model = planted.make(planted.PlantedStarParams(4, 1, 20, 10))
     write_dataset(root / "planted", splits, meta, {planted.MODEL_FILE: planted.save_model(model)})
     for kind, made in (("map", map_paths.make(map_paths.MapParams(16, 20, 0.1, split))),
                        ("ising", ising.make(ising.IsingParams("path", 20, split=split))),
-                       ("duplicates", duplicates.make(duplicates.DuplicatesParams(8, 20, split)))):
+                       ("duplicates", duplicates.make(duplicates.DuplicatesParams(8, 20, split))),
+                       ("one", duplicates.make(duplicates.DuplicatesParams(8, 10)))):  # splits of 1 graph
         write_dataset(root / kind, *made)
-    return [root / name for name in ("planted", "map", "ising", "duplicates")]
+    return [root / name for name in ("planted", "map", "ising", "duplicates", "one")]
 
 
 def test_read_split_gives_pyg_s_graphs(datasets):

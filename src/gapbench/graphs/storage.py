@@ -33,10 +33,14 @@ class StoredGraph(SimpleNamespace):
         return None
 
 
-def _cut(data: dict, slices: dict) -> list[StoredGraph] | None:
+def _cut(data: dict, slices: dict | None) -> list[StoredGraph] | None:
     import torch
 
-    if "x" not in data or set(slices) != set(data) or not all(isinstance(v, torch.Tensor) for v in data.values()):
+    if "x" not in data or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        return None
+    if slices is None:  # a split of one graph is stored without slices
+        return [StoredGraph(**data, num_nodes=int(data["x"].shape[0]))]
+    if not isinstance(slices, dict) or set(slices) != set(data):
         return None
     n_graphs = len(slices["x"]) - 1
     bounds = {k: s.tolist() for k, s in slices.items()}
