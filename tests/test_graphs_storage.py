@@ -1,5 +1,5 @@
-"""Training reads graph splits without PyG (gapbench.graphs.storage): the same graphs as PyG's loader, and no
-torch_geometric (nor torch._dynamo) import in a training job."""
+"""Training reads graph splits without PyG (gapbench.graphs.storage): the same graphs as PyG's loader, no
+torch_geometric (nor torch._dynamo) import when a training job loads its data, and the vectorised collate."""
 
 from __future__ import annotations
 
