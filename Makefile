@@ -1,6 +1,7 @@
 # gapbench: two commands do everything on a fresh Debian machine.
 #   make run   -> set-up, then the whole pipeline on config.yaml
-#   make test  -> set-up, then the test suite
+#   make test  -> set-up, then the fast test tier (not marked slow: <= 5 min on 2 cores)
+#   make test-all -> set-up, then the whole suite (end-to-end Snakemake runs included; what CI runs)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -16,7 +17,7 @@ export OMP_NUM_THREADS ?= 1
 # Rules run `python3 -m gapbench` (src/ on PYTHONPATH): the venv's bin/ must come first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup system-deps run test lint bench clean
+.PHONY: setup system-deps run test test-all lint bench bench-gpu clean
 
 system-deps:
 	@if [ "$(SKIP_APT)" = 1 ]; then echo "gapbench set-up: SKIP_APT=1, not checking $(APT_PACKAGES)"; \
@@ -35,6 +36,9 @@ run: setup
 	$(BIN)/snakemake --workflow-profile workflow/profiles/default --cores $(CORES) --configfile config.yaml
 
 test: setup
+	$(BIN)/python -m pytest -q -m "not slow" tests
+
+test-all: setup
 	$(BIN)/python -m pytest -q tests
 
 lint: setup
@@ -42,7 +46,13 @@ lint: setup
 	$(BIN)/snakefmt --check Snakefile workflow/
 
 bench: setup
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/*.py; do case $$b in */job_costs.py|*/gpu_step.py) continue;; esac; \
+	  echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Throughput, kernels per step and memory of one training step of every model family, on the GPU when there
+# is one (else on the CPU, and it says so).
+bench-gpu: setup
+	$(BIN)/python benchmarks/gpu_step.py
 
 clean:
 	rm -rf results/* .snakemake

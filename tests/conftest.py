@@ -32,3 +32,31 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def ci_pipeline(tmp_path_factory) -> Path:
+    """The whole pipeline of configs/ci.yaml run once per session in a temporary directory; the slow end-to-end
+    tests of the stages (graph data, PDE data, PDE training) check its outputs instead of running their own."""
+    import subprocess
+
+    workdir = tmp_path_factory.mktemp("ci_pipeline")
+    proc = subprocess.run([str(BIN / "snakemake"), *ci_snakemake_args(workdir), "--cores", "2"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return workdir
+
+
+def ci_snakemake_args(workdir: Path) -> list[str]:
+    """Snakemake arguments of a run of configs/ci.yaml in ``workdir``."""
+    return ["-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile",
+            str(REPO / "configs" / "ci.yaml")]
+
+
+def nothing_to_do(workdir: Path, *targets: str) -> bool:
+    """Does a dry run of ``targets`` in the ci pipeline's ``workdir`` find nothing to do?"""
+    import subprocess
+
+    again = subprocess.run([str(BIN / "snakemake"), *ci_snakemake_args(workdir), "-n", *targets],
+                           capture_output=True, text=True)
+    return again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -20,6 +22,7 @@ def _dry_run():
     return module.dry_run
 
 
+@pytest.mark.slow
 def test_paper_dag_builds_with_every_stage():
     counts, elapsed = _dry_run()(REPO / "configs" / "paper.yaml")
     total = counts.pop("total")

@@ -16,6 +16,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,6 +52,7 @@ def _interpreter_without_gapbench(root: Path) -> Path:
     return root / "bin" / "python"
 
 
+@pytest.mark.slow
 def test_a_rule_runs_with_gapbench_absent_from_site_packages(tmp_path):
     python = _interpreter_without_gapbench(tmp_path / "venv")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}

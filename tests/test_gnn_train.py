@@ -236,3 +236,34 @@ def bench_has_edge_features(data) -> bool:
     from gapbench.graphs.data import load
 
     return getattr(load(data, "train")[0], "edge_attr", None) is not None
+
+
+@pytest.mark.parametrize("lrs,epochs", [([0.01], 2), ([0.01, 0.003, 0.001], 6)])
+def test_sweep_bookkeeping_per_epoch_and_configuration_is_constant(star, tmp_path, monkeypatch, lrs, epochs):
+    """A long sweep writes what a short one does per configuration: two checkpoints (its end and the sweep's), and
+    curves.csv / sweep.csv in full once or twice per process (rows are appended), whatever the epochs."""
+    from gapbench.train import common, loop
+
+    ckpts, full = [], []
+    real_save, real_csv = common.save_checkpoint, common.write_csv_atomic
+    monkeypatch.setattr(loop, "save_checkpoint", lambda p, s: (ckpts.append(p), real_save(p, s)))
+    monkeypatch.setattr(common, "save_checkpoint", lambda p, s: (ckpts.append(p), real_save(p, s)))
+    monkeypatch.setattr(common, "write_csv_atomic", lambda p, *a: (full.append(p.name), real_csv(p, *a)))
+    m = tg.run(spec(star, tmp_path, lrs=lrs, epochs=epochs, checkpoint_every=10**6, checkpoint_interval=1e9))
+    n_configs = 2 * len(lrs)
+    assert m["n_configs"] == n_configs and 0 < m["step_time_s"] <= m["train_time_s"]
+    assert len(ckpts) == 2 * n_configs
+    assert sorted(full) == ["curves.csv", "curves.csv", "sweep.csv"]
+    assert len(read_csv(tmp_path / "curves.csv")) == n_configs * epochs
+
+
+def test_eval_every_validates_every_kth_epoch_and_the_last(star, tmp_path):
+    """eval_every 2 over 5 epochs: validation after epochs 2, 4 and 5 only, so the best epoch is one of them;
+    the training steps are those of eval_every 1 (same train losses)."""
+    every = tg.run(spec(star, tmp_path / "k1", depths=[1], epochs=5))
+    sparse = tg.run(spec(star, tmp_path / "k2", depths=[1], epochs=5, eval_every=2))
+    rows = read_csv(tmp_path / "k2" / "curves.csv")
+    validated = [int(r["epoch"]) + 1 for r in rows if r["valid"] not in ("", "nan")]
+    assert validated == [2, 4, 5] and sparse["best_epoch"] + 1 in validated
+    assert [r["train_loss"] for r in rows] == [r["train_loss"] for r in read_csv(tmp_path / "k1" / "curves.csv")]
+    assert every["n_configs"] == sparse["n_configs"] == 1

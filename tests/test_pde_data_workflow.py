@@ -73,6 +73,7 @@ def test_bad_pde_value_stops_snakemake_before_any_job(tmp_path):
     assert "pde.ks.nus[1]" in out and "> 0" in out and "Job stats" not in out
 
 
+@pytest.mark.slow
 def test_paper_config_builds_the_whole_dag():
     proc = _snakemake("-n", "--cores", "1", "--configfile", "configs/paper.yaml")
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -86,10 +87,11 @@ def test_paper_config_builds_the_whole_dag():
 
 
 @pytest.mark.slow
-def test_ci_config_runs_the_pde_data_stage_end_to_end(tmp_path):
-    proc = _snakemake("-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--cores", "2", "pde_data",
-                      "--configfile", str(REPO / "configs" / "ci.yaml"))
-    assert proc.returncode == 0, proc.stderr[-4000:]
+def test_ci_config_runs_the_pde_data_stage_end_to_end(ci_pipeline):
+    """The PDE data of the session's ci pipeline run: stores checked, shapes, seeds, temporary shards removed."""
+    from conftest import nothing_to_do
+
+    tmp_path = ci_pipeline
     config = validate_config(_config("configs/ci.yaml"))
     for target in plan.targets(config):
         path = tmp_path / target
@@ -105,6 +107,4 @@ def test_ci_config_runs_the_pde_data_stage_end_to_end(tmp_path):
     assert not list(tmp_path.glob("results/data/pde/*/*/sim/*/shard*.zarr"))  # temp() shards removed
     assert list(tmp_path.glob("results/logs/pde/ks/nu0.1/sim/train/shard1.log"))
     assert list(tmp_path.glob("results/benchmarks/pde/ns/nu0.001/obs/fourier-r8-s0/valid.tsv"))
-    again = _snakemake("-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "-n", "pde_data",
-                       "--configfile", str(REPO / "configs" / "ci.yaml"))
-    assert "Nothing to be done" in again.stdout + again.stderr
+    assert nothing_to_do(tmp_path, "pde_data")

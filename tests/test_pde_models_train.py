@@ -169,6 +169,7 @@ def test_resume_after_kill_gives_identical_metrics(data_dir, tmp_path, monkeypat
     assert {k: again[k] for k in SCORES} == {k: reference[k] for k in SCORES}
 
 
+@pytest.mark.slow
 def test_sigterm_saves_checkpoint_and_exits_143(data_dir, tmp_path):
     out = tmp_path / "term"
     cmd = [sys.executable, "-m", "gapbench.cli", "train", "pde", "--data-dir", str(data_dir), "--model", "ffno",
@@ -314,21 +315,20 @@ def test_paper_config_budgets_match_within_ten_percent():
 
 
 @pytest.mark.slow
-def test_ci_config_runs_the_train_pde_stage(tmp_path):
-    """Snakemake builds the CI data and trains every PDE model + the baselines; a rerun has nothing to do."""
+def test_ci_config_runs_the_train_pde_stage(ci_pipeline):
+    """Snakemake built the CI data and trained every PDE model + the baselines (the session's ci pipeline run); a
+    rerun has nothing to do."""
+    from conftest import nothing_to_do
+
     from gapbench.config import validate_config
     from gapbench.train import pde_plan
 
+    tmp_path = ci_pipeline
     targets = pde_plan.targets(validate_config(_config("configs/ci.yaml")))
-    cmd = ["snakemake", *targets, "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--cores", "2",
-           "--configfile", str(REPO / "configs" / "ci.yaml")]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-4000:]
     for target in targets:
         m = json.loads((tmp_path / target).read_text())
         assert m["task"] == "pde" and m["status"] in ("ok", "diverged")
         assert (tmp_path / target).with_name("rollout.csv").exists()
         assert (tmp_path / target).with_name("predictions.zarr").is_dir()
     assert list(tmp_path.glob("results/logs/train/pde/ks/*/*/memno/seed0.log"))
-    again = subprocess.run([*cmd, "-n"], capture_output=True, text=True)
-    assert "Nothing to be done" in again.stdout + again.stderr
+    assert nothing_to_do(tmp_path, *targets)

@@ -225,6 +225,7 @@ def test_an_unregistered_model_or_a_missing_plugin_is_one_clear_line(tmp_path):
             out.stderr
 
 
+@pytest.mark.slow
 def test_editing_a_plugin_changes_its_runs_code_version(tmp_path):
     """A checkpoint's code version covers the plugin's source, so an edited plugin retrains instead of resuming."""
     (tmp_path / "my_models.py").write_text(PLUGIN)

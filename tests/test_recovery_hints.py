@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from gapbench.cli import main
@@ -74,6 +75,7 @@ def test_second_trainer_on_the_same_folder_is_refused(tmp_path, capsys):
     assert main(train) == 0 and (out / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_onerror_hint_repeats_the_configfile(repo, tmp_path):
     with open(repo / "configs" / "ci.yaml") as fh:
         config = yaml.safe_load(fh)

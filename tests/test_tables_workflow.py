@@ -85,6 +85,7 @@ def workdir(tmp_path_factory):
     return wd
 
 
+@pytest.mark.slow
 def test_failed_job_then_allow_missing_then_nothing_to_do(workdir):
     first = _smk(workdir, "-k", "tables_build")
     assert first.returncode != 0
@@ -118,6 +119,7 @@ def test_failed_job_then_allow_missing_then_nothing_to_do(workdir):
     assert strict.returncode == 0 and "fake_train" in out
 
 
+@pytest.mark.slow
 def test_report_builds(workdir):
     """`snakemake --report` renders the tables and figures (run after the test above built them)."""
     if not (workdir / "results/tables/pde_ks.csv").exists():

@@ -132,3 +132,76 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, capsys):
     assert "starting afresh" in capsys.readouterr().err
     assert resumable_checkpoint(tmp_path / "last.pt", {"run": 1}, "test")["state"]["done"]
     assert "resuming from" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("epochs", [5, 20])
+def test_bookkeeping_per_epoch_does_not_grow_with_epochs(tmp_path, monkeypatch, epochs):
+    """Append-only curves (one full write of curves.csv per process, then one line per epoch) and checkpoints by
+    wall-clock interval (an interval longer than the run: only the last epoch saves) - the same writes for 5 and
+    20 epochs; with interval 0 every epoch saves, as before."""
+    full_writes, saves = [], []
+    real = common.write_csv_atomic
+    monkeypatch.setattr(common, "write_csv_atomic", lambda path, *a: (full_writes.append(path), real(path, *a)))
+    loop = _loop(tmp_path, epochs=epochs, patience=0, every=10**6)
+    loop.save_interval_s = 1e9
+    monkeypatch.setattr(loop, "save", lambda state, trainer: saves.append(state.epoch))
+    loop.run(Scripted([1.0 / (e + 1) for e in range(epochs)]), LoopState(), Bar())
+    assert full_writes == [tmp_path / "curves.csv"] and saves == [epochs]
+    rows = (tmp_path / "curves.csv").read_text().splitlines()
+    assert len(rows) == 1 + epochs and [float(r.split(",")[0]) for r in rows[1:]] == list(range(1, epochs + 1))
+    every_epoch = _loop(tmp_path / "each", epochs=epochs, patience=0, every=10**6)
+    monkeypatch.setattr(every_epoch, "save", lambda state, trainer: saves.append(state.epoch))
+    every_epoch.run(Scripted([1.0] * epochs), LoopState(), Bar())
+    assert saves[1:] == list(range(1, epochs + 1))
+
+
+def test_loss_sum_stays_on_device_and_a_non_finite_loss_stops_the_run(tmp_path):
+    """The epoch's loss sum is read every ``finite_every`` steps: the curve equals the Python-float sum, and a NaN
+    loss raises the diverged error naming the steps."""
+    from gapbench.errors import GapbenchError
+
+    class NaNAt(Scripted):
+        def step(self, batch, state):
+            loss, w = super().step(batch, state)
+            return (torch.tensor(math.nan) if state.step == 4 else loss), w
+
+    loop = _loop(tmp_path, epochs=3, patience=0, every=10**6)
+    loop.finite_every = 2
+    with pytest.raises(GapbenchError, match=r"training diverged: non-finite loss in epoch 2, steps 4\.\.5"):
+        loop.run(NaNAt([0.5, 0.4, 0.3]), LoopState(), Bar())
+    state = _loop(tmp_path / "ok", epochs=2, patience=0).run(Scripted([0.5, 0.4]), LoopState(), Bar())
+    rows = (tmp_path / "ok" / "curves.csv").read_text().splitlines()
+    expected = sum(float(torch.tensor(1 + b / 10)) * 2 for b in range(STEPS)) / (2 * STEPS)
+    assert float(rows[2].split(",")[1]) == expected and state.step_time_s > 0
+
+
+@pytest.mark.gpu
+def test_a_cuda_training_step_does_not_synchronise_with_the_host(tmp_path):
+    """CUDA's sync debug mode raises on any synchronising call made while an epoch's steps run (model step, Adam,
+    the loop's loss sum and bookkeeping); the loop reads the loss sum once, after the epoch's last step."""
+    device = common.select_device("cuda")
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1)).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, capturable=True)
+    xs = [torch.randn(32, 8, device=device) for _ in range(STEPS)]
+
+    class CudaTrainer(Scripted):
+        def batches(self, state):
+            torch.cuda.set_sync_debug_mode("error")
+            try:
+                yield from xs[state.batch:]
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+
+        def step(self, x, state):
+            opt.zero_grad(set_to_none=True)
+            loss = model(x).square().mean()
+            loss.backward()
+            opt.step()
+            return loss, 32
+
+    loop = _loop(tmp_path, epochs=2, patience=0, every=10**6)
+    loop.finite_every = 10**6
+    state = loop.run(CudaTrainer([0.5, 0.4]), LoopState(), Bar())
+    assert state.epoch == 2 and state.done
+    rows = (tmp_path / "curves.csv").read_text().splitlines()
+    assert len(rows) == 3 and all(math.isfinite(float(r.split(",")[1])) for r in rows[1:])

@@ -52,7 +52,8 @@ SIGTERM_EXIT = 143
 
 # --------------------------------------------------------------------------------------------- device, seeds
 def select_device(name: str = "auto") -> torch.device:
-    """``"auto"``: CUDA if available, else CPU; ``"cpu"``/``"cuda"``/``"cuda:1"``: that device.
+    """``"auto"``: CUDA if available, else CPU; ``"cpu"``/``"cuda"``/``"cuda:1"``: that device. On CUDA it
+    enables TF32 for float32 matmuls and convolutions (CPU results are unchanged).
 
     Raises ``ConfigError`` when CUDA is requested but absent (a clear message instead of a CUDA traceback).
     """
@@ -60,12 +61,23 @@ def select_device(name: str = "auto") -> torch.device:
 
     if not DEVICE.fullmatch(str(name)):
         raise ConfigError(f"device {name!r} is not allowed; allowed: auto, cpu, cuda, cuda:N")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"--device {name}: CUDA is not available on this machine (use auto or cpu)")
+    if device.type == "cuda":  # TF32 tensor cores for float32 matmuls and convolutions (10-bit mantissa products)
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     return device
+
+
+def to_device(tensor: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """``tensor`` (on the host) on ``device``; to CUDA through pinned memory and an asynchronous copy (a copy
+    from pageable memory waits for the device's queue to drain: a host synchronisation per step)."""
+    import torch
+
+    if torch.device(device).type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
 
 
 def seed_everything(seed: int) -> None:
@@ -137,23 +149,34 @@ def write_csv_atomic(path: Path | str, columns: Sequence[str], rows: Iterable[Ma
 
 
 class CurveLog:
-    """Per-epoch training curves kept in memory, stored inside checkpoints, written to CSV after each epoch.
+    """Per-epoch training curves kept in memory, stored inside checkpoints, appended to a CSV after each epoch.
 
     The rows are plain dicts of numbers, so they survive ``torch.load(weights_only=True)``; after a resume
     the log continues from the checkpoint's rows (rows of epochs that were not checkpointed are dropped).
+
+    Writing is append-only: the first write of a process rewrites the whole file from :attr:`rows` (atomically:
+    that drops rows a killed run wrote after its last checkpoint, and a torn last line), every later row is one
+    appended line. The bytes written per epoch are therefore one row, whatever the number of epochs so far.
     """
 
     def __init__(self, path: Path | str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]] = ()):
         self.path = Path(path)
         self.columns = list(columns)
         self.rows: list[dict[str, Any]] = [dict(r) for r in rows]
+        self._synced = False  # the file holds exactly ``rows`` (set by the first full write)
 
     def append(self, **row: Any) -> None:
         missing = set(self.columns) - set(row)
         if missing:
             raise ValueError(f"curve row lacks columns {sorted(missing)}")
         self.rows.append(row)
-        write_csv_atomic(self.path, self.columns, self.rows)
+        if not self._synced:
+            self.write()
+            return
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow([row[c] for c in self.columns])
+        with open(self.path, "a") as fh:
+            fh.write(buf.getvalue())
 
     def state(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.rows]
@@ -161,6 +184,7 @@ class CurveLog:
     def write(self) -> None:
         """Write every row (a finished run resumed only to rewrite its outputs appends none)."""
         write_csv_atomic(self.path, self.columns, self.rows)
+        self._synced = True
 
 
 # --------------------------------------------------------------------------------------------- checkpoints
@@ -325,7 +349,10 @@ def add_common_arguments(parser) -> None:
     parser.add_argument("--device", type=argtypes.device, default="auto",
                         help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N")
     parser.add_argument("--checkpoint-every", type=argtypes.positive_int, default=200, metavar="STEPS",
-                        help="save a checkpoint every STEPS optimiser steps (and at the end of every epoch)")
+                        help="save a checkpoint every STEPS optimiser steps of an epoch")
+    parser.add_argument("--checkpoint-interval", type=argtypes.non_negative_float, default=60.0, metavar="SECONDS",
+                        help="at the end of an epoch, save a checkpoint when SECONDS have passed since the last "
+                             "(0: every epoch); the end of the run and SIGTERM always save")
     parser.add_argument("--threads", type=argtypes.number(int, 0, 1024), default=0,
                         help="torch CPU threads (0: leave torch's default)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -8,7 +8,8 @@ validation"). Outputs in ``--out``:
 
 * ``metrics.json`` - keys (docs/gnn.md): task, experiment, variant, params, model, seed, config_digest,
   code_version, git_commit, dirty, metric, higher_is_better, test, valid, hyper (depth, width, lr), n_params,
-  train_time_s, status (+ best_epoch, inference_time_s, n_configs, device). When every configuration failed:
+  train_time_s, status (+ best_epoch, inference_time_s, n_configs, device,
+  step_time_s: the optimiser steps' share of train_time_s). When every configuration failed:
   status ``failed``, test and valid null, ``error`` listing each configuration's reason (exit status 0, so the
   job's other models keep their outputs).
 * ``sweep.csv`` - one row per tried configuration: ``config,depth,width,lr,n_params,best_epoch,valid,test,
@@ -17,7 +18,8 @@ validation"). Outputs in ``--out``:
   the sweep goes on and selects among the others.
 * ``curves.csv`` - one row per epoch of every configuration: ``config,depth,width,lr,epoch,train_loss,valid,
   lr_now,elapsed_s``.
-* ``checkpoint.pt`` (resume state, written after every epoch and every ``--checkpoint-every`` steps) and
+* ``checkpoint.pt`` (resume state, written every ``--checkpoint-every`` steps of an epoch, at an epoch's end when
+  ``--checkpoint-interval`` seconds have passed, at the end of each configuration and on SIGTERM) and
   ``model.pt`` (the selected model's weights).
 
 Tasks, losses and metrics: :mod:`gapbench.train.graph_tasks`; mini-batches: :mod:`gapbench.train.graph_batches`;
@@ -45,7 +47,7 @@ from gapbench.train import common, resume
 from gapbench.train.common import add_common_arguments
 from gapbench.train.graph_batches import Prepared, evaluate, prepare
 from gapbench.train.graph_tasks import Task, better, loss_fn, select
-from gapbench.train.loop import Loop, LoopState, fresh_or_restored, resumable_checkpoint
+from gapbench.train.loop import Loop, LoopState, TrainingDiverged, fresh_or_restored, resumable_checkpoint
 
 COMMAND = "graph"
 CURVE_COLUMNS = ("config", "depth", "width", "lr", "epoch", "train_loss", "valid", "lr_now", "elapsed_s")
@@ -76,6 +78,7 @@ class GraphTrainSpec:
     widths: list[int] = field(default_factory=lambda: [32])
     lrs: list[float] = field(default_factory=lambda: [0.01])
     epochs: int = 30
+    eval_every: int = 1
     batch_size: int = 32
     weight_decay: float = 0.0
     activation: str = "relu"
@@ -93,6 +96,7 @@ class GraphTrainSpec:
     device: str = "auto"
     threads: int = 0
     checkpoint_every: int = 200
+    checkpoint_interval: float = 60.0
     progress: bool = True
     inject_failure: bool = False
 
@@ -128,8 +132,8 @@ def _scheduler(optimizer, spec: GraphTrainSpec, steps_per_epoch: int, task: Task
 
 class ConfigTrainer:
     """One configuration of the sweep as a :class:`gapbench.train.loop.Trainer`: Adam steps on the training
-    split, the validation metric every epoch (also stepping the plateau schedule), and at each best epoch its
-    test metric and weights.
+    split, the validation metric every ``eval_every`` epochs and after the last (also stepping the plateau
+    schedule), and at each best epoch its test metric and weights.
 
     The batch order of epoch ``t`` is drawn from ``derived_seed(seed, "batches", c, t)``; dropout draws from the
     global torch RNG, re-seeded with ``derived_seed(seed, "dropout", c, t)`` at the start of epoch ``t`` and
@@ -178,16 +182,15 @@ class ConfigTrainer:
         x, ei, b, ea, ng, y, mask = batch
         self.opt.zero_grad(set_to_none=True)
         loss = loss_fn(self.task, self.model(x, ei, b, ea, ng), y, mask)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"non-finite training loss in config {self.ci} ({asdict(self.hyper)}), epoch {state.epoch}")
-        loss.backward()
+        loss.backward()  # a non-finite loss is caught by the loop (no host synchronisation here)
         self.opt.step()
         if self.spec.schedule != "plateau":
             self.sched.step()
         return loss, ng
 
-    def validate(self, state: LoopState) -> float:
+    def validate(self, state: LoopState) -> float | None:
+        if state.epoch % self.spec.eval_every and state.epoch != self.spec.epochs:
+            return None  # no validation this epoch: it cannot be the best one, the plateau schedule waits
         valid = evaluate(self.model, self.data["valid"], self.task, self.eval_bs)
         if self.spec.schedule == "plateau" and not math.isnan(valid):
             self.sched.step(valid)
@@ -200,16 +203,17 @@ class ConfigTrainer:
         self.best_test = evaluate(self.model, self.data["test"], self.task, self.eval_bs)
         self.best_state = common.tensor_state(self.model.state_dict())
 
-    def curve_row(self, state: LoopState, train_loss: float, valid: float, elapsed: float) -> dict:
+    def curve_row(self, state: LoopState, train_loss: float, valid: float | None, elapsed: float) -> dict:
         h = self.hyper
         return dict(config=self.ci, depth=h.depth, width=h.width, lr=h.lr, epoch=state.epoch, train_loss=train_loss,
-                    valid=valid, lr_now=self.opt.param_groups[0]["lr"], elapsed_s=round(self.clock.elapsed, 3))
+                    valid=math.nan if valid is None else valid,
+                    lr_now=self.opt.param_groups[0]["lr"], elapsed_s=round(self.clock.elapsed, 3))
 
 
 # ---------------------------------------------------------------------------------------------- the sweep
 def settings(spec: GraphTrainSpec) -> dict:
     """The settings that change the result (a checkpoint's and ``config_digest``'s part)."""
-    keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
+    keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "eval_every", "batch_size", "weight_decay", "activation",
             "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "schedule", "plateau_factor",
             "plateau_patience", "min_lr")
     return {k: getattr(spec, k) for k in keep}
@@ -233,8 +237,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
 
     if spec.model not in GRAPH_MODELS:
         raise ConfigError(f"--model {spec.model!r}: choose from {', '.join(GRAPH_MODELS)} (plugins register more)")
-    if spec.epochs < 1 or spec.batch_size < 1:
-        raise ConfigError("--epochs and --batch-size must be >= 1")
+    if spec.epochs < 1 or spec.batch_size < 1 or spec.eval_every < 1:
+        raise ConfigError("--epochs, --eval-every and --batch-size must be >= 1")
     if spec.threads:
         torch.set_num_threads(spec.threads)
     common.seed_everything(spec.seed)
@@ -257,7 +261,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     common.maybe_inject_failure(spec.inject_failure)
 
     steps_per_epoch = math.ceil(len(data["train"]) / spec.batch_size)
-    loop = Loop(out / CHECKPOINT, sig, curves, spec.epochs, spec.checkpoint_every, count_in_epoch=True)
+    loop = Loop(out / CHECKPOINT, sig, curves, spec.epochs, spec.checkpoint_every, count_in_epoch=True,
+                save_interval_s=spec.checkpoint_interval)
     start = ckpt["state"]["epoch"] if ckpt is not None and "state" in ckpt else 0
     bar = common.progress(total=len(grid) * spec.epochs, initial=sweep["config"] * spec.epochs + start,
                           desc=f"{meta['kind']}/{meta['variant']} {spec.model}", enabled=spec.progress)
@@ -277,7 +282,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
             status, reason, failed_epoch = "ok", "", ""
             try:
                 state = loop.run(trainer, state, bar, guard)
-            except FloatingPointError as err:  # this configuration diverged: a failed row, the sweep goes on
+            except (FloatingPointError, TrainingDiverged) as err:  # this configuration diverged: a failed row, the sweep goes on
                 status, reason, failed_epoch = "failed", str(err), state.epoch
                 print(f"gapbench train graph: {spec.model} config {ci} failed ({err}); the sweep goes on",
                       file=sys.stderr)
@@ -289,9 +294,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
                    "n_params": common.count_parameters(trainer.model), "best_epoch": state.best_epoch - 1 if ok else "",
                    "valid": state.best if ok else math.nan, "test": trainer.best_test if ok else math.nan,
                    "train_time_s": round(state.elapsed_s, 3), "status": status, "failed_epoch": failed_epoch,
-                   "reason": reason}
+                   "reason": reason, "step_time_s": round(state.step_time_s, 3)}  # (not a sweep.csv column)
             sweep_rows.append(row)
-            common.write_csv_atomic(out / "sweep.csv", SWEEP_COLUMNS, sweep_rows)
             if ok and select(task, sweep_rows) is row:
                 best_model_state = trainer.best_state
             common.save_checkpoint(out / CHECKPOINT, {"signature": sig, "curves": curves.state(),
@@ -330,6 +334,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         "protocol": spec.protocol,
         "n_params": int(best["n_params"]), "best_epoch": int(best["best_epoch"]), "n_configs": len(grid),
         "train_time_s": round(clock.elapsed, 3), "inference_time_s": round(inference, 4),
+        "step_time_s": round(sum(r.get("step_time_s", 0.0) for r in sweep_rows), 3),
         "device": str(device), "status": "ok",
     }
     if "affine_floor" in meta:  # planted stars: the eq. 3 + linear-head floor and the target std (tables)
@@ -386,13 +391,15 @@ def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
             path = out.format(model=model, depth=depths[0], width=widths[0])
             specs.append(GraphTrainSpec(
                 data=args.data, out=Path(path), model=model, seed=args.seed, depths=depths, widths=widths,
-                lrs=args.lrs, epochs=args.epochs, batch_size=args.batch_size, weight_decay=args.weight_decay,
+                lrs=args.lrs, epochs=args.epochs, eval_every=args.eval_every, batch_size=args.batch_size,
+                weight_decay=args.weight_decay,
                 activation=args.activation, reduce=args.reduce, pool=args.pool, norm=args.norm,
                 dropout=args.dropout, head_layers=heads[model], edge_features=not args.node_features_only,
                 schedule=args.schedule, plateau_factor=args.plateau_factor,
                 plateau_patience=args.plateau_patience, min_lr=args.min_lr, protocol=args.protocol,
                 device=args.device,
-                threads=args.threads, checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
+                threads=args.threads, checkpoint_every=args.checkpoint_every,
+                checkpoint_interval=args.checkpoint_interval, progress=not args.no_progress,
                 inject_failure=args.inject_failure))
     return specs
 
@@ -431,6 +438,9 @@ def register(sub) -> None:
     p.add_argument("--widths", type=A.number(int, 1, 16384), nargs="+", default=[32], help="sweep: embedding widths")
     p.add_argument("--lrs", type=A.positive_float, nargs="+", default=[0.01], help="sweep: Adam learning rates")
     p.add_argument("--epochs", type=A.positive_int, default=30, help="epochs per configuration")
+    p.add_argument("--eval-every", type=A.positive_int, default=1, metavar="EPOCHS",
+                   help="validate every EPOCHS epochs and after the last; only validated epochs can be selected "
+                        "as a configuration's best, and the plateau schedule counts validations, not epochs")
     p.add_argument("--batch-size", type=A.positive_int, default=32, help="graphs per mini-batch")
     p.add_argument("--weight-decay", type=A.non_negative_float, default=0.0, help="Adam weight decay")
     p.add_argument("--activation", default="relu", choices=("relu", "tanh", "gelu", "silu", "identity"),

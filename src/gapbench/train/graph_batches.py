@@ -55,18 +55,27 @@ class GraphBatches:
 
     def collate(self, idx: list[int]):
         """``(x, edge_index, batch, edge_attr, num_graphs, y, mask)`` of the graphs ``idx`` (``edge_index`` carrying
-        the batch's structure)."""
+        the batch's structure): one concatenation per field, the node offsets of the edges and the graph of each
+        node expanded on the device from the graph sizes (sizes known on the host: no synchronisation)."""
         import torch
 
         from gapbench.graphs.structure import attach
 
-        sizes = torch.tensor([self.n[i] for i in idx], device=self.device)
-        offsets = torch.cumsum(sizes, 0) - sizes
+        from gapbench.train.common import to_device
+
+        sizes = [self.n[i] for i in idx]
+        edges = [int(self.ei[i].shape[1]) for i in idx]
+        first = [0]
+        for n in sizes[:-1]:
+            first.append(first[-1] + n)
+        # sizes, first nodes and edge counts go to the device in one copy (pinned on CUDA: no synchronisation)
+        host = to_device(torch.tensor([sizes, first, edges], dtype=torch.long), self.device)
         x = torch.cat([self.x[i] for i in idx])
-        ei = torch.cat([self.ei[i] + offsets[k] for k, i in enumerate(idx)], dim=1)
+        ei = torch.cat([self.ei[i] for i in idx], dim=1)
+        ei = ei + torch.repeat_interleave(host[1], host[2], output_size=sum(edges))  # each graph's node offset
         if self.structure is not None:
             ei = attach(ei, self.structure.batch(idx, ei))
-        batch = torch.repeat_interleave(torch.arange(len(idx), device=self.device), sizes)
+        batch = torch.repeat_interleave(torch.arange(len(idx), device=self.device), host[0], output_size=sum(sizes))
         ea = torch.cat([self.ea[i] for i in idx]) if self.has_edge_attr else None
         y = torch.cat([self.y[i] for i in idx])
         mask = None
@@ -137,13 +146,14 @@ class Prepared:
 
 
 def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
-    """Load the three splits of a dataset onto the device (``gapbench.graphs.data.load``)."""
-    from gapbench.graphs.data import load
+    """Load the three splits of a dataset onto the device (:func:`gapbench.graphs.storage.read_split`: no PyG
+    import)."""
+    from gapbench.graphs.storage import read_split
     from gapbench.train import common
 
     device = common.select_device(device_name)
-    splits = {s: load(data_path, s) for s in ("train", "valid", "test")}
-    meta = splits["train"].meta
+    read = {s: read_split(data_path, s) for s in ("train", "valid", "test")}
+    meta, splits = read["train"][0], {s: graphs for s, (_, graphs) in read.items()}
     task = task_for(meta, splits["train"])
     data = {s: GraphBatches(ds, task, device) for s, ds in splits.items()}
     info = merge_feature_info(*(d.feature_info() for d in data.values()))

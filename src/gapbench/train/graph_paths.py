@@ -130,14 +130,16 @@ SWEEP_SETTINGS = ("models", "lrs", "epochs", "batch_size", "activation", "weight
 
 def job_params(config: dict, experiment: str) -> dict:
     """The params of one sweep job of ``experiment`` (a train_graph rule): the section's sweep settings, its grid
-    (``depths`` and ``widths``, or the ``DEPTHxWIDTH`` budgets), ``--head-layers``, and the stage's device and
-    checkpoint interval, all read from ``train.graph`` here rather than key by key in each rule."""
+    (``depths`` and ``widths``, or the ``DEPTHxWIDTH`` budgets), ``--head-layers``, and the stage's device,
+    checkpoint interval and validation interval, all read from ``train.graph`` here rather than key by key in each
+    rule."""
     section = config["train"]["graph"][experiment]
     grid = ({"budgets": budgets(section)} if "budgets" in section or experiment == "memory"
             else {"depths": section["depths"], "widths": section["widths"]})
     return {"models": section["models"], **grid, **{key: section[key] for key in SWEEP_SETTINGS[1:]},
             "head_layers": head_layers_arg(config, experiment), "device": config["train"]["graph"]["device"],
-            "checkpoint_every": config["train"]["graph"]["checkpoint_every"]}
+            "checkpoint_every": config["train"]["graph"]["checkpoint_every"],
+            "eval_every": config["train"]["graph"]["eval_every"]}
 
 
 def train_args(config: dict, experiment: str, variant: str, edge_features: bool = False) -> list[str]:

@@ -9,15 +9,23 @@ same for every trainer, and guarantees:
   :func:`resumable_checkpoint` returns a checkpoint only when its signature equals the current one and says on
   stderr whether it resumes or starts afresh.
 * **Exact resume.** :class:`LoopState` (epochs finished, the step within the epoch and in all, this epoch's
-  loss sums, the best validation value and its epoch, validations without improvement, done, training time) is
-  saved with the trainer's tensors every ``checkpoint_every`` optimiser steps, after every epoch and on
-  SIGTERM. A run restarted from it continues at step ``state.batch`` of epoch ``state.epoch``, repeating and
-  skipping none; a trainer that derives every random draw from ``(seed, epoch, step)`` or restores the RNG
-  state it saved ends with the metrics of an uninterrupted run (bitwise on CPU).
+  loss sums, the best validation value and its epoch, validations without improvement, done, training time,
+  optimiser-step time) is saved with the trainer's tensors every ``checkpoint_every`` optimiser steps, at the
+  end of an epoch when ``save_interval_s`` seconds have passed since the last save (0: every epoch), at the
+  end of the run and on SIGTERM. A run restarted from it continues at step ``state.batch`` of epoch
+  ``state.epoch``, repeating and skipping none; a trainer that derives every random draw from
+  ``(seed, epoch, step)`` or restores the RNG state it saved ends with the metrics of an uninterrupted run
+  (bitwise on CPU).
 * **SIGTERM** (:class:`gapbench.train.common.SigtermGuard`): checked after every step and at the end of every
   epoch; it saves a checkpoint and exits with status 143.
-* **Curves.** After every epoch the trainer's row is appended to ``curves.csv`` (rewritten atomically) and kept
-  in the checkpoint; a finished run given again rewrites the file from it.
+* **Curves.** After every epoch the trainer's row is appended to ``curves.csv`` (one line; the first write of
+  a process rewrites the file from the checkpoint's rows, :class:`gapbench.train.common.CurveLog`) and kept in
+  the checkpoint; a finished run given again rewrites the file from it.
+* **No host synchronisation per step.** The epoch's loss sum is accumulated on the loss's device (float64, the
+  same additions as Python floats, so CPU results are unchanged); it is read, and checked finite, every
+  ``finite_every`` steps, at checkpoints and at the end of the epoch. A non-finite loss raises
+  ``GapbenchError("training diverged: ...")`` naming the steps where it appeared. ``state.step_time_s`` sums the
+  wall time of the optimiser steps (on CUDA: the time to queue them, plus the waits at those reads).
 * **Best epoch.** An epoch's validation value ``v`` that is better (``Trainer.better``) than ``state.best`` makes
   it the best (``state.best``, ``state.best_epoch`` = epochs finished then) and calls ``Trainer.keep_best``
   (write ``best.pt``, keep weights and test score), before that epoch's checkpoint.
@@ -31,12 +39,18 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gapbench.errors import GapbenchError
 from gapbench.train.common import CurveLog, SigtermGuard, Stopwatch, load_checkpoint, save_checkpoint
+
+
+class TrainingDiverged(GapbenchError):
+    """The training loss turned non-finite (the run, or one sweep configuration, diverged)."""
 
 
 @dataclass
@@ -53,6 +67,7 @@ class LoopState:
     bad_evals: int = 0  # validations since the last improvement
     done: bool = False
     elapsed_s: float = 0.0  # training wall time, summed over resumes
+    step_time_s: float = 0.0  # wall time inside ``Trainer.step``, summed over resumes
 
     @property
     def train_loss(self) -> float:
@@ -134,6 +149,9 @@ class Loop:
     patience: int = 0  # 0: no early stopping
     count_in_epoch: bool = False  # checkpoint cadence counts the epoch's steps (graph sweeps), not all steps
     label: str = ""  # prefix of the per-epoch log line
+    save_interval_s: float = 0.0  # epoch-end checkpoints at most this often (0: every epoch); the last always
+    finite_every: int = 50  # read the loss sum (a host synchronisation) and check it finite every this many steps
+    diverged_hint: str = ""  # appended to the non-finite-loss error (what to change)
 
     def save(self, state: LoopState, trainer: Trainer) -> None:
         save_checkpoint(self.path, {"signature": self.signature, "state": asdict(state), "curves": self.curves.state(),
@@ -149,23 +167,47 @@ class Loop:
             with SigtermGuard() as own:
                 return self.run(trainer, state, bar, own)
         watch = Stopwatch(state.elapsed_s)
+        last_save = [time.perf_counter()]
+        acc: list = [None, state.step]  # the epoch's loss sum on the loss's device; the step it was last read at
+
+        def sync() -> None:
+            """Fold the device-side loss sum into ``state.loss_sum`` (a host synchronisation); check it finite."""
+            if acc[0] is not None:
+                state.loss_sum = float(acc[0])
+                if not math.isfinite(state.loss_sum):
+                    raise TrainingDiverged(f"training diverged: {self.label}non-finite loss in epoch {state.epoch + 1}, "
+                                        f"steps {acc[1] + 1}..{state.step} of the run{self.diverged_hint}")
+            acc[0], acc[1] = None, state.step
 
         def save() -> None:
+            sync()
             state.elapsed_s = watch.elapsed
             self.save(state, trainer)
+            last_save[0] = time.perf_counter()
 
         while not state.done and state.epoch < self.epochs:
             for batch in trainer.batches(state):
+                t0 = time.perf_counter()
                 loss, weight = trainer.step(batch, state)
+                term = loss.detach().double() * weight
+                if acc[0] is None:
+                    import torch
+
+                    acc[0] = torch.full((), state.loss_sum, dtype=torch.float64, device=term.device)  # no copy
+                acc[0] = acc[0] + term
+                state.step_time_s += time.perf_counter() - t0
                 state.step += 1
                 state.batch += 1
-                state.loss_sum += float(loss.detach()) * weight
                 state.loss_n += weight
                 if (state.batch if self.count_in_epoch else state.step) % self.checkpoint_every == 0:
                     save()
+                elif (state.step - acc[1]) >= self.finite_every:
+                    sync()
                 guard.check(save)
+            sync()
             self._end_epoch(trainer, state, bar, watch)
-            save()
+            if state.done or time.perf_counter() - last_save[0] >= self.save_interval_s:
+                save()
             guard.check(save)
         return state
 
