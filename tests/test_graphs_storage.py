@@ -19,7 +19,7 @@ def datasets(tmp_path_factory):
     """One small dataset of every synthetic kind (node and graph targets, edge features, masks, pair indices),
     and one whose valid and test splits hold one graph (stored without slices)."""
     root, split = tmp_path_factory.mktemp("storage"), (0.6, 0.2, 0.2)
-    splits, meta, model = planted.make(planted.PlantedStarParams(4, 1, 20, 10))
+    splits, meta, model = planted.make(planted.PlantedStarParams(4, 1, 20))
     write_dataset(root / "planted", splits, meta, {planted.MODEL_FILE: planted.save_model(model)})
     for kind, made in (("map", map_paths.make(map_paths.MapParams(16, 20, 0.1, split))),
                        ("ising", ising.make(ising.IsingParams("path", 20, split=split))),

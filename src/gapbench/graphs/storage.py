@@ -59,12 +59,13 @@ def read_split(path: Path | str, split: str) -> tuple[dict, list]:
     """``(dataset card, graphs)`` of split ``split`` of the dataset at ``path`` (StoreError when malformed)."""
     import torch
 
-    from gapbench.graphs.data import SPLITS, StoreError, load, read_meta
+    from gapbench.graphs.data import SPLITS, StoreError, load, read_meta, verify_digests
 
     if split not in SPLITS:
         raise StoreError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
     meta = read_meta(path)
     file = Path(path) / "processed" / f"{split}.pt"
+    verify_digests(path, meta, [f"processed/{split}.pt"])  # the content recorded at write, or a one-line refusal
     try:
         with torch.serialization.safe_globals([(_StandIn, PYG_DATA)]), open(file, "rb") as fh:
             stored = torch.load(fh, map_location="cpu", weights_only=True)

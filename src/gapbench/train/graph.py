@@ -283,7 +283,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
             try:
                 state = loop.run(trainer, state, bar, guard)
             except (FloatingPointError, TrainingDiverged) as err:  # this configuration diverged: a failed row, the sweep goes on
-                status, reason, failed_epoch = "failed", str(err), state.epoch
+                status, reason, failed_epoch = "failed", str(err), getattr(err, "epoch", state.epoch)
                 print(f"gapbench train graph: {spec.model} config {ci} failed ({err}); the sweep goes on",
                       file=sys.stderr)
             if status == "ok" and not math.isfinite(state.best):

@@ -50,7 +50,12 @@ from gapbench.train.common import CurveLog, SigtermGuard, Stopwatch, load_checkp
 
 
 class TrainingDiverged(GapbenchError):
-    """The training loss turned non-finite (the run, or one sweep configuration, diverged)."""
+    """The training loss turned non-finite (the run, or one sweep configuration, diverged) in epoch ``epoch``
+    (0-based)."""
+
+    def __init__(self, message: str, epoch: int):
+        super().__init__(message)
+        self.epoch = epoch
 
 
 @dataclass
@@ -176,7 +181,8 @@ class Loop:
                 state.loss_sum = float(acc[0])
                 if not math.isfinite(state.loss_sum):
                     raise TrainingDiverged(f"training diverged: {self.label}non-finite loss in epoch {state.epoch + 1}, "
-                                        f"steps {acc[1] + 1}..{state.step} of the run{self.diverged_hint}")
+                                           f"steps {acc[1] + 1}..{state.step} of the run{self.diverged_hint}",
+                                           state.epoch)
             acc[0], acc[1] = None, state.step
 
         def save() -> None:
