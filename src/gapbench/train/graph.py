@@ -39,7 +39,7 @@ from gapbench.registry import GRAPH_MODELS, plugin_code
 from gapbench.train import common, resume
 from gapbench.train.common import add_common_arguments
 from gapbench.train.graph_batches import Prepared, prepare
-from gapbench.train.graph_tasks import Task, better, evaluate, loss_fn, select
+from gapbench.train.graph_tasks import Task, better, evaluate, loss_fn, node_correct, select
 from gapbench.train.loop import Loop, LoopState, fresh_or_restored, resumable_checkpoint
 
 COMMAND = "graph"
@@ -300,10 +300,29 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         "train_time_s": round(clock.elapsed, 3), "inference_time_s": round(inference, 4),
         "device": str(device), "status": "ok",
     }
+    breakdown = test_breakdown(spec, prepared, model, hyper)
+    if breakdown is not None:
+        metrics["breakdown"] = breakdown
     if "affine_floor" in meta:  # planted stars: the eq. 3 + linear-head floor and the target std (tables)
         metrics["affine_floor"] = meta["affine_floor"]
     common.write_json_atomic(out / "metrics.json", metrics)
     return metrics
+
+
+def test_breakdown(spec: GraphTrainSpec, prepared: Prepared, model, hyper: Hyper) -> dict | None:
+    """The dataset kind's breakdown of the selected model's test metric (``DatasetKind.test_breakdown``; MAP:
+    accuracy within reach / hub only beside the local ceiling), or None when the kind has none."""
+    from gapbench.graphs.data import load
+    from gapbench.graphs.kinds import DATASET_KINDS
+    from gapbench.registry import family_of, resolve
+
+    kind = DATASET_KINDS.get(prepared.meta["kind"])
+    if kind is None or kind.test_breakdown is None or prepared.task.level != "node":
+        return None
+    test = load(spec.data, "test")
+    correct = node_correct(model, prepared.data["test"], prepared.task, max(spec.batch_size * 4, 64))
+    return resolve(kind.test_breakdown)([test[i] for i in range(len(test))], correct, family_of(spec.model),
+                                        hyper.depth, prepared.meta)
 
 
 # ---------------------------------------------------------------------------------------------- CLI

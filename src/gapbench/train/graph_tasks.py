@@ -155,6 +155,25 @@ def evaluate(model, data: GraphBatches, task: Task, batch_size: int) -> float:
     return acc.value()
 
 
+def node_correct(model, data: GraphBatches, task: Task, batch_size: int) -> list:
+    """Per graph of a node-classification split (storage order): whether each node's prediction is its label
+    (``[N_g]`` bool numpy arrays; unlabelled nodes False)."""
+    import torch
+
+    out = []
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for first in range(0, len(data), batch_size):
+            idx = list(range(first, min(first + batch_size, len(data))))
+            x, ei, batch, ea, ng, y, mask = data.collate(idx)
+            logits = model(x, ei, batch, ea, ng)
+            right = ((logits.argmax(1) if task.loss == "ce" else (logits[:, 0] > 0).long()) == y.long()) & mask
+            out += [r.cpu().numpy() for r in torch.split(right, [data.n[i] for i in idx])]
+    model.train(was_training)
+    return out
+
+
 def better(task: Task, a: float, b: float) -> bool:
     """Is metric ``a`` strictly better than ``b`` (NaN is never better)?"""
     if math.isnan(a):
