@@ -139,7 +139,11 @@ def make_fixture(root: Path, memory_seeds: int = 2) -> list[Path]:
     for n, models in MAP.items():
         for model, vals in models.items():
             for seed, v in enumerate(vals):
-                _graph(root, expected, "map", f"n{n}", {"n": n}, model, seed, v, "accuracy", True)
+                _graph(root, expected, "map", f"n{n}", {"n": n}, model, seed, v, "accuracy", True,
+                       extra={"breakdown": {"reach": 3, "n_within_reach": 40, "n_hub_only": 20,
+                                            "acc_within_reach": 1.0, "acc_hub_only": 0.5 + 0.1 * seed,
+                                            "local_ceiling": 0.8, "ceiling_within_reach": 0.99,
+                                            "ceiling_hub_only": 0.51}})
     for n, models in DUPLICATES.items():
         for model, vals in models.items():
             for seed, v in enumerate(vals):
@@ -222,10 +226,15 @@ def test_graph_tables(built):
     miss = gm[("map", "64", "node_gcn-d2-w16")]
     assert (miss["test_n"], miss["test_n_expected"], miss["test_flag"], miss["test_mean"]) == ("0", "2", "missing", "")
     assert gm[("map", "64", "edge_gcn-d2-w16")]["edge_gain_significant"] == ""  # no node seeds: not testable
+    hub = gm[("map", "16", "node_gcn-d2-w16")]  # the hub route: seed means of the breakdown, counts per seed
+    assert float(hub["acc_hub_only"]) == pytest.approx(0.55) and float(hub["local_ceiling"]) == 0.8
+    assert (hub["reach"], hub["n_within_reach"], hub["n_hub_only"]) == ("3", "40", "20")
+    assert miss["acc_hub_only"] == ""  # no usable seed: no breakdown
     assert gm[("duplicates", "16", "edge_gcn")]["edge_gain_significant"] == ""  # one seed: not testable
     assert float(gm[("duplicates", "16", "edge_gcn")]["edge_gain"]) == pytest.approx(0.26)
     md = (built / "tables" / "graphical_models.md").read_text()
     assert "missing (0/2)" in md and "Not run at this scale" in md  # ising section
+    assert "| 16 | node_gcn-d2-w16 | 3 | 1 / 0.99 (40) | 0.55 / 0.51 (20) | 0.992 / 0.8 |" in md
     sweeps = _rows(built / "tables" / "sweeps_graph.csv")
     assert len(sweeps) == 2 * 3 * 3 * 2  # cells x models x seeds x configs
     assert sum(s["selected"] == "true" for s in sweeps) == 18

@@ -306,6 +306,44 @@ def _budget_text(s: dict) -> str:
     return text + (" !" if s["partial"] else "")
 
 
+BREAKDOWN_MEANS = ("acc_within_reach", "acc_hub_only", "local_ceiling", "ceiling_within_reach", "ceiling_hub_only")
+BREAKDOWN_COUNTS = ("reach", "n_within_reach", "n_hub_only")
+
+
+def breakdown_cols(r: GraphRow) -> dict:
+    """A row's test-metric breakdown (metrics.json ``breakdown``; MAP: the hub route): the accuracies and
+    ceilings as means over the usable seeds, the reach and the per-seed vertex counts of the first run."""
+    per_seed = [run.metrics["breakdown"] for run in sorted(r.cell.usable, key=lambda run: run.seed)
+                if isinstance(run.metrics.get("breakdown"), dict)]
+    if not per_seed:
+        return {}
+    out = {}
+    for key in BREAKDOWN_MEANS:
+        vals = [b[key] for b in per_seed if isinstance(b.get(key), (int, float))]
+        out[key] = sum(vals) / len(vals) if vals else None
+    out.update({key: per_seed[0].get(key) for key in BREAKDOWN_COUNTS})
+    return out
+
+
+def _hub_route_text(sub: list[GraphRow]) -> str:
+    """The MAP section's hub-route table: accuracy within reach / hub only beside the local ceiling."""
+    lines = [[_param_label(r), r.model, str(b["reach"]),
+              f"{fmt(b['acc_within_reach'], 3)} / {fmt(b['ceiling_within_reach'], 3)} ({b['n_within_reach']})",
+              f"{fmt(b['acc_hub_only'], 3)} / {fmt(b['ceiling_hub_only'], 3)} ({b['n_hub_only']})",
+              f"{fmt(r.test.mean, 3)} / {fmt(b['local_ceiling'], 3)}"]
+             for r in sub if (b := breakdown_cols(r))]
+    if not lines:
+        return ""
+    return ("\nThe hub route: a vertex is *within reach* when its path's clamp pair lies in the path window the "
+            "model sees without the hub (radius = depth for node models, depth + 1 for edge models, 0 for "
+            "DeepSets), else *hub only* (the clamp can reach it only through the hub). Each cell: accuracy / "
+            "local ceiling (vertex count per seed); the local ceiling is the exact Bayes-optimal accuracy given "
+            "only that window (hard law; none otherwise). Above the ceiling = information that came through the "
+            "hub; `-ids` models also get their path's identity as a feature.\n\n"
+            + md_table(["n", "model", "reach", "within reach: acc / ceiling (n)", "hub only: acc / ceiling (n)",
+                        "all: acc / ceiling"], lines))
+
+
 def graphical_models(rows: list[GraphRow], opts: StatsOptions, threshold: float) -> tuple[list[dict], str]:
     sections = [(kind.name, kind.table) for kind in DATASET_KINDS.values() if kind.table is not None]
     csv_rows = []
@@ -318,7 +356,7 @@ def graphical_models(rows: list[GraphRow], opts: StatsOptions, threshold: float)
         sub = sorted((r for r in rows if r.experiment == kind), key=lambda r: (_param_sort(r),
                                                                                model_rank(r.model)))
         for r in sub:
-            csv_rows.append({"section": kind, "param": _param_label(r), **row_dict(r)})
+            csv_rows.append({"section": kind, "param": _param_label(r), **row_dict(r), **breakdown_cols(r)})
         text += f"\n## {section.title}\n\n"
         if not sub:
             text += "_Not run at this scale._\n"
@@ -336,6 +374,7 @@ def graphical_models(rows: list[GraphRow], opts: StatsOptions, threshold: float)
         if gains:
             text += "\nEdge vs node at equal budget:\n\n" + md_table(["param", "edge model", "node model",
                                                                       "edge gain"], gains)
+        text += _hub_route_text(sub)
         if section.smallest_budget:
             sb = smallest_budget(sub, threshold)
             if sb:
