@@ -161,3 +161,37 @@ def test_breakdown_counts_and_ceiling():
     # the Bayes rule of the window is right on the stored labels about as often as it promises
     p1 = map_reach.posterior(n, types, theta, 2, scale)
     assert abs(((p1 > 0.5) == labels).mean() - out["local_ceiling"]) < 0.04
+
+
+def test_trainer_records_the_hub_route_and_path_ids(tmp_path):
+    """`train graph` on a MAP dataset: metrics.json holds the breakdown; --path-ids appends the path one-hot."""
+    import torch
+
+    from gapbench.errors import StoreError
+    from gapbench.graphs.data import write_dataset
+    from gapbench.train import graph as tg
+    from gapbench.train.graph_batches import prepare
+
+    splits, meta = map_paths.make(map_paths.MapParams(n=16, n_graphs=30, seed=2))
+    write_dataset(tmp_path / "map", splits, meta)
+    prepared = prepare(tmp_path / "map", "cpu")
+    ids = prepared.with_path_ids()
+    x = ids.data["test"].x[0]
+    assert x.shape == (17, 2 + 4) and ids.info["in_dim"] == 6
+    assert torch.equal(x[:, :2], prepared.data["test"].x[0])
+    assert x[0, 2:].abs().sum() == 0  # the hub: no path
+    assert [int(x[v, 2:].argmax()) for v in range(1, 17)] == [p for p in range(4) for _ in range(4)]
+    m = tg.run(tg.GraphTrainSpec(data=tmp_path / "map", out=tmp_path / "run", model="edge_gcn", depths=[1],
+                                 widths=[8], epochs=2, batch_size=8, path_ids=True, progress=False))
+    b = m["breakdown"]
+    assert m["path_ids"] is True and m["features"].endswith("+ path ids")
+    assert b["reach"] == 2 and b["n_within_reach"] == 3 * 4 * 3 and b["n_hub_only"] == 3 * 4 * 1
+    hubs_right = m["test"] * 3 * 17 - (b["acc_within_reach"] * 36 + b["acc_hub_only"] * 12)  # 3 test graphs
+    assert min(abs(hubs_right - k) for k in range(4)) < 1e-6  # overall = the two groups plus the hubs
+    assert 0.5 <= b["local_ceiling"] <= 1
+    plain = prepare(tmp_path / "map", "cpu")
+    for batches in plain.data.values():
+        batches.path_index = [None] * len(batches)
+    with pytest.raises(StoreError, match="path_index"):
+        plain.with_path_ids()
+

@@ -8,7 +8,8 @@ validation"). Outputs in ``--out``:
 
 * ``metrics.json`` - keys (docs/gnn.md): task, experiment, variant, params, model, seed, metric,
   higher_is_better, test, valid, hyper (depth, width, lr), n_params, train_time_s, status (+ best_epoch,
-  inference_time_s, n_configs, device).
+  inference_time_s, n_configs, device, features, path_ids, and ``breakdown`` for kinds with a test breakdown:
+  MAP's accuracy within reach / hub only beside the local ceiling, :mod:`gapbench.graphs.map_reach`).
 * ``sweep.csv`` - one row per tried configuration: ``config,depth,width,lr,n_params,best_epoch,valid,test,
   train_time_s``.
 * ``curves.csv`` - one row per epoch of every configuration: ``config,depth,width,lr,epoch,train_loss,valid,
@@ -79,6 +80,7 @@ class GraphTrainSpec:
     dropout: float = 0.0
     head_layers: int = 1
     edge_features: bool = True
+    path_ids: bool = False
     schedule: str = "cosine"
     plateau_factor: float = 0.5
     plateau_patience: int = 10
@@ -204,7 +206,7 @@ class ConfigTrainer:
 def signature(spec: GraphTrainSpec, meta: dict) -> dict:
     """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
-            "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "schedule", "plateau_factor",
+            "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "path_ids", "schedule", "plateau_factor",
             "plateau_patience", "min_lr")
     files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
     return resume.signature({k: getattr(spec, k) for k in keep}, resume.GRAPH_CODE + plugin_code(spec.model),
@@ -234,6 +236,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         prepared = prepare(spec.data, spec.device)
     if not spec.edge_features:
         prepared = prepared.node_features_only()
+    if spec.path_ids:
+        prepared = prepared.with_path_ids()
     meta, task, data, info, device = prepared.meta, prepared.task, prepared.data, prepared.info, prepared.device
     grid = spec.grid()
 
@@ -294,7 +298,9 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         "hyper": {"depth": hyper.depth, "width": hyper.width, "lr": hyper.lr, "epochs": spec.epochs,
                   "batch_size": spec.batch_size, "activation": spec.activation, "head_layers": spec.head_layers,
                   "schedule": spec.schedule},
-        "features": "nodes and edges" if spec.edge_features and info.get("edge_dim") else "nodes only",
+        "features": ("nodes and edges" if spec.edge_features and info.get("edge_dim") else "nodes only")
+                    + (" + path ids" if spec.path_ids else ""),
+        "path_ids": spec.path_ids,
         "protocol": spec.protocol,
         "n_params": int(best["n_params"]), "best_epoch": int(best["best_epoch"]), "n_configs": len(grid),
         "train_time_s": round(clock.elapsed, 3), "inference_time_s": round(inference, 4),
@@ -376,6 +382,7 @@ def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
                 lrs=args.lrs, epochs=args.epochs, batch_size=args.batch_size, weight_decay=args.weight_decay,
                 activation=args.activation, reduce=args.reduce, pool=args.pool, norm=args.norm,
                 dropout=args.dropout, head_layers=heads[model], edge_features=not args.node_features_only,
+                path_ids=args.path_ids,
                 schedule=args.schedule, plateau_factor=args.plateau_factor,
                 plateau_patience=args.plateau_patience, min_lr=args.min_lr, protocol=args.protocol,
                 device=args.device,
@@ -429,6 +436,9 @@ def register(sub) -> None:
                         "MODEL=K for one (e.g. 1 node_sage=2)")
     p.add_argument("--node-features-only", action="store_true",
                    help="hide the dataset's edge features from the models (Table 1 as published)")
+    p.add_argument("--path-ids", action="store_true",
+                   help="append each node's path identity (one-hot of the stored path_index; MAP datasets) to its "
+                        "features: what the hub edges of the paper's edge protocol must know")
     p.add_argument("--schedule", default="cosine", choices=("cosine", "plateau", "constant"),
                    help="learning-rate schedule: cosine decay per step, ReduceLROnPlateau on the validation "
                         "metric per epoch (benchmarking-gnns, LRGB), or constant")

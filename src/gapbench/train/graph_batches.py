@@ -28,6 +28,7 @@ class GraphBatches:
 
         self.task, self.device = task, device
         self.x, self.ei, self.ea, self.y, self.mask, self.n = [], [], [], [], [], []
+        self.path_index = []  # per-node path of the datasets that store one (MAP), for the path_ids feature
         for data in dataset:
             x = data.x
             if x is None:
@@ -47,6 +48,8 @@ class GraphBatches:
             mask = getattr(data, "label_mask", None) if task.level == "node" else None
             self.mask.append(None if mask is None else mask.to(device))
             self.n.append(int(data.num_nodes))
+            path = getattr(data, "path_index", None)
+            self.path_index.append(None if path is None else path.to(device))
         self.has_edge_attr = all(a is not None for a in self.ea) and len(self.ea) > 0
         self.structure = SplitStructure(self.ei, self.n) if structure else None
 
@@ -133,6 +136,31 @@ class Prepared:
             data[split] = copy.copy(batches)
             data[split].has_edge_attr = False
         info = {k: v for k, v in self.info.items() if k not in ("edge_dim", "edge_categories")}
+        return Prepared(self.meta, self.task, data, info, self.device)
+
+
+    def with_path_ids(self) -> "Prepared":
+        """The same splits with each node's path identity appended to its features: ``x_v <- [x_v, e_p]``,
+        ``e_p`` the one-hot of the node's stored ``path_index`` (``p = -1``, the hub: zeros). StoreError unless
+        the dataset stores a path index for every graph and its features are floats."""
+        import copy
+
+        import torch
+
+        from gapbench.errors import StoreError
+
+        splits = self.data.values()
+        if any(p is None for b in splits for p in b.path_index) or not all(b.x[0].is_floating_point() for b in splits):
+            raise StoreError(f"{self.meta.get('kind')}/{self.meta.get('variant')}: --path-ids needs float node "
+                             "features and a stored path_index per node (MAP datasets)")
+        width = 1 + max(int(p.max()) for b in splits for p in b.path_index)
+        data = {}
+        for split, batches in self.data.items():
+            data[split] = copy.copy(batches)
+            data[split].x = [torch.cat([x, torch.nn.functional.one_hot(p.clamp(min=0), width).to(x.dtype)
+                                        * (p >= 0).unsqueeze(1).to(x.dtype)], dim=1)
+                             for x, p in zip(batches.x, batches.path_index)]
+        info = {**self.info, "in_dim": self.info["in_dim"] + width}
         return Prepared(self.meta, self.task, data, info, self.device)
 
 
