@@ -169,7 +169,10 @@ def table1(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
         for m in models:
             s = cells[m].test if m in cells else Summary(None, None, 0, 0)
             out.update(summary_cols(m, s))
-            md.append(fmt_summary(s, cells[m].cell.status) if m in cells else "not configured")
+            out[f"{m}_n_params"] = cells[m].n_params if m in cells else None
+            md.append((fmt_summary(s, cells[m].cell.status) + (f" [{cells[m].n_params / 1e3:.0f}k]"
+                                                               if cells[m].n_params else ""))
+                      if m in cells else "not configured")
         ref = reference.TABLE1.get(ds, (None, None, {}))[2]
         for m in ("node_gcn", "edge_gcn"):
             mean, std = ref.get(m, (None, None))
@@ -186,7 +189,7 @@ def table1(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
             "As published (the talk's Table 1, benchmarking-gnns' GCN), every model sees the node features only; "
             "columns marked `+ edge features` are the separately labelled variant that also sees the dataset's "
             "edge features. `protocol`: the published settings followed per dataset. "
-            "Test metric of the model selected by validation, mean ± std over seeds (n); seed columns: the talk's "
+            "Test metric, mean ± std over seeds (n), [parameters]; seed columns: the talk's "
             "Table 1 (accuracies as fractions). edge gain: improvement of Edge-GCN over GCN in the metric's "
             f"direction (positive = edge better). Significance: {opts.describe()}; * significant, (ns) not, "
             "(n/t) not testable.\n\n")
