@@ -282,7 +282,7 @@ def test_claims_verdicts(built):
     assert "Holm-Bonferroni over 2 testable slices" in text
     assert "3 expected runs are missing" in text
     assert "vs node_gcn: 2 of 2 cells; vs node_sage: 2 of 2 cells" in text  # controls, Holm over 4 comparisons
-    assert "| zinc | mae |" in text and "| equivalent |" in text
+    assert "| zinc (edge_gcn) | mae |" in text and "| equivalent |" in text
 
 
 def test_memory_claim_from_one_seed_is_not_run(tmp_path):

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from gapbench.registry import family_of
 from gapbench.tables import reference
-from gapbench.tables.graphs import GraphRow, gain, model_rank
+from gapbench.tables.graphs import GraphRow, counterpart, gain, model_rank
 from gapbench.tables.memory import MemoryTargets, thresholds
 from gapbench.tables.pde import PdeRow
 from gapbench.tables.render import fmt, fmt_test, md_table, write_text
@@ -182,13 +182,13 @@ def benchmarks_graphs(rows: list[GraphRow], planted_verdict: str) -> Claim:
             "claim is supported (an intersection-union test: no multiplicity correction needed); not supported "
             "iff a benchmark's CI lies wholly outside the margin or the planted claim is not supported; not run "
             "without testable pairs (>= 2 seeds)")
-    bench = [r for r in rows if r.experiment == "benchmark" and r.model == "edge_gcn" and r.edge_gain
-             and r.edge_gain.estimate is not None]
-    node = {(r.experiment, r.variant): r for r in rows if r.model == "node_gcn"}
+    bench = [r for r in rows if r.experiment == "benchmark" and family_of(r.model) == "edge" and r.edge_gain
+             and r.edge_gain.estimate is not None]  # every edge model with its node counterpart (graphs.py)
+    node = {(r.experiment, r.variant, r.model): r for r in rows}
     headers = ["dataset", "metric", "edge gain", "relative gain [CI]", "margin", "reading"]
     evidence, readings = [], []
     for r in bench:
-        base = abs(node[(r.experiment, r.variant)].test.mean or 0.0)
+        base = abs(node[(r.experiment, r.variant, counterpart(r.model))].test.mean or 0.0)
         margin = equivalence_margin(r.variant)
         g = r.edge_gain
         if not base or g.ci_low is None:
@@ -201,7 +201,8 @@ def benchmarks_graphs(rows: list[GraphRow], planted_verdict: str) -> Claim:
                        "edge much better" if rel[1] > margin else "undecided")
         readings.append(reading)
         ci = f" [{fmt(rel[1], 3)}, {fmt(rel[2], 3)}]" if rel[1] is not None else ""
-        evidence.append([r.variant, r.metric, fmt_test(g), fmt(rel[0], 3) + ci, fmt(margin, 3), reading])
+        evidence.append([f"{r.variant} ({r.model})", r.metric, fmt_test(g), fmt(rel[0], 3) + ci, fmt(margin, 3),
+                         reading])
     testable = [x for x in readings if x != "not testable"]
     if not testable or planted_verdict == NOT_RUN:
         why = ("no benchmark has a testable edge/node pair" if not testable

@@ -178,7 +178,7 @@ def table1(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
             mean, std = ref.get(m, (None, None))
             out[f"seed_{m}_mean"], out[f"seed_{m}_std"] = mean, std
             md.append(f"{fmt(mean)} ± {fmt(std)}" if mean is not None else "")
-        g = cells["edge_gcn"].edge_gain if "edge_gcn" in cells else None
+        g = next((cells[m].edge_gain for m in models if m in cells and cells[m].edge_gain is not None), None)
         out.update(test_cols("edge_gain", g))
         md.append(fmt_test(g))
         csv_rows.append(out)

@@ -11,7 +11,8 @@ validation"). Outputs in ``--out``:
   inference_time_s, n_configs, device, features, path_ids, and ``breakdown`` for kinds with a test breakdown:
   MAP's accuracy within reach / hub only beside the local ceiling, :mod:`gapbench.graphs.map_reach`).
 * ``sweep.csv`` - one row per tried configuration: ``config,depth,width,lr,n_params,best_epoch,valid,test,
-  train_time_s``.
+  train_time_s,epochs_run`` (``best_epoch`` is the reported epoch: the best by validation, or the last with
+  ``--report last``).
 * ``curves.csv`` - one row per epoch of every configuration: ``config,depth,width,lr,epoch,train_loss,valid,
   lr_now,elapsed_s``.
 * ``checkpoint.pt`` (resume state, written after every epoch and every ``--checkpoint-every`` steps) and
@@ -40,12 +41,13 @@ from gapbench.registry import GRAPH_MODELS, plugin_code
 from gapbench.train import common, resume
 from gapbench.train.common import add_common_arguments
 from gapbench.train.graph_batches import Prepared, prepare
-from gapbench.train.graph_tasks import Task, better, evaluate, loss_fn, node_correct, select
+from gapbench.train.graph_tasks import Task, better, evaluate, evaluate_loss, loss_fn, node_correct, select
 from gapbench.train.loop import Loop, LoopState, fresh_or_restored, resumable_checkpoint
 
 COMMAND = "graph"
 CURVE_COLUMNS = ("config", "depth", "width", "lr", "epoch", "train_loss", "valid", "lr_now", "elapsed_s")
-SWEEP_COLUMNS = ("config", "depth", "width", "lr", "n_params", "best_epoch", "valid", "test", "train_time_s")
+SWEEP_COLUMNS = ("config", "depth", "width", "lr", "n_params", "best_epoch", "valid", "test", "train_time_s",
+                 "epochs_run")
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -85,6 +87,10 @@ class GraphTrainSpec:
     plateau_factor: float = 0.5
     plateau_patience: int = 10
     min_lr: float = 1e-5
+    stop_below_min_lr: bool = False
+    report: str = "best"
+    residual: bool = True
+    self_loops: bool = False
     protocol: str = ""
     device: str = "auto"
     threads: int = 0
@@ -104,19 +110,30 @@ def build(spec: GraphTrainSpec, hyper: Hyper, task: Task, info: dict):
                        activation=spec.activation, level=task.level, reduce=spec.reduce, pool=spec.pool,
                        head_layers=spec.head_layers, edge_dim=info.get("edge_dim"),
                        node_categories=info.get("node_categories"), edge_categories=info.get("edge_categories"),
-                       norm=spec.norm, dropout=spec.dropout)
+                       norm=spec.norm, dropout=spec.dropout, **model_options(spec))
+
+
+def model_options(spec: GraphTrainSpec) -> dict:
+    """``--no-residual`` / ``--self-loops`` for the models that declare them (``OPTIONS``: the Table 1 protocol
+    GCNs, gapbench.models.gnn_protocols); the other models of a job keep their own architecture."""
+    from gapbench.registry import resolve
+
+    options = getattr(resolve(GRAPH_MODELS[spec.model].build), "OPTIONS", ())
+    wanted = {"residual": spec.residual, "self_loops": spec.self_loops}
+    return {k: v for k, v in wanted.items() if k in options}
 
 
 def _scheduler(optimizer, spec: GraphTrainSpec, steps_per_epoch: int, task: Task):
     """cosine: decay to 0 over all steps (stepped per batch); plateau: benchmarking-gnns / LRGB's
-    ReduceLROnPlateau on the validation metric (lr *= factor after ``patience`` epochs without improvement, not
-    below ``min_lr``; stepped per epoch); constant."""
+    ReduceLROnPlateau on the validation loss (lr *= factor after ``patience`` epochs without improvement, not
+    below ``min_lr`` - or without a floor with ``stop_below_min_lr``, benchmarking-gnns' stopping rule; stepped
+    per epoch); constant."""
     import torch
 
     if spec.schedule == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max" if task.higher_is_better else "min", factor=spec.plateau_factor,
-            patience=spec.plateau_patience, min_lr=spec.min_lr)
+            optimizer, mode="min", factor=spec.plateau_factor, patience=spec.plateau_patience,
+            min_lr=0.0 if spec.stop_below_min_lr else spec.min_lr)
     if spec.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(spec.epochs * steps_per_epoch, 1))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
@@ -143,6 +160,7 @@ class ConfigTrainer:
         self.opt = torch.optim.Adam(self.model.parameters(), lr=hyper.lr, weight_decay=spec.weight_decay)
         self.sched = _scheduler(self.opt, spec, steps_per_epoch, prepared.task)
         self.best_test, self.best_state, self.rng = float("nan"), None, None
+        self.last_valid = float("nan")
 
     def restore(self, ckpt: dict) -> None:
         self.model.load_state_dict(ckpt["model"])
@@ -184,9 +202,16 @@ class ConfigTrainer:
         return loss, ng
 
     def validate(self, state: LoopState) -> float:
+        """The validation metric; steps the plateau schedule on the validation loss, and with
+        ``stop_below_min_lr`` ends the run once the learning rate is below ``min_lr`` (benchmarking-gnns)."""
         valid = evaluate(self.model, self.data["valid"], self.task, self.eval_bs)
-        if self.spec.schedule == "plateau" and not math.isnan(valid):
-            self.sched.step(valid)
+        self.last_valid = valid
+        if self.spec.schedule == "plateau":
+            loss = evaluate_loss(self.model, self.data["valid"], self.task, self.eval_bs)
+            if not math.isnan(loss):
+                self.sched.step(loss)
+        if self.spec.stop_below_min_lr and self.opt.param_groups[0]["lr"] < self.spec.min_lr:
+            state.done = True
         return valid
 
     def better(self, value: float, best: float) -> bool:
@@ -207,7 +232,7 @@ def signature(spec: GraphTrainSpec, meta: dict) -> dict:
     """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
             "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "path_ids", "schedule", "plateau_factor",
-            "plateau_patience", "min_lr")
+            "plateau_patience", "min_lr", "stop_below_min_lr", "report", "residual", "self_loops")
     files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
     return resume.signature({k: getattr(spec, k) for k in keep}, resume.GRAPH_CODE + plugin_code(spec.model),
                             {"card": meta, "content": resume.content_digest(files)})
@@ -268,9 +293,13 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
                                       trainer.restore)
             loop.label = f"config {ci + 1}/{len(grid)} "
             state = loop.run(trainer, state, bar, guard)
+            if spec.report == "last":  # the last epoch's weights and metrics (benchmarking-gnns), not the best's
+                state.best, state.best_epoch = trainer.last_valid, state.epoch
+                trainer.keep_best(state)
             row = {"config": ci, "depth": hyper.depth, "width": hyper.width, "lr": hyper.lr,
                    "n_params": common.count_parameters(trainer.model), "best_epoch": state.best_epoch - 1,
-                   "valid": state.best, "test": trainer.best_test, "train_time_s": round(state.elapsed_s, 3)}
+                   "valid": state.best, "test": trainer.best_test, "train_time_s": round(state.elapsed_s, 3),
+                "epochs_run": state.epoch}
             sweep_rows.append(row)
             common.write_csv_atomic(out / "sweep.csv", SWEEP_COLUMNS, sweep_rows)
             if select(task, sweep_rows) is row:
@@ -297,7 +326,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         "test": best["test"], "valid": best["valid"],
         "hyper": {"depth": hyper.depth, "width": hyper.width, "lr": hyper.lr, "epochs": spec.epochs,
                   "batch_size": spec.batch_size, "activation": spec.activation, "head_layers": spec.head_layers,
-                  "schedule": spec.schedule},
+                  "schedule": spec.schedule, "report": spec.report, **model_options(spec),
+                  "epochs_run": int(best.get("epochs_run", spec.epochs))},
         "features": ("nodes and edges" if spec.edge_features and info.get("edge_dim") else "nodes only")
                     + (" + path ids" if spec.path_ids else ""),
         "path_ids": spec.path_ids,
@@ -384,7 +414,9 @@ def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
                 dropout=args.dropout, head_layers=heads[model], edge_features=not args.node_features_only,
                 path_ids=args.path_ids,
                 schedule=args.schedule, plateau_factor=args.plateau_factor,
-                plateau_patience=args.plateau_patience, min_lr=args.min_lr, protocol=args.protocol,
+                plateau_patience=args.plateau_patience, min_lr=args.min_lr,
+                stop_below_min_lr=args.stop_below_min_lr, report=args.report, residual=not args.no_residual,
+                self_loops=args.self_loops, protocol=args.protocol,
                 device=args.device,
                 threads=args.threads, checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
                 inject_failure=args.inject_failure))
@@ -447,6 +479,17 @@ def register(sub) -> None:
     p.add_argument("--plateau-patience", type=A.number(int, 0, 100000), default=10,
                    help="plateau: epochs without improvement")
     p.add_argument("--min-lr", type=A.number(float, 0, 1), default=1e-5, help="plateau: lower bound of the learning rate")
+    p.add_argument("--stop-below-min-lr", action="store_true",
+                   help="plateau: no lr floor; stop once the lr is below --min-lr (benchmarking-gnns), else at "
+                        "--epochs")
+    p.add_argument("--report", default="best", choices=("best", "last"),
+                   help="test metric at the epoch with the best validation metric, or at the last epoch "
+                        "(benchmarking-gnns)")
+    p.add_argument("--no-residual", action="store_true",
+                   help="no residual connection (LRGB's GCN; the *_sym protocol GCNs only, others ignore it)")
+    p.add_argument("--self-loops", action="store_true",
+                   help="symmetric normalisation with self-loops (LRGB; the *_sym protocol GCNs only, others "
+                        "ignore it)")
     p.add_argument("--protocol", type=A.label, default="",
                    help="name of the published protocol followed (recorded in metrics)")
     add_common_arguments(p)

@@ -29,7 +29,11 @@ MEMORY = "memory"
 BENCHMARK_SETTINGS = {"depth": "depths", "width": "widths", "lr": "lrs", "epochs": "epochs",
                       "batch_size": "batch-size", "weight_decay": "weight-decay", "dropout": "dropout", "norm": "norm",
                       "head_layers": "head-layers", "pool": "pool", "activation": "activation",
-                      "schedule": "schedule", "plateau_patience": "plateau-patience", "protocol": "protocol"}
+                      "schedule": "schedule", "plateau_patience": "plateau-patience", "report": "report",
+                      "protocol": "protocol"}
+# the switches among them: the flag when the setting has this value
+BENCHMARK_SWITCHES = {"stop_below_min_lr": (True, "--stop-below-min-lr"), "residual": (False, "--no-residual"),
+                      "self_loops": (True, "--self-loops")}
 
 
 def experiments(config: dict | None = None) -> dict[str, str]:
@@ -175,7 +179,8 @@ def train_args(config: dict, experiment: str, variant: str, extra: str | None = 
         flags = {"model": graph["benchmarks"]["models"],
                  **{flag: settings[key] for key, flag in BENCHMARK_SETTINGS.items()},
                  "device": graph["device"], "checkpoint-every": graph["checkpoint_every"]}
-        return _words(flags) + ([] if extra == "edge_features" else ["--node-features-only"])
+        switches = [flag for key, (value, flag) in BENCHMARK_SWITCHES.items() if settings.get(key) == value]
+        return _words(flags) + switches + ([] if extra == "edge_features" else ["--node-features-only"])
     params = job_params(config, experiment)
     return (_words({"model": params.pop("models"), **{key.replace("_", "-"): value for key, value in params.items()}})
             + (["--path-ids"] if extra == "path_ids" else []))

@@ -155,6 +155,22 @@ def evaluate(model, data: GraphBatches, task: Task, batch_size: int) -> float:
     return acc.value()
 
 
+def evaluate_loss(model, data: GraphBatches, task: Task, batch_size: int) -> float:
+    """The training loss of ``model`` over a whole split, weighted by graphs per batch (eval mode, no gradients):
+    the validation loss the plateau schedule watches (benchmarking-gnns, LRGB)."""
+    import torch
+
+    total, count = 0.0, 0
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for x, ei, batch, ea, ng, y, mask in data.batches(batch_size):
+            total += float(loss_fn(task, model(x, ei, batch, ea, ng), y, mask)) * ng
+            count += ng
+    model.train(was_training)
+    return total / count if count else float("nan")
+
+
 def node_correct(model, data: GraphBatches, task: Task, batch_size: int) -> list:
     """Per graph of a node-classification split (storage order): whether each node's prediction is its label
     (``[N_g]`` bool numpy arrays; unlabelled nodes False)."""
