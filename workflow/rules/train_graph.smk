@@ -31,10 +31,12 @@ train_graph_targets = partial(targets, config)
 for experiment, extra in jobs(config):
     kind = experiments()[experiment]
     suffix = EXTRAS[extra] if extra else ""
+    rule_suffix = f"_{extra}" if extra else ""
+    about = f" ({extra})" if extra else ""
 
     rule:
         name:
-            f"train_graph_{kind}" + (f"_{extra}" if extra else "")
+            f"train_graph_{kind}{rule_suffix}"
         input:
             data=lambda wc, experiment=experiment: dataset_dir(experiment, wc.variant),
         output:
@@ -57,8 +59,7 @@ for experiment, extra in jobs(config):
             args=lambda wc, experiment=experiment, extra=extra: train_args(config, experiment, wc.variant, extra),
             fail=inject_failure,
         message:
-            f"{experiment}{' (' + extra + ')' if extra else ''} on {{wildcards.variant}}, "
-            "seed {wildcards.seed}: training every configured model"
+            f"{experiment}{about} on {{wildcards.variant}}, " "seed {wildcards.seed}: training every configured model"
         shell:
             "python3 -m gapbench train graph --data {input.data} --out {params.out:q} {params.args:q}"
             " --seed {wildcards.seed} --threads {threads} {params.fail} --no-progress > {log} 2>&1"
