@@ -167,13 +167,15 @@ class ConfigTrainer:
         self.opt.load_state_dict(ckpt["optimizer"])
         self.sched.load_state_dict(ckpt["scheduler"])
         self.best_test, self.best_state, self.rng = ckpt["best_test"], ckpt["best_state"], ckpt["rng"]
+        self.last_valid = ckpt.get("last_valid", float("nan"))
 
     def checkpoint(self) -> dict:
         import torch
 
         return {"sweep": self.sweep_part(self.ci), "model": common.tensor_state(self.model.state_dict()),
                 "optimizer": common.tensor_state(self.opt.state_dict()), "scheduler": self.sched.state_dict(),
-                "best_test": self.best_test, "best_state": self.best_state, "rng": torch.get_rng_state()}
+                "best_test": self.best_test, "best_state": self.best_state, "rng": torch.get_rng_state(),
+                "last_valid": self.last_valid}
 
     def batches(self, state: LoopState):
         import torch
