@@ -81,7 +81,8 @@ class _SymGCN(nn.Module):
     OPTIONS = ("residual", "self_loops")  # the trainer's --no-residual / --self-loops reach these models only
 
     def __init__(self, in_dim: int, out_dim: int = 1, depth: int = 3, width: int = 32, activation: str = "relu",
-                 level: str = "node", pool: str = "mean", head_layers: int = 1, node_categories: list[int] | None = None,
+                 level: str = "node", pool: str = "mean", head_layers: int = 1,
+                 node_categories: list[int] | None = None,
                  norm: str = "none", dropout: float = 0.0, residual: bool = True, self_loops: bool = False,
                  **unused):
         """Arguments as :class:`gapbench.models.gnn._GraphModel` (edge features and ``reduce`` are not used: the

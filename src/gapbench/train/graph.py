@@ -233,8 +233,8 @@ class ConfigTrainer:
 def signature(spec: GraphTrainSpec, meta: dict) -> dict:
     """What a checkpoint must agree on to be resumed: settings, model code, dataset card (``resume.py``)."""
     keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "batch_size", "weight_decay", "activation",
-            "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "path_ids", "schedule", "plateau_factor",
-            "plateau_patience", "min_lr", "stop_below_min_lr", "report", "residual", "self_loops")
+            "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "path_ids", "schedule",
+            "plateau_factor", "plateau_patience", "min_lr", "stop_below_min_lr", "report", "residual", "self_loops")
     files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
     return resume.signature({k: getattr(spec, k) for k in keep}, resume.GRAPH_CODE + plugin_code(spec.model),
                             {"card": meta, "content": resume.content_digest(files)})
