@@ -156,7 +156,7 @@ def test_positive_control_planted_learner_fits_its_own_data(tmp_path):
 def test_workflow_paths_follow_the_contract(repo):
     """train_graph targets: results/train/graph/{kind}/{variant}/{model}[-d{D}-w{W}]/seed{seed}/metrics.json."""
     from gapbench.config import load_config
-    from gapbench.train.graph_paths import job_outputs, targets
+    from gapbench.train.graph_paths import job_outputs, targets, train_args
 
     config = load_config(repo / "configs" / "ci.yaml")
     g = config["graphs"]
@@ -189,8 +189,18 @@ def test_workflow_paths_follow_the_contract(repo):
     assert bench["edge_features"] is False
     assert [p for p in targets(config) if "/benchmark/" in p and "-ef/" in p] == []
     bench["edge_features"] = True
-    assert job_outputs(config, "benchmarks", "{bench}", edge_features=True)["metrics"] == [
+    assert job_outputs(config, "benchmarks", "{bench}", extra="edge_features")["metrics"] == [
         f"results/train/graph/benchmark/{{bench}}/{m}-ef/seed{{seed}}/metrics.json" for m in bench["models"]]
+    assert "--node-features-only" not in train_args(config, "benchmarks", "zinc", "edge_features")
+    # MAP path-ids runs: {model}-ids-d{D}-w{W}, only on the variants with n >= path_ids_from, with --path-ids
+    config["graphs"]["map"]["n"] = [16, 64]
+    config["train"]["graph"]["map"].update(path_ids_from=64, seeds=[0])
+    ids = sorted(p for p in targets(config) if "-ids-" in p)
+    assert ids == ["results/train/graph/map/n64/node_gcn-ids-d1-w4/seed0/metrics.json"]
+    assert train_args(config, "map", "n64", "path_ids")[-1] == "--path-ids"
+    assert "--path-ids" not in train_args(config, "map", "n64")
+    config["train"]["graph"]["map"]["path_ids_from"] = None
+    assert not any("-ids-" in p for p in targets(config))
 
 
 def test_head_layers_per_model(star, tmp_path):

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "workflow" / "profiles" / "default" / "config.yaml"
 TRAINERS = {"train_pde_model", "train_graph_planted_star", "train_graph_map", "train_graph_ising",
             "train_graph_duplicates", "train_graph_benchmark", "train_graph_memory",
-            "train_graph_benchmark_edge_features"}
+            "train_graph_benchmark_edge_features", "train_graph_map_path_ids"}
 
 
 def profile_gpus(**env) -> int:

@@ -392,3 +392,8 @@ register_graph_model("edge_gcn_directed", "gapbench.models.gnn:EdgeGCNDirected",
                      label="Edge-GCN (directed)", color="tab:olive", marker="^", counterpart="node_gcn_directed")
 register_graph_model("deepsets", "gapbench.models.gnn:DeepSets", family="set", label="DeepSets",
                      color="tab:cyan", marker="D")
+# Table 1's published GCNs (symmetric normalisation, halving read-out; gapbench.models.gnn_protocols)
+register_graph_model("node_gcn_sym", "gapbench.models.gnn_protocols:NodeGCNSym", family="node",
+                     label="GCN (sym., node)", color="#4b0082", marker="h")
+register_graph_model("edge_gcn_sym", "gapbench.models.gnn_protocols:EdgeGCNSym", family="edge",
+                     label="Edge-GCN (sym.)", color="#8b4513", marker="X")

@@ -3,12 +3,13 @@
 # runs, and the cluster profiles size each experiment's jobs by rule name). One job per (dataset, seed) trains
 # every model listed in config train.graph.{experiment}.models, each a small sweep selected by validation
 # (`gapbench train graph`, src/gapbench/train/graph.py); outputs per model under
-# results/train/graph/{kind}/{variant}/{model}[-d{depth}-w{width}|-ef]/seed{seed}/. Paths and flags:
+# results/train/graph/{kind}/{variant}/{model}[-ef|-ids][-d{depth}-w{width}]/seed{seed}/. Paths and flags:
 # src/gapbench/train/graph_paths.py. Docs: docs/gnn.md.
 
 from functools import partial
 
 from gapbench.train.graph_paths import (
+    EXTRAS,
     dataset_dir,
     experiments,
     job_outputs,
@@ -27,17 +28,19 @@ wildcard_constraints:
 train_graph_targets = partial(targets, config)
 
 
-for experiment, edge_features in jobs(config):
+for experiment, extra in jobs(config):
     kind = experiments()[experiment]
-    suffix = "-ef" if edge_features else ""
+    suffix = EXTRAS[extra] if extra else ""
+    rule_suffix = f"_{extra}" if extra else ""
+    about = f" ({extra})" if extra else ""
 
     rule:
         name:
-            f"train_graph_{kind}" + ("_edge_features" if edge_features else "")
+            f"train_graph_{kind}{rule_suffix}"
         input:
             data=lambda wc, experiment=experiment: dataset_dir(experiment, wc.variant),
         output:
-            **job_outputs(config, experiment, "{variant}", edge_features=edge_features),
+            **job_outputs(config, experiment, "{variant}", extra=extra),
         log:
             f"results/logs/train/graph/{kind}/{{variant}}/seed{{seed}}{suffix}.log",
         benchmark:
@@ -50,16 +53,13 @@ for experiment, edge_features in jobs(config):
         resources:
             gpu=gpu_slots(lookup(dpath="train/graph/device", within=config)),
         params:
-            out=lambda wc, experiment=experiment, edge_features=edge_features: run_dir_template(
-                config, experiment, wc.variant, wc.seed, edge_features
+            out=lambda wc, experiment=experiment, extra=extra: run_dir_template(
+                config, experiment, wc.variant, wc.seed, extra
             ),
-            args=lambda wc, experiment=experiment, edge_features=edge_features: train_args(
-                config, experiment, wc.variant, edge_features
-            ),
+            args=lambda wc, experiment=experiment, extra=extra: train_args(config, experiment, wc.variant, extra),
             fail=inject_failure,
         message:
-            f"{experiment}{' with edge features' if edge_features else ''} on {{wildcards.variant}}, "
-            "seed {wildcards.seed}: training every configured model"
+            f"{experiment}{about} on {{wildcards.variant}}, " "seed {wildcards.seed}: training every configured model"
         shell:
             "python3 -m gapbench train graph --data {input.data} --out {params.out:q} {params.args:q}"
             " --seed {wildcards.seed} --threads {threads} {params.fail} --no-progress > {log} 2>&1"

@@ -15,7 +15,8 @@ A *kind* is a family of graph datasets (planted star, MAP, Ising, duplicates, th
 * how it is learned and scored (:attr:`DatasetKind.level`, ``loss``, ``metric``);
 * the flags of ``gapbench graphs make KIND`` and where the workflow takes each value from (:class:`Flag`), and
   the config check its section needs beyond the schema (``check_config``);
-* its table section (:class:`TableSection`).
+* its table section (:class:`TableSection`) and, optionally, a breakdown of the test metric per node group
+  (``test_breakdown``).
 
 Everything that lists dataset kinds derives from :data:`DATASET_KINDS`: the ``graphs make`` subcommands, the
 config checks, the graph_data rule and its wildcard constraints, the dataset store (kinds, fields, label check),
@@ -93,6 +94,9 @@ class DatasetKind:
     help: str = ""
     section: str = ""  # config section graphs.{section} and train.graph.{section} (default: name)
     table: TableSection | None = None
+    # (test graphs, per-graph per-node correctness of the selected model, model family, depth, card) -> dict:
+    # the kind's breakdown of the test metric, recorded in metrics.json as ``breakdown`` (MAP: the hub route)
+    test_breakdown: str | Callable | None = None
     # JSON schemas of a plugin kind's config sections graphs.{section} and train.graph.{section} (None for the
     # latter: the shape of train.graph.ising); built-ins have theirs in the schema file (extend_schema)
     schema: dict | None = field(default=None, compare=False)
@@ -225,9 +229,10 @@ register_dataset_kind(DatasetKind(
     "map", "n{n}", {"n": INT}, {"n": "n"}, "node", "bce", "accuracy",
     {"x": ("float32", ("N", 2)), "edge_index": ("int64", (2, "E")), "y": ("int64", ("N",)),
      "label_mask": ("bool", ("N",)), "node_energy": ("float32", ("N", 2)), "pair_index": ("int64", (2, "P")),
-     "pair_energy": ("float32", ("P", 2, 2)), "edge_attr": ("float32", ("E", 4)), "pair_type": ("int64", ("P",))},
+     "pair_energy": ("float32", ("P", 2, 2)), "edge_attr": ("float32", ("E", 4)), "pair_type": ("int64", ("P",)),
+     "clamp_distance": ("int64", ("N",)), "path_index": ("int64", ("N",))},
     params="gapbench.graphs.map_paths:MapParams", make="gapbench.graphs.map_paths:make",
-    verify_labels="gapbench.graphs.map_paths:verify_labels",
+    verify_labels="gapbench.graphs.map_paths:verify_labels", test_breakdown="gapbench.graphs.map_reach:breakdown",
     flags=(Flag("n", _count(1, 1000000, required=True,
                             help="path vertices, a perfect square (sqrt(n) paths of sqrt(n))")),
            Flag("unary_scale", _float("positive", default=0.1, help="std of the unary energies (default 0.1)"),

@@ -256,8 +256,12 @@ def make(params: MapParams):
         raise ConfigError(f"MAP unary_scale={params.unary_scale}: must be > 0 (continuous unary energies make the MAP unique)")
     if not 0 <= params.hard_fraction <= 1:
         raise ConfigError(f"MAP hard_fraction={params.hard_fraction}: must be in [0, 1]")
+    from gapbench.graphs.map_reach import clamp_distance, layout
+
     pair_index = hub_and_paths(params.n)
     edge_index = undirected_edge_index(pair_index)
+    distance = torch.as_tensor(clamp_distance(params.n))
+    path_index = torch.as_tensor(layout(params.n)[0])
     pidx = torch.as_tensor(pair_index)
     sizes = split_sizes(params.n_graphs, params.split)
     splits, redraws = {}, {}
@@ -276,7 +280,8 @@ def make(params: MapParams):
             graphs.append(Data(x=ne.clone(), edge_index=edge_index, y=torch.as_tensor(labels[b]),
                                label_mask=torch.ones(params.n + 1, dtype=torch.bool), node_energy=ne,
                                pair_index=pidx, pair_energy=pe, edge_attr=edge_attr,
-                               pair_type=torch.as_tensor(types[b], dtype=torch.int64)))
+                               pair_type=torch.as_tensor(types[b], dtype=torch.int64),
+                               clamp_distance=distance, path_index=path_index))
         splits[split] = graphs
     meta = {
         "kind": "map", "variant": params.variant, "seed": params.seed,
@@ -293,7 +298,9 @@ def make(params: MapParams):
                 "instances with a non-unique MAP re-drawn"),
         "fields": {"x": "node_energy (E_i(0), E_i(1)) [N,2]", "y": "MAP label in {0,1} [N]",
                    "edge_attr": "pair table seen from edge_index[0] -> edge_index[1], row-major (00,01,10,11) [E,4]",
-                   "pair_type": "index into " + "|".join(POTENTIALS) + " [P]"},
+                   "pair_type": "index into " + "|".join(POTENTIALS) + " [P]",
+                   "clamp_distance": "hops along the path to its far end m-1 (the clamp's outer vertex); hub -1 [N]",
+                   "path_index": "the vertex's path 0..m-1 (the path_ids feature); hub -1 [N]"},
         "redraws": redraws,
         "locality": {**diagnostic, "split": "test"},
     }
@@ -304,9 +311,14 @@ def verify_labels(path, meta: dict, graphs: list):
     """Recompute the MAP of every stored graph (one batched DP); ``(index, reason)`` of the first mismatch."""
     n = int(meta["params"]["n"])
     expect = hub_and_paths(n)
+    from gapbench.graphs.map_reach import clamp_distance, layout
+
     for i, g in enumerate(graphs):
         if tuple(g.pair_index.shape) != expect.shape or not np.array_equal(g.pair_index.numpy(), expect):
             return i, f"pair_index is not the hub-and-paths graph with n={n}"
+        if not (np.array_equal(g.clamp_distance.numpy(), clamp_distance(n))
+                and np.array_equal(g.path_index.numpy(), layout(n)[0])):
+            return i, "clamp_distance or path_index is not the hub-and-paths layout"
     labels, gap = map_assignment(n, np.stack([g.pair_energy.double().numpy() for g in graphs]),
                                  np.stack([g.node_energy.double().numpy() for g in graphs]))
     stored = np.stack([g.y.numpy() for g in graphs])

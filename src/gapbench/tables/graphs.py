@@ -163,13 +163,16 @@ def table1(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
         for m in models:
             s = cells[m].test if m in cells else Summary(None, None, 0, 0)
             out.update(summary_cols(m, s))
-            md.append(fmt_summary(s, cells[m].cell.status) if m in cells else "not configured")
+            out[f"{m}_n_params"] = cells[m].n_params if m in cells else None
+            md.append((fmt_summary(s, cells[m].cell.status) + (f" [{cells[m].n_params / 1e3:.0f}k]"
+                                                               if cells[m].n_params else ""))
+                      if m in cells else "not configured")
         ref = reference.TABLE1.get(ds, (None, None, {}))[2]
         for m in ("node_gcn", "edge_gcn"):
             mean, std = ref.get(m, (None, None))
             out[f"seed_{m}_mean"], out[f"seed_{m}_std"] = mean, std
             md.append(f"{fmt(mean)} ± {fmt(std)}" if mean is not None else "")
-        g = cells["edge_gcn"].edge_gain if "edge_gcn" in cells else None
+        g = next((cells[m].edge_gain for m in models if m in cells and cells[m].edge_gain is not None), None)
         out.update(test_cols("edge_gain", g))
         md.append(fmt_test(g))
         csv_rows.append(out)
@@ -180,7 +183,7 @@ def table1(rows: list[GraphRow], opts: StatsOptions) -> tuple[list[dict], str]:
             "As published (the talk's Table 1, benchmarking-gnns' GCN), every model sees the node features only; "
             "columns marked `+ edge features` are the separately labelled variant that also sees the dataset's "
             "edge features. `protocol`: the published settings followed per dataset. "
-            "Test metric of the model selected by validation, mean ± std over seeds (n); seed columns: the talk's "
+            "Test metric, mean ± std over seeds (n), [parameters]; seed columns: the talk's "
             "Table 1 (accuracies as fractions). edge gain: improvement of Edge-GCN over GCN in the metric's "
             f"direction (positive = edge better). Significance: {opts.describe()}; * significant, (ns) not, "
             "(n/t) not testable.\n\n")
@@ -226,6 +229,44 @@ def _budget_text(s: dict) -> str:
     return text + (" !" if s["partial"] else "")
 
 
+BREAKDOWN_MEANS = ("acc_within_reach", "acc_hub_only", "local_ceiling", "ceiling_within_reach", "ceiling_hub_only")
+BREAKDOWN_COUNTS = ("reach", "n_within_reach", "n_hub_only")
+
+
+def breakdown_cols(r: GraphRow) -> dict:
+    """A row's test-metric breakdown (metrics.json ``breakdown``; MAP: the hub route): the accuracies and
+    ceilings as means over the usable seeds, the reach and the per-seed vertex counts of the first run."""
+    per_seed = [run.metrics["breakdown"] for run in sorted(r.cell.usable, key=lambda run: run.seed)
+                if isinstance(run.metrics.get("breakdown"), dict)]
+    if not per_seed:
+        return {}
+    out = {}
+    for key in BREAKDOWN_MEANS:
+        vals = [b[key] for b in per_seed if isinstance(b.get(key), (int, float))]
+        out[key] = sum(vals) / len(vals) if vals else None
+    out.update({key: per_seed[0].get(key) for key in BREAKDOWN_COUNTS})
+    return out
+
+
+def _hub_route_text(sub: list[GraphRow]) -> str:
+    """The MAP section's hub-route table: accuracy within reach / hub only beside the local ceiling."""
+    lines = [[_param_label(r), r.model, str(b["reach"]),
+              f"{fmt(b['acc_within_reach'], 3)} / {fmt(b['ceiling_within_reach'], 3)} ({b['n_within_reach']})",
+              f"{fmt(b['acc_hub_only'], 3)} / {fmt(b['ceiling_hub_only'], 3)} ({b['n_hub_only']})",
+              f"{fmt(r.test.mean, 3)} / {fmt(b['local_ceiling'], 3)}"]
+             for r in sub if (b := breakdown_cols(r))]
+    if not lines:
+        return ""
+    return ("\nThe hub route: a vertex is *within reach* when its path's clamp pair lies in the path window the "
+            "model sees without the hub (radius = depth for node models, depth + 1 for edge models, 0 for "
+            "DeepSets), else *hub only* (the clamp can reach it only through the hub). Each cell: accuracy / "
+            "local ceiling (vertex count per seed); the local ceiling is the exact Bayes-optimal accuracy given "
+            "only that window (hard law; none otherwise). Above the ceiling = information that came through the "
+            "hub; `-ids` models also get their path's identity as a feature.\n\n"
+            + md_table(["n", "model", "reach", "within reach: acc / ceiling (n)", "hub only: acc / ceiling (n)",
+                        "all: acc / ceiling"], lines))
+
+
 def graphical_models(rows: list[GraphRow], opts: StatsOptions, threshold: float) -> tuple[list[dict], str]:
     sections = [(kind.name, kind.table) for kind in DATASET_KINDS.values() if kind.table is not None]
     csv_rows = []
@@ -238,7 +279,7 @@ def graphical_models(rows: list[GraphRow], opts: StatsOptions, threshold: float)
         sub = sorted((r for r in rows if r.experiment == kind), key=lambda r: (_param_sort(r),
                                                                                model_rank(r.model)))
         for r in sub:
-            csv_rows.append({"section": kind, "param": _param_label(r), **row_dict(r)})
+            csv_rows.append({"section": kind, "param": _param_label(r), **row_dict(r), **breakdown_cols(r)})
         text += f"\n## {section.title}\n\n"
         if not sub:
             text += "_Not run at this scale._\n"
@@ -256,6 +297,7 @@ def graphical_models(rows: list[GraphRow], opts: StatsOptions, threshold: float)
         if gains:
             text += "\nEdge vs node at equal budget:\n\n" + md_table(["param", "edge model", "node model",
                                                                       "edge gain"], gains)
+        text += _hub_route_text(sub)
         if section.smallest_budget:
             sb = smallest_budget(sub, threshold)
             if sb:

@@ -9,11 +9,14 @@ validation"). Outputs in ``--out``:
 * ``metrics.json`` - keys (docs/gnn.md): task, experiment, variant, params, model, seed, config_digest,
   code_version, git_commit, dirty, metric, higher_is_better, test, valid, hyper (depth, width, lr), n_params,
   train_time_s, status (+ best_epoch, inference_time_s, n_configs, device,
-  step_time_s: the optimiser steps' share of train_time_s). When every configuration failed:
+  step_time_s: the optimiser steps' share of train_time_s, features, path_ids, and ``breakdown`` for kinds
+  with a test breakdown: MAP's accuracy within reach / hub only beside the local ceiling,
+  :mod:`gapbench.graphs.map_reach`). When every configuration failed:
   status ``failed``, test and valid null, ``error`` listing each configuration's reason (exit status 0, so the
   job's other models keep their outputs).
 * ``sweep.csv`` - one row per tried configuration: ``config,depth,width,lr,n_params,best_epoch,valid,test,
-  train_time_s,status,failed_epoch,reason``. A configuration whose training loss turns non-finite (diverges) or
+  train_time_s,status,failed_epoch,reason,epochs_run`` (``best_epoch`` is the reported epoch: the best by
+  validation, or the last with ``--report last``). A configuration whose training loss turns non-finite (diverges) or
   that never has a finite validation value is a ``failed`` row (NaN valid and test, the epoch and the reason);
   the sweep goes on and selects among the others.
 * ``curves.csv`` - one row per epoch of every configuration: ``config,depth,width,lr,epoch,train_loss,valid,
@@ -45,14 +48,14 @@ from gapbench.errors import ConfigError
 from gapbench.registry import GRAPH_MODELS, plugin_code
 from gapbench.train import common, resume
 from gapbench.train.common import add_common_arguments
-from gapbench.train.graph_batches import Prepared, evaluate, prepare
+from gapbench.train.graph_batches import Prepared, evaluate, evaluate_loss, node_correct, prepare
 from gapbench.train.graph_tasks import Task, better, loss_fn, select
 from gapbench.train.loop import Loop, LoopState, TrainingDiverged, fresh_or_restored, resumable_checkpoint
 
 COMMAND = "graph"
 CURVE_COLUMNS = ("config", "depth", "width", "lr", "epoch", "train_loss", "valid", "lr_now", "elapsed_s")
 SWEEP_COLUMNS = ("config", "depth", "width", "lr", "n_params", "best_epoch", "valid", "test", "train_time_s", "status",
-                 "failed_epoch", "reason")
+                 "failed_epoch", "reason", "epochs_run")
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -88,10 +91,15 @@ class GraphTrainSpec:
     dropout: float = 0.0
     head_layers: int = 1
     edge_features: bool = True
+    path_ids: bool = False
     schedule: str = "cosine"
     plateau_factor: float = 0.5
     plateau_patience: int = 10
     min_lr: float = 1e-5
+    stop_below_min_lr: bool = False
+    report: str = "best"
+    residual: bool = True
+    self_loops: bool = False
     protocol: str = ""
     device: str = "auto"
     threads: int = 0
@@ -112,19 +120,30 @@ def build(spec: GraphTrainSpec, hyper: Hyper, task: Task, info: dict):
                        activation=spec.activation, level=task.level, reduce=spec.reduce, pool=spec.pool,
                        head_layers=spec.head_layers, edge_dim=info.get("edge_dim"),
                        node_categories=info.get("node_categories"), edge_categories=info.get("edge_categories"),
-                       norm=spec.norm, dropout=spec.dropout)
+                       norm=spec.norm, dropout=spec.dropout, **model_options(spec))
+
+
+def model_options(spec: GraphTrainSpec) -> dict:
+    """``--no-residual`` / ``--self-loops`` for the models that declare them (``OPTIONS``: the Table 1 protocol
+    GCNs, gapbench.models.gnn_protocols); the other models of a job keep their own architecture."""
+    from gapbench.registry import resolve
+
+    options = getattr(resolve(GRAPH_MODELS[spec.model].build), "OPTIONS", ())
+    wanted = {"residual": spec.residual, "self_loops": spec.self_loops}
+    return {k: v for k, v in wanted.items() if k in options}
 
 
 def _scheduler(optimizer, spec: GraphTrainSpec, steps_per_epoch: int, task: Task):
     """cosine: decay to 0 over all steps (stepped per batch); plateau: benchmarking-gnns / LRGB's
-    ReduceLROnPlateau on the validation metric (lr *= factor after ``patience`` epochs without improvement, not
-    below ``min_lr``; stepped per epoch); constant."""
+    ReduceLROnPlateau on the validation loss (lr *= factor after ``patience`` epochs without improvement, not
+    below ``min_lr`` - or without a floor with ``stop_below_min_lr``, benchmarking-gnns' stopping rule; stepped
+    per epoch); constant."""
     import torch
 
     if spec.schedule == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max" if task.higher_is_better else "min", factor=spec.plateau_factor,
-            patience=spec.plateau_patience, min_lr=spec.min_lr)
+            optimizer, mode="min", factor=spec.plateau_factor, patience=spec.plateau_patience,
+            min_lr=0.0 if spec.stop_below_min_lr else spec.min_lr)
     if spec.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(spec.epochs * steps_per_epoch, 1))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
@@ -151,19 +170,22 @@ class ConfigTrainer:
         self.opt = torch.optim.Adam(self.model.parameters(), lr=hyper.lr, weight_decay=spec.weight_decay)
         self.sched = _scheduler(self.opt, spec, steps_per_epoch, prepared.task)
         self.best_test, self.best_state, self.rng = float("nan"), None, None
+        self.last_valid = float("nan")
 
     def restore(self, ckpt: dict) -> None:
         self.model.load_state_dict(ckpt["model"])
         self.opt.load_state_dict(ckpt["optimizer"])
         self.sched.load_state_dict(ckpt["scheduler"])
         self.best_test, self.best_state, self.rng = ckpt["best_test"], ckpt["best_state"], ckpt["rng"]
+        self.last_valid = ckpt.get("last_valid", float("nan"))
 
     def checkpoint(self) -> dict:
         import torch
 
         return {"sweep": self.sweep_part(self.ci), "model": common.tensor_state(self.model.state_dict()),
                 "optimizer": common.tensor_state(self.opt.state_dict()), "scheduler": self.sched.state_dict(),
-                "best_test": self.best_test, "best_state": self.best_state, "rng": torch.get_rng_state()}
+                "best_test": self.best_test, "best_state": self.best_state, "rng": torch.get_rng_state(),
+                "last_valid": self.last_valid}
 
     def batches(self, state: LoopState):
         import torch
@@ -189,11 +211,19 @@ class ConfigTrainer:
         return loss, ng
 
     def validate(self, state: LoopState) -> float | None:
+        """The validation metric (None in epochs without validation, ``eval_every``); steps the plateau schedule on
+        the validation loss, and with ``stop_below_min_lr`` ends the run once the learning rate is below
+        ``min_lr`` (benchmarking-gnns)."""
         if state.epoch % self.spec.eval_every and state.epoch != self.spec.epochs:
             return None  # no validation this epoch: it cannot be the best one, the plateau schedule waits
         valid = evaluate(self.model, self.data["valid"], self.task, self.eval_bs)
-        if self.spec.schedule == "plateau" and not math.isnan(valid):
-            self.sched.step(valid)
+        self.last_valid = valid
+        if self.spec.schedule == "plateau":
+            loss = evaluate_loss(self.model, self.data["valid"], self.task, self.eval_bs)
+            if not math.isnan(loss):
+                self.sched.step(loss)
+        if self.spec.stop_below_min_lr and self.opt.param_groups[0]["lr"] < self.spec.min_lr:
+            state.done = True
         return valid
 
     def better(self, value: float, best: float) -> bool:
@@ -213,9 +243,9 @@ class ConfigTrainer:
 # ---------------------------------------------------------------------------------------------- the sweep
 def settings(spec: GraphTrainSpec) -> dict:
     """The settings that change the result (a checkpoint's and ``config_digest``'s part)."""
-    keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "eval_every", "batch_size", "weight_decay", "activation",
-            "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "schedule", "plateau_factor",
-            "plateau_patience", "min_lr")
+    keep = ("model", "seed", "depths", "widths", "lrs", "epochs", "eval_every", "batch_size", "weight_decay",
+            "activation", "reduce", "pool", "norm", "dropout", "head_layers", "edge_features", "path_ids", "schedule",
+            "plateau_factor", "plateau_patience", "min_lr", "stop_below_min_lr", "report", "residual", "self_loops")
     return {k: getattr(spec, k) for k in keep}
 
 
@@ -249,6 +279,8 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         prepared = prepare(spec.data, spec.device)
     if not spec.edge_features:
         prepared = prepared.node_features_only()
+    if spec.path_ids:
+        prepared = prepared.with_path_ids()
     meta, task, data, info, device = prepared.meta, prepared.task, prepared.data, prepared.info, prepared.device
     grid = spec.grid()
 
@@ -282,7 +314,7 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
             status, reason, failed_epoch = "ok", "", ""
             try:
                 state = loop.run(trainer, state, bar, guard)
-            except (FloatingPointError, TrainingDiverged) as err:  # this configuration diverged: a failed row, the sweep goes on
+            except (FloatingPointError, TrainingDiverged) as err:  # diverged: a failed row, the sweep goes on
                 status, reason, failed_epoch = "failed", str(err), getattr(err, "epoch", state.epoch)
                 print(f"gapbench train graph: {spec.model} config {ci} failed ({err}); the sweep goes on",
                       file=sys.stderr)
@@ -290,11 +322,14 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
                 status, reason = "failed", f"no finite validation {task.metric} in {spec.epochs} epochs"
                 failed_epoch = spec.epochs - 1
             ok = status == "ok"
+            if ok and spec.report == "last":  # the last epoch's weights and metrics (benchmarking-gnns), not the best's
+                state.best, state.best_epoch = trainer.last_valid, state.epoch
+                trainer.keep_best(state)
             row = {"config": ci, "depth": hyper.depth, "width": hyper.width, "lr": hyper.lr,
                    "n_params": common.count_parameters(trainer.model), "best_epoch": state.best_epoch - 1 if ok else "",
                    "valid": state.best if ok else math.nan, "test": trainer.best_test if ok else math.nan,
                    "train_time_s": round(state.elapsed_s, 3), "status": status, "failed_epoch": failed_epoch,
-                   "reason": reason, "step_time_s": round(state.step_time_s, 3)}  # (not a sweep.csv column)
+                   "reason": reason, "epochs_run": state.epoch, "step_time_s": round(state.step_time_s, 3)}  # (not a sweep.csv column)
             sweep_rows.append(row)
             if ok and select(task, sweep_rows) is row:
                 best_model_state = trainer.best_state
@@ -329,18 +364,40 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
         "test": best["test"], "valid": best["valid"],
         "hyper": {"depth": hyper.depth, "width": hyper.width, "lr": hyper.lr, "epochs": spec.epochs,
                   "batch_size": spec.batch_size, "activation": spec.activation, "head_layers": spec.head_layers,
-                  "schedule": spec.schedule},
-        "features": "nodes and edges" if spec.edge_features and info.get("edge_dim") else "nodes only",
+                  "schedule": spec.schedule, "report": spec.report, **model_options(spec),
+                  "epochs_run": int(best.get("epochs_run", spec.epochs))},
+        "features": ("nodes and edges" if spec.edge_features and info.get("edge_dim") else "nodes only")
+                    + (" + path ids" if spec.path_ids else ""),
+        "path_ids": spec.path_ids,
         "protocol": spec.protocol,
         "n_params": int(best["n_params"]), "best_epoch": int(best["best_epoch"]), "n_configs": len(grid),
         "train_time_s": round(clock.elapsed, 3), "inference_time_s": round(inference, 4),
         "step_time_s": round(sum(r.get("step_time_s", 0.0) for r in sweep_rows), 3),
         "device": str(device), "status": "ok",
     }
+    breakdown = test_breakdown(spec, prepared, model, hyper)
+    if breakdown is not None:
+        metrics["breakdown"] = breakdown
     if "affine_floor" in meta:  # planted stars: the eq. 3 + linear-head floor and the target std (tables)
         metrics["affine_floor"] = meta["affine_floor"]
     common.write_json_atomic(out / "metrics.json", metrics)
     return metrics
+
+
+def test_breakdown(spec: GraphTrainSpec, prepared: Prepared, model, hyper: Hyper) -> dict | None:
+    """The dataset kind's breakdown of the selected model's test metric (``DatasetKind.test_breakdown``; MAP:
+    accuracy within reach / hub only beside the local ceiling), or None when the kind has none."""
+    from gapbench.graphs.data import load
+    from gapbench.graphs.kinds import DATASET_KINDS
+    from gapbench.registry import family_of, resolve
+
+    kind = DATASET_KINDS.get(prepared.meta["kind"])
+    if kind is None or kind.test_breakdown is None or prepared.task.level != "node":
+        return None
+    test = load(spec.data, "test")
+    correct = node_correct(model, prepared.data["test"], prepared.task, max(spec.batch_size * 4, 64))
+    return resolve(kind.test_breakdown)([test[i] for i in range(len(test))], correct, family_of(spec.model),
+                                        hyper.depth, prepared.meta)
 
 
 # ---------------------------------------------------------------------------------------------- CLI
@@ -395,8 +452,11 @@ def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
                 weight_decay=args.weight_decay,
                 activation=args.activation, reduce=args.reduce, pool=args.pool, norm=args.norm,
                 dropout=args.dropout, head_layers=heads[model], edge_features=not args.node_features_only,
+                path_ids=args.path_ids,
                 schedule=args.schedule, plateau_factor=args.plateau_factor,
-                plateau_patience=args.plateau_patience, min_lr=args.min_lr, protocol=args.protocol,
+                plateau_patience=args.plateau_patience, min_lr=args.min_lr,
+                stop_below_min_lr=args.stop_below_min_lr, report=args.report, residual=not args.no_residual,
+                self_loops=args.self_loops, protocol=args.protocol,
                 device=args.device,
                 threads=args.threads, checkpoint_every=args.checkpoint_every,
                 checkpoint_interval=args.checkpoint_interval, progress=not args.no_progress,
@@ -456,6 +516,9 @@ def register(sub) -> None:
                         "MODEL=K for one (e.g. 1 node_sage=2)")
     p.add_argument("--node-features-only", action="store_true",
                    help="hide the dataset's edge features from the models (Table 1 as published)")
+    p.add_argument("--path-ids", action="store_true",
+                   help="append each node's path identity (one-hot of the stored path_index; MAP datasets) to its "
+                        "features: what the hub edges of the paper's edge protocol must know")
     p.add_argument("--schedule", default="cosine", choices=("cosine", "plateau", "constant"),
                    help="learning-rate schedule: cosine decay per step, ReduceLROnPlateau on the validation "
                         "metric per epoch (benchmarking-gnns, LRGB), or constant")
@@ -464,6 +527,17 @@ def register(sub) -> None:
     p.add_argument("--plateau-patience", type=A.number(int, 0, 100000), default=10,
                    help="plateau: epochs without improvement")
     p.add_argument("--min-lr", type=A.number(float, 0, 1), default=1e-5, help="plateau: lower bound of the learning rate")
+    p.add_argument("--stop-below-min-lr", action="store_true",
+                   help="plateau: no lr floor; stop once the lr is below --min-lr (benchmarking-gnns), else at "
+                        "--epochs")
+    p.add_argument("--report", default="best", choices=("best", "last"),
+                   help="test metric at the epoch with the best validation metric, or at the last epoch "
+                        "(benchmarking-gnns)")
+    p.add_argument("--no-residual", action="store_true",
+                   help="no residual connection (LRGB's GCN; the *_sym protocol GCNs only, others ignore it)")
+    p.add_argument("--self-loops", action="store_true",
+                   help="symmetric normalisation with self-loops (LRGB; the *_sym protocol GCNs only, others "
+                        "ignore it)")
     p.add_argument("--protocol", type=A.label, default="",
                    help="name of the published protocol followed (recorded in metrics)")
     add_common_arguments(p)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gapbench.train.graph_tasks import MetricAccumulator, Task, task_for
+from gapbench.train.graph_tasks import MetricAccumulator, Task, loss_fn, task_for
 
 
 class GraphBatches:
@@ -28,6 +28,7 @@ class GraphBatches:
 
         self.task, self.device = task, device
         self.x, self.ei, self.ea, self.y, self.mask, self.n = [], [], [], [], [], []
+        self.path_index = []  # per-node path of the datasets that store one (MAP), for the path_ids feature
         for data in dataset:
             x = data.x
             if x is None:
@@ -47,6 +48,8 @@ class GraphBatches:
             mask = getattr(data, "label_mask", None) if task.level == "node" else None
             self.mask.append(None if mask is None else mask.to(device))
             self.n.append(int(data.num_nodes))
+            path = getattr(data, "path_index", None)
+            self.path_index.append(None if path is None else path.to(device))
         self.has_edge_attr = all(a is not None for a in self.ea) and len(self.ea) > 0
         self.structure = SplitStructure(self.ei, self.n) if structure else None
 
@@ -145,6 +148,31 @@ class Prepared:
         return Prepared(self.meta, self.task, data, info, self.device)
 
 
+    def with_path_ids(self) -> "Prepared":
+        """The same splits with each node's path identity appended to its features: ``x_v <- [x_v, e_p]``,
+        ``e_p`` the one-hot of the node's stored ``path_index`` (``p = -1``, the hub: zeros). StoreError unless
+        the dataset stores a path index for every graph and its features are floats."""
+        import copy
+
+        import torch
+
+        from gapbench.errors import StoreError
+
+        splits = self.data.values()
+        if any(p is None for b in splits for p in b.path_index) or not all(b.x[0].is_floating_point() for b in splits):
+            raise StoreError(f"{self.meta.get('kind')}/{self.meta.get('variant')}: --path-ids needs float node "
+                             "features and a stored path_index per node (MAP datasets)")
+        width = 1 + max(int(p.max()) for b in splits for p in b.path_index)
+        data = {}
+        for split, batches in self.data.items():
+            data[split] = copy.copy(batches)
+            data[split].x = [torch.cat([x, torch.nn.functional.one_hot(p.clamp(min=0), width).to(x.dtype)
+                                        * (p >= 0).unsqueeze(1).to(x.dtype)], dim=1)
+                             for x, p in zip(batches.x, batches.path_index)]
+        info = {**self.info, "in_dim": self.info["in_dim"] + width}
+        return Prepared(self.meta, self.task, data, info, self.device)
+
+
 def prepare(data_path: Path, device_name: str = "auto") -> Prepared:
     """Load the three splits of a dataset onto the device (:func:`gapbench.graphs.storage.read_split`: no PyG
     import)."""
@@ -172,3 +200,38 @@ def evaluate(model, data: GraphBatches, task: Task, batch_size: int) -> float:
             acc.add(model(x, ei, batch, ea, ng), y, mask)
     model.train(was_training)
     return acc.value()
+
+
+def evaluate_loss(model, data: GraphBatches, task: Task, batch_size: int) -> float:
+    """The training loss of ``model`` over a whole split, weighted by graphs per batch (eval mode, no gradients):
+    the validation loss the plateau schedule watches (benchmarking-gnns, LRGB)."""
+    import torch
+
+    total, count = 0.0, 0
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for x, ei, batch, ea, ng, y, mask in data.batches(batch_size):
+            total += float(loss_fn(task, model(x, ei, batch, ea, ng), y, mask)) * ng
+            count += ng
+    model.train(was_training)
+    return total / count if count else float("nan")
+
+
+def node_correct(model, data: GraphBatches, task: Task, batch_size: int) -> list:
+    """Per graph of a node-classification split (storage order): whether each node's prediction is its label
+    (``[N_g]`` bool numpy arrays; unlabelled nodes False)."""
+    import torch
+
+    out = []
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for first in range(0, len(data), batch_size):
+            idx = list(range(first, min(first + batch_size, len(data))))
+            x, ei, batch, ea, ng, y, mask = data.collate(idx)
+            logits = model(x, ei, batch, ea, ng)
+            right = ((logits.argmax(1) if task.loss == "ce" else (logits[:, 0] > 0).long()) == y.long()) & mask
+            out += [r.cpu().numpy() for r in torch.split(right, [data.n[i] for i in idx])]
+    model.train(was_training)
+    return out

@@ -1,8 +1,10 @@
 """Output paths, jobs and command-line arguments of the train_graph stage (docs/gnn.md, "Outputs").
 
 ``results/train/graph/{kind}/{variant}/{run}/seed{seed}/{metrics.json,sweep.csv,curves.csv}`` where ``run`` is
-the model name, or ``{model}-d{depth}-w{width}`` for the fixed-budget experiments (map, duplicates, memory), or
-``{model}-ef`` for the benchmark runs that also see the edge features. One Snakemake job per (experiment,
+the model name, or ``{model}-d{depth}-w{width}`` for the fixed-budget experiments (map, duplicates, memory); the
+labelled extra runs carry a suffix after the model name: ``{model}-ef`` for the benchmark runs that also see the
+edge features, ``{model}-ids-d{depth}-w{width}`` for the MAP runs whose nodes also get their path's identity
+(``train.graph.map.path_ids_from``: variants with ``n`` at least that). One Snakemake job per (experiment,
 dataset, seed) writes the files of every run of its experiment: one ``gapbench train graph`` process trains all
 the models (a process per run would pay the Python and torch start-up per run, about 5 CPU seconds each). The
 experiments are the dataset kinds (:mod:`gapbench.graphs.kinds`, config section ``train.graph.{section}``) plus
@@ -18,13 +20,20 @@ from gapbench.graphs.kinds import DATASET_KINDS
 ROOT = "results/train/graph"
 DATA_ROOT = "results/data/graphs"  # = gapbench.graphs.data.ROOT (not imported here: that module imports numpy)
 EDGE_FEATURES = "-ef"  # run-name suffix of the Table 1 variant that also sees the edge features
+PATH_IDS = "-ids"  # run-name suffix of the MAP runs whose nodes also get their path's identity
+# labelled extra runs of an experiment (each its own training rule): name -> run-name suffix
+EXTRAS = {"edge_features": EDGE_FEATURES, "path_ids": PATH_IDS}
 FILES = {"metrics": "metrics.json", "sweep": "sweep.csv", "curves": "curves.csv"}
 MEMORY = "memory"
 # the per-benchmark protocol settings of train.graph.benchmarks.settings.{name}, flag for flag
 BENCHMARK_SETTINGS = {"depth": "depths", "width": "widths", "lr": "lrs", "epochs": "epochs",
                       "batch_size": "batch-size", "weight_decay": "weight-decay", "dropout": "dropout", "norm": "norm",
                       "head_layers": "head-layers", "pool": "pool", "activation": "activation",
-                      "schedule": "schedule", "plateau_patience": "plateau-patience", "protocol": "protocol"}
+                      "schedule": "schedule", "plateau_patience": "plateau-patience", "report": "report",
+                      "protocol": "protocol"}
+# the switches among them: the flag when the setting has this value
+BENCHMARK_SWITCHES = {"stop_below_min_lr": (True, "--stop-below-min-lr"), "residual": (False, "--no-residual"),
+                      "self_loops": (True, "--self-loops")}
 
 
 def experiments(config: dict | None = None) -> dict[str, str]:
@@ -34,13 +43,23 @@ def experiments(config: dict | None = None) -> dict[str, str]:
     return out if config is None else {k: v for k, v in out.items() if k in config["train"]["graph"]}
 
 
-def jobs(config: dict) -> list[tuple[str, bool]]:
-    """The (experiment, edge_features) pairs that get a training rule: every experiment, plus the benchmarks'
-    edge-feature runs when ``train.graph.benchmarks.edge_features`` is on."""
-    out = [(experiment, False) for experiment in experiments(config)]
-    if config["train"]["graph"].get("benchmarks", {}).get("edge_features"):
-        out.append(("benchmarks", True))
+def extras(config: dict, experiment: str) -> list[str]:
+    """The labelled extra runs an experiment has (:data:`EXTRAS`): the benchmarks' edge-feature runs when
+    ``train.graph.benchmarks.edge_features`` is on, the path-ids runs when the section sets ``path_ids_from``."""
+    section = config["train"]["graph"][experiment]
+    out = []
+    if experiment == "benchmarks" and section.get("edge_features"):
+        out.append("edge_features")
+    if section.get("path_ids_from") is not None:
+        out.append("path_ids")
     return out
+
+
+def jobs(config: dict) -> list[tuple[str, str | None]]:
+    """The (experiment, extra) pairs that get a training rule: every experiment (extra None), plus one per
+    labelled extra run of it (:func:`extras`)."""
+    out: list[tuple[str, str | None]] = [(experiment, None) for experiment in experiments(config)]
+    return out + [(experiment, extra) for experiment in experiments(config) for extra in extras(config, experiment)]
 
 
 def variant_regex(experiment: str) -> str:
@@ -58,12 +77,13 @@ def dataset_dir(experiment: str, variant: str) -> str:
     return f"{DATA_ROOT}/{experiments()[experiment]}/{variant}"
 
 
-def run_dir_template(config: dict, experiment: str, variant: str, seed, edge_features: bool = False) -> str:
+def run_dir_template(config: dict, experiment: str, variant: str, seed, extra: str | None = None) -> str:
     """``--out`` of a job: the run directory with ``{model}`` (and ``{depth}``, ``{width}`` for budgets) left for
-    the trainer to fill in."""
+    the trainer to fill in; an extra run's suffix follows the model name."""
     section = config["train"]["graph"][experiment]
-    run = "{model}-d{depth}-w{width}" if "budgets" in section or experiment == MEMORY else "{model}"
-    return f"{ROOT}/{experiments()[experiment]}/{variant}/{run}{EDGE_FEATURES if edge_features else ''}/seed{seed}"
+    suffix = EXTRAS[extra] if extra else ""
+    run = "{model}" + suffix + ("-d{depth}-w{width}" if "budgets" in section or experiment == MEMORY else "")
+    return f"{ROOT}/{experiments()[experiment]}/{variant}/{run}/seed{seed}"
 
 
 def budgets(section: dict) -> list[str]:
@@ -73,25 +93,22 @@ def budgets(section: dict) -> list[str]:
     return [f"{d}x{w}" for d in section["depths"] for w in section["widths"]]
 
 
-def run_names(config: dict, experiment: str) -> list[str]:
-    """Model directories of an experiment: ``{model}``, or ``{model}-d{depth}-w{width}`` per budget."""
+def run_names(config: dict, experiment: str, extra: str | None = None) -> list[str]:
+    """Model directories of one job of an experiment: ``{model}``, or ``{model}-d{depth}-w{width}`` per budget;
+    an extra run (``-ef``, ``-ids``) carries its suffix after the model name."""
     section = config["train"]["graph"][experiment]
-    if experiment == "benchmarks":  # node features only; with edge_features also the labelled {model}-ef runs
-        return list(section["models"]) + [f"{m}{EDGE_FEATURES}" for m in section["models"]
-                                          if section.get("edge_features")]
-    if "budgets" not in section and experiment != "memory":
-        return list(section["models"])
-    return [f"{m}-d{b.split('x')[0]}-w{b.split('x')[1]}" for m in section["models"] for b in budgets(section)]
+    suffix = EXTRAS[extra] if extra else ""
+    if "budgets" not in section and experiment != MEMORY:
+        return [m + suffix for m in section["models"]]
+    return [f"{m}{suffix}-d{b.split('x')[0]}-w{b.split('x')[1]}" for m in section["models"] for b in budgets(section)]
 
 
-def job_outputs(config: dict, experiment: str, variant: str, edge_features: bool = False) -> dict[str, list[str]]:
-    """Named outputs of one job (``variant`` and ``{seed}`` stay Snakemake wildcards); for the benchmarks the
-    node-features-only runs, or with ``edge_features`` the ``{model}-ef`` runs."""
+def job_outputs(config: dict, experiment: str, variant: str, extra: str | None = None) -> dict[str, list[str]]:
+    """Named outputs of one job (``variant`` and ``{seed}`` stay Snakemake wildcards): the runs of
+    :func:`run_names`."""
     base = f"{ROOT}/{experiments()[experiment]}/{variant}"
-    runs = run_names(config, experiment)
-    if experiment == "benchmarks":
-        runs = [r for r in runs if r.endswith(EDGE_FEATURES) == edge_features]
-    return {key: [f"{base}/{run}/seed{{seed}}/{name}" for run in runs] for key, name in FILES.items()}
+    return {key: [f"{base}/{run}/seed{{seed}}/{name}" for run in run_names(config, experiment, extra)]
+            for key, name in FILES.items()}
 
 
 def variants(config: dict, experiment: str) -> list[str]:
@@ -106,14 +123,26 @@ def variants(config: dict, experiment: str) -> list[str]:
     return variant_names.of_config(config, experiments()[experiment])
 
 
+def extra_variants(config: dict, experiment: str, extra: str | None) -> list[str]:
+    """The variants a job kind runs on: all of the experiment's, and for ``path_ids`` those with
+    ``n >= path_ids_from``."""
+    names = variants(config, experiment)
+    if extra != "path_ids":
+        return names
+    least = config["train"]["graph"][experiment]["path_ids_from"]
+    kind = experiments()[experiment]
+    return [v for v in names if int(variant_names.parse(kind, v)["n"]) >= least]
+
+
 def targets(config: dict) -> list[str]:
     """Every metrics.json the config asks for (the train_graph part of the ``train`` stage)."""
     out = []
-    for experiment, kind in experiments(config).items():
+    for experiment, extra in jobs(config):
+        kind = experiments()[experiment]
         seeds = config["train"]["graph"][experiment]["seeds"]
-        for variant in variants(config, experiment):
+        for variant in extra_variants(config, experiment, extra):
             out += [f"{ROOT}/{kind}/{variant}/{run}/seed{s}/{FILES['metrics']}"
-                    for run in run_names(config, experiment) for s in seeds]
+                    for run in run_names(config, experiment, extra) for s in seeds]
     return out
 
 
@@ -142,20 +171,22 @@ def job_params(config: dict, experiment: str) -> dict:
             "eval_every": config["train"]["graph"]["eval_every"]}
 
 
-def train_args(config: dict, experiment: str, variant: str, edge_features: bool = False) -> list[str]:
+def train_args(config: dict, experiment: str, variant: str, extra: str | None = None) -> list[str]:
     """The flags of ``gapbench train graph`` for one job beyond ``--data``, ``--out``, ``--seed``, ``--threads``:
-    the sweep of :func:`job_params`, or for a benchmark its protocol settings
-    (``train.graph.benchmarks.settings.{name}``) and ``--node-features-only`` unless ``edge_features``. A list of
-    shell words; the rule quotes each."""
+    the sweep of :func:`job_params` (``--path-ids`` for the path-ids runs), or for a benchmark its protocol
+    settings (``train.graph.benchmarks.settings.{name}``) and ``--node-features-only`` unless the job is the
+    edge-feature runs. A list of shell words; the rule quotes each."""
     graph = config["train"]["graph"]
     if experiment == "benchmarks":
         settings = graph["benchmarks"]["settings"][variant]
         flags = {"model": graph["benchmarks"]["models"],
                  **{flag: settings[key] for key, flag in BENCHMARK_SETTINGS.items()},
                  "device": graph["device"], "checkpoint-every": graph["checkpoint_every"]}
-        return _words(flags) + ([] if edge_features else ["--node-features-only"])
+        switches = [flag for key, (value, flag) in BENCHMARK_SWITCHES.items() if settings.get(key) == value]
+        return _words(flags) + switches + ([] if extra == "edge_features" else ["--node-features-only"])
     params = job_params(config, experiment)
-    return _words({"model": params.pop("models"), **{key.replace("_", "-"): value for key, value in params.items()}})
+    return (_words({"model": params.pop("models"), **{key.replace("_", "-"): value for key, value in params.items()}})
+            + (["--path-ids"] if extra == "path_ids" else []))
 
 
 def _words(flags: dict) -> list[str]:

@@ -31,8 +31,8 @@ same for every trainer, and guarantees:
   (write ``best.pt``, keep weights and test score), before that epoch's checkpoint.
 * **Patience.** ``patience`` validations in a row without improvement end the run (0: never early); an epoch
   without validation (``Trainer.validate`` returns None) counts for neither.
-* **Done.** ``state.done`` is set when the run stops (patience or the last epoch) and saved in that epoch's
-  checkpoint; a finished run resumed trains nothing.
+* **Done.** ``state.done`` is set when the run stops (patience, the last epoch, or ``Trainer.validate`` setting
+  it: a trainer's own stopping rule) and saved in that epoch's checkpoint; a finished run resumed trains nothing.
 """
 
 from __future__ import annotations
@@ -228,7 +228,7 @@ class Loop:
                 trainer.keep_best(state)
             else:
                 state.bad_evals += 1
-                state.done = bool(self.patience) and state.bad_evals >= self.patience
+                state.done = state.done or (bool(self.patience) and state.bad_evals >= self.patience)
         state.done = state.done or state.epoch == self.epochs
         self.curves.append(**trainer.curve_row(state, train_loss, valid, watch.elapsed))
         shown = math.nan if valid is None else valid
