@@ -97,12 +97,11 @@ def test_halving_readout_and_residual_switch():
 def _bench_data(tmp_path, name):
     from test_graphs_data_benchmarks import serve
 
-    from gapbench.graphs import benchmarks
-    from gapbench.graphs.download import download
+    from gapbench.graphs.download import download, make_dataset
 
     root = tmp_path / "resources"
     download(name, root, fetches=serve(name, tmp_path / "server"), check_sizes=False, backoff=0)
-    benchmarks.make(name, root / name, tmp_path / "data")
+    make_dataset(name, root / name, tmp_path / "data")
     return tmp_path / "data"
 
 

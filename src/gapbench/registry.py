@@ -383,7 +383,7 @@ register_graph_model("node_gcn", "gapbench.models.gnn:NodeGCN", family="node", l
 register_graph_model("node_sage", "gapbench.models.gnn:NodeSAGE", family="node", label="SAGE (node)",
                      color="#008080", marker="P")
 register_graph_model("node_bilinear", "gapbench.models.gnn_controls:NodeBilinear", family="node",
-                     label="bilinear (node)", color="#b8860b", marker="h")
+                     label="bilinear (node)", color="#b8860b", marker="p")
 register_graph_model("edge_gcn", "gapbench.models.gnn:EdgeGCN", family="edge", label="Edge-GCN",
                      color="tab:brown", marker="s", counterpart="node_gcn")
 register_graph_model("node_gcn_directed", "gapbench.models.gnn:NodeGCNDirected", family="node",
@@ -396,4 +396,4 @@ register_graph_model("deepsets", "gapbench.models.gnn:DeepSets", family="set", l
 register_graph_model("node_gcn_sym", "gapbench.models.gnn_protocols:NodeGCNSym", family="node",
                      label="GCN (sym., node)", color="#4b0082", marker="h")
 register_graph_model("edge_gcn_sym", "gapbench.models.gnn_protocols:EdgeGCNSym", family="edge",
-                     label="Edge-GCN (sym.)", color="#8b4513", marker="X")
+                     label="Edge-GCN (sym.)", color="#8b4513", marker="H")

@@ -75,6 +75,21 @@ def side(n: int) -> int:
     return m
 
 
+def layout(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per node (hub first, ``[n+1]``): path index and position along the path (``-1`` for the hub)."""
+    m = side(n)
+    path = np.concatenate([[-1], np.repeat(np.arange(m), m)])
+    pos = np.concatenate([[-1], np.tile(np.arange(m), m)])
+    return path.astype(np.int64), pos.astype(np.int64)
+
+
+def clamp_distance(n: int) -> np.ndarray:
+    """Hops along the path from each vertex to its path's far end ``m - 1`` (hub: -1), ``[n+1]`` int64."""
+    m = side(n)
+    _, pos = layout(n)
+    return np.where(pos < 0, -1, m - 1 - pos).astype(np.int64)
+
+
 def check_config(section: dict) -> None:
     """The config check of ``graphs.map`` (gapbench.graphs.kinds): every ``n`` passes :func:`side`."""
     bad = []
@@ -256,7 +271,6 @@ def make(params: MapParams):
         raise ConfigError(f"MAP unary_scale={params.unary_scale}: must be > 0 (continuous unary energies make the MAP unique)")
     if not 0 <= params.hard_fraction <= 1:
         raise ConfigError(f"MAP hard_fraction={params.hard_fraction}: must be in [0, 1]")
-    from gapbench.graphs.map_reach import clamp_distance, layout
 
     pair_index = hub_and_paths(params.n)
     edge_index = undirected_edge_index(pair_index)
@@ -311,7 +325,6 @@ def verify_labels(path, meta: dict, graphs: list):
     """Recompute the MAP of every stored graph (one batched DP); ``(index, reason)`` of the first mismatch."""
     n = int(meta["params"]["n"])
     expect = hub_and_paths(n)
-    from gapbench.graphs.map_reach import clamp_distance, layout
 
     for i, g in enumerate(graphs):
         if tuple(g.pair_index.shape) != expect.shape or not np.array_equal(g.pair_index.numpy(), expect):

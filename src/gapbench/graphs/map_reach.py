@@ -52,28 +52,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from gapbench.graphs.map_paths import POTENTIALS, side
+from gapbench.graphs.map_paths import POTENTIALS, clamp_distance, layout, side
 
 REACH_OFFSET = {"node": 0, "edge": 1}  # reach r = depth + offset; set models (and unknown families) see r = 0
 GRID = 2001  # grid points over [-1, 1]: spacing 1e-3, 1/spacing an integer (so every g maps grid onto grid)
 # g(D) = clip(D + shift, lo, hi) per pair type (index into POTENTIALS): the message after a vertex's unary
 MESSAGE = {"zero": (0.0, 0.0, 0.0), "copy": (0.0, -1.0, 1.0), "clamp0": (1.0, 0.0, 1.0), "clamp1": (-1.0, -1.0, 0.0)}
 _MSG = np.array([MESSAGE[name] for name in POTENTIALS])
-
-
-def layout(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per node (hub first, ``[n+1]``): path index and position along the path (``-1`` for the hub)."""
-    m = side(n)
-    path = np.concatenate([[-1], np.repeat(np.arange(m), m)])
-    pos = np.concatenate([[-1], np.tile(np.arange(m), m)])
-    return path.astype(np.int64), pos.astype(np.int64)
-
-
-def clamp_distance(n: int) -> np.ndarray:
-    """Hops along the path from each vertex to its path's far end ``m - 1`` (hub: -1), ``[n+1]`` int64."""
-    m = side(n)
-    _, pos = layout(n)
-    return np.where(pos < 0, -1, m - 1 - pos).astype(np.int64)
 
 
 def reach(family: str | None, depth: int) -> int:

@@ -241,7 +241,7 @@ def benchmarks_graphs(rows: list[GraphRow], planted_verdict: str) -> Claim:
                        "edge much better" if rel[1] > margin else "undecided")
         readings.append(reading)
         ci = f" [{fmt(rel[1], 3)}, {fmt(rel[2], 3)}]" if rel[1] is not None else ""
-        evidence.append([f"{r.variant} ({r.model})", r.metric, fmt_test(g), fmt(rel[0], 3) + ci, fmt(margin, 3),
+        evidence.append([f"{r.variant} ({display(r.model)})", r.metric, fmt_test(g), fmt(rel[0], 3) + ci, fmt(margin, 3),
                          reading])
     testable = [x for x in readings if x != "not testable"]
     if not testable or planted_verdict == NOT_RUN:
