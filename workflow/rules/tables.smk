@@ -88,6 +88,13 @@ rule tables_build:
             labels={"table": "NS"},
         ),
         pde_ns_md="results/tables/pde_ns.md",
+        pde_pairs=report(
+            "results/tables/pde_pairs.csv",
+            caption="../report/pde_pairs.rst",
+            category="Part II: memory in PDE surrogates",
+            labels={"table": "Memory vs Markovian"},
+        ),
+        pde_pairs_md="results/tables/pde_pairs.md",
         runs_pde=report(
             "results/tables/runs_pde.csv",
             caption="../report/runs.rst",
@@ -161,6 +168,7 @@ rule tables_build:
         resamples=lookup(dpath="tables/bootstrap_resamples", within=config),
         seed=lookup(dpath="seed", within=config),
         delta_metric=lookup(dpath="tables/delta_metric", within=config),
+        margin=lookup(dpath="tables/equivalence_margin", within=config),
         map_threshold=lookup(dpath="tables/map_accuracy_threshold", within=config),
         memory_nrmse=lookup(dpath="tables/memory_nrmse_target", within=config),
         memory_accuracy=lookup(dpath="tables/memory_accuracy_target", within=config),
@@ -170,7 +178,8 @@ rule tables_build:
         "python3 -m gapbench tables build --listed {params.expected:q} --data-dir results/data"
         " --tables-dir results/tables --figures-dir results/figures --claims {output.claims}"
         " --test {params.test:q} --alpha {params.alpha:q} --bootstrap-resamples {params.resamples:q}"
-        " --seed {params.seed:q} --delta-metric {params.delta_metric:q} --map-threshold {params.map_threshold:q}"
+        " --seed {params.seed:q} --delta-metric {params.delta_metric:q} --equivalence-margin {params.margin:q}"
+        " --map-threshold {params.map_threshold:q}"
         " --memory-nrmse-target {params.memory_nrmse:q} --memory-accuracy-target {params.memory_accuracy:q}"
         " --no-progress > {log} 2>&1"
 
