@@ -448,9 +448,12 @@ def evaluate(graph_rows: list[GraphRow], pde_rows: list[PdeRow], metric: str, op
 
 def markdown(claims: list[Claim], metric: str, opts: StatsOptions, n_missing: int) -> str:
     text = ["# The seed's claims, checked at this scale\n",
-            f"Significance: {opts.describe()}. PDE differences use `{metric}`. Verdicts follow the stated rule of "
-            "each claim; `not run at this scale` means the runs needed (both models, two or more settings, two or "
-            "more seeds per group) are not in this configuration or not finished.\n"]
+            f"Significance, Part I: {opts.describe()}. Part II: over the test trajectories (each model averaged "
+            "over its seeds; Wilcoxon signed-rank, or Mann-Whitney U across different simulations; hierarchical "
+            f"bootstrap CIs over seeds and trajectories, {opts.bootstrap_resamples} resamples; TOST for "
+            f"equivalence, margin {opts.equivalence_margin:g} x the Markovian nRMSE), on `{metric}`; these verdicts "
+            "are conditional on the data drawn. Verdicts follow the stated rule of each claim; `not run at this "
+            "scale` means the runs needed are not in this configuration or not finished.\n"]
     if n_missing:
         text.append(f"\n**Warning:** {n_missing} expected runs are missing or unusable (see results/tables/"
                     "missing.csv); the evidence below uses only the usable seeds, with n shown.\n")
