@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import json
 import os
 import signal
@@ -19,7 +21,7 @@ import xarray as xr
 from gapbench.cli import main
 from gapbench.errors import ConfigError
 from gapbench.models.pde_registry import ModelHyper
-from gapbench.pde.store import REQUIRED_ATTRS, write_store
+from gapbench.pde.store import REQUIRED_ATTRS, load, write_store
 from gapbench.train import common
 from gapbench.train.pde import RunParams, TrainParams, train_and_evaluate
 
@@ -101,8 +103,15 @@ def test_outputs_and_metrics_keys(data_dir, tmp_path):
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["state"]["done"]
     # predictions.zarr re-scores with numpy alone to the table's number, against the clean field
     assert abs(_rescore(tmp_path / "run" / "predictions.zarr", data_dir / "test.zarr") - m["nrmse"]) < 1e-4
+    # per_traj.csv: one row per test trajectory; its means are the run's scores
+    with open(tmp_path / "run" / "per_traj.csv") as fh:
+        traj = list(csv.DictReader(fh))
+    assert [int(r["sample"]) for r in traj] == list(load(data_dir / "test.zarr")["sample"].values)
+    assert np.mean([float(r["nrmse"]) for r in traj]) == pytest.approx(m["nrmse"], rel=1e-9)
+    assert np.mean([float(r["valid_time"]) for r in traj]) == pytest.approx(m["valid_time"], rel=1e-9)
+    assert np.mean([int(r["censored"]) for r in traj]) == pytest.approx(m["valid_time_censored"])
+    assert m["best_is_last"] == (m["best_epoch"] == m["epochs_trained"])
     # band errors: squares of the three bands sum to the total's, frame by frame (Parseval)
-    from gapbench.pde.store import load
 
     pred = load(tmp_path / "run" / "predictions.zarr")["u"].values[:, 1:]
     clean = load(data_dir / "test.zarr")["u_clean"].values[:, 1:]

@@ -44,6 +44,7 @@ def pde_run_outputs(run):
     return dict(
         metrics=f"{run}/metrics.json",
         rollout=f"{run}/rollout.csv",
+        per_traj=f"{run}/per_traj.csv",
         curves=f"{run}/curves.csv",
         predictions=directory(f"{run}/predictions.zarr"),
     )

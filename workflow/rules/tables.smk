@@ -42,6 +42,14 @@ rule tables_build:
             labels={"name": "Claims of the seed", "type": "claims"},
         ),
         claims="results/claims.md",
+        pde_pairs_html=report(
+            "results/tables/pde_pairs.html",
+            caption="../report/pde_pairs.rst",
+            category="Part II: memory in PDE surrogates",
+            labels={"name": "Memory vs Markovian", "type": "table"},
+        ),
+        pde_pairs="results/tables/pde_pairs.csv",
+        pde_pairs_md="results/tables/pde_pairs.md",
         missing_html=report(
             "results/tables/missing.html",
             caption="../report/missing.rst",
@@ -173,6 +181,7 @@ rule tables_build:
         resamples=lookup(dpath="tables/bootstrap_resamples", within=config),
         seed=lookup(dpath="seed", within=config),
         delta_metric=lookup(dpath="tables/delta_metric", within=config),
+        margin=lookup(dpath="tables/equivalence_margin", within=config),
         map_threshold=lookup(dpath="tables/map_accuracy_threshold", within=config),
         memory_nrmse=lookup(dpath="tables/memory_nrmse_target", within=config),
         memory_accuracy=lookup(dpath="tables/memory_accuracy_target", within=config),
@@ -182,7 +191,8 @@ rule tables_build:
         "python3 -m gapbench tables build --listed {params.expected:q} --data-dir results/data"
         " --tables-dir results/tables --figures-dir results/figures --claims {output.claims}"
         " --test {params.test:q} --alpha {params.alpha:q} --bootstrap-resamples {params.resamples:q}"
-        " --seed {params.seed:q} --delta-metric {params.delta_metric:q} --map-threshold {params.map_threshold:q}"
+        " --seed {params.seed:q} --delta-metric {params.delta_metric:q} --equivalence-margin {params.margin:q}"
+        " --map-threshold {params.map_threshold:q}"
         " --memory-nrmse-target {params.memory_nrmse:q} --memory-accuracy-target {params.memory_accuracy:q}"
         " --no-progress > {log} 2>&1"
 

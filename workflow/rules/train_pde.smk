@@ -1,6 +1,6 @@
 # train_pde stage (Part II models): one job per (observed dataset, model, seed), plus the baselines (seed 0):
 # persistence, zero, the Dedalus solver at each solver resolution, the stabilised coarse solver.
-# Paths: results/train/pde/{eq}/nu{nu}/{obs}/{model}/seed{seed}/{metrics.json, rollout.csv, curves.csv,
+# Paths: results/train/pde/{eq}/nu{nu}/{obs}/{model}/seed{seed}/{metrics.json, rollout.csv, per_traj.csv, curves.csv,
 # predictions.zarr, *.pt}.
 from functools import partial
 

@@ -36,7 +36,13 @@ class S4D(nn.Module):
     either with FFTs of length ``2T`` (no wrap-around; ``O(T log T)``) or, for short sequences, as one batched
     matmul with the ``T x T`` lower-triangular Toeplitz matrix of ``K`` (``O(T^2)`` but no strided FFTs: on CPU at
     ``T = 50`` it is ~3x faster, see docs/pde_models.md). Rollout uses (S4-rec), ``O(1)`` work per step. All
-    three agree to float32 round-off (tests). Output: ``W GELU(y)``.
+    three agree to float32 round-off (tests). Output map (the S4 reference's, a GLU over a pointwise linear map):
+
+        out_t = (W_a g_t + b_a) * sigmoid(W_b g_t + b_b),   g_t = GELU(y_t)                          (S4-GLU)
+
+    The SSM parameters ``log_dt``, ``log_a_real`` and ``a_imag`` (:meth:`ssm_parameters`) are trained as the
+    reference trains them: in their own optimiser group, without weight decay and at a learning rate of at most
+    ``1e-3`` (``train.pde.{eq}.ssm_lr``, ``gapbench.train.pde``); ``C``, ``D`` and the output map are ordinary.
 
     Args:
         width: channels. state_size: complex modes ``P`` per channel. dt_min, dt_max: range of the
@@ -58,7 +64,11 @@ class S4D(nn.Module):
         self.a_imag = nn.Parameter(math.pi * torch.arange(state_size, dtype=torch.float32).repeat(width, 1))
         self.c = nn.Parameter(torch.randn(width, state_size, 2) * math.sqrt(0.5))
         self.d = nn.Parameter(torch.randn(width))
-        self.out = nn.Linear(width, width)
+        self.out = nn.Sequential(nn.Linear(width, 2 * width), nn.GLU(dim=-1))   # (S4-GLU)
+
+    def ssm_parameters(self) -> list[nn.Parameter]:
+        """The state-space parameters (step and state matrix), optimised in their own group."""
+        return [self.log_dt, self.log_a_real, self.a_imag]
 
     def _discrete(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(dt A, exp(dt A), Cbar)``, each complex ``(width, P)``."""

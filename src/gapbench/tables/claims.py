@@ -10,16 +10,17 @@ Verdicts: ``supported``, ``not supported``, ``inconclusive``, ``not run at this 
   t-interval per model: every included node slope above 0 and every edge slope below 1/2 (sqrt(n)) in every
   task -> supported; a node slope below 1/2 (and not above 0) or an edge slope above 0 -> not supported;
   otherwise (censored series, too few n) inconclusive; series whose floor is above the target are excluded.
-* viscosity / noise / benchmark-like PDE settings: a *trend* contrast per slice, the difference of two
-  Delta nRMSE (docs/tables.md): ``Delta(low nu) - Delta(high nu)`` on KS, ``Delta(high sigma) - Delta(low sigma)``
-  on NS, ``Delta(largest omega_f) - Delta(smallest omega_f)`` per equation; tested as one contrast of four
-  groups (stats.py), and the p-values of the testable slices of one claim corrected by Holm-Bonferroni
-  (family-wise level alpha). Supported when Holm rejects at least one slice with a positive contrast and none
-  with a negative one; not supported when a testable slice exists otherwise; not run at this scale without a
-  testable slice.
-* memory at KS's lowest observed resolution: ``Delta = nRMSE(FFNO) - nRMSE(MemNO)`` per (nu, method, sigma)
-  slice at the lowest resolution trained, the two-sample test of ``tables.test``, Holm-Bonferroni over the
-  slices; supported / not supported / not run as for the trends.
+* Part II (viscosity, noise, benchmark-like settings, lowest resolution): over the test trajectories, for every
+  memory-family vs Markovian-family model pair (``registry.family_of``; a windowed Markovian control is one of
+  them): ``Delta = nRMSE(Markovian) - nRMSE(memory)`` per trajectory after averaging each model over its seeds;
+  a trend (``Delta(low nu) - Delta(high nu)`` on KS, ``Delta(high sigma) - Delta(low sigma)`` on NS,
+  ``Delta(largest omega_f) - Delta(smallest omega_f)`` per equation) by Wilcoxon signed-rank on the same
+  trajectories or Mann-Whitney U on different ones, with hierarchical bootstrap CIs (``stats.paired_trend``); the
+  lowest-resolution claim by Wilcoxon on Delta (``stats.paired``). Holm-Bonferroni over all (slice, pair)
+  comparisons of a claim: supported iff none is significantly negative and every Markovian model is beaten in
+  >= 1; not supported iff one is significantly negative; inconclusive otherwise. The benchmark-like claim adds
+  an equivalence test (TOST, margin ``tables.equivalence_margin`` x the Markovian nRMSE) at the smallest
+  omega_f. Verdicts hold for the data drawn (the trajectories are the sample).
 * standard graph benchmarks hide the edge advantage: an equivalence statement; every benchmark's relative edge
   gain has its CI within +-margin (the seed's own spread on that dataset) and the planted claim is supported
   -> supported; a CI wholly outside the margin (edge much worse counts too) -> not supported.
@@ -30,20 +31,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gapbench.registry import family_of
-from gapbench.tables.style import display
+from gapbench.registry import PDE_MODELS, family_of
 from gapbench.tables import reference
-from gapbench.tables.graphs import GraphRow, counterpart, gain, model_rank
+from gapbench.tables.graphs import GraphRow, counterpart, model_rank
 from gapbench.tables.memory import GROWTH, MemoryTargets, reading, slopes, task_verdict, thresholds
+from gapbench.tables.pde import PdeRow, compare_rows, paired_text
 from gapbench.tables.planted import EDGE
 from gapbench.tables.planted import cells as planted_cells
-from gapbench.tables.pde import PdeRow
+from gapbench.tables.style import display
 from gapbench.tables.render import fmt, fmt_test, md_table, write_text
-from gapbench.tables.stats import StatsOptions, TestResult, contrast, holm, holm_adjusted
+from gapbench.tables.stats import Equivalence, Paired, StatsOptions, holm, holm_adjusted, paired_trend, tost
 
 SUPPORTED, NOT_SUPPORTED, NOT_RUN = "supported", "not supported", "not run at this scale"
 INCONCLUSIVE = "inconclusive"
-MEMORY_MODEL, MARKOV_MODEL = "memno", "ffno"
 
 
 @dataclass
@@ -262,86 +262,132 @@ def benchmarks_graphs(rows: list[GraphRow], planted_verdict: str) -> Claim:
 
 
 # ------------------------------------------------------------------------------------------------ Part II
-def _trend(rows: list[PdeRow], equation: str, vary: str, slice_of, high_first: bool, metric: str,
-           opts: StatsOptions, x_label: str):
-    """Per slice: contrast Delta(first) - Delta(last) over the values of ``vary`` (``high_first``: largest first).
+@dataclass
+class Comparison:
+    """One tested memory-vs-Markovian comparison of a Part II claim (a slice and a model pair)."""
 
-    ``vary`` is a PdeRow attribute (nu, sigma, omega_f); Delta = nRMSE(FFNO) - nRMSE(MemNO) of ``metric``.
-    Returns (evidence rows, list of TestResult for the evaluated slices).
-    """
+    slice: str
+    memory: str
+    markov: str
+    test: Paired  # Delta (or a trend of Deltas) = Markovian - memory: positive = memory better
+    settings: str = ""  # the per-setting Deltas behind a trend, as text
+    equivalence: Equivalence | None = None
+
+
+def _families(row: PdeRow) -> str | None:
+    return family_of(row.model) if row.model in PDE_MODELS else None
+
+
+def _by_slice(rows: list[PdeRow], equation: str, vary: str, slice_of) -> dict:
+    """``{slice: {x: {model: row}}}`` of the learned memory and Markovian rows of ``equation``."""
     cells: dict[tuple, dict] = {}
     for r in rows:
-        if r.equation == equation and r.model in (MEMORY_MODEL, MARKOV_MODEL):
-            x = getattr(r, vary)
-            if x is None:
-                continue
+        x = getattr(r, vary)
+        if r.equation == equation and _families(r) in ("memory", "markovian") and x is not None:
             cells.setdefault(slice_of(r), {}).setdefault(x, {})[r.model] = r
-    evidence, results = [], []
-    for sl in sorted(cells, key=str):
-        xs = [x for x, m in cells[sl].items() if all(k in m and m[k].cell.values(metric) for k in
-                                                     (MEMORY_MODEL, MARKOV_MODEL))]
-        if len(xs) < 2:
-            continue
-        xs.sort(reverse=high_first)
-        a, b = cells[sl][xs[0]], cells[sl][xs[-1]]
-        groups = [a[MARKOV_MODEL].cell.values(metric), a[MEMORY_MODEL].cell.values(metric),
-                  b[MARKOV_MODEL].cell.values(metric), b[MEMORY_MODEL].cell.values(metric)]
-        t = contrast(groups, [1.0, -1.0, -1.0, 1.0], opts)
-        results.append(t)
-        deltas = []
-        for x in sorted(xs, reverse=high_first):
-            m = cells[sl][x]
-            d = m[MEMORY_MODEL].deltas.get(metric)
-            deltas.append(f"{x_label}={fmt(x, 3)}: {fmt_test(d)}")
-        evidence.append([", ".join(f"{k}={fmt(v)}" for k, v in sl), "; ".join(deltas), fmt_test(t)])
-    return evidence, results
+    return cells
 
 
-def _trend_verdict(results: list[TestResult], alpha: float) -> tuple[str, str, list[float | None]]:
-    """Verdict over the slices of one claim with Holm-Bonferroni over the testable ones; also each slice's
-    Holm-adjusted p-value (None when untestable)."""
-    testable = [i for i, t in enumerate(results) if t.significant is not None]
-    adjusted: list[float | None] = [None] * len(results)
-    if not results:
-        return NOT_RUN, "no slice has FFNO and MemNO results at two or more settings", adjusted
+def _slice_text(sl: tuple) -> str:
+    return ", ".join(f"{k}={fmt(v)}" for k, v in sl)
+
+
+def _trend(rows: list[PdeRow], equation: str, vary: str, slice_of, high_first: bool, metric: str,
+           opts: StatsOptions, x_label: str, equivalence_at_last: bool = False) -> list[Comparison]:
+    """Per slice and (memory, Markovian) pair: the trend ``Delta(first) - Delta(last)`` over the values of
+    ``vary`` (``high_first``: largest first), Delta = Markovian - memory per trajectory (``stats.paired_trend``:
+    signed-rank when both settings score the same trajectories - same equation, viscosity and samples -,
+    Mann-Whitney U otherwise). ``equivalence_at_last``: also the TOST of Delta at the last setting."""
+    out = []
+    for sl, by_x in sorted(_by_slice(rows, equation, vary, slice_of).items(), key=lambda kv: str(kv[0])):
+        for mem in sorted({m for c in by_x.values() for m in c if family_of(m) == "memory"}):
+            for mk in sorted({m for c in by_x.values() for m in c if family_of(m) == "markovian"}):
+                xs = sorted((x for x, c in by_x.items() if mem in c and mk in c
+                             and c[mem].traj.get(metric) is not None and c[mk].traj.get(metric) is not None
+                             and c[mem].samples == c[mk].samples), reverse=high_first)
+                if len(xs) < 2:
+                    continue
+                first, last = by_x[xs[0]], by_x[xs[-1]]
+                same = (first[mem].equation, first[mem].nu, first[mem].samples) == \
+                    (last[mem].equation, last[mem].nu, last[mem].samples)
+                t = paired_trend((first[mk].traj[metric], first[mem].traj[metric]),
+                                 (last[mk].traj[metric], last[mem].traj[metric]), same, opts)
+                settings = "; ".join(
+                    f"{x_label}={fmt(x, 3)}: {paired_text(compare_rows(by_x[x][mk], by_x[x][mem], metric, opts))}"
+                    for x in xs)
+                eq = None
+                if equivalence_at_last:
+                    d = last[mk].traj[metric].mean(axis=0) - last[mem].traj[metric].mean(axis=0)
+                    margin = opts.equivalence_margin * float(last[mk].traj[metric].mean())
+                    eq = tost(d, margin, opts.alpha) if d.size >= 2 and margin > 0 else None
+                out.append(Comparison(_slice_text(sl), mem, mk, t, settings, eq))
+    return out
+
+
+def _verdict(found: list[Comparison], alpha: float) -> tuple[str, str, list[float | None]]:
+    """Holm-Bonferroni over the comparisons' p-values (family-wise ``alpha``). Supported iff no comparison is
+    significantly negative and every Markovian model compared is beaten significantly in >= 1 comparison (so a
+    windowed Markovian control must be beaten too); not supported iff one is significantly negative (a Markovian
+    model significantly better); inconclusive otherwise. Returns the verdict, a summary naming the test and the
+    n, and each comparison's Holm-adjusted p."""
+    adjusted: list[float | None] = [None] * len(found)
+    if not found:
+        return NOT_RUN, "no slice has a memory and a Markovian model with per-trajectory results", adjusted
+    testable = [i for i, c in enumerate(found) if c.test.p_value is not None]
     if not testable:
-        pos = sum(t.estimate > 0 for t in results)
-        return NOT_RUN, (f"the contrast is positive in {pos} of {len(results)} slices, but no slice has >= 2 "
-                         "seeds in every group, so it cannot be tested"), adjusted
-    pvalues = [results[i].p_value for i in testable]
+        return NOT_RUN, "no comparison is testable", adjusted
+    pvalues = [found[i].test.p_value for i in testable]
     reject = holm(pvalues, alpha)
     for i, p in zip(testable, holm_adjusted(pvalues)):
         adjusted[i] = p
-    pos = sum(r and results[i].estimate > 0 for i, r in zip(testable, reject))
-    neg = sum(r and results[i].estimate < 0 for i, r in zip(testable, reject))
-    verdict = SUPPORTED if pos >= 1 and neg == 0 else NOT_SUPPORTED
-    return verdict, (f"Holm-Bonferroni over {len(testable)} testable slices (family-wise alpha = {alpha:g}): "
-                     f"significantly positive in {pos}, significantly negative in {neg} "
-                     f"({len(results) - len(testable)} untestable)"), adjusted
+    pos = [found[i] for i, r in zip(testable, reject) if r and found[i].test.delta > 0]
+    neg = [found[i] for i, r in zip(testable, reject) if r and found[i].test.delta < 0]
+    markov = sorted({c.markov for c in found})
+    beaten = {c.markov for c in pos}
+    if neg:
+        verdict = NOT_SUPPORTED
+    elif beaten == set(markov):
+        verdict = SUPPORTED
+    else:
+        verdict = INCONCLUSIVE
+    tests = sorted({found[i].test.test for i in testable})
+    n_traj = sorted({found[i].test.n_traj for i in testable})
+    seeds = sorted({s for i in testable for s in found[i].test.n_seeds})
+    summary = (f"{' / '.join(tests)} over test trajectories, Holm-Bonferroni over {len(testable)} comparisons "
+               f"(family-wise alpha = {alpha:g}): memory significantly better in {len(pos)}, significantly worse "
+               f"in {len(neg)}; Markovian models beaten: {', '.join(sorted(beaten)) or 'none'} of "
+               f"{', '.join(markov)}; n_traj = {'/'.join(map(str, n_traj))}, seeds per model "
+               f"{'/'.join(map(str, seeds))}; conditional on this draw of the data (the test trajectories are the "
+               "sample)")
+    return verdict, summary, adjusted
 
 
-def _with_holm(evidence: list[list[str]], adjusted: list[float | None]) -> list[list[str]]:
-    return [row + [fmt(p, 3)] for row, p in zip(evidence, adjusted)]
+def _evidence(found: list[Comparison], adjusted: list[float | None]) -> list[list[str]]:
+    return [[c.slice, f"{c.memory} vs {c.markov}", c.settings, paired_text(c.test), c.test.test,
+             str(c.test.n_traj), "/".join(map(str, c.test.n_seeds)), fmt(p, 3)] for c, p in zip(found, adjusted)]
 
 
-TREND_RULE = ("Holm-Bonferroni over the slices; supported iff Holm rejects >= 1 slice with a positive contrast and "
-              "none with a negative one")
+TREND_HEADERS = ["slice", "memory vs Markovian", "Delta per setting [CI] p", "trend [CI] p", "test", "n_traj",
+                 "seeds", "Holm p"]
+TREND_RULE = ("Delta = nRMSE(Markovian) - nRMSE(memory) per test trajectory, each model averaged over its seeds, for "
+              "every memory-family vs Markovian-family model pair (registry families); the trend is tested by the "
+              "Wilcoxon signed-rank test on the per-trajectory difference of the two Deltas when both settings "
+              "score the same trajectories, by Mann-Whitney U when they do not, with a hierarchical bootstrap CI "
+              "(seeds, then trajectories); Holm-Bonferroni over all (slice, pair) comparisons. Supported iff none "
+              "is significantly negative and every Markovian model is beaten significantly in >= 1; not supported "
+              "iff one is significantly negative; inconclusive otherwise; not run without per-trajectory results "
+              "at two settings")
 
 
-def _trend_claim(name: str, title: str, rule: str, headers: list[str], trend: tuple, alpha: float) -> Claim:
-    """A claim that a contrast is positive in the slices of ``trend`` (``_trend``'s evidence and results):
-    Holm-Bonferroni over the testable slices, each slice's Holm p in the evidence's last column."""
-    evidence, results = trend
-    verdict, summary, adjusted = _trend_verdict(results, alpha)
-    return Claim(name, title, f"{rule}; {TREND_RULE}", verdict, summary, [*headers, "Holm p"],
-                 _with_holm(evidence, adjusted))
+def _trend_claim(name: str, title: str, rule: str, found: list[Comparison], alpha: float) -> Claim:
+    verdict, summary, adjusted = _verdict(found, alpha)
+    return Claim(name, title, f"{rule}; {TREND_RULE}", verdict, summary, TREND_HEADERS, _evidence(found, adjusted))
 
 
 def viscosity(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
     return _trend_claim(
         "viscosity", "Memory helps more at lower viscosity (KS)",
-        "per (method, resolution, sigma) slice of KS: contrast Delta(lowest nu) - Delta(highest nu) > 0",
-        ["slice", f"Delta {metric} = FFNO - MemNO per nu", "Delta(low nu) - Delta(high nu)"],
+        f"per (method, resolution, sigma) slice of KS: trend Delta(lowest nu) - Delta(highest nu) of {metric} > 0",
         _trend(rows, "ks", "nu", lambda r: (("res", r.resolution), ("sigma", r.sigma), ("method", r.method)), False,
                metric, opts, "nu"), opts.alpha)
 
@@ -349,55 +395,88 @@ def viscosity(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
 def noise(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
     return _trend_claim(
         "noise", "Memory helps more with observation noise (NS)",
-        "per (nu, method, resolution) slice of NS: contrast Delta(highest sigma) - Delta(lowest sigma) > 0",
-        ["slice", f"Delta {metric} = FFNO - MemNO per sigma", "Delta(high sigma) - Delta(low sigma)"],
+        f"per (nu, method, resolution) slice of NS: trend Delta(highest sigma) - Delta(lowest sigma) of {metric} > 0",
         _trend(rows, "ns", "sigma", lambda r: (("nu", r.nu), ("res", r.resolution), ("method", r.method)), True,
                metric, opts, "sigma"), opts.alpha)
 
 
 def benchmarks_pde(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
-    rule = ("per (equation, nu, method, sigma) slice: contrast Delta(largest omega_f) - Delta(smallest omega_f) > 0 "
-            "(the smallest omega_f is the benchmark-like, resolved setting); supported iff significantly positive "
-            "after Holm-Bonferroni over the slices in >= 1 slice and significantly negative in none")
-    ev, res = [], []
+    """The trend over omega_f and, beside it, equivalence (TOST) at the benchmark-like (smallest omega_f) setting."""
+    rule = ("per (equation, nu, method, sigma) slice: trend Delta(largest omega_f) - Delta(smallest omega_f) of "
+            f"{metric} > 0 (the smallest omega_f is the benchmark-like, resolved setting), and at that setting an "
+            "equivalence test: TOST (two one-sided t-tests, alpha each, df = n_traj - 1) of the per-trajectory "
+            f"Delta within +-margin, margin = {opts.equivalence_margin:g} x the Markovian model's mean {metric} "
+            "there (a relative difference below that is taken as no advantage; fixed before any result). "
+            "Supported iff the trend is supported (rule below) and every pair is equivalent at the benchmark-like "
+            "setting (intersection-union: no correction); not supported iff the trend is not supported or a "
+            f"pair's {100 * (1 - 2 * opts.alpha):g}% CI lies wholly outside the margin there (the advantage, or a "
+            "disadvantage, is not hidden); inconclusive otherwise")
+    found = []
     for eq in sorted({r.equation for r in rows}):
-        e, t = _trend(rows, eq, "omega_f", lambda r: (("eq", r.equation), ("nu", r.nu), ("method", r.method),
-                                                      ("sigma", r.sigma)), True, metric, opts, "omega_f")
-        ev += e
-        res += t
-    verdict, summary, adjusted = _trend_verdict(res, opts.alpha)
-    if not res and rows and all(r.omega_f is None for r in rows):
+        found += _trend(rows, eq, "omega_f", lambda r: (("eq", r.equation), ("nu", r.nu), ("method", r.method),
+                                                        ("sigma", r.sigma)), True, metric, opts, "omega_f", True)
+    verdict, summary, adjusted = _verdict(found, opts.alpha)
+    eqs = [c.equivalence for c in found]
+    if found and verdict != NOT_RUN:
+        equivalent = sum(bool(e and e.equivalent) for e in eqs)
+        outside = sum(bool(e and e.outside) for e in eqs)
+        trend = verdict
+        if trend == NOT_SUPPORTED or outside:
+            verdict = NOT_SUPPORTED
+        elif trend == SUPPORTED and equivalent == len(eqs):
+            verdict = SUPPORTED
+        else:
+            verdict = INCONCLUSIVE
+        summary = (f"trend: {trend} ({summary}); equivalence at the benchmark-like setting (TOST): {equivalent} of "
+                   f"{len(eqs)} pairs equivalent, {outside} outside the margin")
+    if not found and rows and all(r.omega_f is None for r in rows):
         summary = "no omega_f.csv was found for the datasets trained"
-    return Claim("benchmarks_pde", "Benchmark-like PDE settings hide the memory advantage", rule, verdict, summary,
-                 ["slice", f"Delta {metric} = FFNO - MemNO per omega_f",
-                  "Delta(max omega_f) - Delta(min omega_f)", "Holm p"], _with_holm(ev, adjusted))
+    evidence = [row + [f"{fmt(e.margin, 3)}: {_ci(e.ci)} " + ("equivalent" if e.equivalent else "outside"
+                                                                if e.outside else "undecided") if e else ""]
+                for row, e in zip(_evidence(found, adjusted), eqs)]
+    return Claim("benchmarks_pde", "Benchmark-like PDE settings hide the memory advantage", f"{rule}; {TREND_RULE}",
+                 verdict, summary, [*TREND_HEADERS, "TOST at min omega_f: margin, CI, reading"], evidence)
+
+
+def _ci(ci: tuple[float, float]) -> str:
+    return f"[{ci[0]:.3g}, {ci[1]:.3g}]"
 
 
 def memory_low_resolution(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
     title = "MemNO beats FFNO at KS's lowest observed resolution"
-    rule = ("per (nu, method, sigma) slice of KS at the lowest observed resolution trained: Delta = FFNO - MemNO "
-            f"{metric}, two-sample test; Holm-Bonferroni over the slices; supported iff Holm rejects >= 1 slice "
-            "with Delta > 0 and none with Delta < 0")
-    ks = [r for r in rows if r.equation == "ks" and r.model == MEMORY_MODEL and r.deltas.get(metric)]
-    evidence, results = [], []
+    rule = ("per (nu, method, sigma) slice of KS at the lowest observed resolution trained and per (memory-family, "
+            f"Markovian-family) model pair: Delta = Markovian - memory {metric} per test trajectory (each model "
+            "averaged over its seeds), two-sided Wilcoxon signed-rank over trajectories with a hierarchical "
+            "bootstrap CI (seeds, then trajectories); Holm-Bonferroni over all comparisons; supported iff none is "
+            "significantly negative and every Markovian model is beaten significantly in >= 1; not supported iff "
+            "one is significantly negative; inconclusive otherwise")
+    ks = [r for r in rows if r.equation == "ks" and _families(r) in ("memory", "markovian")
+          and r.traj.get(metric) is not None]
+    found = []
     if ks:
         low = min(r.resolution for r in ks)
-        ffno = {r.dataset: r for r in rows if r.model == MARKOV_MODEL}
-        for r in sorted((r for r in ks if r.resolution == low), key=lambda r: r.dataset):
-            t = r.deltas[metric]
-            if t is None or t.estimate is None:
-                continue
-            results.append(t)
-            f = ffno[r.dataset].summaries[metric]
-            m = r.summaries[metric]
-            evidence.append([f"nu={fmt(r.nu)}, method={r.method}, res={r.resolution}, sigma={fmt(r.sigma)}",
-                             f"{fmt(f.mean)} (n={f.n})", f"{fmt(m.mean)} (n={m.n})", fmt_test(t),
-                             fmt(r.ratios[metric].estimate if r.ratios.get(metric) else None, 3)])
-    verdict, summary, adjusted = _trend_verdict(results, opts.alpha)
-    if not results:
-        summary = "no KS dataset has both FFNO and MemNO results"
+        by_ds: dict[tuple, dict[str, PdeRow]] = {}
+        for r in ks:
+            if r.resolution == low:
+                by_ds.setdefault(r.dataset, {})[r.model] = r
+        for ds, models in sorted(by_ds.items()):
+            for mem in sorted(m for m in models if family_of(m) == "memory"):
+                for mk in sorted(m for m in models if family_of(m) == "markovian"):
+                    t = compare_rows(models[mk], models[mem], metric, opts)
+                    if t is None:
+                        continue
+                    r = models[mem]
+                    sl = f"nu={fmt(r.nu)}, method={r.method}, res={r.resolution}, sigma={fmt(r.sigma)}"
+                    ratio = f"{t.ratio:.3g}x {_ci(t.ratio_ci)}" if t.ratio_ci else ""
+                    found.append(Comparison(sl, mem, mk, t, ratio))
+    verdict, summary, adjusted = _verdict(found, opts.alpha)
+    if not found:
+        summary = "no KS dataset has a memory and a Markovian model with per-trajectory results"
+    evidence = [[c.slice, f"{c.memory} vs {c.markov}", paired_text(c.test), c.settings, c.test.test,
+                 str(c.test.n_traj), "/".join(map(str, c.test.n_seeds)), fmt(p, 3)] for c, p in zip(found, adjusted)]
     return Claim("memory_low_resolution", title, rule, verdict, summary,
-                 ["slice", "FFNO", "MemNO", "Delta", "FFNO/MemNO", "Holm p"], _with_holm(evidence, adjusted))
+                 ["slice", "memory vs Markovian", "Delta [CI] p", "Markovian/memory [CI]", "test", "n_traj", "seeds",
+                  "Holm p"], evidence)
 
 
 # ------------------------------------------------------------------------------------------------ all
@@ -412,9 +491,12 @@ def evaluate(graph_rows: list[GraphRow], pde_rows: list[PdeRow], metric: str, op
 
 def markdown(claims: list[Claim], metric: str, opts: StatsOptions, n_missing: int) -> str:
     text = ["# The seed's claims, checked at this scale\n",
-            f"Significance: {opts.describe()}. PDE differences use `{metric}`. Verdicts follow the stated rule of "
-            "each claim; `not run at this scale` means the runs needed (both models, two or more settings, two or "
-            "more seeds per group) are not in this configuration or not finished.\n"]
+            f"Significance, Part I: {opts.describe()}. Part II: over the test trajectories (each model averaged "
+            "over its seeds; Wilcoxon signed-rank, or Mann-Whitney U across different simulations; hierarchical "
+            f"bootstrap CIs over seeds and trajectories, {opts.bootstrap_resamples} resamples; TOST for "
+            f"equivalence, margin {opts.equivalence_margin:g} x the Markovian nRMSE), on `{metric}`; these verdicts "
+            "are conditional on the data drawn. Verdicts follow the stated rule of each claim; `not run at this "
+            "scale` means the runs needed are not in this configuration or not finished.\n"]
     if n_missing:
         text.append(f"\n**Warning:** {n_missing} expected runs are missing or unusable (see results/tables/"
                     "missing.csv); the evidence below uses only the usable seeds, with n shown.\n")

@@ -27,6 +27,7 @@ class BuildParams:
     seed: int
     delta_metric: str
     map_threshold: float
+    equivalence_margin: float = 0.1
     memory_nrmse_target: float = 0.2
     memory_accuracy_target: float = 0.95
     figures: bool = True  # False: tables and claims only
@@ -46,14 +47,16 @@ def build(p: BuildParams) -> int:
         raise ConfigError(f"tables: alpha must be in (0, 1), got {p.alpha}")
     if p.delta_metric not in pde.METRICS:
         raise ConfigError(f"tables: delta metric {p.delta_metric!r}; allowed: {', '.join(pde.METRICS)}")
-    opts = StatsOptions(p.test, p.alpha, p.bootstrap_resamples, p.seed)
+    if not p.equivalence_margin > 0:
+        raise ConfigError(f"tables: equivalence margin must be > 0, got {p.equivalence_margin}")
+    opts = StatsOptions(p.test, p.alpha, p.bootstrap_resamples, p.seed, p.equivalence_margin)
     try:
         coll = collect.collect(None if p.metrics is None else list(p.metrics), p.train_dir)
     except ValueError as err:
         raise ConfigError(f"tables: {err}") from err
     if p.metrics is None and p.configfile is not None:
         warn_unconfigured([r.path for r in coll.runs if r.path.exists()], p.configfile, p.train_dir)
-    pde_rows = pde.write(coll, p.data_dir, p.tables_dir, opts)
+    pde_rows = pde.write(coll, p.data_dir, p.tables_dir, opts, p.delta_metric)
     targets = memory.MemoryTargets(p.memory_nrmse_target, p.memory_accuracy_target)
     graph_rows = graphs.write(coll, p.tables_dir, opts, p.map_threshold, targets)
     missing = coll.missing
@@ -140,6 +143,7 @@ def _handler(args: argparse.Namespace) -> int:
         tables_dir=Path(args.tables_dir), figures_dir=Path(args.figures_dir), claims=Path(args.claims),
         test=args.test, alpha=args.alpha, bootstrap_resamples=args.bootstrap_resamples, seed=args.seed,
         delta_metric=args.delta_metric, map_threshold=args.map_threshold, figures=not args.no_figures,
+        equivalence_margin=args.equivalence_margin,
         memory_nrmse_target=args.memory_nrmse_target, memory_accuracy_target=args.memory_accuracy_target,
         configfile=None if args.configfile in ("", "none") else Path(args.configfile)))
 
@@ -166,6 +170,8 @@ def register(sub) -> None:
     b.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling")
     b.add_argument("--delta-metric", default="nrmse", choices=("nrmse", "nrmse_final"),
                    help="PDE metric of Delta nRMSE in the claims and the omega_f figure")
+    b.add_argument("--equivalence-margin", type=float, default=0.1,
+                   help="PDE equivalence (TOST) margin, relative to the Markovian model's mean nRMSE")
     b.add_argument("--map-threshold", type=float, default=0.99,
                    help="MAP accuracy that counts as solved (smallest-budget table)")
     b.add_argument("--memory-nrmse-target", type=float, default=0.2,

@@ -12,6 +12,24 @@ Two tests, chosen in the config (``tables.test``), both two-sided at level ``tab
   seed), percentile CI of ``C``; significant when the CI excludes 0. p: twice the smaller tail mass at 0.
 
 A test needs at least 2 seeds in every group; otherwise it is *not testable* and no mark is given.
+
+**Over trajectories** (the default for Part II, :func:`paired`, :func:`paired_trend`, :func:`tost`): the test
+trajectories are shared by every model scored on one dataset, so models are compared per trajectory. With
+``a_s(i)`` the nRMSE of trajectory ``i`` under seed ``s`` and ``abar(i)`` its mean over seeds:
+
+* Wilcoxon signed-rank (two-sided, scipy) on the paired differences ``d(i) = abar(i) - bbar(i)``;
+* hierarchical bootstrap: per resample, draw every model's seeds with replacement, then the trajectories with
+  replacement (one draw shared by the models on those trajectories); percentile CIs of
+  ``Delta = mean_i d(i)`` and of the ratio ``mean_i abar(i) / mean_i bbar(i)``;
+* a trend (the difference of two Deltas): signed-rank on ``d_1(i) - d_2(i)`` when both settings score the same
+  trajectories (resolutions or noise levels of one simulation), Mann-Whitney U on ``d_1`` vs ``d_2`` when they
+  do not (viscosities); the bootstrap as above;
+* equivalence (TOST, two one-sided t-tests at level alpha on ``d(i)``, df = n - 1): equivalent iff
+  ``-margin < mean d < margin`` is shown, i.e. the ``1 - 2 alpha`` t-interval of ``mean d`` lies inside
+  ``(-margin, margin)``.
+
+These tests treat the test trajectories as the sample: their verdicts hold for this draw of the data (one
+simulation seed); seed-to-seed spread enters through the bootstrap.
 Ratios of means (the relative gain FFNO / model) get a delta-method CI (:func:`ratio`); families of tests
 (the slices of a trend claim) are corrected by Holm-Bonferroni (:func:`holm`).
 When every group has zero spread (identical seeds) the difference is exact: significant iff ``C != 0``.
@@ -35,6 +53,7 @@ class StatsOptions:
     alpha: float = 0.05
     bootstrap_resamples: int = 10000
     seed: int = 0
+    equivalence_margin: float = 0.1  # TOST margin, relative to the Markovian model's mean nRMSE
 
     def describe(self) -> str:
         if self.test == "welch":
@@ -200,3 +219,167 @@ def holm_adjusted(pvalues: list[float]) -> list[float]:
         running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i]))
         out[i] = running
     return out
+
+
+# ------------------------------------------------------------------------------------------ over trajectories
+MIN_SEEDS_SEED_LEVEL = 3  # seed-level tests (Welch / bootstrap over seeds) need this many seeds per group
+
+
+@dataclass(frozen=True)
+class Paired:
+    """A per-trajectory comparison of two models on one dataset (or a trend: two such, contrasted).
+
+    ``delta`` = mean over trajectories of the seed-averaged difference (a - b; a trend: first - second),
+    ``p_value`` of ``test`` (``wilcoxon`` or ``mannwhitney``), percentile CIs of the hierarchical bootstrap for
+    ``delta`` and (two models only) the ratio ``mean(a) / mean(b)``, and the sample sizes.
+    """
+
+    delta: float
+    p_value: float | None
+    delta_ci: tuple[float, float]
+    ratio: float | None
+    ratio_ci: tuple[float, float] | None
+    n_traj: int
+    n_seeds: tuple[int, ...]
+    test: str
+    alpha: float
+
+    @property
+    def significant(self) -> bool | None:
+        return None if self.p_value is None else self.p_value < self.alpha
+
+    def result(self) -> TestResult:
+        """As a :class:`TestResult` (estimate Delta, p of the rank test, bootstrap CI of Delta)."""
+        return TestResult(self.delta, self.p_value, self.delta_ci[0], self.delta_ci[1], self.significant,
+                          f"{self.test}, n_traj = {self.n_traj}, seeds = {'/'.join(map(str, self.n_seeds))}")
+
+
+def _matrix(x) -> np.ndarray:
+    a = np.asarray(x, dtype=float)
+    return a[None] if a.ndim == 1 else a
+
+
+def signed_rank_p(d: np.ndarray) -> float | None:
+    """Two-sided Wilcoxon signed-rank p-value of ``d`` (scipy; zero differences dropped); 1 when all are 0,
+    None when ``d`` is empty."""
+    from scipy import stats
+
+    d = np.asarray(d, dtype=float)
+    if d.size == 0:
+        return None
+    if not np.any(d != 0):
+        return 1.0
+    return float(stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
+
+
+def rank_sum_p(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Two-sided Mann-Whitney U p-value of ``x`` vs ``y`` (scipy); None when either is empty."""
+    from scipy import stats
+
+    if len(x) == 0 or len(y) == 0:
+        return None
+    return float(stats.mannwhitneyu(x, y, alternative="two-sided").pvalue)
+
+
+def hierarchical_means(sets: list[list[np.ndarray]], resamples: int, seed: int) -> list[list[np.ndarray]]:
+    """Bootstrap means over seeds and trajectories.
+
+    ``sets``: trajectory sets; each a list of per-model arrays ``(seeds_m, n_traj)`` over the same trajectories.
+    Per resample and set: each model's seeds are drawn with replacement and averaged per trajectory, then the
+    trajectories are drawn with replacement (one draw for all models of the set) and averaged. Returns
+    ``out[set][model]``, arrays of ``resamples`` means.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for models in sets:
+        n = models[0].shape[1]
+        traj = rng.integers(0, n, size=(resamples, n))
+        means = []
+        for a in models:
+            seeds = rng.integers(0, a.shape[0], size=(resamples, a.shape[0]))
+            per_traj = a[seeds].mean(axis=1)                                    # (B, n)
+            means.append(np.take_along_axis(per_traj, traj, axis=1).mean(axis=1))
+        out.append(means)
+    return out
+
+
+def _ci(x: np.ndarray, alpha: float) -> tuple[float, float]:
+    lo, hi = np.quantile(x, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
+def paired(a, b, opts: StatsOptions) -> Paired:
+    """Model ``a`` vs model ``b`` on the same test trajectories: ``a``, ``b`` are ``(seeds, n_traj)`` (or one
+    seed's ``(n_traj,)``) per-trajectory nRMSE, columns in the same trajectory order. Delta = a - b (positive:
+    ``b`` is better when the metric is an error), Wilcoxon signed-rank on the seed means, hierarchical bootstrap
+    CIs of Delta and of ``mean(a) / mean(b)``."""
+    a, b = _matrix(a), _matrix(b)
+    if a.shape[1] != b.shape[1] or a.shape[1] == 0:
+        raise ValueError(f"paired comparison needs the same trajectories: {a.shape[1]} vs {b.shape[1]}")
+    d = a.mean(axis=0) - b.mean(axis=0)
+    (ma, mb), = hierarchical_means([[a, b]], opts.bootstrap_resamples, opts.seed)
+    ratio_ok = a.mean() > 0 and b.mean() > 0
+    return Paired(float(d.mean()), signed_rank_p(d), _ci(ma - mb, opts.alpha),
+                  float(a.mean() / b.mean()) if ratio_ok else None,
+                  _ci(ma / mb, opts.alpha) if ratio_ok else None, a.shape[1], (a.shape[0], b.shape[0]),
+                  "wilcoxon", opts.alpha)
+
+
+def paired_trend(first: tuple, second: tuple, same_trajectories: bool, opts: StatsOptions) -> Paired:
+    """Trend contrast ``Delta_1 - Delta_2`` with ``Delta_k = mean_i (a_k(i) - b_k(i))``; ``first``, ``second``
+    are ``(a, b)`` pairs of ``(seeds, n_traj)`` arrays. Same trajectories: signed-rank on ``d_1 - d_2`` and one
+    trajectory draw per resample; otherwise Mann-Whitney U on ``d_1`` vs ``d_2`` and independent draws."""
+    a1, b1 = (_matrix(x) for x in first)
+    a2, b2 = (_matrix(x) for x in second)
+    d1, d2 = a1.mean(axis=0) - b1.mean(axis=0), a2.mean(axis=0) - b2.mean(axis=0)
+    if same_trajectories:
+        if d1.shape != d2.shape:
+            raise ValueError(f"same trajectories expected: {d1.shape[0]} vs {d2.shape[0]}")
+        (m1a, m1b, m2a, m2b), = hierarchical_means([[a1, b1, a2, b2]], opts.bootstrap_resamples, opts.seed)
+        p, test, n = signed_rank_p(d1 - d2), "wilcoxon", d1.shape[0]
+    else:
+        (m1a, m1b), (m2a, m2b) = hierarchical_means([[a1, b1], [a2, b2]], opts.bootstrap_resamples, opts.seed)
+        p, test, n = rank_sum_p(d1, d2), "mannwhitney", d1.shape[0] + d2.shape[0]
+    boot = (m1a - m1b) - (m2a - m2b)
+    return Paired(float(d1.mean() - d2.mean()), p, _ci(boot, opts.alpha), None, None, n,
+                  (a1.shape[0], b1.shape[0], a2.shape[0], b2.shape[0]), test, opts.alpha)
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """TOST on paired differences: the larger one-sided p, the ``1 - 2 alpha`` CI of the mean, the margin."""
+
+    mean: float
+    p_value: float
+    ci: tuple[float, float]
+    margin: float
+    n: int
+    alpha: float
+
+    @property
+    def equivalent(self) -> bool:
+        return self.p_value < self.alpha
+
+    @property
+    def outside(self) -> bool:
+        """The ``1 - 2 alpha`` CI lies wholly outside ``[-margin, margin]`` (a difference larger than the margin)."""
+        return self.ci[0] > self.margin or self.ci[1] < -self.margin
+
+
+def tost(d, margin: float, alpha: float) -> Equivalence:
+    """Two one-sided t-tests of ``H0: mean d <= -margin`` and ``H0: mean d >= margin`` (df = n - 1):
+    ``p = max(P(T >= (m + margin)/se), P(T <= (m - margin)/se))``, ``se = sd(d, ddof=1) / sqrt(n)``; zero spread
+    decides exactly (p 0 when ``|m| < margin``, else 1). Needs ``n >= 2`` and ``margin > 0``."""
+    from scipy import stats
+
+    d = np.asarray(d, dtype=float)
+    if d.size < 2 or not margin > 0:
+        raise ValueError(f"TOST needs >= 2 differences and a positive margin, got n = {d.size}, margin {margin}")
+    m, n = float(d.mean()), d.size
+    se = float(d.std(ddof=1)) / math.sqrt(n)
+    if se == 0.0:
+        return Equivalence(m, 0.0 if abs(m) < margin else 1.0, (m, m), margin, n, alpha)
+    df = n - 1
+    p = max(float(stats.t.sf((m + margin) / se, df)), float(stats.t.cdf((m - margin) / se, df)))
+    half = float(stats.t.ppf(1 - alpha, df)) * se
+    return Equivalence(m, p, (m - half, m + half), margin, n, alpha)

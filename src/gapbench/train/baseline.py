@@ -136,7 +136,7 @@ def run_baseline(data_dir: Path, predictor: str, resolution: int, horizon: int, 
                  out: Path) -> dict:
     """Score one baseline on the test split of ``data_dir``; write the run's files; return its metrics."""
     from gapbench.train.pde import load_observed
-    from gapbench.train.pde_eval import score, write_predictions, write_rollout_csv
+    from gapbench.train.pde_eval import score, write_per_traj_csv, write_predictions, write_rollout_csv
 
     if predictor not in PREDICTORS:
         raise ConfigError(f"unknown baseline {predictor!r}; allowed: {', '.join(PREDICTORS)}")
@@ -158,13 +158,15 @@ def run_baseline(data_dir: Path, predictor: str, resolution: int, horizon: int, 
     head = {"task": "pde", "equation": obs.equation, "nu": obs.nu, "method": obs.method,
             "resolution": obs.resolution, "sigma": obs.sigma, "model": name, "seed": 0}
     if diverged:
-        scores = {k: float("nan") for k in ("nrmse", "nrmse_final", "valid_time", "nrmse_low", "nrmse_mid",
-                                            "nrmse_high")}
+        scores = {k: float("nan") for k in ("nrmse", "nrmse_final", "valid_time", "valid_time_censored",
+                                            "nrmse_low", "nrmse_mid", "nrmse_high")}
         write_csv_atomic(out / "rollout.csv", ["time", "nrmse"], [{"time": t, "nrmse": float("nan")}
                                                                   for t in obs.times])
+        write_csv_atomic(out / "per_traj.csv", ["sample", "nrmse", "nrmse_final", "valid_time", "censored"], [])
     else:
         scores, err = score(pred, obs.clean["test"][:, 1:].numpy(), obs.times, threshold)
         write_rollout_csv(out / "rollout.csv", obs.times, err)
+        write_per_traj_csv(out / "per_traj.csv", obs.samples, err, obs.times, threshold)
     write_predictions(out / "predictions.zarr", obs, x0, pred, name, 0)
     write_csv_atomic(out / "curves.csv", ["epoch", "train_loss", "valid_nrmse", "lr", "elapsed_s"], [])
     metrics = head | scores | {

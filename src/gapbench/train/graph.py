@@ -41,7 +41,7 @@ import itertools
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gapbench.errors import ConfigError
@@ -199,8 +199,6 @@ class ConfigTrainer:
         return self.data["train"].batches(self.spec.batch_size, gen, start=state.batch)
 
     def step(self, batch, state: LoopState):
-        import torch
-
         x, ei, b, ea, ng, y, mask = batch
         self.opt.zero_grad(set_to_none=True)
         loss = loss_fn(self.task, self.model(x, ei, b, ea, ng), y, mask)

@@ -51,6 +51,8 @@ class TrainParams:
     patience: int = 10
     eval_every: int = 1
     train_noise: float = 0.0
+    unroll: int = 1  # pushforward: the model's own (unroll - 1)-step predictions as inputs (1: teacher forcing)
+    ssm_lr: float = 1e-3  # peak learning-rate cap of the S4 parameters' group, no weight decay (0: no own group)
     max_train_samples: int = 0
     eval_batch_size: int = 64
     checkpoint_every: int = 200
@@ -152,6 +154,41 @@ def cosine_lr(lr: float, step: int, total: int) -> float:
     return lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(total, 1)))
 
 
+def param_groups(model, tp: TrainParams) -> list[dict]:
+    """AdamW groups: every parameter at ``lr`` with ``weight_decay``, except the state-space parameters of the
+    memory layers (modules with ``ssm_parameters()``, e.g. S4D's step and state matrix), which get, as in the S4
+    reference, no weight decay and the peak rate ``min(lr, ssm_lr)``; ``ssm_lr = 0`` puts them in the main group.
+    Each group keeps its peak rate as ``peak_lr``; the cosine schedule scales every group by the same factor."""
+    ssm = [p for m in model.modules() if hasattr(m, "ssm_parameters") for p in m.ssm_parameters()] \
+        if tp.ssm_lr > 0 else []
+    own = {id(p) for p in ssm}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in own], "lr": tp.lr, "peak_lr": tp.lr,
+               "weight_decay": tp.weight_decay}]
+    if ssm:
+        peak = min(tp.lr, tp.ssm_lr)
+        groups.append({"params": ssm, "lr": peak, "peak_lr": peak, "weight_decay": 0.0})
+    return groups
+
+
+def pushforward_inputs(model, inp, unroll: int):
+    """The training inputs after ``unroll - 1`` pushforward passes (Brandstetter et al. 2022), without gradient.
+
+    Pass ``j`` replaces input frames ``1..T-1`` by the model's predictions of them from the previous pass's
+    inputs (frame 0 stays observed): for a Markovian model input frame ``t`` then is the ``min(t, j)``-step rollout
+    from the observed frame ``t - j`` (``max(0, .)``), for a memory model the same with its history partly its own
+    predictions. The loss is taken on the next pass, with the gradient through that last pass only.
+    """
+    import torch
+
+    if unroll <= 1:
+        return inp
+    with torch.no_grad():  # (the surrogates have no dropout or batch norm: train and eval mode agree)
+        for _ in range(unroll - 1):
+            pred = model(inp)
+            inp = torch.cat([inp[:, :1], pred[:, :-1].to(inp.dtype)], dim=1)
+    return inp
+
+
 def _metrics_head(run: RunParams, obs: Observed) -> dict:
     return {
         "task": "pde", "equation": obs.equation, "nu": obs.nu, "method": obs.method,
@@ -172,7 +209,7 @@ class SurrogateTrainer:
         import torch
 
         self.run, self.tp, self.obs, self.model, self.device, self.out = run, tp, obs, model, device, out
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=tp.lr, weight_decay=tp.weight_decay)
+        self.optimizer = torch.optim.AdamW(param_groups(model, tp), lr=tp.lr, weight_decay=tp.weight_decay)
         self.forward = torch.compile(model) if tp.compile else model
         self.n_train = train_x.shape[0]
         self.steps_per_epoch = math.ceil(self.n_train / tp.batch_size)
@@ -208,10 +245,11 @@ class SurrogateTrainer:
         if tp.train_noise > 0:
             noise = torch.randn(inp.shape, generator=C.generator(self.run.seed, "noise", state.step))
             inp = inp + tp.train_noise * self.model.sigma * C.to_device(noise, self.device)
-        lr = cosine_lr(tp.lr, state.step, self.total_steps)
+        factor = cosine_lr(1.0, state.step, self.total_steps)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = group["peak_lr"] * factor
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            inp = pushforward_inputs(self.forward, inp, tp.unroll)
             pred = self.forward(inp)
         loss = relative_l2(pred.float(), target, self.obs.n_dims).mean()
         self.optimizer.zero_grad(set_to_none=True)
@@ -249,13 +287,13 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     files."""
     import torch
 
-    from gapbench.train.pde_eval import rollout, score, write_predictions, write_rollout_csv
+    from gapbench.train.pde_eval import rollout, score, write_per_traj_csv, write_predictions, write_rollout_csv
 
     # ---- set-up and every check, before any training ------------------------------------------
     check_model(run.model, hyper)
     if not 0 < tp.valid_threshold:
         raise ConfigError(f"valid_threshold must be > 0, got {tp.valid_threshold}")
-    for key in ("epochs", "batch_size", "eval_every", "patience", "eval_batch_size", "checkpoint_every"):
+    for key in ("epochs", "batch_size", "eval_every", "patience", "eval_batch_size", "checkpoint_every", "unroll"):
         if getattr(tp, key) < 1:
             raise ConfigError(f"{key} must be >= 1, got {getattr(tp, key)}")
     if run.threads:
@@ -313,6 +351,7 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     pred, seconds = rollout(model, x0, obs.horizon, tp.eval_batch_size, device, trainer.amp)
     scores, err = score(pred, obs.clean["test"][:, 1:].numpy(), obs.times, tp.valid_threshold)
     write_rollout_csv(out / "rollout.csv", obs.times, err)
+    write_per_traj_csv(out / "per_traj.csv", obs.samples, err, obs.times, tp.valid_threshold)
     write_predictions(out / "predictions.zarr", obs, x0.numpy(), pred, run.model, run.seed)
     n_test = int(x0.shape[0])
     metrics = _metrics_head(run, obs) | scores | {
@@ -321,7 +360,8 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
         "step_time_s": round(st.step_time_s, 3), "inference_time_s": round(seconds, 4),
         "inference_time_per_trajectory_s": seconds / n_test,
         "status": "ok", "valid_nrmse": st.best, "best_epoch": st.best_epoch,
-        "epochs_trained": len(curves.rows), "steps": st.step, "n_train": trainer.n_train,
+        "epochs_trained": len(curves.rows), "best_is_last": st.best_epoch == len(curves.rows), "steps": st.step,
+        "n_train": trainer.n_train,
         "n_test": n_test, "device": str(device), "hyper": asdict(hyper),
         "train": asdict(tp), "config_digest": resume.data_identity(settings),
         **resume.provenance(plugin_code(run.model)),
@@ -401,6 +441,12 @@ def register(tsub) -> None:
     g.add_argument("--eval-every", type=A.positive_int, default=t.eval_every, help="validate every N epochs")
     g.add_argument("--train-noise", type=A.non_negative_float, default=t.train_noise,
                    help="std of Gaussian noise added to training inputs, relative to the data std")
+    g.add_argument("--unroll", type=A.positive_int, default=t.unroll,
+                   help="pushforward training: inputs are the model's own (N-1)-step predictions, gradient through "
+                        "the last step only (1: teacher forcing)")
+    g.add_argument("--ssm-lr", type=A.non_negative_float, default=t.ssm_lr,
+                   help="peak learning rate cap of the S4 state-space parameters, their own AdamW group without "
+                        "weight decay (0: no own group)")
     g.add_argument("--max-train-samples", type=A.non_negative_int, default=t.max_train_samples,
                    help="use only the first N training trajectories (0: all)")
     g.add_argument("--eval-batch-size", type=A.positive_int, default=t.eval_batch_size,

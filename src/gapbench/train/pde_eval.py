@@ -8,7 +8,13 @@ every test trajectory from its observed (noisy) frame 0, where ``H`` is the equa
     e(s, t)        = || p_s(t) - c_s(t) ||_2 / || c_s(t) ||_2        (norms over space)               (nRMSE-1)
     nRMSE(t)       = mean_s e(s, t)                                   -> rollout.csv                    (nRMSE-2)
     nrmse          = mean_{t=1..H} nRMSE(t),   nrmse_final = nRMSE(H)                                  (nRMSE-3)
-    valid_time     = mean_s  min{ t : e(s, t) > threshold }   (t_H when e(s, .) never exceeds it)      (VT)
+    valid_time     = mean_s VT(s),  VT(s) = t_{k(s)-1} - t_0,  k(s) = min{ k : e(s, t_k) > threshold }     (VT)
+
+``VT(s)`` is the time of the last predicted frame still under the threshold, counted from the input frame
+``t_0`` (0 when the first predicted frame fails); a trajectory that never exceeds it within the horizon is
+*censored* at ``t_H - t_0`` (its valid time is at least that): ``valid_time_censored`` is the fraction censored.
+Per trajectory, ``per_traj.csv`` holds ``e(s, .)``'s mean over the horizon, its final value, ``VT(s)`` and the
+censoring flag: the tables' paired tests over trajectories read it (``gapbench.tables.stats``).
 
 Band errors (PDEBench's fRMSE, normalised like nRMSE-1): with ``E = DFT(p - c)`` on the observed grid of ``f``
 points per axis and ``K = f // 2``, the modes are split by ``|n|_inf`` into thirds of ``[0, K]``:
@@ -86,27 +92,55 @@ def band_errors(pred: np.ndarray, clean: np.ndarray, n_space: int) -> dict[str, 
     return {b: np.sqrt((spec * mask).sum(axis=axes)) / norm for b, mask in edges.items()}
 
 
-def valid_time(err: np.ndarray, times: Sequence[float], threshold: float) -> np.ndarray:
-    """Eq. (VT) per sample: the first time ``e(s, t) > threshold``, or the last time if it never is."""
+def valid_time(err: np.ndarray, times: Sequence[float], threshold: float,
+               t0: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. (VT) per sample: ``(VT(s), censored(s))``, the time of the last frame before the first with
+    ``e(s, t) > threshold`` counted from ``t0`` (0 when the first frame exceeds it), and whether no frame does
+    (then ``VT = t_H - t0``)."""
     times = np.asarray(times, dtype=float)
     above = err > threshold
-    first = np.where(above.any(axis=1), above.argmax(axis=1), len(times) - 1)
-    return times[first]
+    censored = ~above.any(axis=1)
+    first = np.where(censored, len(times), above.argmax(axis=1))  # index of the first failing frame
+    vt = np.where(first == 0, 0.0, times[np.maximum(first - 1, 0)] - t0)
+    return vt, censored
 
 
-def score(pred: np.ndarray, clean: np.ndarray, times: Sequence[float], threshold: float) -> tuple[dict, np.ndarray]:
-    """Every scalar of a run from predicted and clean frames ``1..H`` (``(S, H, *space)``) and their times.
+def per_trajectory(err: np.ndarray, times: Sequence[float], threshold: float, t0: float = 0.0) -> dict:
+    """Per-trajectory scores from ``e(s, t)`` (``(S, H)``): ``nrmse`` (mean over t), ``nrmse_final``,
+    ``valid_time`` and ``censored`` (eq. VT), each an array of length ``S``."""
+    vt, censored = valid_time(err, times, threshold, t0)
+    return {"nrmse": err.mean(axis=1), "nrmse_final": err[:, -1], "valid_time": vt, "censored": censored}
 
-    Returns ``(scores, e)``: scores ``nrmse, nrmse_final, valid_time, nrmse_low/mid/high`` and ``e(s, t)``.
+
+def score(pred: np.ndarray, clean: np.ndarray, times: Sequence[float], threshold: float,
+          t0: float = 0.0) -> tuple[dict, np.ndarray]:
+    """Every scalar of a run from predicted and clean frames ``1..H`` (``(S, H, *space)``) and their times
+    (``t0``: the time of the input frame).
+
+    Returns ``(scores, e)``: scores ``nrmse, nrmse_final, valid_time, valid_time_censored, nrmse_low/mid/high``
+    and ``e(s, t)``.
     """
     n_space = pred.ndim - 2
     err = errors(pred, clean, n_space)
     per_step = err.mean(axis=0)
+    traj = per_trajectory(err, times, threshold, t0)
     out = {"nrmse": float(per_step.mean()), "nrmse_final": float(per_step[-1]),
-           "valid_time": float(valid_time(err, times, threshold).mean())}
+           "valid_time": float(traj["valid_time"].mean()), "valid_time_censored": float(traj["censored"].mean())}
     for b, e in band_errors(pred, clean, n_space).items():
         out[f"nrmse_{b}"] = float(e.mean())
     return out, err
+
+
+def write_per_traj_csv(path: Path | str, samples: Sequence[int], err: np.ndarray, times: Sequence[float],
+                       threshold: float, t0: float = 0.0) -> None:
+    """``per_traj.csv``: one row per test trajectory, ``sample`` (its global index in the test store),
+    ``nrmse``, ``nrmse_final``, ``valid_time``, ``censored`` (0/1), from ``e(s, t)`` (eq. VT)."""
+    traj = per_trajectory(err, times, threshold, t0)
+    rows = [{"sample": int(s), "nrmse": float(a), "nrmse_final": float(b), "valid_time": float(v),
+             "censored": int(c)}
+            for s, a, b, v, c in zip(samples, traj["nrmse"], traj["nrmse_final"], traj["valid_time"],
+                                     traj["censored"], strict=True)]
+    write_csv_atomic(path, ["sample", "nrmse", "nrmse_final", "valid_time", "censored"], rows)
 
 
 def write_rollout_csv(path: Path | str, times: Sequence[float], err: np.ndarray) -> None:

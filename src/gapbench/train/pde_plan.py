@@ -121,7 +121,8 @@ def flags(config: dict) -> str:
 # train.pde.{eq} keys every training job passes to `gapbench train pde` (its model's memory settings follow, see
 # PDEModel.settings), and the train.pde keys shared by every equation.
 MODEL_KEYS = ("horizon", "width", "n_layers", "modes", "ff_factor", "epochs", "batch_size", "lr", "weight_decay",
-              "grad_clip", "patience", "eval_every", "train_noise", "max_train_samples", "eval_batch_size")
+              "grad_clip", "patience", "eval_every", "train_noise", "unroll", "ssm_lr", "max_train_samples",
+              "eval_batch_size")
 SHARED_KEYS = ("valid_threshold", "checkpoint_every", "device")
 
 
