@@ -299,7 +299,8 @@ def viscosity(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
         "viscosity", "Memory helps more at lower viscosity (KS)",
         "per (method, resolution, sigma) slice of KS: contrast Delta(lowest nu) - Delta(highest nu) > 0",
         ["slice", f"Delta {metric} = FFNO - MemNO per nu", "Delta(low nu) - Delta(high nu)"],
-        _trend(rows, "ks", "nu", lambda r: (("res", r.resolution), ("sigma", r.sigma), ("method", r.method)), False,
+        _trend(rows, "ks", "nu", lambda r: (("law", r.law), ("res", r.resolution), ("sigma", r.sigma), ("method", r.method)),
+               False,
                metric, opts, "nu"), opts.alpha)
 
 
@@ -308,7 +309,8 @@ def noise(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
         "noise", "Memory helps more with observation noise (NS)",
         "per (nu, method, resolution) slice of NS: contrast Delta(highest sigma) - Delta(lowest sigma) > 0",
         ["slice", f"Delta {metric} = FFNO - MemNO per sigma", "Delta(high sigma) - Delta(low sigma)"],
-        _trend(rows, "ns", "sigma", lambda r: (("nu", r.nu), ("res", r.resolution), ("method", r.method)), True,
+        _trend(rows, "ns", "sigma", lambda r: (("law", r.law), ("nu", r.nu), ("res", r.resolution), ("method", r.method)),
+               True,
                metric, opts, "sigma"), opts.alpha)
 
 
@@ -318,8 +320,8 @@ def benchmarks_pde(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim
             "after Holm-Bonferroni over the slices in >= 1 slice and significantly negative in none")
     ev, res = [], []
     for eq in sorted({r.equation for r in rows}):
-        e, t = _trend(rows, eq, "omega_f", lambda r: (("eq", r.equation), ("nu", r.nu), ("method", r.method),
-                                                      ("sigma", r.sigma)), True, metric, opts, "omega_f")
+        e, t = _trend(rows, eq, "omega_f", lambda r: (("eq", r.equation), ("law", r.law), ("nu", r.nu),
+                                                      ("method", r.method), ("sigma", r.sigma)), True, metric, opts, "omega_f")
         ev += e
         res += t
     verdict, summary, adjusted = _trend_verdict(res, opts.alpha)
@@ -347,7 +349,7 @@ def memory_low_resolution(rows: list[PdeRow], metric: str, opts: StatsOptions) -
             results.append(t)
             f = ffno[r.dataset].summaries[metric]
             m = r.summaries[metric]
-            evidence.append([f"nu={fmt(r.nu)}, method={r.method}, res={r.resolution}, sigma={fmt(r.sigma)}",
+            evidence.append([f"law={r.law}, nu={fmt(r.nu)}, method={r.method}, res={r.resolution}, sigma={fmt(r.sigma)}",
                              f"{fmt(f.mean)} (n={f.n})", f"{fmt(m.mean)} (n={m.n})", fmt_test(t),
                              fmt(r.ratios[metric].estimate if r.ratios.get(metric) else None, 3)])
     verdict, summary, adjusted = _trend_verdict(results, opts.alpha)

@@ -1,5 +1,6 @@
-"""Part II tables: ``pde_{eq}`` per registered equation (``pde_ks``, ``pde_ns``, ...), one row per (nu, sigma,
-method, res, model).
+"""Part II tables: ``pde_{eq}`` per registered equation (``pde_ks``, ``pde_ns``, ...), one row per (law, nu, sigma,
+method, res, model); ``law`` is the data law of the stores (attractor | transient, docs/pde_data.md) and
+``omega_f`` the unobserved energy fraction over the scored frames of that law's test trajectories.
 
 Every run is scored over the equation's prediction horizon against the clean observed field (``train/pde_eval``):
 ``nrmse`` (mean over the horizon), ``nrmse_final`` (at its end), ``valid_time`` (first time nRMSE > threshold,
@@ -56,6 +57,7 @@ class PdeRow:
     """One (dataset, model) cell of a PDE table."""
 
     equation: str
+    law: str
     nu: float
     method: str
     resolution: int
@@ -69,10 +71,11 @@ class PdeRow:
     ratios: dict[str, TestResult | None]  # FFNO / model, per metric
     beats_persistence: bool | None  # learned models: mean nrmse below persistence's
     cell: Cell
+    warmup: int | None = None  # observed frames every predictor gets before its rollout
 
     @property
     def dataset(self) -> tuple:
-        return (self.equation, self.nu, self.method, self.resolution, self.sigma)
+        return (self.equation, self.law, self.nu, self.method, self.resolution, self.sigma)
 
     @property
     def learned(self) -> bool:
@@ -85,13 +88,13 @@ def build_rows(coll: Collection, data_dir: Path, opts: StatsOptions) -> list[Pde
     datasets: dict[tuple, dict[str, Cell]] = {}
     for cell in coll.pde.values():
         i = cell.ident
-        datasets.setdefault((i["equation"], i["nu"], i["method"], i["resolution"], i["sigma"]), {})[
+        datasets.setdefault((i["equation"], i["law"], i["nu"], i["method"], i["resolution"], i["sigma"]), {})[
             i["model"]] = cell
     rows = []
     for ds in sorted(datasets):
-        eq, nu, method, res, sigma = ds
-        if (eq, nu) not in omega_cache:
-            omega_cache[(eq, nu)] = read_omega_f(data_dir, eq, nu)
+        eq, law, nu, method, res, sigma = ds
+        if (eq, law, nu) not in omega_cache:
+            omega_cache[(eq, law, nu)] = read_omega_f(data_dir, eq, law, nu)
         ref = datasets[ds].get(REFERENCE_MODEL)
         persistence = datasets[ds].get("persistence")
         base = summarize(persistence.values("nrmse")).mean if persistence else None
@@ -100,7 +103,7 @@ def build_rows(coll: Collection, data_dir: Path, opts: StatsOptions) -> list[Pde
             summaries = {m: summarize(cell.values(m), cell.n_expected) for m in SCORES}
             deltas: dict[str, TestResult | None] = {m: None for m in METRICS}
             ratios: dict[str, TestResult | None] = {m: None for m in METRICS}
-            row = PdeRow(eq, nu, method, res, sigma, model, omega_cache[(eq, nu)].get(res), None, None,
+            row = PdeRow(eq, law, nu, method, res, sigma, model, omega_cache[(eq, law, nu)].get(res), None, None,
                          summaries, deltas, ratios, None, cell)
             if row.learned and ref is not None and model != REFERENCE_MODEL:
                 for m in METRICS:
@@ -108,16 +111,18 @@ def build_rows(coll: Collection, data_dir: Path, opts: StatsOptions) -> list[Pde
                     ratios[m] = ratio(ref.values(m), cell.values(m), opts.alpha)
             if row.learned and base is not None and summaries["nrmse"].mean is not None:
                 row.beats_persistence = summaries["nrmse"].mean < base
-            n_params, horizon = cell.first("n_params"), cell.first("horizon")
+            n_params, horizon, warmup = cell.first("n_params"), cell.first("horizon"), cell.first("warmup")
             row.n_params = int(n_params) if isinstance(n_params, (int, float)) else None
             row.horizon = int(horizon) if isinstance(horizon, (int, float)) else None
+            row.warmup = int(warmup) if isinstance(warmup, (int, float)) else None
             rows.append(row)
     return rows
 
 
 def row_dict(r: PdeRow) -> dict:
-    out = {"equation": r.equation, "nu": r.nu, "sigma": r.sigma, "method": r.method, "res": r.resolution,
-           "model": r.model, "n_seeds": r.summaries["nrmse"].n, "status": r.cell.status, "horizon": r.horizon,
+    out = {"equation": r.equation, "law": r.law, "nu": r.nu, "sigma": r.sigma, "method": r.method, "res": r.resolution,
+           "model": r.model, "n_seeds": r.summaries["nrmse"].n, "status": r.cell.status, "warmup": r.warmup,
+           "horizon": r.horizon,
            "omega_f": r.omega_f, "n_params": r.n_params, "beats_persistence": r.beats_persistence}
     for m in SCORES:
         out.update(summary_cols(m, r.summaries[m]))
@@ -137,20 +142,25 @@ def _ratio_text(t: TestResult | None) -> str:
 def markdown(equation: str, rows: list[PdeRow], opts: StatsOptions) -> str:
     title = EQUATIONS[equation].title if equation in EQUATIONS else equation
     horizons = sorted({r.horizon for r in rows if r.horizon is not None})
-    head = [f"# {title}: nRMSE by viscosity, noise, observation, resolution and model\n",
-            f"Protocol: autoregressive prediction of {'/'.join(map(str, horizons)) or 'H'} steps from the observed "
-            "(noisy) first test frame, scored against the clean observed field. nRMSE: mean over samples and "
+    warmups = sorted({r.warmup for r in rows if r.warmup is not None})
+    head = [f"# {title}: nRMSE by data law, viscosity, noise, observation, resolution and model\n",
+            f"Protocol: every predictor gets {'/'.join(map(str, warmups)) or 'W'} observed (noisy) warm-up frames "
+            "of each test trajectory (memory models ingest all, FFNO and the solver start from the last, "
+            "`ffno_window` stacks them), then predicts the next "
+            f"{'/'.join(map(str, horizons)) or 'H'} steps autoregressively, scored against the clean observed "
+            "field; omega_f: unobserved energy fraction over those scored frames. law: attractor (frames after a "
+            "burn-in) or transient (frames from the initial condition). nRMSE: mean over samples and "
             "steps of ||pred - clean|| / ||clean|| (final: at the last step); valid time: first time it exceeds "
             "the threshold, mean over trajectories; low/mid/high: nRMSE of the error in each third of the "
             "observed spectrum. mean ± std over seeds (n); `!` after a mean: fewer seeds than configured. "
-            "`persistence` predicts the first frame forever, `zero` predicts 0 (nRMSE 1); `solver-rM` is the "
-            "Dedalus solver on M points from the first frame (spectrally interpolated), `solver_hv-rM` the "
+            "`persistence` predicts the last warm-up frame forever, `zero` predicts 0 (nRMSE 1); `solver-rM` is the "
+            "Dedalus solver on M points from the last warm-up frame (spectrally interpolated), `solver_hv-rM` the "
             "stabilised run (hyperviscosity). **not < persistence**: a learned model that does not beat "
             "persistence. Delta = nRMSE(FFNO) - nRMSE(model), positive = the model beats FFNO; "
             f"{opts.describe()}; * significant, (ns) not, (n/t) not testable (n < 2). FFNO/model: ratio of mean "
             f"nRMSE with its {100 * (1 - opts.alpha):g}% CI (delta method). s/traj: inference wall time per "
             "test trajectory, this machine.\n"]
-    headers = ["nu", "sigma", "method", "res", "omega_f", "model", "params", "nRMSE", "nRMSE final",
+    headers = ["law", "nu", "sigma", "method", "res", "omega_f", "model", "params", "nRMSE", "nRMSE final",
                "valid time", "low / mid / high", "Delta nRMSE", "FFNO/model", "train s", "s/traj"]
     body = []
     for r in rows:
@@ -158,7 +168,7 @@ def markdown(equation: str, rows: list[PdeRow], opts: StatsOptions) -> str:
         flag = " **not < persistence**" if r.beats_persistence is False else ""
         bands = " / ".join(fmt(s[f"nrmse_{b}"].mean, 3) for b in ("low", "mid", "high")) \
             if s["nrmse_low"].mean is not None else ""
-        body.append([fmt(r.nu), fmt(r.sigma), r.method, str(r.resolution), fmt(r.omega_f, 3), r.model,
+        body.append([r.law, fmt(r.nu), fmt(r.sigma), r.method, str(r.resolution), fmt(r.omega_f, 3), r.model,
                      fmt(r.n_params), fmt_summary(s["nrmse"], r.cell.status) + flag,
                      fmt_summary(s["nrmse_final"], r.cell.status), fmt(s["valid_time"].mean, 3), bands,
                      fmt_test(r.deltas["nrmse"]), _ratio_text(r.ratios["nrmse"]),
@@ -199,6 +209,6 @@ def write(coll: Collection, data_dir: Path, tables_dir: Path, opts: StatsOptions
 
 def _columns() -> list[str]:
     dummy = Summary(None, None, 0, 0)
-    probe = PdeRow("", 0.0, "", 0, 0.0, "", None, None, None, {m: dummy for m in SCORES},
+    probe = PdeRow("", "", 0.0, "", 0, 0.0, "", None, None, None, {m: dummy for m in SCORES},
                    {m: None for m in METRICS}, {m: None for m in METRICS}, None, Cell((), {}, []))
     return list(row_dict(probe))
