@@ -51,7 +51,7 @@ def _write_split(path: Path, split: str, n: int, seed: int, res: int = 16, frame
         coords={"sample": np.arange(n), "time": t, "x": x},
     )
     attrs = {a: "test" for a in REQUIRED_ATTRS}
-    attrs.update(equation="ks", kind="observation", nu=0.1, length=64.0, stepper="SBDF2", dt=0.01,
+    attrs.update(equation="ks", kind="observation", law="transient", burn_in=0.0, nu=0.1, length=64.0, stepper="SBDF2", dt=0.01,
                  t_end=0.8, n_frames=frames, sim_resolution=64, resolution=res, obs_method="fourier",
                  sigma=0.1, noise_seed=1, root_seed=0, split=split, redraws=[], tail_fraction=0.0)
     ds.attrs = attrs
@@ -79,9 +79,10 @@ def _rescore(predictions: Path, test: Path, name: str = "u") -> float:
     """The run's nRMSE recomputed from the two Zarr stores with zarr + numpy alone (the documented recipe)."""
     import zarr
 
-    pred = np.asarray(zarr.open_group(predictions, mode="r")[name][:], dtype=np.float64)
+    group = zarr.open_group(predictions, mode="r")
+    pred, w = np.asarray(group[name][:], dtype=np.float64), int(group.attrs["warmup"])
     clean = np.asarray(zarr.open_group(test, mode="r")[f"{name}_clean"][:], dtype=np.float64)[:, : pred.shape[1]]
-    err = np.linalg.norm(pred[:, 1:] - clean[:, 1:], axis=-1) / np.linalg.norm(clean[:, 1:], axis=-1)
+    err = np.linalg.norm(pred[:, w:] - clean[:, w:], axis=-1) / np.linalg.norm(clean[:, w:], axis=-1)
     return float(err.mean())
 
 
@@ -89,7 +90,7 @@ def test_outputs_and_metrics_keys(data_dir, tmp_path):
     m = _run(data_dir, tmp_path / "run")
     for key in ("task", "equation", "nu", "method", "resolution", "sigma", "model", "seed", *SCORES[:6],
                 "n_params", "train_time_s", "inference_time_s", "inference_time_per_trajectory_s", "status",
-                "horizon"):
+                "horizon", "warmup", "law", "burn_in"):
         assert key in m
     assert m["status"] == "ok" and m["equation"] == "ks" and m["resolution"] == 16 and m["n_params"] > 0
     assert m["horizon"] == 8
@@ -129,8 +130,34 @@ def test_horizon_cuts_training_and_scoring_and_truth_is_clean(data_dir, tmp_path
     noisy_truth = test["u"].values[:, 1:4].astype(np.float64)
     vs_noisy = float((np.linalg.norm(p - noisy_truth, axis=-1) / np.linalg.norm(noisy_truth, axis=-1)).mean())
     assert abs(clean - m["nrmse"]) < 1e-4 and abs(vs_noisy - m["nrmse"]) > 1e-3
-    with pytest.raises(ConfigError, match="horizon 9 steps: the data hold 8 steps"):
+    with pytest.raises(ConfigError, match="horizon 9 steps: the data hold 8 frames after the 1 warm-up"):
         _run(data_dir, tmp_path / "h9", model="ffno", tp=replace(TRAIN, horizon=9))
+
+
+@pytest.mark.parametrize("model", ["memno", "ffno_window"])
+def test_warm_up_frames_are_given_stored_and_not_scored(data_dir, tmp_path, model):
+    """warmup = 3, horizon = 4: predictions.zarr holds the 3 noisy input frames then 4 predicted ones, with
+    truthful attrs, and re-scores to the table against clean frames 3..6 only; persistence repeats frame 2."""
+    from gapbench.pde.store import load
+    from gapbench.train.baseline import run_baseline
+
+    m = _run(data_dir, tmp_path / "w3", model=model, tp=replace(TRAIN, warmup=3, horizon=4))
+    assert (m["warmup"], m["horizon"]) == (3, 4)
+    assert len((tmp_path / "w3" / "rollout.csv").read_text().splitlines()) == 1 + 4
+    pred, test = load(tmp_path / "w3" / "predictions.zarr"), load(data_dir / "test.zarr")
+    assert pred.sizes["time"] == 7 and pred.attrs["warmup"] == 3 and pred.attrs["horizon"] == 4
+    assert pred.attrs["split"] == "test" and pred.attrs["noise_seed"] == test.attrs["noise_seed"]
+    assert "u_clean" not in pred and "noise_law" not in pred.attrs
+    np.testing.assert_array_equal(pred["time"].values, test["time"].values[:7])
+    np.testing.assert_array_equal(pred["u"].values[:, :3], test["u"].values[:, :3])  # the noisy warm-up frames
+    assert abs(_rescore(tmp_path / "w3" / "predictions.zarr", data_dir / "test.zarr") - m["nrmse"]) < 1e-4
+    p = run_baseline(data_dir, "persistence", 0, 4, 0.5, tmp_path / "p3", warmup=3)
+    pp = load(tmp_path / "p3" / "predictions.zarr")["u"].values
+    np.testing.assert_array_equal(pp[:, 3:], np.repeat(test["u"].values[:, 2:3], 4, axis=1))
+    c, x = test["u_clean"].values[:, 3:7].astype(np.float64), test["u"].values[:, 2:3].astype(np.float64)
+    assert abs(p["nrmse"] - float((np.linalg.norm(x - c, axis=-1) / np.linalg.norm(c, axis=-1)).mean())) < 1e-6
+    with pytest.raises(ConfigError, match="horizon 7 steps: the data hold 6 frames after the 3 warm-up"):
+        _run(data_dir, tmp_path / "w9", model="ffno", tp=replace(TRAIN, warmup=3, horizon=7))
 
 
 class _Killed(BaseException):
@@ -265,9 +292,11 @@ def _config(path: str = "config.yaml") -> dict:
         (lambda t: t.update(models=["ffno", "fno"]), "train.pde.models[1]"),
         (lambda t: t["ks"].update(modes=40), "train.pde.ks.modes: 40 exceeds the 17 Fourier modes"),
         (lambda t: t["ks"].update(nus=[0.3]), "train.pde.ks.nus: 0.3 is not simulated"),
-        (lambda t: t["ns"].update(horizon=40), "train.pde.ns.horizon: 40 steps, but the data hold 32"),
+        (lambda t: t["ns"].update(horizon=40), "train.pde.ns.horizon: 40 steps, but the data hold 23 after the 10 "
+         "warm-up frames"),
+        (lambda t: t["ks"].update(warmup=36), "train.pde.ks.warmup: 36 frames, but the data hold 36 and at least one"),
     ],
-    ids=["resolution", "memory-position", "unknown-model", "modes", "nu", "horizon"],
+    ids=["resolution", "memory-position", "unknown-model", "modes", "nu", "horizon", "warmup"],
 )
 def test_bad_train_pde_config_is_rejected(edit, message):
     from gapbench.config import validate_config
