@@ -43,6 +43,10 @@ def _physics_args(p: argparse.ArgumentParser, eq) -> None:
     p.add_argument("--stepper", choices=STEPPERS, help=f"Dedalus timestepper (default: {eq.default_stepper})")
     if eq.length is None:
         p.add_argument("--length", type=positive_float, help=f"domain period L (default: {eq.default_length:g})")
+    if eq.forcing_params:
+        p.add_argument("--forcing", type=float, nargs=len(eq.forcing_params), default=(),
+                       metavar=tuple(n.upper() for n in eq.forcing_params),
+                       help=f"forcing {', '.join(eq.forcing_params)} (default: the equation's own)")
     p.add_argument("--batch", type=number(int, 1, 4096),
                    help=f"trajectories per Dedalus solve (default: {eq.default_batch})")
     p.add_argument("--max-redraws", type=number(int, 0, 1000), default=10,
@@ -66,7 +70,7 @@ def _params(args, eq):
         raise ConfigError(f"--n-frames must be >= 2, got {args.n_frames}")
     check_dt("--dt", args.t_end, args.n_frames, args.dt)
     params = SimParams(eq, args.nu, args.resolution, args.t_end, args.n_frames, args.dt, args.stepper, length,
-                       args.burn_in)
+                       args.burn_in, tuple(getattr(args, "forcing", ())))
     params.burn_in_frames()  # ConfigError unless the burn-in is a whole number of save intervals
     return params
 

@@ -76,6 +76,7 @@ class SimParams:
     stepper: str  # Dedalus timestepper name
     length: float  # domain period in every direction (KS: L; NS: 1, the unit torus)
     burn_in: float = 0.0  # time simulated from the initial condition and dropped before the first stored frame
+    forcing: tuple = ()  # the equation's forcing parameters (its entry's forcing_params); () = its default forcing
 
     def __post_init__(self):
         if isinstance(self.equation, str):
@@ -120,6 +121,7 @@ class Equation:
     field_is_velocity: bool = False  # the solver_hv scaling: advective rate max|u| k_c (velocity), max|w| (rate)
     marker: str = "^"  # figure marker
     schema: dict | None = field(default=None, compare=False)  # the pde.{name} section of a plugin equation
+    forcing_params: tuple[str, ...] = ()  # names of SimParams.forcing (NS: amplitude, wavenumber); () = fixed
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -133,8 +135,11 @@ class Equation:
         return resolve(self.simulate)(u0, params, hyperviscosity=hyperviscosity,
                                        batch_size=batch_size or self.default_batch)
 
-    def describe(self) -> dict[str, str]:
-        """Forcing and initial-condition law as text (store attrs ``forcing``, ``initial_condition``)."""
+    def describe(self, params: SimParams | None = None) -> dict[str, str]:
+        """Forcing and initial-condition law as text (store attrs ``forcing``, ``initial_condition``); an equation
+        with forcing parameters gets those of ``params`` (its ``laws(forcing)``)."""
+        if params is not None and params.forcing:
+            return dict(resolve(self.laws)(params.forcing))
         return dict(resolve(self.laws)())
 
 
@@ -145,7 +150,7 @@ def register_equation(name: str, *, field: str, n_dims: int, initial_condition: 
                       simulate: str | Callable, laws: str | Callable, default_stepper: str, default_batch: int,
                       title: str = "", label: str = "", default_dt: float | None = None, length: float | None = None,
                       default_length: float | None = None, field_is_velocity: bool = False, marker: str = "^",
-                      schema: dict | None = None) -> None:
+                      schema: dict | None = None, forcing_params: tuple[str, ...] = ()) -> None:
     """Register equation ``name`` (module docstring). ``schema``: the JSON schema of its ``pde.{name}`` config
     section, required for an equation the config schema file does not describe (a plugin's)."""
     check_name("equation", name, EQUATIONS)
@@ -155,7 +160,7 @@ def register_equation(name: str, *, field: str, n_dims: int, initial_condition: 
         raise ConfigError(f"equation {name!r}: give either a fixed length or a default_length (a parameter)")
     EQUATIONS[name] = Equation(name, field, n_dims, title or name, label or name.upper(), initial_condition,
                                simulate, laws, default_stepper, default_batch, default_dt, length, default_length,
-                               field_is_velocity, marker, schema)
+                               field_is_velocity, marker, schema, tuple(forcing_params))
 
 
 def get(name: str) -> Equation:
@@ -178,14 +183,18 @@ class Run:
     key: str
     nu_key: str
     burn_in: float = 0.0
+    forcing: tuple = ()  # the regime's forcing parameters (NS: forcing_amplitude, forcing_wavenumber)
 
 
 def runs(config: dict, equation: str) -> list[Run]:
     """The simulations of ``pde.{equation}``, in config order, from either section shape (module docstring)."""
     sec, where = config["pde"][equation], f"pde.{equation}"
     if "regimes" in sec:
+        names = get(equation).forcing_params
         return [Run(float(r["nu"]), r["t_end"], r["n_frames"], r["dt"], f"{where}.regimes[{i}]",
-                    f"{where}.regimes[{i}].nu", float(r.get("burn_in", 0.0))) for i, r in enumerate(sec["regimes"])]
+                    f"{where}.regimes[{i}].nu", float(r.get("burn_in", 0.0)),
+                    tuple(r[f"forcing_{n}"] for n in names if f"forcing_{n}" in r))
+                for i, r in enumerate(sec["regimes"])]
     return [Run(float(nu), sec["t_end"], sec["n_frames"], sec["dt"], where, f"{where}.nus[{i}]",
                 float(sec.get("burn_in", 0.0))) for i, nu in enumerate(sec["nus"])]
 
@@ -214,7 +223,8 @@ def shard_args(config: dict, equation: str, law: str, nu: str, split: str) -> li
               "burn_in": run.burn_in if law == "attractor" else 0.0,
               **{key: sec[key] for key in SHARED_KEYS if key in sec},
               "n_samples": sec["n_samples"][split], "seed": config["seed"]}
-    return section_args(values, list(values))
+    forcing = ["--forcing", *map(str, run.forcing)] if run.forcing else []
+    return section_args(values, list(values)) + forcing
 
 
 def extend_schema(schema: dict) -> None:
@@ -235,5 +245,5 @@ register_equation(
 register_equation(
     "ns", field="vorticity", n_dims=2, title="Navier-Stokes (2D vorticity)", label="NS", marker="s",
     initial_condition="gapbench.pde.ns:draw", simulate="gapbench.pde.ns:simulate", laws="gapbench.pde.ns:laws",
-    default_stepper="SBDF2", default_batch=8, length=1.0,
+    default_stepper="SBDF2", default_batch=8, length=1.0, forcing_params=("amplitude", "wavenumber"),
 )

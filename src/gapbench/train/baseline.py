@@ -82,7 +82,8 @@ def solve(attrs: dict, u0: np.ndarray, n_steps: int, hv: float = 0.0) -> np.ndar
     equation's solver (its registry entry) on ``u0``'s grid, ``n_steps`` save intervals of the store."""
     t_save = float(attrs["t_end"]) / (int(attrs["n_frames"]) - 1)
     params = SimParams(str(attrs["equation"]), float(attrs["nu"]), int(u0.shape[-1]), t_save * n_steps, n_steps + 1,
-                       float(attrs["dt"]), str(attrs["stepper"]), float(attrs["length"]))
+                       float(attrs["dt"]), str(attrs["stepper"]), float(attrs["length"]),
+                       forcing=tuple(attrs.get("forcing_params", ())))
     return params.equation.solve(u0, params, hyperviscosity=hv)
 
 
