@@ -315,9 +315,10 @@ def test_plan_targets_of_the_default_config():
     targets = pde_plan.targets(validate_config(_config()))
     assert "results/train/pde/ks/attractor/nu0.1/fourier-r32-s0/memno/seed0/metrics.json" in targets
     base = "results/train/pde/ks/attractor/nu0.1/fourier-r32-s0"
-    for model in ("persistence", "zero", "solver-r32", "solver-r64", "solver-r128", "solver-r256", "solver_hv-r32"):
+    for model in ("persistence", "zero", "solver-r128", "solver-r512", "solver_hv-r32", "ffno", "ffno_window"):
         assert f"{base}/{model}/seed0/metrics.json" in targets
-    assert "results/train/pde/ks/attractor/nu0.1/fourier-r64-s0/solver-r512/seed0/metrics.json" not in targets
+    assert f"{base}/solver-r64/seed0/metrics.json" not in targets  # solver_factors [4]: 4f and the simulation grid
+    assert "results/train/pde/ns/attractor/nu0.001/fourier-r10-s0.1/memno/seed0/metrics.json" in targets
     assert all(t.endswith("/metrics.json") for t in targets)
 
 
