@@ -26,7 +26,7 @@ from gapbench.train.pde import RunParams, TrainParams, train_and_evaluate
 torch.set_num_threads(1)
 
 HYPER = ModelHyper(width=8, n_layers=2, modes=4, state_size=4)
-TRAIN = TrainParams(epochs=4, batch_size=4, lr=3e-3, patience=10, eval_batch_size=8, checkpoint_every=3)
+TRAIN = TrainParams(warmup=1, epochs=4, batch_size=4, lr=3e-3, patience=10, eval_batch_size=8, checkpoint_every=3)
 
 
 NOISE = 0.05
@@ -199,7 +199,7 @@ def test_resume_after_kill_gives_identical_metrics(data_dir, tmp_path, monkeypat
 def test_sigterm_saves_checkpoint_and_exits_143(data_dir, tmp_path):
     out = tmp_path / "term"
     cmd = [sys.executable, "-m", "gapbench.cli", "train", "pde", "--data-dir", str(data_dir), "--model", "ffno",
-           "--out", str(out), "--width", "8", "--n-layers", "2", "--modes", "4", "--epochs", "100000",
+           "--out", str(out), "--warmup", "1", "--width", "8", "--n-layers", "2", "--modes", "4", "--epochs", "100000",
            "--batch-size", "4", "--checkpoint-every", "1000000", "--threads", "1", "--no-progress"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
@@ -225,8 +225,8 @@ def test_sigterm_saves_checkpoint_and_exits_143(data_dir, tmp_path):
 )
 def test_bad_config_fails_before_training(data_dir, tmp_path, capsys, extra, message):
     out = tmp_path / "bad"
-    rc = main(["train", "pde", "--data-dir", str(data_dir), "--out", str(out), "--n-layers", "2", "--no-progress",
-               *extra])
+    rc = main(["train", "pde", "--data-dir", str(data_dir), "--out", str(out), "--n-layers", "2", "--warmup", "1",
+               "--no-progress", *extra])
     assert rc == 2
     assert message in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())

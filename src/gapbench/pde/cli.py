@@ -33,9 +33,10 @@ def _physics_args(p: argparse.ArgumentParser, eq) -> None:
     p.add_argument("--t-end", type=positive_float, required=True, help="time span of the stored frames")
     p.add_argument("--n-frames", type=number(int, 2, 100000), required=True,
                    help="stored frames including the first, evenly spaced over --t-end")
-    p.add_argument("--burn-in", type=number(float, 0), default=0.0,
+    p.add_argument("--burn-in", type=number(float, 0), default=eq.default_burn_in,
                    help="time simulated from the initial condition and dropped before the first stored frame, a "
-                   "multiple of the save interval: > 0 is the attractor law, 0 (default) the transient law")
+                   f"multiple of the save interval: > 0 the attractor law (default {eq.default_burn_in:g}), 0 the "
+                   "transient law")
     if eq.default_dt is None:
         p.add_argument("--dt", type=positive_float, required=True, help="fixed time step")
     else:

@@ -122,6 +122,7 @@ class Equation:
     marker: str = "^"  # figure marker
     schema: dict | None = field(default=None, compare=False)  # the pde.{name} section of a plugin equation
     forcing_params: tuple[str, ...] = ()  # names of SimParams.forcing (NS: amplitude, wavenumber); () = fixed
+    default_burn_in: float = 0.0  # the CLI's --burn-in default (the config schema's attractor burn-in)
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -150,7 +151,8 @@ def register_equation(name: str, *, field: str, n_dims: int, initial_condition: 
                       simulate: str | Callable, laws: str | Callable, default_stepper: str, default_batch: int,
                       title: str = "", label: str = "", default_dt: float | None = None, length: float | None = None,
                       default_length: float | None = None, field_is_velocity: bool = False, marker: str = "^",
-                      schema: dict | None = None, forcing_params: tuple[str, ...] = ()) -> None:
+                      schema: dict | None = None, forcing_params: tuple[str, ...] = (),
+                      default_burn_in: float = 0.0) -> None:
     """Register equation ``name`` (module docstring). ``schema``: the JSON schema of its ``pde.{name}`` config
     section, required for an equation the config schema file does not describe (a plugin's)."""
     check_name("equation", name, EQUATIONS)
@@ -160,7 +162,7 @@ def register_equation(name: str, *, field: str, n_dims: int, initial_condition: 
         raise ConfigError(f"equation {name!r}: give either a fixed length or a default_length (a parameter)")
     EQUATIONS[name] = Equation(name, field, n_dims, title or name, label or name.upper(), initial_condition,
                                simulate, laws, default_stepper, default_batch, default_dt, length, default_length,
-                               field_is_velocity, marker, schema, tuple(forcing_params))
+                               field_is_velocity, marker, schema, tuple(forcing_params), float(default_burn_in))
 
 
 def get(name: str) -> Equation:
@@ -241,9 +243,11 @@ register_equation(
     "ks", field="u", n_dims=1, title="Kuramoto-Sivashinsky (1D)", label="KS", marker="o",
     initial_condition="gapbench.pde.ks:draw", simulate="gapbench.pde.ks:simulate", laws="gapbench.pde.ks:laws",
     default_stepper="SBDF4", default_batch=32, default_dt=5e-3, default_length=64.0, field_is_velocity=True,
+    default_burn_in=20.0,
 )
 register_equation(
     "ns", field="vorticity", n_dims=2, title="Navier-Stokes (2D vorticity)", label="NS", marker="s",
     initial_condition="gapbench.pde.ns:draw", simulate="gapbench.pde.ns:simulate", laws="gapbench.pde.ns:laws",
     default_stepper="SBDF2", default_batch=8, length=1.0, forcing_params=("amplitude", "wavenumber"),
+    default_burn_in=2.0,
 )

@@ -259,5 +259,5 @@ def check_store(path: str | Path) -> str:
         f"{path}: ok: {a['equation']} {a['kind']} store, {a['split']} split, nu={a['nu']}, {name}({shape}) "
         f"{ds[name].dtype}, t in [0, {a['t_end']}], simulated at {a['sim_resolution']} points with {a['stepper']} "
         f"dt={a['dt']}{obs}; spectral tail beyond 2/3 Nyquist {tail:.2e}; {len(a['redraws'])} re-drawn "
-        f"trajectories; data law {a['law']} (burn-in {a['burn_in']:g}); all values finite{warn}"
+        f"trajectories; data law {a['law']} (burn-in {a['burn_in']}); all values finite{warn}"
     )

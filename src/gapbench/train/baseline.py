@@ -197,7 +197,7 @@ def register(tsub) -> None:
     p.add_argument("--predictor", required=True, choices=PREDICTORS, help="which baseline")
     p.add_argument("--resolution", type=A.number(int, 0, 65536), default=0,
                    help="solver grid points per direction (solver, solver_hv): observed resolution or more")
-    p.add_argument("--warmup", type=A.number(int, 1, 100000), default=1,
+    p.add_argument("--warmup", type=A.number(int, 1, 100000), default=10,
                    help="observed frames before the rollout; the baselines start from the last of them")
     p.add_argument("--horizon", type=A.number(int, 0, 100000), default=0,
                    help="prediction horizon in steps after the warm-up (0: all stored frames)")

@@ -42,7 +42,7 @@ SPLITS = ("train", "valid", "test")
 class TrainParams:
     """Optimisation and evaluation settings (config ``train.pde.<equation>``; schema documents each)."""
 
-    warmup: int = 1  # observed frames every predictor gets before its rollout (1: from one frame)
+    warmup: int = 10  # observed frames every predictor gets before its rollout (1: from one frame)
     horizon: int = 0  # prediction horizon in steps after the warm-up (0: every stored frame); windows and evaluation
     valid_threshold: float = 0.5  # nRMSE that ends the valid time (pde_eval eq. VT)
     epochs: int = 30
