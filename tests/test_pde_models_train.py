@@ -359,6 +359,6 @@ def test_ci_config_runs_the_train_pde_stage(tmp_path):
         assert m["task"] == "pde" and m["status"] in ("ok", "diverged")
         assert (tmp_path / target).with_name("rollout.csv").exists()
         assert (tmp_path / target).with_name("predictions.zarr").is_dir()
-    assert list(tmp_path.glob("results/logs/train/pde/ks/*/*/memno/seed0.log"))
+    assert list(tmp_path.glob("results/logs/train/pde/ks/*/*/*/memno/seed0.log"))
     again = subprocess.run([*cmd, "-n"], capture_output=True, text=True)
     assert "Nothing to be done" in again.stdout + again.stderr
