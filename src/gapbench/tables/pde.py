@@ -183,7 +183,7 @@ def run_rows(coll: Collection) -> list[dict]:
     """Every expected PDE run (usable or not), identity, status and all its scalar metrics."""
     out = []
     for run in sorted((r for r in coll.runs if r.task == "pde"), key=lambda r: (r.key, r.seed)):
-        row = {k: run.ident[k] for k in ("equation", "nu", "method", "resolution", "sigma", "model")}
+        row = {k: run.ident[k] for k in ("equation", "law", "nu", "method", "resolution", "sigma", "model")}
         row.update({"seed": run.seed, "status": run.status, "reason": run.reason, "path": str(run.path)})
         for k, v in run.metrics.items():
             if isinstance(v, dict):  # e.g. hyper, train: one level, prefixed
@@ -203,7 +203,7 @@ def write(coll: Collection, data_dir: Path, tables_dir: Path, opts: StatsOptions
         write_text(Path(tables_dir) / f"pde_{eq}.md", markdown(eq, sub, opts))
     runs = run_rows(coll)
     write_text(Path(tables_dir) / "runs_pde.csv", csv_text(runs, None if runs else [
-        "equation", "nu", "method", "resolution", "sigma", "model", "seed", "status", "reason", "path"]))
+        "equation", "law", "nu", "method", "resolution", "sigma", "model", "seed", "status", "reason", "path"]))
     return rows
 
 
