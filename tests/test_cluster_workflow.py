@@ -27,8 +27,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-KS = "results/train/pde/ks/nu0.1/fourier-r8-s0.1"  # the KS observation of configs/ci.yaml
-KS_LOGS = "results/logs/train/pde/ks/nu0.1/fourier-r8-s0.1"
+KS = "results/train/pde/ks/attractor/nu0.1/fourier-r8-s0.1"  # the KS observation of configs/ci.yaml
+KS_LOGS = "results/logs/train/pde/ks/attractor/nu0.1/fourier-r8-s0.1"
 
 pytestmark = pytest.mark.slow
 
@@ -288,7 +288,7 @@ def test_sigkill_mid_data_and_mid_training_then_resume(wf, ci_run, tmp_path):
                  "results/claims.md"):
         target = run / gone
         shutil.rmtree(target) if target.is_dir() else target.unlink()
-    sim = run / "results/data/pde/ks/nu0.1/sim"
+    sim = run / "results/data/pde/ks/attractor/nu0.1/sim"
     stages = [
         ("data", lambda: any(sim.glob("*.zarr"))),  # a merged split exists; other shards are running
         ("training", lambda: any((run / KS).glob("*/seed0/metrics.json"))),
@@ -316,7 +316,7 @@ def test_sigkill_mid_data_and_mid_training_then_resume(wf, ci_run, tmp_path):
 def test_failing_job_keep_going_and_missing_cell(wf, ci_run, tmp_path):
     run = copy_run(ci_run, tmp_path / "run")
     failing = f"{KS}/memno/seed0/metrics.json"
-    other = run / "results/train/pde/ns/nu0.001/fourier-r8-s0/ffno/seed0"
+    other = run / "results/train/pde/ns/attractor/nu0.001/fourier-r8-s0/ffno/seed0"
     for redo in (run / failing).parent, other:  # two jobs to run: one fails, the other must still finish
         shutil.rmtree(redo)
     proc = wf.run(run, "--keep-going", check=False,

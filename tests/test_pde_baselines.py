@@ -85,6 +85,6 @@ def test_stabilised_solver_and_bad_resolution(sim, tmp_path, capsys):
     hv = run_baseline(data, "solver_hv", 16, 0, 0.5, tmp_path / "hv")
     assert hv["model"] == "solver_hv-r16" and hv["solver"]["hyperviscosity"] > 0
     rc = main(["train", "pde-baseline", "--data-dir", str(data), "--predictor", "solver", "--resolution", "8",
-               "--out", str(tmp_path / "bad")])
+               "--warmup", "1", "--out", str(tmp_path / "bad")])
     assert rc == 2 and "solver resolution 8" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()

@@ -109,3 +109,38 @@ def test_merge_refuses_shards_that_do_not_fit(tmp_path):
     other = simulate_samples(SimParams("ks", 0.2, 32, 0.5, 6, 0.01, "SBDF2", 64.0), 0, "train", 2, 3, batch=1)
     with pytest.raises(GapbenchError, match="disagree on attrs nu"):
         merge_datasets([a, other])
+
+
+def test_attractor_law_stores_an_independent_continuation_past_the_burn_in():
+    """Attractor law (burn_in 4): stored frame 0 is the state at t = 4 (energy far above the initial condition's
+    wavenumber cutoff 7, unlike a fresh sine draw), the time coordinate counts from it, and every stored frame
+    equals an independent integrator (numpy ETDRK4) run from the same drawn initial condition to t = 4 + t_k."""
+    from gapbench.pde import ks
+    from gapbench.pde.etdrk4 import etdrk4_ks
+
+    n, length, nu = 128, 64.0, 0.1
+    attractor = SimParams("ks", nu, n, 1.0, 6, 0.005, "SBDF4", length, burn_in=4.0)
+    ds = simulate_samples(attractor, 0, "train", 0, 2, batch=2)
+    transient = simulate_samples(SimParams("ks", nu, n, 1.0, 6, 0.005, "SBDF4", length), 0, "train", 0, 2, batch=2)
+    assert (ds.attrs["law"], ds.attrs["burn_in"], transient.attrs["law"], transient.attrs["burn_in"]) == (
+        "attractor", 4.0, "transient", 0.0)
+    np.testing.assert_allclose(ds["time"].values, np.linspace(0, 1, 6))
+    np.testing.assert_array_equal(ds["seed"].values, transient["seed"].values)  # same draws, both laws
+
+    def above_cutoff(u):  # energy fraction in wavenumbers > 7 (the initial-condition law's cutoff)
+        e = np.abs(np.fft.rfft(u.astype(np.float64), axis=-1)) ** 2
+        return e[..., ks.MAX_WAVENUMBER + 1 :].sum(-1) / e.sum(-1)
+
+    assert above_cutoff(transient["u"].values[:, 0]).max() < 1e-10  # a fresh draw: nothing above 7
+    assert above_cutoff(ds["u"].values[:, 0]).min() > 0.3
+    u0 = np.stack([ks.initial_condition(np.random.default_rng(int(s)), n, length) for s in ds["seed"].values])
+    ref = etdrk4_ks(u0, nu, length, 5.0, 51, 1e-3)[:, 40::2]  # t = 4.0, 4.2, ..., 5.0
+    err = np.linalg.norm(ds["u"].values - ref, axis=-1) / np.linalg.norm(ref, axis=-1)
+    assert err.max() < 1e-3, err.max()
+
+
+def test_burn_in_must_be_whole_save_intervals():
+    from gapbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="burn_in 0.25 is not a multiple of the save interval"):
+        simulate_samples(SimParams("ks", 0.1, 32, 0.5, 6, 0.01, "SBDF2", 64.0, burn_in=0.25), 0, "train", 0, 1, 1)

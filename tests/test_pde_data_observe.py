@@ -155,3 +155,25 @@ def test_omega_2d_uses_the_box_and_averages_over_frames(tmp_path):
     assert f == 16 and omega == pytest.approx(0.0, abs=1e-12)
     (_, white), = omega_table([tmp_path / "ns.zarr"], [8])
     assert white == pytest.approx(1 - 81 / 256, abs=0.05)  # white noise: energy ~ share of modes outside the box
+
+
+def test_omega_averages_over_the_scored_frames_only(tmp_path):
+    """omega_table(first, n_frames) averages exactly frames first..first+n-1: here frames 0-1 are fully observed
+    at f = 8, frames 2-3 have half their energy at wavenumber 6 > 4, frame 4 all of it."""
+    from gapbench.pde.omega import write_table
+
+    n = 32
+    x = np.arange(n) / n
+    low, high = np.sin(2 * np.pi * 2 * x), np.sin(2 * np.pi * 6 * x)
+    frames = np.stack([low, low, low + high, low + high, high])[None].repeat(2, axis=0)
+    sim = _sim(n_samples=2, n=n, ndim=1)  # 5 frames
+    sim["u"] = (sim["u"].dims, frames.astype(np.float32))
+    write_store(sim, tmp_path / "ks.zarr")
+    cases = {(0, 0): (0 + 0 + 0.5 + 0.5 + 1) / 5, (2, 2): 0.5, (0, 2): 0.0, (2, 0): (0.5 + 0.5 + 1) / 3, (4, 1): 1.0}
+    for (first, count), expected in cases.items():
+        (_, omega), = omega_table([tmp_path / "ks.zarr"], [8], first, count)
+        assert omega == pytest.approx(expected, abs=1e-6), (first, count)
+    with pytest.raises(GapbenchError, match="scored frames 3..5 are not within the 5 stored frames"):
+        omega_table([tmp_path / "ks.zarr"], [8], 3, 3)
+    write_table([(8, 0.5)], tmp_path / "omega_f.csv", 10, 25)
+    assert (tmp_path / "omega_f.csv").read_text() == "resolution,omega_f,first_frame,n_frames\n8,5.000000e-01,10,25\n"

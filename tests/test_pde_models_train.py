@@ -28,7 +28,7 @@ from gapbench.train.pde import RunParams, TrainParams, train_and_evaluate
 torch.set_num_threads(1)
 
 HYPER = ModelHyper(width=8, n_layers=2, modes=4, state_size=4)
-TRAIN = TrainParams(epochs=4, batch_size=4, lr=3e-3, patience=10, eval_batch_size=8, checkpoint_every=3)
+TRAIN = TrainParams(warmup=1, epochs=4, batch_size=4, lr=3e-3, patience=10, eval_batch_size=8, checkpoint_every=3)
 
 
 NOISE = 0.05
@@ -53,7 +53,7 @@ def _write_split(path: Path, split: str, n: int, seed: int, res: int = 16, frame
         coords={"sample": np.arange(n), "time": t, "x": x},
     )
     attrs = {a: "test" for a in REQUIRED_ATTRS}
-    attrs.update(equation="ks", kind="observation", nu=0.1, length=64.0, stepper="SBDF2", dt=0.01,
+    attrs.update(equation="ks", kind="observation", law="transient", burn_in=0.0, nu=0.1, length=64.0, stepper="SBDF2", dt=0.01,
                  t_end=0.8, n_frames=frames, sim_resolution=64, resolution=res, obs_method="fourier",
                  sigma=0.1, noise_seed=1, root_seed=0, split=split, redraws=[], tail_fraction=0.0)
     ds.attrs = attrs
@@ -81,9 +81,10 @@ def _rescore(predictions: Path, test: Path, name: str = "u") -> float:
     """The run's nRMSE recomputed from the two Zarr stores with zarr + numpy alone (the documented recipe)."""
     import zarr
 
-    pred = np.asarray(zarr.open_group(predictions, mode="r")[name][:], dtype=np.float64)
+    group = zarr.open_group(predictions, mode="r")
+    pred, w = np.asarray(group[name][:], dtype=np.float64), int(group.attrs["warmup"])
     clean = np.asarray(zarr.open_group(test, mode="r")[f"{name}_clean"][:], dtype=np.float64)[:, : pred.shape[1]]
-    err = np.linalg.norm(pred[:, 1:] - clean[:, 1:], axis=-1) / np.linalg.norm(clean[:, 1:], axis=-1)
+    err = np.linalg.norm(pred[:, w:] - clean[:, w:], axis=-1) / np.linalg.norm(clean[:, w:], axis=-1)
     return float(err.mean())
 
 
@@ -91,7 +92,7 @@ def test_outputs_and_metrics_keys(data_dir, tmp_path):
     m = _run(data_dir, tmp_path / "run")
     for key in ("task", "equation", "nu", "method", "resolution", "sigma", "model", "seed", *SCORES[:6],
                 "n_params", "train_time_s", "inference_time_s", "inference_time_per_trajectory_s", "status",
-                "horizon"):
+                "horizon", "warmup", "law", "burn_in"):
         assert key in m
     assert m["status"] == "ok" and m["equation"] == "ks" and m["resolution"] == 16 and m["n_params"] > 0
     assert m["horizon"] == 8
@@ -138,8 +139,34 @@ def test_horizon_cuts_training_and_scoring_and_truth_is_clean(data_dir, tmp_path
     noisy_truth = test["u"].values[:, 1:4].astype(np.float64)
     vs_noisy = float((np.linalg.norm(p - noisy_truth, axis=-1) / np.linalg.norm(noisy_truth, axis=-1)).mean())
     assert abs(clean - m["nrmse"]) < 1e-4 and abs(vs_noisy - m["nrmse"]) > 1e-3
-    with pytest.raises(ConfigError, match="horizon 9 steps: the data hold 8 steps"):
+    with pytest.raises(ConfigError, match="horizon 9 steps: the data hold 8 frames after the 1 warm-up"):
         _run(data_dir, tmp_path / "h9", model="ffno", tp=replace(TRAIN, horizon=9))
+
+
+@pytest.mark.parametrize("model", ["memno", "ffno_window"])
+def test_warm_up_frames_are_given_stored_and_not_scored(data_dir, tmp_path, model):
+    """warmup = 3, horizon = 4: predictions.zarr holds the 3 noisy input frames then 4 predicted ones, with
+    truthful attrs, and re-scores to the table against clean frames 3..6 only; persistence repeats frame 2."""
+    from gapbench.pde.store import load
+    from gapbench.train.baseline import run_baseline
+
+    m = _run(data_dir, tmp_path / "w3", model=model, tp=replace(TRAIN, warmup=3, horizon=4))
+    assert (m["warmup"], m["horizon"]) == (3, 4)
+    assert len((tmp_path / "w3" / "rollout.csv").read_text().splitlines()) == 1 + 4
+    pred, test = load(tmp_path / "w3" / "predictions.zarr"), load(data_dir / "test.zarr")
+    assert pred.sizes["time"] == 7 and pred.attrs["warmup"] == 3 and pred.attrs["horizon"] == 4
+    assert pred.attrs["split"] == "test" and pred.attrs["noise_seed"] == test.attrs["noise_seed"]
+    assert "u_clean" not in pred and "noise_law" not in pred.attrs
+    np.testing.assert_array_equal(pred["time"].values, test["time"].values[:7])
+    np.testing.assert_array_equal(pred["u"].values[:, :3], test["u"].values[:, :3])  # the noisy warm-up frames
+    assert abs(_rescore(tmp_path / "w3" / "predictions.zarr", data_dir / "test.zarr") - m["nrmse"]) < 1e-4
+    p = run_baseline(data_dir, "persistence", 0, 4, 0.5, tmp_path / "p3", warmup=3)
+    pp = load(tmp_path / "p3" / "predictions.zarr")["u"].values
+    np.testing.assert_array_equal(pp[:, 3:], np.repeat(test["u"].values[:, 2:3], 4, axis=1))
+    c, x = test["u_clean"].values[:, 3:7].astype(np.float64), test["u"].values[:, 2:3].astype(np.float64)
+    assert abs(p["nrmse"] - float((np.linalg.norm(x - c, axis=-1) / np.linalg.norm(c, axis=-1)).mean())) < 1e-6
+    with pytest.raises(ConfigError, match="horizon 7 steps: the data hold 6 frames after the 3 warm-up"):
+        _run(data_dir, tmp_path / "w9", model="ffno", tp=replace(TRAIN, warmup=3, horizon=7))
 
 
 class _Killed(BaseException):
@@ -182,7 +209,7 @@ def test_resume_after_kill_gives_identical_metrics(data_dir, tmp_path, monkeypat
 def test_sigterm_saves_checkpoint_and_exits_143(data_dir, tmp_path):
     out = tmp_path / "term"
     cmd = [sys.executable, "-m", "gapbench.cli", "train", "pde", "--data-dir", str(data_dir), "--model", "ffno",
-           "--out", str(out), "--width", "8", "--n-layers", "2", "--modes", "4", "--epochs", "100000",
+           "--out", str(out), "--warmup", "1", "--width", "8", "--n-layers", "2", "--modes", "4", "--epochs", "100000",
            "--batch-size", "4", "--checkpoint-every", "1000000", "--threads", "1", "--no-progress"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
@@ -208,8 +235,8 @@ def test_sigterm_saves_checkpoint_and_exits_143(data_dir, tmp_path):
 )
 def test_bad_config_fails_before_training(data_dir, tmp_path, capsys, extra, message):
     out = tmp_path / "bad"
-    rc = main(["train", "pde", "--data-dir", str(data_dir), "--out", str(out), "--n-layers", "2", "--no-progress",
-               *extra])
+    rc = main(["train", "pde", "--data-dir", str(data_dir), "--out", str(out), "--n-layers", "2", "--warmup", "1",
+               "--no-progress", *extra])
     assert rc == 2
     assert message in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
@@ -275,9 +302,11 @@ def _config(path: str = "config.yaml") -> dict:
         (lambda t: t.update(models=["ffno", "fno"]), "train.pde.models[1]"),
         (lambda t: t["ks"].update(modes=40), "train.pde.ks.modes: 40 exceeds the 17 Fourier modes"),
         (lambda t: t["ks"].update(nus=[0.3]), "train.pde.ks.nus: 0.3 is not simulated"),
-        (lambda t: t["ns"].update(horizon=40), "train.pde.ns.horizon: 40 steps, but the data hold 32"),
+        (lambda t: t["ns"].update(horizon=40), "train.pde.ns.horizon: 40 steps, but the data hold 23 after the 10 "
+         "warm-up frames"),
+        (lambda t: t["ks"].update(warmup=36), "train.pde.ks.warmup: 36 frames, but the data hold 36 and at least one"),
     ],
-    ids=["resolution", "memory-position", "unknown-model", "modes", "nu", "horizon"],
+    ids=["resolution", "memory-position", "unknown-model", "modes", "nu", "horizon", "warmup"],
 )
 def test_bad_train_pde_config_is_rejected(edit, message):
     from gapbench.config import validate_config
@@ -294,11 +323,12 @@ def test_plan_targets_of_the_default_config():
     from gapbench.train import pde_plan
 
     targets = pde_plan.targets(validate_config(_config()))
-    assert "results/train/pde/ks/nu0.1/fourier-r32-s0/memno/seed0/metrics.json" in targets
-    base = "results/train/pde/ks/nu0.1/fourier-r32-s0"
-    for model in ("persistence", "zero", "solver-r32", "solver-r64", "solver-r128", "solver-r256", "solver_hv-r32"):
+    assert "results/train/pde/ks/attractor/nu0.1/fourier-r32-s0/memno/seed0/metrics.json" in targets
+    base = "results/train/pde/ks/attractor/nu0.1/fourier-r32-s0"
+    for model in ("persistence", "zero", "solver-r128", "solver-r512", "solver_hv-r32", "ffno", "ffno_window"):
         assert f"{base}/{model}/seed0/metrics.json" in targets
-    assert "results/train/pde/ks/nu0.1/fourier-r64-s0/solver-r512/seed0/metrics.json" not in targets
+    assert f"{base}/solver-r64/seed0/metrics.json" not in targets  # solver_factors [4]: 4f and the simulation grid
+    assert "results/train/pde/ns/attractor/nu0.001/fourier-r10-s0.1/memno/seed0/metrics.json" in targets
     assert all(t.endswith("/metrics.json") for t in targets)
 
 
@@ -339,5 +369,5 @@ def test_ci_config_runs_the_train_pde_stage(ci_pipeline):
         assert m["task"] == "pde" and m["status"] in ("ok", "diverged")
         assert (tmp_path / target).with_name("rollout.csv").exists()
         assert (tmp_path / target).with_name("predictions.zarr").is_dir()
-    assert list(tmp_path.glob("results/logs/train/pde/ks/*/*/memno/seed0.log"))
+    assert list(tmp_path.glob("results/logs/train/pde/ks/*/*/*/memno/seed0.log"))
     assert nothing_to_do(tmp_path, *targets)

@@ -8,18 +8,19 @@ import torch
 from gapbench.models.ffno import SpectralConv, dense_spectral_conv
 from gapbench.models.memory import MemoryLayer, S4D
 from gapbench.models.pde_registry import ModelHyper, build_model
-from gapbench.registry import MIXERS, PDE_MODELS
+from gapbench.registry import MIXERS, PDE_MODELS, family_of
 from gapbench.train.pde_eval import relative_l2
 
 torch.set_num_threads(1)
 
-NETS = tuple(PDE_MODELS)  # ffno, memno, lstm, attention
+NETS = tuple(PDE_MODELS)  # ffno, ffno_window, memno, lstm, attention
 SHAPES = {1: (16,), 2: (8, 8)}
+WINDOW = 3  # frames the windowed control stacks in these tests
 
 
 def _model(name: str, n_dims: int, **kw):
     torch.manual_seed(0)
-    return build_model(name, n_dims, ModelHyper(width=16, n_layers=2, modes=4, **kw)).eval()
+    return build_model(name, n_dims, ModelHyper(width=16, n_layers=2, modes=4, **kw), window=WINDOW).eval()
 
 
 @pytest.mark.parametrize("n_dims", [1, 2])
@@ -38,6 +39,44 @@ def test_shapes_and_step_equals_forward(name, n_dims):
     assert y.shape == u.shape
     torch.testing.assert_close(torch.stack(steps, 1), y, atol=1e-5, rtol=1e-5)
     assert model.rollout(u[:, 0], 4).shape == (2, 4, *SHAPES[n_dims])
+    # rollout after a warm-up of 6 frames: its first frame is forward's last output, then each prediction feeds back
+    with torch.no_grad():
+        pred = model.rollout(u, 3)
+        again = model(torch.cat([u, pred[:, :2]], dim=1))
+    torch.testing.assert_close(pred, again[:, -3:], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", NETS)
+def test_rollout_ingests_the_warm_up_frames_its_model_reads(name):
+    """FFNO uses only the last warm-up frame, the windowed control the last WINDOW, a memory model all of them."""
+    model = _model(name, 1)
+    u = torch.randn(2, 8, 16)
+    early, recent = u.clone(), u.clone()
+    early[:, 1] += 1.0  # outside the window
+    recent[:, 6] += 1.0  # inside the window, not the last frame
+    with torch.no_grad():
+        base, p_early, p_recent = (model.rollout(x, 2) for x in (u, early, recent))
+    changed = {k: bool((p - base).abs().max() > 1e-4) for k, p in (("early", p_early), ("recent", p_recent))}
+    if family_of(name) == "memory":
+        assert changed == {"early": True, "recent": True}
+    elif PDE_MODELS[name].window:
+        assert changed == {"early": False, "recent": True}
+    else:
+        assert changed == {"early": False, "recent": False}
+
+
+def test_window_model_reads_exactly_its_last_frames_and_repeats_the_first():
+    """Output t of the windowed control depends on frames t-WINDOW+1..t; before frame WINDOW-1 frame 0 pads."""
+    model = _model("ffno_window", 1)
+    u = torch.randn(2, 10, 16)
+    u2 = u.clone()
+    u2[:, 5] += 1.0
+    with torch.no_grad():
+        y, y2 = model(u), model(u2)
+        padded = model(torch.cat([u[:, :1].expand(-1, WINDOW - 1, -1), u[:, :2]], dim=1))
+    moved = (y2 - y).abs().amax(dim=(0, 2))
+    assert (moved[5 : 5 + WINDOW] > 1e-4).all() and (moved[:5] < 1e-6).all() and (moved[5 + WINDOW :] < 1e-6).all()
+    torch.testing.assert_close(padded[:, -2:], y[:, :2], atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("kind", sorted(MIXERS))
@@ -56,7 +95,7 @@ def test_memory_mixers_are_causal(kind):
 
 
 @pytest.mark.parametrize("position", [0, 1, 2])
-@pytest.mark.parametrize("name", [n for n in NETS if n != "ffno"])
+@pytest.mark.parametrize("name", [n for n in NETS if family_of(n) == "memory"])
 def test_memory_models_are_causal_in_time(name, position):
     """A whole MemNO (any memory, any position): prediction t uses frames <= t only."""
     model = _model(name, 1, memory_position=position)

@@ -80,7 +80,8 @@ def _write_json(path: Path, obj: dict) -> None:
 def _pde(root: Path, expected: list, eq: str, nu: float, res: int, sigma: float, model: str, seed: int, final):
     from gapbench.naming import fmt_num, obs_key
 
-    d = root / "train" / "pde" / eq / f"nu{fmt_num(nu)}" / obs_key("fourier", res, sigma) / model / f"seed{seed}"
+    d = (root / "train" / "pde" / eq / "attractor" / f"nu{fmt_num(nu)}" / obs_key("fourier", res, sigma) / model
+         / f"seed{seed}")
     expected.append(d / "metrics.json")
     if final is None:
         return
@@ -135,7 +136,7 @@ def make_fixture(root: Path, memory_seeds: int = 2, memory: dict | None = None) 
             for seed, v in enumerate(vals):
                 _pde(root, expected, "ns", nu, 32, sigma, model, seed, v)
     for (eq, nu), table in OMEGA.items():
-        p = root / "data" / "pde" / eq / f"nu{nu:g}" / "omega_f.csv"
+        p = root / "data" / "pde" / eq / "attractor" / f"nu{nu:g}" / "omega_f.csv"
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("resolution,omega_f\n" + "".join(f"{r},{w}\n" for r, w in table.items()))
     for (law, leaves, depth), models in PLANTED.items():
@@ -306,7 +307,7 @@ def test_missing_listed_and_warned(built):
     paths = sorted(Path(r["path"]).relative_to(built).as_posix() for r in missing)
     assert paths == ["train/graph/map/n64/node_gcn-d2-w16/seed0/metrics.json",
                      "train/graph/map/n64/node_gcn-d2-w16/seed1/metrics.json",
-                     "train/pde/ks/nu0.125/fourier-r64-s0/memno/seed2/metrics.json"]
+                     "train/pde/ks/attractor/nu0.125/fourier-r64-s0/memno/seed2/metrics.json"]
     runs = _rows(built / "tables" / "runs_pde.csv")
     assert sum(r["status"] == "missing" for r in runs) == 1
 
@@ -403,7 +404,7 @@ def test_figures_written(built):
 
 def test_empty_inputs_never_crash(tmp_path):
     """No metrics at all (nothing trained): every output exists, cells say missing, claims say not run."""
-    expected = [tmp_path / "train/pde/ks/nu0.1/fourier-r32-s0/ffno/seed0/metrics.json",
+    expected = [tmp_path / "train/pde/ks/attractor/nu0.1/fourier-r32-s0/ffno/seed0/metrics.json",
                 tmp_path / "train/graph/planted_star/n16-k1-paper-s0/edge_gcn/seed0/metrics.json"]
     assert _build(tmp_path, expected) == 0
     assert "missing (0/1)" in (tmp_path / "tables" / "pde_ks.md").read_text()
@@ -417,17 +418,17 @@ def test_unreadable_and_failed_status_are_missing(tmp_path):
     expected = make_fixture(tmp_path)
     bad = tmp_path / "train/graph/duplicates/n16/edge_gcn/seed0/metrics.json"
     bad.write_text("{not json")
-    div = tmp_path / "train/pde/ns/nu0.001/fourier-r32-s0.1/memno/seed1/metrics.json"
+    div = tmp_path / "train/pde/ns/attractor/nu0.001/fourier-r32-s0.1/memno/seed1/metrics.json"
     obj = json.loads(div.read_text())
     div.write_text(json.dumps({**obj, "status": "diverged", "nrmse_final": math.inf}))
-    solver = tmp_path / "train/pde/ks/nu0.075/fourier-r32-s0/solver-r256/seed0/metrics.json"
+    solver = tmp_path / "train/pde/ks/attractor/nu0.075/fourier-r32-s0/solver-r256/seed0/metrics.json"
     solver.write_text(json.dumps({**json.loads(solver.read_text()), "status": "diverged", "n_diverged": 3}))
     assert _build(tmp_path, expected, figures=False) == 0
     assert "| solver-r256 | 0 | diverged (0/1) | diverged (0/1) |" in (tmp_path / "tables" / "pde_ks.md").read_text()
     reasons = {Path(r["path"]).relative_to(tmp_path).as_posix(): r["reason"]
                for r in _rows(tmp_path / "tables" / "missing.csv")}
     assert reasons["train/graph/duplicates/n16/edge_gcn/seed0/metrics.json"].startswith("unreadable")
-    assert reasons["train/pde/ns/nu0.001/fourier-r32-s0.1/memno/seed1/metrics.json"] == "status 'diverged'"
+    assert reasons["train/pde/ns/attractor/nu0.001/fourier-r32-s0.1/memno/seed1/metrics.json"] == "status 'diverged'"
     ns = {(r["sigma"], r["model"]): r for r in _rows(tmp_path / "tables" / "pde_ns.csv")}
     assert ns[("0.1", "memno")]["nrmse_final_n"] == "2"
     assert float(ns[("0.1", "memno")]["nrmse_final_mean"]) == pytest.approx(0.46)

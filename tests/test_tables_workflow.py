@@ -90,7 +90,7 @@ def test_failed_job_then_allow_missing_then_nothing_to_do(workdir):
     first = _smk(workdir, "-k", "tables_build")
     assert first.returncode != 0
     assert "fake_train" in first.stderr and "injected failure" in first.stderr
-    assert (workdir / "results/train/pde/ks/nu0.075/fourier-r32-s0/ffno/seed0/metrics.json").exists()
+    assert (workdir / "results/train/pde/ks/attractor/nu0.075/fourier-r32-s0/ffno/seed0/metrics.json").exists()
     assert not (workdir / "results/tables/pde_ks.csv").exists()  # its input failed: not built
 
     partial = _smk(workdir, "tables_build", "--config", "tables={allow_missing: true}")
@@ -99,7 +99,7 @@ def test_failed_job_then_allow_missing_then_nothing_to_do(workdir):
         missing = sorted(r["path"] for r in csv.DictReader(fh))
     assert missing == ["results/train/graph/map/n64/node_gcn-d2-w16/seed0/metrics.json",
                        "results/train/graph/map/n64/node_gcn-d2-w16/seed1/metrics.json",
-                       "results/train/pde/ks/nu0.125/fourier-r64-s0/memno/seed2/metrics.json"]
+                       "results/train/pde/ks/attractor/nu0.125/fourier-r64-s0/memno/seed2/metrics.json"]
     log = (workdir / "results/logs/tables/build.log").read_text()
     assert "WARNING: 3 expected runs are missing" in log
     assert "(n=2/3 !)" in (workdir / "results/tables/pde_ks.md").read_text()
@@ -108,7 +108,7 @@ def test_failed_job_then_allow_missing_then_nothing_to_do(workdir):
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
     # one training job finishes later: only the tables re-run, no training job
-    (workdir / "results/train/pde/ks/nu0.075/fourier-r32-s0/memno/seed1/metrics.json").touch()
+    (workdir / "results/train/pde/ks/attractor/nu0.075/fourier-r32-s0/memno/seed1/metrics.json").touch()
     rerun = _smk(workdir, "-n", "tables_build", "--config", "tables={allow_missing: true}")
     out = rerun.stdout + rerun.stderr
     assert rerun.returncode == 0 and "tables_build" in out and "fake_train" not in out
@@ -159,14 +159,14 @@ def test_plan_inputs(tmp_path, monkeypatch):
     """The rule's inputs: metrics among the targets, their omega_f tables; allow_missing keeps what exists."""
     from gapbench.tables import plan
 
-    targets = ["results/train/pde/ks/nu0.1/fourier-r32-s0/ffno/seed0/metrics.json",
-               "results/train/pde/ks/nu0.1/fourier-r32-s0/ffno/seed0/rollout.csv",
+    targets = ["results/train/pde/ks/attractor/nu0.1/fourier-r32-s0/ffno/seed0/metrics.json",
+               "results/train/pde/ks/attractor/nu0.1/fourier-r32-s0/ffno/seed0/rollout.csv",
                "results/train/graph/map/n16/edge_gcn-d2-w16/seed0/metrics.json"]
     metrics = plan.expected_metrics(targets, targets[:1])
     assert metrics == [targets[0], targets[2]]
-    assert plan.expected_omega_f(metrics) == ["results/data/pde/ks/nu0.1/omega_f.csv"]
+    assert plan.expected_omega_f(metrics) == ["results/data/pde/ks/attractor/nu0.1/omega_f.csv"]
     monkeypatch.chdir(tmp_path)
-    assert plan.rule_inputs(metrics, False) == [*metrics, "results/data/pde/ks/nu0.1/omega_f.csv"]
+    assert plan.rule_inputs(metrics, False) == [*metrics, "results/data/pde/ks/attractor/nu0.1/omega_f.csv"]
     Path(metrics[1]).parent.mkdir(parents=True)
     Path(metrics[1]).write_text("{}")
     assert plan.rule_inputs(metrics, "true") == [metrics[1]]

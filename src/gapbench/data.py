@@ -1,10 +1,10 @@
 """gapbench's data for other code: a PyTorch ``Dataset`` over PDE stores and PyG datasets of the graph sets.
 
-PDE (any observed or simulated store of the pipeline, ``results/data/pde/{eq}/nu{nu}/.../{split}.zarr``)::
+PDE (any observed or simulated store of the pipeline, ``results/data/pde/{eq}/{law}/nu{nu}/.../{split}.zarr``)::
 
     from torch.utils.data import DataLoader
     from gapbench.data import PDEDataset
-    data = PDEDataset("results/data/pde/ks/nu0.1/obs/fourier-r32-s0.1/train.zarr", horizon=4, history=2)
+    data = PDEDataset("results/data/pde/ks/attractor/nu0.1/obs/fourier-r32-s0.1/train.zarr", horizon=4, history=2)
     for inputs, targets in DataLoader(data, batch_size=16, shuffle=True):
         loss = ((model(inputs) - targets) ** 2).mean()  # inputs [B, 2, 32], targets [B, 4, 32]
 

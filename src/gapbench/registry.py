@@ -108,6 +108,7 @@ class PDEModel:
     color: str | None = None
     marker: str | None = None
     family: str = "markovian"  # markovian | memory: which side of "memory helps" the model is on
+    window: bool = False  # the FFNO stack lifted from the last `warmup` frames stacked as channels
 
     @property
     def settings(self) -> tuple[str, ...]:
@@ -198,12 +199,13 @@ def register_mixer(name: str, build: str | Callable, settings: tuple[str, ...] =
 
 
 def register_pde_model(name: str, *, label: str = "", color: str | None = None, marker: str | None = None,
-                       family: str = "markovian") -> None:
-    """Register a PDE model without memory (the FFNO stack); ``family`` is one of :data:`PDE_FAMILIES`."""
+                       family: str = "markovian", window: bool = False) -> None:
+    """Register a PDE model without memory (the FFNO stack); ``family`` is one of :data:`PDE_FAMILIES`;
+    ``window``: its input is the last ``train.pde.{eq}.warmup`` frames stacked as channels."""
     check_name("PDE model", name, PDE_MODELS)
     check_family("PDE model", name, family, PDE_FAMILIES)
     check_style("PDE model", name, color, marker, PDE_MODELS)
-    PDE_MODELS[name] = PDEModel(name, None, label or name, color, marker, family)
+    PDE_MODELS[name] = PDEModel(name, None, label or name, color, marker, family, window)
 
 
 def register_graph_model(name: str, build: str | Callable, *, family: str, label: str = "",
@@ -372,6 +374,7 @@ def check(config: dict) -> None:
 
 # ------------------------------------------------------------------------------------------------ built-ins
 register_pde_model("ffno", label="FFNO", color="tab:blue", marker="o")
+register_pde_model("ffno_window", label="FFNO (window)", color="tab:cyan", marker="v", window=True)
 register_mixer("s4", "gapbench.models.memory:S4D", ("state_size",), model="memno", label="MemNO",
                color="tab:orange", marker="s")
 register_mixer("lstm", "gapbench.models.memory:LSTMMixer", label="LSTM", color="tab:green", marker="^")

@@ -1,17 +1,19 @@
-# pde_data stage (Part II data): Dedalus shards -> one store per (eq, nu, split) -> observed stores, omega_f.
-# Paths: results/data/pde/{eq}/nu{nu}/{sim/{split}.zarr, obs/{method}-r{res}-s{sigma}/{split}.zarr, omega_f.csv}.
+# pde_data stage (Part II data): Dedalus shards -> one store per (eq, law, nu, split) -> observed stores, omega_f.
+# Paths: results/data/pde/{eq}/{law}/nu{nu}/{sim/{split}.zarr, obs/{method}-r{res}-s{sigma}/{split}.zarr,
+# omega_f.csv}; law: attractor (frames after a burn-in) | transient (frames from the initial condition).
 from functools import partial
 
 from gapbench.pde import plan
-from gapbench.pde.equations import EQUATIONS
+from gapbench.pde.equations import EQUATIONS, LAWS
 
-PDE = "results/data/pde/{eq}/nu{nu}"  # = plan.run_dir
-PDE_LOG = "results/logs/pde/{eq}/nu{nu}"
-PDE_BENCH = "results/benchmarks/pde/{eq}/nu{nu}"
+PDE = "results/data/pde/{eq}/{law}/nu{nu}"  # = plan.run_dir
+PDE_LOG = "results/logs/pde/{eq}/{law}/nu{nu}"
+PDE_BENCH = "results/benchmarks/pde/{eq}/{law}/nu{nu}"
 
 
 wildcard_constraints:
     eq=wildcard_pattern(EQUATIONS),
+    law=wildcard_pattern(LAWS),
     nu=r"[0-9.e+-]+",
     split="train|valid|test",
     shard=r"\d+",
@@ -38,7 +40,7 @@ rule pde_shard:
     params:
         sim=plan.shard_args(config),
     message:
-        "{wildcards.eq} nu={wildcards.nu}: simulating shard {wildcards.shard} of the {wildcards.split} split"
+        "{wildcards.eq} {wildcards.law} nu={wildcards.nu}: simulating shard {wildcards.shard} of the {wildcards.split} split"
     shell:
         "python3 -m gapbench pde shard {wildcards.eq} {params.sim:q} --split {wildcards.split}"
         " --shard {wildcards.shard} --out {output.store} --no-progress > {log} 2>&1"
@@ -57,7 +59,7 @@ rule pde_merge:
     conda:
         "../../envs/pde.yaml"
     message:
-        "{wildcards.eq} nu={wildcards.nu}: merging {wildcards.split} shards"
+        "{wildcards.eq} {wildcards.law} nu={wildcards.nu}: merging {wildcards.split} shards"
     shell:
         "python3 -m gapbench pde merge {input.shards} --out {output.store} --no-progress > {log} 2>&1"
 
@@ -77,17 +79,18 @@ rule pde_observe:
     params:
         seed=lookup(dpath="seed", within=config),
     message:
-        "{wildcards.eq} nu={wildcards.nu}: observing {wildcards.split} by {wildcards.method} at "
+        "{wildcards.eq} {wildcards.law} nu={wildcards.nu}: observing {wildcards.split} by {wildcards.method} at "
         "{wildcards.res} points, noise sigma={wildcards.sigma}"
     shell:
         "python3 -m gapbench pde observe --sim {input.sim} --method {wildcards.method} --resolution {wildcards.res}"
         " --sigma {wildcards.sigma} --seed {params.seed:q} --out {output.store} --no-progress > {log} 2>&1"
 
 
-# Unobserved energy fraction omega_f of the training trajectories, per observed resolution.
+# Unobserved energy fraction omega_f per observed resolution, over the scored frames of the test trajectories
+# (after the warm-up, within the horizon: train.pde.{eq}.warmup / horizon).
 rule pde_omega:
     input:
-        sim=expand(rules.pde_merge.output.store, split="train", allow_missing=True),
+        sim=expand(rules.pde_merge.output.store, split="test", allow_missing=True),
     output:
         table=f"{PDE}/omega_f.csv",
     log:
@@ -97,8 +100,8 @@ rule pde_omega:
     conda:
         "../../envs/pde.yaml"
     params:
-        resolutions=lookup(dpath="pde/observe/{eq}/resolutions", within=config),
+        args=plan.omega_args(config),
     message:
-        "{wildcards.eq} nu={wildcards.nu}: omega_f at the observed resolutions"
+        "{wildcards.eq} {wildcards.law} nu={wildcards.nu}: omega_f at the observed resolutions"
     shell:
-        "python3 -m gapbench pde omega --sim {input.sim} --resolutions {params.resolutions:q} --out {output.table} --no-progress > {log} 2>&1"
+        "python3 -m gapbench pde omega --sim {input.sim} {params.args:q} --out {output.table} --no-progress > {log} 2>&1"

@@ -1,13 +1,14 @@
 # train_pde stage (Part II models): one job per (observed dataset, model, seed), plus the baselines (seed 0):
 # persistence, zero, the Dedalus solver at each solver resolution, the stabilised coarse solver.
-# Paths: results/train/pde/{eq}/nu{nu}/{obs}/{model}/seed{seed}/{metrics.json, rollout.csv, per_traj.csv, curves.csv,
+# Paths: results/train/pde/{eq}/{law}/nu{nu}/{obs}/{model}/seed{seed}/{metrics.json, rollout.csv, per_traj.csv,
+# curves.csv,
 # predictions.zarr, *.pt}.
 from functools import partial
 
 from gapbench.train import pde_plan
 
-TRAIN_PDE = "results/train/pde/{eq}/nu{nu}/{obs}"
-OBS_DATA = "results/data/pde/{eq}/nu{nu}/obs/{obs}"
+TRAIN_PDE = "results/train/pde/{eq}/{law}/nu{nu}/{obs}"
+OBS_DATA = "results/data/pde/{eq}/{law}/nu{nu}/obs/{obs}"
 
 
 wildcard_constraints:
@@ -31,9 +32,9 @@ rule train_pde_model:
     output:
         **pde_run_outputs(f"{TRAIN_PDE}/{{model}}/seed{{seed}}"),
     log:
-        "results/logs/train/pde/{eq}/nu{nu}/{obs}/{model}/seed{seed}.log",
+        "results/logs/train/pde/{eq}/{law}/nu{nu}/{obs}/{model}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/train/pde/{eq}/nu{nu}/{obs}/{model}/seed{seed}.tsv"
+        "results/benchmarks/train/pde/{eq}/{law}/nu{nu}/{obs}/{model}/seed{seed}.tsv"
     conda:
         "../../envs/train.yaml"
     threads: lookup(dpath="train/pde/threads", within=config)
@@ -44,7 +45,7 @@ rule train_pde_model:
         flags=pde_plan.flags(config),
         fail=inject_failure,
     message:
-        "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: training {wildcards.model}, seed {wildcards.seed}"
+        "PDE {wildcards.eq} {wildcards.law} nu={wildcards.nu} {wildcards.obs}: training {wildcards.model}, seed {wildcards.seed}"
     shell:
         "python3 -m gapbench train pde --data-dir $(dirname {input.train}) --model {wildcards.model} --seed {wildcards.seed}"
         " --out $(dirname {output.metrics}) --threads {threads} {params.args:q} {params.flags} {params.fail}"
@@ -58,15 +59,15 @@ rule train_pde_trivial:
     output:
         **pde_run_outputs(f"{TRAIN_PDE}/{{trivial}}/seed0"),
     log:
-        "results/logs/train/pde/{eq}/nu{nu}/{obs}/{trivial}/seed0.log",
+        "results/logs/train/pde/{eq}/{law}/nu{nu}/{obs}/{trivial}/seed0.log",
     benchmark:
-        "results/benchmarks/train/pde/{eq}/nu{nu}/{obs}/{trivial}/seed0.tsv"
+        "results/benchmarks/train/pde/{eq}/{law}/nu{nu}/{obs}/{trivial}/seed0.tsv"
     conda:
         "../../envs/train.yaml"
     params:
         args=pde_plan.baseline_args(config),
     message:
-        "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: trivial predictor {wildcards.trivial}"
+        "PDE {wildcards.eq} {wildcards.law} nu={wildcards.nu} {wildcards.obs}: trivial predictor {wildcards.trivial}"
     shell:
         "python3 -m gapbench train pde-baseline --data-dir $(dirname {input.test}) --predictor {wildcards.trivial}"
         " {params.args:q} --out $(dirname {output.metrics}) --no-progress > {log} 2>&1"
@@ -80,15 +81,15 @@ rule train_pde_solver:
     output:
         **pde_run_outputs(f"{TRAIN_PDE}/{{solver}}-r{{sres}}/seed0"),
     log:
-        "results/logs/train/pde/{eq}/nu{nu}/{obs}/{solver}-r{sres}/seed0.log",
+        "results/logs/train/pde/{eq}/{law}/nu{nu}/{obs}/{solver}-r{sres}/seed0.log",
     benchmark:
-        "results/benchmarks/train/pde/{eq}/nu{nu}/{obs}/{solver}-r{sres}/seed0.tsv"
+        "results/benchmarks/train/pde/{eq}/{law}/nu{nu}/{obs}/{solver}-r{sres}/seed0.tsv"
     conda:
         "../../envs/train.yaml"
     params:
         args=pde_plan.baseline_args(config),
     message:
-        "PDE {wildcards.eq} nu={wildcards.nu} {wildcards.obs}: numerical baseline {wildcards.solver} on "
+        "PDE {wildcards.eq} {wildcards.law} nu={wildcards.nu} {wildcards.obs}: numerical baseline {wildcards.solver} on "
         "{wildcards.sres} points"
     shell:
         "python3 -m gapbench train pde-baseline --data-dir $(dirname {input.test}) --predictor {wildcards.solver}"

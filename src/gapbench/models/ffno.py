@@ -10,6 +10,10 @@ axis ``d`` (orthonormal), one layer is
 where ``W_d(k)`` is a complex ``width x width`` matrix per retained mode (stored as a real tensor ``[..., 2]``).
 Lifting: ``h_0 = P_in([u_t ; grid])``; projection: ``du = P_out(h_L)`` (two linear maps with a GELU), and the
 next frame is ``u_{t+1} = u_t + sigma * du`` in data units (``mu, sigma``: training-set mean and std).
+
+:class:`WindowFFNO` is the windowed Markovian control: the same stack lifted from the last ``window`` frames
+stacked as channels, ``h_0 = P_in([u_{t-window+1}; ..; u_t; grid])`` (frames before the first one repeat it), so a
+memory model's gain over it is not explained by "more frames help".
 """
 
 from __future__ import annotations
@@ -99,19 +103,24 @@ class FFNO(nn.Module):
     * ``forward(u)``: ``u`` of shape ``(batch, time, *space)`` -> predictions of frames ``1..time`` (same
       shape), frame ``t+1`` predicted from frames ``<= t`` (teacher forcing; here from frame ``t`` alone);
     * ``init_state(batch, shape, device)`` and ``step(u_t, state) -> (u_{t+1}, state)`` for rollout;
-    * ``rollout(u0, n_steps)`` -> ``(batch, n_steps, *space)``.
+    * ``rollout(context, n_steps)`` -> ``(batch, n_steps, *space)``: the frames after the observed warm-up frames
+      ``context (batch, W, *space)``; the model ingests the last :attr:`context_frames` of them (None: all).
 
     Args:
         n_dims: 1 (KS) or 2 (NS). width: channels. n_layers: FFNO layers. modes: Fourier modes per axis.
         ff_factor: hidden expansion of the feed-forward block.
     """
 
-    def __init__(self, n_dims: int, width: int = 32, n_layers: int = 4, modes: int = 16, ff_factor: int = 2):
+    # Warm-up frames the rollout feeds through ``step`` before predicting: FFNO needs only the last one.
+    context_frames: int | None = 1
+
+    def __init__(self, n_dims: int, width: int = 32, n_layers: int = 4, modes: int = 16, ff_factor: int = 2,
+                 in_frames: int = 1):
         super().__init__()
         if n_dims not in (1, 2):
             raise ValueError(f"n_dims must be 1 or 2, got {n_dims}")
         self.n_dims, self.width, self.n_layers, self.modes = n_dims, width, n_layers, modes
-        self.lift = nn.Linear(1 + n_dims, width)
+        self.lift = nn.Linear(in_frames + n_dims, width)
         self.layers = nn.ModuleList([FFNOLayer(width, modes, n_dims, ff_factor) for _ in range(n_layers)])
         self.project = nn.Sequential(nn.Linear(width, width), nn.GELU(), nn.Linear(width, 1))
         # data normalisation (set from the training set by `set_normalization`, saved in the state dict)
@@ -125,9 +134,10 @@ class FFNO(nn.Module):
 
     # -- pieces shared with MemNO ------------------------------------------------------------------
     def encode(self, u: torch.Tensor) -> torch.Tensor:
-        """``(n, *space)`` frames -> lifted features ``(n, *space, width)``."""
-        z = ((u - self.mu) / self.sigma).unsqueeze(-1)
-        g = grid(tuple(u.shape[1:]), u.device, z.dtype).expand(*u.shape, self.n_dims)
+        """``(n, *space)`` frames (or ``(n, *space, k)``: ``k`` frames as channels) -> features ``(n, *space, width)``."""
+        z = (u - self.mu) / self.sigma
+        z = z.unsqueeze(-1) if z.ndim == self.n_dims + 1 else z
+        g = grid(tuple(z.shape[1:-1]), u.device, z.dtype).expand(*z.shape[:-1], self.n_dims)
         return self.lift(torch.cat([z, g], dim=-1))
 
     def decode(self, h: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -150,14 +160,62 @@ class FFNO(nn.Module):
         return self.forward(u_t.unsqueeze(1)).squeeze(1), state
 
     @torch.no_grad()
-    def rollout(self, u0: torch.Tensor, n_steps: int) -> torch.Tensor:
-        """Autoregressive rollout from ``u0 (batch, *space)``: frames ``1..n_steps``, ``(batch, n_steps, *space)``."""
-        state = self.init_state(u0.shape[0], tuple(u0.shape[1:]), u0.device)
-        u, out = u0, []
-        for _ in range(n_steps):
+    def rollout(self, context: torch.Tensor, n_steps: int) -> torch.Tensor:
+        """Autoregressive rollout after the observed frames ``context (batch, W, *space)`` (or one frame
+        ``(batch, *space)``): the last :attr:`context_frames` of them pass through ``step`` (the memory or the
+        window fills), then each prediction is fed back; returns the next ``n_steps`` frames ``(batch, n_steps,
+        *space)``."""
+        if context.ndim == self.n_dims + 1:
+            context = context.unsqueeze(1)
+        keep = context.shape[1] if self.context_frames is None else min(self.context_frames, context.shape[1])
+        context = context[:, context.shape[1] - keep:]
+        state = self.init_state(context.shape[0], tuple(context.shape[2:]), context.device)
+        for k in range(keep):
+            u, state = self.step(context[:, k], state)
+        out = [u]
+        for _ in range(n_steps - 1):
             u, state = self.step(u, state)
             out.append(u)
         return torch.stack(out, dim=1)
+
+
+class WindowFFNO(FFNO):
+    """The windowed Markovian control (module docstring): ``u_{t+1} = u_t + sigma * G([u_{t-window+1} .. u_t])``,
+    frames before the first repeating it, in training (``forward``) and rollout (``step``) alike. The rollout
+    state is the window itself, ``(batch, window, *space)``."""
+
+    def __init__(self, n_dims: int, width: int = 32, n_layers: int = 4, modes: int = 16, ff_factor: int = 2,
+                 window: int = 1):
+        if window < 1:
+            raise ValueError(f"window must be >= 1, got {window}")
+        super().__init__(n_dims, width, n_layers, modes, ff_factor, in_frames=window)
+        self.window = window
+        self.context_frames = window
+
+    def _stack(self, u: torch.Tensor) -> torch.Tensor:
+        """``(b, t, *space)`` -> ``(b, t, *space, window)``: channel ``j`` of time ``t`` is frame
+        ``max(t - window + 1 + j, 0)``."""
+        t = u.shape[1]
+        idx = (torch.arange(t, device=u.device)[:, None] + torch.arange(self.window, device=u.device)[None, :]
+               - self.window + 1).clamp_min(0)                                 # (t, window)
+        return u[:, idx].movedim(2, -1)
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        b, t = u.shape[:2]
+        frames = u.reshape(b * t, *u.shape[2:])
+        h = self.encode(self._stack(u).reshape(b * t, *u.shape[2:], self.window))
+        for layer in self.layers:
+            h = layer(h)
+        return self.decode(h, frames).reshape(u.shape)
+
+    def step(self, u_t: torch.Tensor, state):
+        if state is None:
+            state = u_t.unsqueeze(1).expand(-1, self.window, *u_t.shape[1:])
+        state = torch.cat([state[:, 1:], u_t.unsqueeze(1)], dim=1)
+        h = self.encode(state.movedim(1, -1))
+        for layer in self.layers:
+            h = layer(h)
+        return self.decode(h, u_t), state
 
 
 def dense_spectral_conv(layer: SpectralConv, h: torch.Tensor) -> torch.Tensor:

@@ -22,8 +22,11 @@ class MemNO(FFNO):
     """FFNO + one causal memory layer (``memory`` in ``s4`` (MemNO), ``lstm``, ``attention``).
 
     Same interface as :class:`FFNO`; ``step`` carries the memory state (S4 recurrence, LSTM cell,
-    attention key/value cache) so rollout costs one frame's work per step (``O(t)`` for attention).
+    attention key/value cache) so rollout costs one frame's work per step (``O(t)`` for attention). The rollout
+    ingests every warm-up frame (``context_frames`` None).
     """
+
+    context_frames = None
 
     def __init__(self, n_dims: int, width: int = 32, n_layers: int = 4, modes: int = 16, ff_factor: int = 2,
                  memory: str = "s4", memory_position: int = 1, state_size: int = 32, heads: int = 4,

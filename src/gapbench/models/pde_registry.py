@@ -3,6 +3,7 @@ becomes a module.
 
 =============  ========================================================================
 ``ffno``       Markovian FFNO (:class:`gapbench.models.ffno.FFNO`)
+``ffno_window`` Markovian FFNO fed the last ``window`` (= warm-up) frames as channels (:class:`~.ffno.WindowFFNO`)
 ``memno``      S4-FFNO: FFNO + causal S4D memory (:class:`gapbench.models.memno.MemNO`)
 ``lstm``       the MemNO stack with an LSTM memory layer (MemNO's ablation)
 ``attention``  the MemNO stack with a causal self-attention memory layer
@@ -68,9 +69,10 @@ def resolve_modes(hyper: ModelHyper, resolution: int) -> ModelHyper:
     return replace(hyper, modes=hyper.modes or top)
 
 
-def build_model(name: str, n_dims: int, hyper: ModelHyper):
-    """Construct surrogate ``name`` for ``n_dims`` spatial dimensions (``hyper.modes`` resolved, >= 1)."""
-    from gapbench.models.ffno import FFNO
+def build_model(name: str, n_dims: int, hyper: ModelHyper, window: int = 1):
+    """Construct surrogate ``name`` for ``n_dims`` spatial dimensions (``hyper.modes`` resolved, >= 1); ``window``:
+    the frames a windowed model (registry ``window``) stacks, the protocol's warm-up."""
+    from gapbench.models.ffno import FFNO, WindowFFNO
     from gapbench.models.memno import MemNO
 
     check_model(name, hyper)
@@ -78,6 +80,8 @@ def build_model(name: str, n_dims: int, hyper: ModelHyper):
         raise ConfigError("modes must be resolved against the data first (resolve_modes)")
     common = dict(width=hyper.width, n_layers=hyper.n_layers, modes=hyper.modes, ff_factor=hyper.ff_factor)
     memory = PDE_MODELS[name].memory
+    if PDE_MODELS[name].window:
+        return WindowFFNO(n_dims, **common, window=window)
     if memory is None:
         return FFNO(n_dims, **common)
     return MemNO(n_dims, **common, memory=memory, memory_position=hyper.memory_position,

@@ -14,7 +14,7 @@ import argparse
 import logging
 import os
 
-from gapbench.argtypes import number, positive_float, positive_int, seed
+from gapbench.argtypes import number, positive_float, seed
 
 # Dedalus timesteppers (runner.stepper_names() lists them but imports Dedalus, too slow for --help).
 STEPPERS = ("SBDF1", "SBDF2", "SBDF3", "SBDF4", "RK111", "RK222", "RK443", "RKSMR", "CNAB1", "CNAB2", "MCNAB2", "CNLF2")
@@ -30,8 +30,13 @@ def _physics_args(p: argparse.ArgumentParser, eq) -> None:
     p.add_argument("--nu", type=positive_float, required=True, help="viscosity (> 0)")
     p.add_argument("--resolution", type=number(int, 2, 8192), required=True,
                    help="simulation grid points per direction")
-    p.add_argument("--t-end", type=positive_float, required=True, help="final time")
-    p.add_argument("--n-frames", type=number(int, 2, 100000), required=True, help="saved frames including t = 0")
+    p.add_argument("--t-end", type=positive_float, required=True, help="time span of the stored frames")
+    p.add_argument("--n-frames", type=number(int, 2, 100000), required=True,
+                   help="stored frames including the first, evenly spaced over --t-end")
+    p.add_argument("--burn-in", type=number(float, 0), default=eq.default_burn_in,
+                   help="time simulated from the initial condition and dropped before the first stored frame, a "
+                   f"multiple of the save interval: > 0 the attractor law (default {eq.default_burn_in:g}), 0 the "
+                   "transient law")
     if eq.default_dt is None:
         p.add_argument("--dt", type=positive_float, required=True, help="fixed time step")
     else:
@@ -39,6 +44,10 @@ def _physics_args(p: argparse.ArgumentParser, eq) -> None:
     p.add_argument("--stepper", choices=STEPPERS, help=f"Dedalus timestepper (default: {eq.default_stepper})")
     if eq.length is None:
         p.add_argument("--length", type=positive_float, help=f"domain period L (default: {eq.default_length:g})")
+    if eq.forcing_params:
+        p.add_argument("--forcing", type=float, nargs=len(eq.forcing_params), default=(),
+                       metavar=tuple(n.upper() for n in eq.forcing_params),
+                       help=f"forcing {', '.join(eq.forcing_params)} (default: the equation's own)")
     p.add_argument("--batch", type=number(int, 1, 4096),
                    help=f"trajectories per Dedalus solve (default: {eq.default_batch})")
     p.add_argument("--max-redraws", type=number(int, 0, 1000), default=10,
@@ -48,13 +57,12 @@ def _physics_args(p: argparse.ArgumentParser, eq) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing PDE store at --out")
 
 
-def _params(args, equation: str):
-    """SimParams from the arguments; options left out take the equation's defaults (its registry entry)."""
+def _params(args, eq):
+    """SimParams from the arguments; options left out take the defaults of ``eq`` (its registry entry)."""
     from gapbench.errors import ConfigError
     from gapbench.pde.config_checks import check_dt
-    from gapbench.pde.equations import SimParams, get
+    from gapbench.pde.equations import SimParams
 
-    eq = get(equation)
     args.batch = args.batch or eq.default_batch
     args.dt = args.dt or eq.default_dt
     args.stepper = args.stepper or eq.default_stepper
@@ -62,16 +70,19 @@ def _params(args, equation: str):
     if args.n_frames < 2:
         raise ConfigError(f"--n-frames must be >= 2, got {args.n_frames}")
     check_dt("--dt", args.t_end, args.n_frames, args.dt)
-    return SimParams(equation, args.nu, args.resolution, args.t_end, args.n_frames, args.dt, args.stepper, length)
+    params = SimParams(eq, args.nu, args.resolution, args.t_end, args.n_frames, args.dt, args.stepper, length,
+                       args.burn_in, tuple(getattr(args, "forcing", ())))
+    params.burn_in_frames()  # ConfigError unless the burn-in is a whole number of save intervals
+    return params
 
 
-def _simulate_range(args, equation: str, first: int, stop: int) -> None:
+def _simulate_range(args, eq, first: int, stop: int) -> None:
     from gapbench.outputs import check_replaceable
     from gapbench.pde.generate import simulate_samples
     from gapbench.pde.store import write_store
 
     check_replaceable(args.out, "pde-store", args.force)
-    params = _params(args, equation)
+    params = _params(args, eq)
     ds = simulate_samples(params, args.seed, args.split, first, stop, args.batch, args.max_redraws)
     write_store(ds, args.out)
     logging.getLogger("gapbench.pde").info("wrote %s (%d samples)", args.out, stop - first)
@@ -132,8 +143,8 @@ def _omega(args) -> int:
     from gapbench.pde.omega import omega_table, write_table
 
     _setup_logging()
-    rows = omega_table(args.sim, args.resolutions)
-    write_table(rows, args.out)
+    rows = omega_table(args.sim, args.resolutions, args.first_frame, args.n_frames)
+    write_table(rows, args.out, args.first_frame, args.n_frames)
     for f, w in rows:
         print(f"f={f}: omega_f={w:.3e}")
     return 0
@@ -156,7 +167,7 @@ def _simulate_parsers(sub, handler, shard: bool) -> None:
             p.add_argument("--n-samples", type=number(int, 1, 1000000), required=True, help="trajectories to simulate")
             p.add_argument("--first-sample", type=number(int, 0), default=0,
                            help="global index of the first sample (default 0)")
-        p.set_defaults(handler=handler, equation=equation)
+        p.set_defaults(handler=handler, equation=eq)  # the registry entry itself travels down the data path
 
 
 def register(sub) -> None:
@@ -190,5 +201,9 @@ def register(sub) -> None:
     w = psub.add_parser("omega", help="unobserved energy fraction omega_f per observed resolution")
     w.add_argument("--sim", nargs="+", required=True, help="simulation .zarr store(s)")
     w.add_argument("--resolutions", nargs="+", type=number(int, 2, 8192), required=True, help="observed resolutions f")
-    w.add_argument("--out", required=True, help="CSV with columns resolution,omega_f")
+    w.add_argument("--first-frame", type=number(int, 0), default=0,
+                   help="first frame averaged over (the pipeline: the warm-up, the first scored frame)")
+    w.add_argument("--n-frames", type=number(int, 0), default=0,
+                   help="frames averaged over from --first-frame (the pipeline: the horizon; 0: all the rest)")
+    w.add_argument("--out", required=True, help="CSV with columns resolution,omega_f,first_frame,n_frames")
     w.set_defaults(handler=_omega)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gapbench.errors import ConfigError
 from gapbench.naming import fmt_num
-from gapbench.pde.equations import EQUATIONS, runs
+from gapbench.pde.equations import EQUATIONS, laws, runs
 
 
 def check_dt(key: str, t_end: float, n_frames: int, dt: float) -> None:
@@ -20,6 +20,16 @@ def check_dt(key: str, t_end: float, n_frames: int, dt: float) -> None:
             f"{key}: dt={dt} does not divide the save interval t_end/(n_frames-1) = {interval:g}; "
             f"allowed: {interval:g}/k for an integer k >= 1, e.g. {interval / max(steps, 1):g}"
         )
+
+
+def check_burn_in(key: str, t_end: float, n_frames: int, burn_in: float) -> None:
+    """ConfigError naming ``key`` unless the attractor law's ``burn_in`` is a positive whole number of save
+    intervals ``t_end / (n_frames - 1)``."""
+    interval = t_end / (n_frames - 1)
+    steps = round(burn_in / interval)
+    if burn_in <= 0 or steps < 1 or abs(steps * interval - burn_in) > 1e-9 * burn_in:
+        raise ConfigError(f"{key}: {burn_in:g} with the attractor law; allowed: a positive multiple of the save "
+                          f"interval t_end/(n_frames-1) = {interval:g}, e.g. {max(steps, 1) * interval:g}")
 
 
 # Shards (Snakemake jobs) per split at most: bounds the DAG Snakemake builds in memory from n_samples/shard_size.
@@ -44,6 +54,8 @@ def check(config: dict) -> None:
         seen = set()
         for run in runs(config, eq):
             check_dt(f"config key {run.key}.dt", run.t_end, run.n_frames, run.dt)
+            if "attractor" in laws(config, eq):
+                check_burn_in(f"config key {run.key}.burn_in", run.t_end, run.n_frames, run.burn_in)
             if fmt_num(run.nu) in seen:
                 raise ConfigError(f"config key {run.nu_key}: {run.nu} repeats another simulation's nu")
             seen.add(fmt_num(run.nu))

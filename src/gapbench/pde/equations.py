@@ -48,18 +48,58 @@ from gapbench.registry import extend_schema as mixer_sections
 SPACE = ("x", "y", "z")
 
 
+# Data laws (config ``pde.{eq}.laws``): which part of a trajectory is stored.
+#   attractor: the first ``burn_in`` time units after the initial condition are simulated and dropped, so the
+#              stored frames start on the attractor (statistically stationary), not at the drawn field;
+#   transient: the stored frames start at the drawn initial condition (MemNO's KS data: frame 0 is a sum of
+#              sines with wavenumbers <= 7, observed exactly at 32 points).
+LAWS = ("attractor", "transient")
+
+
+def law_of(burn_in: float) -> str:
+    """The data law of a simulation whose stored frames start ``burn_in`` after the initial condition."""
+    return "attractor" if burn_in > 0 else "transient"
+
+
 @dataclass(frozen=True)
 class SimParams:
-    """Everything that determines one (equation, nu) simulation, besides the seeds."""
+    """Everything that determines one (equation, nu) simulation, besides the seeds.
 
-    equation: str  # a registered equation (EQUATIONS)
+    ``equation`` is the registry entry (:class:`Equation`); a name given here is resolved once, at construction,
+    and the object travels down the data path (shard -> generate -> store) from there."""
+
+    equation: Equation  # the registered equation (a name is resolved to its entry)
     nu: float  # viscosity
     resolution: int  # grid points per direction
-    t_end: float  # final time
-    n_frames: int  # saved frames including t = 0, evenly spaced on [0, t_end]
+    t_end: float  # final time of the stored frames, counted from the first stored frame
+    n_frames: int  # saved frames including the first, evenly spaced on [0, t_end]
     dt: float  # fixed time step
     stepper: str  # Dedalus timestepper name
     length: float  # domain period in every direction (KS: L; NS: 1, the unit torus)
+    burn_in: float = 0.0  # time simulated from the initial condition and dropped before the first stored frame
+    forcing: tuple = ()  # the equation's forcing parameters (its entry's forcing_params); () = its default forcing
+
+    def __post_init__(self):
+        if isinstance(self.equation, str):
+            object.__setattr__(self, "equation", get(self.equation))
+        if not self.burn_in >= 0:
+            raise ConfigError(f"burn_in must be >= 0, got {self.burn_in}")
+
+    @property
+    def law(self) -> str:
+        return law_of(self.burn_in)
+
+    @property
+    def save_interval(self) -> float:
+        return self.t_end / (self.n_frames - 1)
+
+    def burn_in_frames(self) -> int:
+        """Save intervals in the burn-in; ConfigError unless the burn-in is a whole number of them."""
+        steps = round(self.burn_in / self.save_interval)
+        if abs(steps * self.save_interval - self.burn_in) > 1e-9 * max(self.burn_in, 1.0):
+            raise ConfigError(f"burn_in {self.burn_in:g} is not a multiple of the save interval "
+                              f"t_end/(n_frames-1) = {self.save_interval:g}; allowed: k * {self.save_interval:g}")
+        return int(steps)
 
 
 @dataclass(frozen=True)
@@ -82,6 +122,8 @@ class Equation:
     field_is_velocity: bool = False  # the solver_hv scaling: advective rate max|u| k_c (velocity), max|w| (rate)
     marker: str = "^"  # figure marker
     schema: dict | None = field(default=None, compare=False)  # the pde.{name} section of a plugin equation
+    forcing_params: tuple[str, ...] = ()  # names of SimParams.forcing (NS: amplitude, wavenumber); () = fixed
+    default_burn_in: float = 0.0  # the CLI's --burn-in default (the config schema's attractor burn-in)
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -95,8 +137,11 @@ class Equation:
         return resolve(self.simulate)(u0, params, hyperviscosity=hyperviscosity,
                                        batch_size=batch_size or self.default_batch)
 
-    def describe(self) -> dict[str, str]:
-        """Forcing and initial-condition law as text (store attrs ``forcing``, ``initial_condition``)."""
+    def describe(self, params: SimParams | None = None) -> dict[str, str]:
+        """Forcing and initial-condition law as text (store attrs ``forcing``, ``initial_condition``); an equation
+        with forcing parameters gets those of ``params`` (its ``laws(forcing)``)."""
+        if params is not None and params.forcing:
+            return dict(resolve(self.laws)(params.forcing))
         return dict(resolve(self.laws)())
 
 
@@ -107,7 +152,8 @@ def register_equation(name: str, *, field: str, n_dims: int, initial_condition: 
                       simulate: str | Callable, laws: str | Callable, default_stepper: str, default_batch: int,
                       title: str = "", label: str = "", default_dt: float | None = None, length: float | None = None,
                       default_length: float | None = None, field_is_velocity: bool = False, marker: str = "^",
-                      schema: dict | None = None) -> None:
+                      schema: dict | None = None, forcing_params: tuple[str, ...] = (),
+                      default_burn_in: float = 0.0) -> None:
     """Register equation ``name`` (module docstring). ``schema``: the JSON schema of its ``pde.{name}`` config
     section, required for an equation the config schema file does not describe (a plugin's)."""
     check_name("equation", name, EQUATIONS)
@@ -117,7 +163,7 @@ def register_equation(name: str, *, field: str, n_dims: int, initial_condition: 
         raise ConfigError(f"equation {name!r}: give either a fixed length or a default_length (a parameter)")
     EQUATIONS[name] = Equation(name, field, n_dims, title or name, label or name.upper(), initial_condition,
                                simulate, laws, default_stepper, default_batch, default_dt, length, default_length,
-                               field_is_velocity, marker, schema)
+                               field_is_velocity, marker, schema, tuple(forcing_params), float(default_burn_in))
 
 
 def get(name: str) -> Equation:
@@ -131,7 +177,7 @@ def get(name: str) -> Equation:
 @dataclass(frozen=True)
 class Run:
     """One simulation a ``pde.{eq}`` section asks for; ``key`` is the config path of its t_end/n_frames/dt and
-    ``nu_key`` that of its viscosity (for error messages)."""
+    ``nu_key`` that of its viscosity (for error messages). ``burn_in`` is the burn-in of the attractor law."""
 
     nu: float
     t_end: float
@@ -139,33 +185,49 @@ class Run:
     dt: float
     key: str
     nu_key: str
+    burn_in: float = 0.0
+    forcing: tuple = ()  # the regime's forcing parameters (NS: forcing_amplitude, forcing_wavenumber)
 
 
 def runs(config: dict, equation: str) -> list[Run]:
     """The simulations of ``pde.{equation}``, in config order, from either section shape (module docstring)."""
     sec, where = config["pde"][equation], f"pde.{equation}"
     if "regimes" in sec:
+        names = get(equation).forcing_params
         return [Run(float(r["nu"]), r["t_end"], r["n_frames"], r["dt"], f"{where}.regimes[{i}]",
-                    f"{where}.regimes[{i}].nu") for i, r in enumerate(sec["regimes"])]
-    return [Run(float(nu), sec["t_end"], sec["n_frames"], sec["dt"], where, f"{where}.nus[{i}]")
-            for i, nu in enumerate(sec["nus"])]
+                    f"{where}.regimes[{i}].nu", float(r.get("burn_in", 0.0)),
+                    tuple(r[f"forcing_{n}"] for n in names if f"forcing_{n}" in r))
+                for i, r in enumerate(sec["regimes"])]
+    return [Run(float(nu), sec["t_end"], sec["n_frames"], sec["dt"], where, f"{where}.nus[{i}]",
+                float(sec.get("burn_in", 0.0))) for i, nu in enumerate(sec["nus"])]
+
+
+def laws(config: dict, equation: str) -> list[str]:
+    """The data laws (:data:`LAWS`) simulated for ``equation``: ``pde.{equation}.laws``; a section without the
+    key (a plugin's) stores its transient."""
+    return list(config["pde"][equation].get("laws", ["transient"]))
 
 
 # Keys of pde.{eq} passed to every shard of its simulations, in command-line order (those the section has).
 SHARED_KEYS = ("length", "resolution", "stepper", "batch", "max_redraws", "shard_size")
 
 
-def shard_args(config: dict, equation: str, nu: str, split: str) -> list[str]:
+def shard_args(config: dict, equation: str, law: str, nu: str, split: str) -> list[str]:
     """Arguments of ``gapbench pde shard {equation}`` for the simulation of viscosity ``nu`` (as formatted in
-    paths) and ``split``, from ``pde.{equation}`` and ``seed`` (the shard index and output are the rule's)."""
+    paths) under data law ``law`` and ``split``, from ``pde.{equation}`` and ``seed`` (the shard index and output
+    are the rule's). The attractor law passes the run's ``burn_in``, the transient law 0."""
     sec = config["pde"][equation]
     run = next((r for r in runs(config, equation) if fmt_num(r.nu) == nu), None)
     if run is None:
         raise KeyError(f"no {equation} simulation with nu={nu} in pde.{equation}")
+    if law not in laws(config, equation):
+        raise KeyError(f"data law {law!r} is not in pde.{equation}.laws ({', '.join(laws(config, equation))})")
     values = {"nu": nu, "t_end": run.t_end, "n_frames": run.n_frames, "dt": run.dt,
+              "burn_in": run.burn_in if law == "attractor" else 0.0,
               **{key: sec[key] for key in SHARED_KEYS if key in sec},
               "n_samples": sec["n_samples"][split], "seed": config["seed"]}
-    return section_args(values, list(values))
+    forcing = ["--forcing", *map(str, run.forcing)] if run.forcing else []
+    return section_args(values, list(values)) + forcing
 
 
 def extend_schema(schema: dict) -> None:
@@ -183,9 +245,11 @@ register_equation(
     "ks", field="u", n_dims=1, title="Kuramoto-Sivashinsky (1D)", label="KS", marker="o",
     initial_condition="gapbench.pde.ks:draw", simulate="gapbench.pde.ks:simulate", laws="gapbench.pde.ks:laws",
     default_stepper="SBDF4", default_batch=32, default_dt=5e-3, default_length=64.0, field_is_velocity=True,
+    default_burn_in=20.0,
 )
 register_equation(
     "ns", field="vorticity", n_dims=2, title="Navier-Stokes (2D vorticity)", label="NS", marker="s",
     initial_condition="gapbench.pde.ns:draw", simulate="gapbench.pde.ns:simulate", laws="gapbench.pde.ns:laws",
-    default_stepper="SBDF2", default_batch=8, length=1.0,
+    default_stepper="SBDF2", default_batch=8, length=1.0, forcing_params=("amplitude", "wavenumber"),
+    default_burn_in=2.0,
 )

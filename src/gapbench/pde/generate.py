@@ -2,8 +2,13 @@
 
 Trajectory ``i`` of ``(equation, nu, split)`` starts from the initial condition drawn with
 ``seeds.trajectory_seed(root, equation, nu, split, i, attempt)`` by the equation's initial-condition law (KS: a
-sum of sines; NS: the Gaussian random field) and integrated by its solver (both named by its entry in
-``equations.EQUATIONS``).
+sum of sines; NS: the Gaussian random field) and integrated by its solver (both held by its
+``equations.Equation`` entry, which ``SimParams.equation`` carries down this module).
+
+Data law (``equations.LAWS``): with ``burn_in = b > 0`` (the attractor law) the solver runs from the initial
+condition for ``b + t_end`` in one continuous integration and the frames before ``b`` are dropped, so stored frame
+0 is the state at time ``b`` and the store's ``time`` coordinate counts from it; ``b = 0`` (the transient law)
+stores the initial condition as frame 0. The seeds do not depend on the law: both laws start from the same draws.
 Trajectories are solved ``batch`` at a time in one Dedalus problem to amortise its per-step overhead; the
 solvers keep the trajectories of a batch independent bit for bit (``runner.py``), so the data depend on the
 seeds only, not on the batch size or the number of shards.
@@ -17,12 +22,13 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 import numpy as np
 import xarray as xr
 
 from gapbench.errors import GapbenchError
-from gapbench.pde.equations import SimParams, get
+from gapbench.pde.equations import SimParams
 from gapbench.pde.omega import tail_fraction
 from gapbench.pde.seeds import trajectory_seed
 from gapbench.pde.store import DIGEST_ATTR, versions
@@ -36,10 +42,14 @@ SEED_SCHEME = (
 
 
 def _solve(params: SimParams, seeds: list[int]) -> np.ndarray:
-    """Initial conditions from ``seeds``, integrated in one Dedalus batch; (batch, n_frames, N[, N])."""
-    eq = get(params.equation)
+    """Initial conditions from ``seeds``, integrated in one Dedalus batch through the burn-in (if any) and the
+    stored frames; returns the stored frames ``(batch, n_frames, N[, N])``."""
+    eq = params.equation
     u0 = np.stack([eq.draw(np.random.default_rng(s), params) for s in seeds])
-    return eq.solve(u0, params, batch_size=len(seeds))
+    skip = params.burn_in_frames()
+    whole = replace(params, t_end=params.t_end + skip * params.save_interval, n_frames=params.n_frames + skip,
+                    burn_in=0.0)
+    return eq.solve(u0, whole, batch_size=len(seeds))[:, skip:]
 
 
 def _solve_block(params, root, split, indices, max_redraws, redraws):
@@ -48,7 +58,7 @@ def _solve_block(params, root, split, indices, max_redraws, redraws):
 
     attempts = dict.fromkeys(indices, 0)
     while True:
-        seeds = [trajectory_seed(root, params.equation, params.nu, split, i, attempts[i]) for i in indices]
+        seeds = [trajectory_seed(root, params.equation.name, params.nu, split, i, attempts[i]) for i in indices]
         try:
             out = np.asarray(_solve(params, seeds))
         except DivergenceError as err:
@@ -59,14 +69,14 @@ def _solve_block(params, root, split, indices, max_redraws, redraws):
                 return out, seeds
             bad, reason = [i for i, ok in zip(indices, finite) if not ok], "non-finite values in the output"
         for i in bad:
-            old = trajectory_seed(root, params.equation, params.nu, split, i, attempts[i])
+            old = trajectory_seed(root, params.equation.name, params.nu, split, i, attempts[i])
             attempts[i] += 1
             if attempts[i] > max_redraws:
                 raise GapbenchError(
-                    f"{params.equation} nu={params.nu} {split} sample {i}: diverged {attempts[i]} times "
+                    f"{params.equation.name} nu={params.nu} {split} sample {i}: diverged {attempts[i]} times "
                     f"(last seed {old}: {reason}); lower dt or raise the resolution"
                 )
-            new = trajectory_seed(root, params.equation, params.nu, split, i, attempts[i])
+            new = trajectory_seed(root, params.equation.name, params.nu, split, i, attempts[i])
             log.warning("sample %d (seed %d) diverged (%s); re-drawn with seed %d", i, old, reason, new)
             redraws.append({"sample": i, "attempt": attempts[i], "seed": new, "replaced_seed": old, "reason": reason})
 
@@ -95,14 +105,15 @@ def simulate_samples(
         elapsed = time.perf_counter() - start
         log.info(
             "%s nu=%g %s: %d/%d trajectories, %.1f s, %.3g sim-time units/s",
-            params.equation, params.nu, split, done, stop - first, elapsed, done * params.t_end / elapsed,
+            params.equation.name, params.nu, split, done, stop - first, elapsed,
+            done * (params.burn_in + params.t_end) / elapsed,
         )
     return build_dataset(params, np.concatenate(fields), np.arange(first, stop), seeds, redraws, root_seed, split)
 
 
 def build_dataset(params, field, samples, seeds, redraws, root_seed, split) -> xr.Dataset:
     """Wrap simulated fields ``(sample, time, x[, y])`` into the store format with every attr."""
-    eq = get(params.equation)
+    eq = params.equation
     name, dims = eq.field, eq.dims
     n = params.resolution
     grid = np.arange(n) * params.length / n
@@ -111,11 +122,14 @@ def build_dataset(params, field, samples, seeds, redraws, root_seed, split) -> x
         coords[d] = grid
     ds = xr.Dataset({name: (dims, field), "seed": ("sample", np.asarray(seeds, np.uint64))}, coords=coords)
     ds.attrs = {
-        "equation": params.equation,
+        "equation": eq.name,
         "kind": "simulation",
+        "law": params.law,
+        "burn_in": float(params.burn_in),
         "nu": float(params.nu),
         "length": float(params.length),
-        **eq.describe(),
+        **eq.describe(params),
+        "forcing_params": [float(v) for v in params.forcing],
         "stepper": params.stepper,
         "dt": float(params.dt),
         "t_end": float(params.t_end),

@@ -75,8 +75,16 @@ def streamfunction(w: np.ndarray) -> np.ndarray:
     return np.fft.irfft2(np.fft.rfft2(w) / k2, s=w.shape[-2:])
 
 
-def build_problem(batch: int, n_points: int, nu: float, forcing: bool = True, hyperviscosity: float = 0.0):
-    """The Dedalus IVP for ``batch`` NS trajectories: axis 0 the batch axis, axes 1, 2 ``x``, ``y``.
+def forcing_field(x, y, amplitude: float = FORCING_AMPLITUDE, wavenumber: int = 1):
+    """``f = A (sin(2 pi k (x + y)) + cos(2 pi k (x + y)))``: the seed's forcing for ``A = 0.1, k = 1`` (FNO's)."""
+    phase = 2 * np.pi * wavenumber * (x + y)
+    return amplitude * (np.sin(phase) + np.cos(phase))
+
+
+def build_problem(batch: int, n_points: int, nu: float, forcing: bool = True, hyperviscosity: float = 0.0,
+                  amplitude: float = FORCING_AMPLITUDE, wavenumber: int = 1):
+    """The Dedalus IVP for ``batch`` NS trajectories: axis 0 the batch axis, axes 1, 2 ``x``, ``y``; forcing
+    :func:`forcing_field` with ``amplitude`` and ``wavenumber``.
 
     ``hyperviscosity = h > 0`` adds ``h * lap^4(w)`` on the left (implicit; damps wavevector ``k`` at rate
     ``h |k|^8``): the stabilised coarse-grid baseline (``train/baseline.py``), never the data.
@@ -100,7 +108,7 @@ def build_problem(batch: int, n_points: int, nu: float, forcing: bool = True, hy
     f = dist.Field(name="f", bases=bases)
     x = dist.local_grid(xbasis)
     y = dist.local_grid(ybasis)
-    f["g"] = FORCING_AMPLITUDE * (np.sin(2 * np.pi * (x + y)) + np.cos(2 * np.pi * (x + y)))
+    f["g"] = forcing_field(x, y, amplitude, wavenumber)
 
     def dx(a):
         return d3.Differentiate(a, coords["x"])
@@ -138,6 +146,8 @@ def simulate_ns(
     bound: float = DEFAULT_BOUND,
     return_stats: bool = False,
     hyperviscosity: float = 0.0,
+    amplitude: float = FORCING_AMPLITUDE,
+    wavenumber: int = 1,
 ) -> np.ndarray | tuple[np.ndarray, SolverStats]:
     """Integrate NS from each initial vorticity in ``w0`` (shape ``(batch, N, N)``, values at ``(i, j) / N``).
 
@@ -154,7 +164,7 @@ def simulate_ns(
     check_grid_and_parameters(n_points, nu=nu)
 
     def build(batch):
-        return build_problem(batch, n_points, nu, forcing, hyperviscosity)
+        return build_problem(batch, n_points, nu, forcing, hyperviscosity, amplitude, wavenumber)
 
     def set_initial(built, chunk):
         _, w, _, psi, tau_psi = built
@@ -178,15 +188,20 @@ def draw(rng: np.random.Generator, params) -> np.ndarray:
 
 
 def simulate(w0: np.ndarray, params, *, hyperviscosity: float = 0.0, batch_size: int = DEFAULT_BATCH) -> np.ndarray:
-    """:func:`simulate_ns` (forced) with the settings of ``params`` (an ``equations.SimParams``)."""
+    """:func:`simulate_ns` (forced) with the settings of ``params`` (an ``equations.SimParams``; its ``forcing``
+    ``(amplitude, wavenumber)``, () for the seed's)."""
+    amplitude, wavenumber = params.forcing or (FORCING_AMPLITUDE, 1)
     return simulate_ns(w0, params.nu, params.t_end, params.n_frames, params.dt, params.stepper,
-                       batch_size=batch_size, hyperviscosity=hyperviscosity)
+                       batch_size=batch_size, hyperviscosity=hyperviscosity, amplitude=float(amplitude),
+                       wavenumber=int(wavenumber))
 
 
-def laws() -> dict[str, str]:
-    """Forcing and initial-condition law as text (store attrs)."""
+def laws(forcing: tuple = ()) -> dict[str, str]:
+    """Forcing (``(amplitude, wavenumber)``, () for the seed's) and initial-condition law as text (store attrs)."""
+    amplitude, wavenumber = forcing or (FORCING_AMPLITUDE, 1)
+    k = "" if int(wavenumber) == 1 else f"{int(wavenumber)}*"
     return {
-        "forcing": f"{FORCING_AMPLITUDE}*(sin(2*pi*(x+y)) + cos(2*pi*(x+y)))",
+        "forcing": f"{float(amplitude):g}*(sin(2*pi*{k}(x+y)) + cos(2*pi*{k}(x+y)))",
         "initial_condition": f"Gaussian random field (FNO), alpha {GRF_ALPHA}, tau {GRF_TAU}, zero mean, "
         "Nyquist modes dropped (gapbench.pde.ns.initial_condition)",
     }

@@ -4,7 +4,9 @@ For a simulated frame with Fourier coefficients ``a_n`` (``n`` the integer waven
 
     omega_f = sum_{|n|_inf > f/2} |a_n|^2 / sum_n |a_n|^2,
 
-averaged over every frame of every trajectory. In 2D the unobserved set is the complement of the box
+averaged over the scored frames of every trajectory: frames ``first .. first + count - 1`` of the stored ones
+(the pipeline passes the warm-up ``W`` and the horizon ``H`` of ``train.pde.{eq}``, so ``omega_f`` describes
+exactly the frames every nRMSE is taken on, not the warm-up nor frames past the horizon). In 2D the unobserved set is the complement of the box
 ``|n|_inf <= f/2``, exactly the modes Fourier truncation to ``f`` points drops (``observe.py``), so
 ``omega_f`` is the energy fraction the observed data cannot contain. Frames with zero energy are skipped.
 
@@ -61,8 +63,10 @@ def unobserved_fractions(u: np.ndarray, resolutions: list[int], ndim: int) -> tu
     return sums, int(frames.sum())
 
 
-def omega_table(paths: list[str | Path], resolutions: list[int]) -> list[tuple[int, float]]:
-    """``(f, omega_f)`` for each ``f`` in ``resolutions``, averaged over all frames of the given sim stores."""
+def omega_table(paths: list[str | Path], resolutions: list[int], first: int = 0,
+                n_frames: int = 0) -> list[tuple[int, float]]:
+    """``(f, omega_f)`` for each ``f`` in ``resolutions``, averaged over frames ``first .. first + n_frames - 1``
+    (``n_frames = 0``: every frame from ``first`` on) of every trajectory of the given sim stores."""
     sums, count = np.zeros(len(resolutions)), 0
     for path in paths:
         ds = load(path)  # every chunk checked: a damaged store is a StoreError, not a codec traceback
@@ -73,6 +77,11 @@ def omega_table(paths: list[str | Path], resolutions: list[int]) -> list[tuple[i
         if too_fine:
             raise GapbenchError(f"{path}: resolutions {too_fine} are not in [1, simulation resolution {n}]")
         field = ds[field_name(ds.attrs["equation"])]
+        stop = field.sizes["time"] if n_frames == 0 else first + n_frames
+        if not 0 <= first < stop <= field.sizes["time"]:
+            raise GapbenchError(f"{path}: scored frames {first}..{stop - 1} are not within the "
+                                f"{field.sizes['time']} stored frames (warm-up + horizon too long)")
+        field = field.isel(time=slice(first, stop))
         step = field.data.chunks[0][0]
         for lo in range(0, field.sizes["sample"], step):
             block = field.isel(sample=slice(lo, lo + step)).values
@@ -86,10 +95,13 @@ def omega_table(paths: list[str | Path], resolutions: list[int]) -> list[tuple[i
     return [(int(f), float(s / count)) for f, s in zip(resolutions, sums)]
 
 
-def write_table(rows: list[tuple[int, float]], out: str | Path) -> Path:
-    """Write ``resolution,omega_f`` rows to ``out`` atomically (:func:`gapbench.outputs.atomic_write_bytes`)."""
+def write_table(rows: list[tuple[int, float]], out: str | Path, first: int = 0, n_frames: int = 0) -> Path:
+    """Write ``resolution,omega_f,first_frame,n_frames`` rows to ``out`` atomically
+    (:func:`gapbench.outputs.atomic_write_bytes`); the last two name the frames averaged over (``n_frames`` 0: all
+    from ``first_frame``)."""
     from gapbench.outputs import atomic_write_bytes
 
     out = Path(out)
-    atomic_write_bytes(out, ("resolution,omega_f\n" + "".join(f"{f},{w:.6e}\n" for f, w in rows)).encode())
+    atomic_write_bytes(out, ("resolution,omega_f,first_frame,n_frames\n"
+                             + "".join(f"{f},{w:.6e},{first},{n_frames}\n" for f, w in rows)).encode())
     return out

@@ -19,9 +19,10 @@ def nus(config: dict, equation: str) -> list[float]:
     return [run.nu for run in equations.runs(config, equation)]
 
 
-def runs(config: dict) -> list[tuple[str, str]]:
-    """``(equation, fmt_num(nu))`` of every simulation the config asks for."""
-    return [(eq, fmt_num(nu)) for eq in config["pde"]["equations"] for nu in nus(config, eq)]
+def runs(config: dict) -> list[tuple[str, str, str]]:
+    """``(equation, law, fmt_num(nu))`` of every simulation the config asks for (``equations.laws``)."""
+    return [(eq, law, fmt_num(nu)) for eq in config["pde"]["equations"] for law in equations.laws(config, eq)
+            for nu in nus(config, eq)]
 
 
 def n_shards(config: dict, equation: str, split: str) -> int:
@@ -43,15 +44,15 @@ def obs_variants(config: dict, equation: str) -> list[str]:
             for s in sec["sigmas"]]
 
 
-def run_dir(equation: str, nu: str) -> str:
-    return f"{ROOT}/{equation}/nu{nu}"
+def run_dir(equation: str, law: str, nu: str) -> str:
+    return f"{ROOT}/{equation}/{law}/nu{nu}"
 
 
 def targets(config: dict) -> list[str]:
     """Every final output of the stage: sim stores, observed stores, omega_f tables."""
     out = []
-    for eq, nu in runs(config):
-        base = run_dir(eq, nu)
+    for eq, law, nu in runs(config):
+        base = run_dir(eq, law, nu)
         out.append(f"{base}/omega_f.csv")
         for split in SPLITS:
             out.append(f"{base}/sim/{split}.zarr")
@@ -61,16 +62,38 @@ def targets(config: dict) -> list[str]:
 
 # Snakemake input functions (closures over the config; the rule file itself holds no `def`).
 def shard_inputs(config: dict):
-    """Input function: the shard stores of wildcards (eq, nu, split), as many as n_samples / shard_size."""
+    """Input function: the shard stores of wildcards (eq, law, nu, split), as many as n_samples / shard_size."""
 
     def shards(wildcards) -> list[str]:
-        eq, nu, split = wildcards.eq, wildcards.nu, wildcards.split
-        return [f"{run_dir(eq, nu)}/sim/{split}/shard{i}.zarr" for i in range(n_shards(config, eq, split))]
+        eq, split = wildcards.eq, wildcards.split
+        return [f"{run_dir(eq, wildcards.law, wildcards.nu)}/sim/{split}/shard{i}.zarr"
+                for i in range(n_shards(config, eq, split))]
 
     return shards
 
 
 def shard_args(config: dict):
-    """Params function for ``pde_shard``: the simulation settings of wildcards (eq, nu, split) as arguments of
+    """Params function for ``pde_shard``: the simulation settings of wildcards (eq, law, nu, split) as arguments of
     ``gapbench pde shard {eq}`` (``equations.shard_args``), for any registered equation."""
-    return lambda wildcards: equations.shard_args(config, wildcards.eq, wildcards.nu, wildcards.split)
+    return lambda wildcards: equations.shard_args(config, wildcards.eq, wildcards.law, wildcards.nu,
+                                                  wildcards.split)
+
+
+def scored_frames(config: dict, equation: str) -> tuple[int, int]:
+    """``(first, count)`` of the frames every predictor of ``equation`` is scored on: after the ``warmup``
+    observed frames, ``horizon`` of them (``train.pde.{equation}``; horizon 0: every stored frame after the
+    warm-up, ``count = 0``)."""
+    sec = config["train"]["pde"][equation]
+    return int(sec.get("warmup", 1)), int(sec.get("horizon", 0))
+
+
+def omega_args(config: dict):
+    """Params function for ``pde_omega``: the observed resolutions of wildcard ``eq`` and its scored frames
+    (:func:`scored_frames`) as arguments of ``gapbench pde omega``."""
+
+    def args(wildcards) -> list[str]:
+        first, count = scored_frames(config, wildcards.eq)
+        return ["--resolutions", *map(str, config["pde"]["observe"][wildcards.eq]["resolutions"]),
+                "--first-frame", str(first), "--n-frames", str(count)]
+
+    return args

@@ -8,7 +8,8 @@ One Zarr v3 store per (equation, nu, split) and per observation variant, written
 * observed stores only: the clean observed field beside it, ``u_clean`` / ``vorticity_clean`` (same dims,
   float32; the noise-free observation that every nRMSE is scored against, ``observe.py``);
 * prediction stores (``predictions.zarr`` of a training or solver run) hold the predicted field under the
-  data's name, frames ``0..horizon`` (frame 0 is the observed input), attr ``kind = "prediction"``;
+  data's name, frames ``0..warmup+horizon-1`` (the ``warmup`` observed input frames, then the prediction), attr
+  ``kind = "prediction"``, no clean field;
 * ``seed`` (sample,) uint64: the seed each trajectory's initial condition was drawn with (see ``seeds.py``);
 * coords ``sample`` (global index in the split), ``time``, ``x`` (, ``y``);
 * attrs :data:`REQUIRED_ATTRS`: everything needed to regenerate the store, plus ``complete = True``, set
@@ -33,6 +34,8 @@ from gapbench.errors import StoreError
 REQUIRED_ATTRS = (
     "equation",  # a registered equation: ks | ns | a plugin's
     "kind",  # simulation | observation
+    "law",  # data law: attractor (frames start burn_in after the initial condition) | transient (at it)
+    "burn_in",  # time simulated from the initial condition and dropped before frame 0 (0 for the transient law)
     "nu",  # viscosity
     "length",  # period of the domain in every direction (KS 64, NS 1)
     "forcing",  # forcing term, as text
@@ -286,7 +289,12 @@ def check_store(path: str | Path) -> str:
     name = field_name(a["equation"])
     shape = ", ".join(f"{d}={n}" for d, n in ds[name].sizes.items())
     obs = "" if a["kind"] == "simulation" else (f", observed by {a['obs_method']} (sigma={a['sigma']}, noise seed "
-                                                 f"{a['noise_seed']}; clean field {clean_name(name)!r} beside it)")
+                                                 f"{a['noise_seed']})")
+    if a["kind"] == "observation":
+        obs += f"; clean field {clean_name(name)!r} beside it"
+    elif a["kind"] == "prediction":
+        obs += (f"; predictions of {a.get('model')} (seed {a.get('seed')}) after {a.get('warmup', 1)} observed "
+                f"warm-up frames, no clean field")
     tail = float(a["tail_fraction"])
     warn = ""
     if tail > TAIL_WARN:
@@ -297,5 +305,5 @@ def check_store(path: str | Path) -> str:
         f"{path}: ok: {a['equation']} {a['kind']} store, {a['split']} split, nu={a['nu']}, {name}({shape}) "
         f"{ds[name].dtype}, t in [0, {a['t_end']}], simulated at {a['sim_resolution']} points with {a['stepper']} "
         f"dt={a['dt']}{obs}; spectral tail beyond 2/3 Nyquist {tail:.2e}; {len(a['redraws'])} re-drawn "
-        f"trajectories; all values finite{warn}"
+        f"trajectories; data law {a['law']} (burn-in {a['burn_in']}); all values finite{warn}"
     )

@@ -363,7 +363,7 @@ def _verdict(found: list[Comparison], alpha: float) -> tuple[str, str, list[floa
 
 
 def _evidence(found: list[Comparison], adjusted: list[float | None]) -> list[list[str]]:
-    return [[c.slice, f"{c.memory} vs {c.markov}", c.settings, paired_text(c.test), c.test.test,
+    return [[c.slice, f"{display(c.memory)} vs {display(c.markov)}", c.settings, paired_text(c.test), c.test.test,
              str(c.test.n_traj), "/".join(map(str, c.test.n_seeds)), fmt(p, 3)] for c, p in zip(found, adjusted)]
 
 
@@ -388,7 +388,8 @@ def viscosity(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
     return _trend_claim(
         "viscosity", "Memory helps more at lower viscosity (KS)",
         f"per (method, resolution, sigma) slice of KS: trend Delta(lowest nu) - Delta(highest nu) of {metric} > 0",
-        _trend(rows, "ks", "nu", lambda r: (("res", r.resolution), ("sigma", r.sigma), ("method", r.method)), False,
+        _trend(rows, "ks", "nu", lambda r: (("law", r.law), ("res", r.resolution), ("sigma", r.sigma), ("method", r.method)),
+               False,
                metric, opts, "nu"), opts.alpha)
 
 
@@ -396,7 +397,8 @@ def noise(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim:
     return _trend_claim(
         "noise", "Memory helps more with observation noise (NS)",
         f"per (nu, method, resolution) slice of NS: trend Delta(highest sigma) - Delta(lowest sigma) of {metric} > 0",
-        _trend(rows, "ns", "sigma", lambda r: (("nu", r.nu), ("res", r.resolution), ("method", r.method)), True,
+        _trend(rows, "ns", "sigma", lambda r: (("law", r.law), ("nu", r.nu), ("res", r.resolution), ("method", r.method)),
+               True,
                metric, opts, "sigma"), opts.alpha)
 
 
@@ -413,8 +415,8 @@ def benchmarks_pde(rows: list[PdeRow], metric: str, opts: StatsOptions) -> Claim
             "disadvantage, is not hidden); inconclusive otherwise")
     found = []
     for eq in sorted({r.equation for r in rows}):
-        found += _trend(rows, eq, "omega_f", lambda r: (("eq", r.equation), ("nu", r.nu), ("method", r.method),
-                                                        ("sigma", r.sigma)), True, metric, opts, "omega_f", True)
+        found += _trend(rows, eq, "omega_f", lambda r: (("eq", r.equation), ("law", r.law), ("nu", r.nu),
+                                                        ("method", r.method), ("sigma", r.sigma)), True, metric, opts, "omega_f", True)
     verdict, summary, adjusted = _verdict(found, opts.alpha)
     eqs = [c.equivalence for c in found]
     if found and verdict != NOT_RUN:
@@ -466,13 +468,13 @@ def memory_low_resolution(rows: list[PdeRow], metric: str, opts: StatsOptions) -
                     if t is None:
                         continue
                     r = models[mem]
-                    sl = f"nu={fmt(r.nu)}, method={r.method}, res={r.resolution}, sigma={fmt(r.sigma)}"
+                    sl = f"law={r.law}, nu={fmt(r.nu)}, method={r.method}, res={r.resolution}, sigma={fmt(r.sigma)}"
                     ratio = f"{t.ratio:.3g}x {_ci(t.ratio_ci)}" if t.ratio_ci else ""
                     found.append(Comparison(sl, mem, mk, t, ratio))
     verdict, summary, adjusted = _verdict(found, opts.alpha)
     if not found:
         summary = "no KS dataset has a memory and a Markovian model with per-trajectory results"
-    evidence = [[c.slice, f"{c.memory} vs {c.markov}", paired_text(c.test), c.settings, c.test.test,
+    evidence = [[c.slice, f"{display(c.memory)} vs {display(c.markov)}", paired_text(c.test), c.settings, c.test.test,
                  str(c.test.n_traj), "/".join(map(str, c.test.n_seeds)), fmt(p, 3)] for c, p in zip(found, adjusted)]
     return Claim("memory_low_resolution", title, rule, verdict, summary,
                  ["slice", "memory vs Markovian", "Delta [CI] p", "Markovian/memory [CI]", "test", "n_traj", "seeds",

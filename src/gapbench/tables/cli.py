@@ -160,7 +160,7 @@ def register(sub) -> None:
     b.add_argument("--listed", action="store_true",
                    help="the listed files are the complete expected set, even when none is listed (Snakemake)")
     b.add_argument("--train-dir", default="results/train", help="where to look when no metrics are listed")
-    b.add_argument("--data-dir", default="results/data", help="data stage root (for pde/{eq}/nu{nu}/omega_f.csv)")
+    b.add_argument("--data-dir", default="results/data", help="data stage root (for pde/{eq}/{law}/nu{nu}/omega_f.csv)")
     b.add_argument("--tables-dir", default="results/tables", help="where the tables (.csv, .md) go")
     b.add_argument("--figures-dir", default="results/figures", help="where the figures (.png, .pdf) go")
     b.add_argument("--claims", default="results/claims.md", help="the claims file to write")

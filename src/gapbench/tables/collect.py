@@ -4,7 +4,7 @@ A *run* is one expected ``metrics.json`` (one model, one dataset, one seed). Its
 which is fixed by the path layout of docs/tables.md, so a run whose file is absent (a failed or unfinished job)
 is still placed in its cell and reported as missing:
 
-* PDE:   ``.../train/pde/{eq}/nu{nu}/{method}-r{resolution}-s{sigma}/{model}/seed{seed}/metrics.json``
+* PDE:   ``.../train/pde/{eq}/{law}/nu{nu}/{method}-r{resolution}-s{sigma}/{model}/seed{seed}/metrics.json``
 * graph: ``.../train/graph/{kind}/{variant}/{model}/seed{seed}/metrics.json`` where ``model`` may carry a budget,
   ``{base}-d{depth}-w{width}``.
 
@@ -32,7 +32,7 @@ from gapbench.naming import fmt_num, parse_obs_key
 from gapbench.registry import PDE_MODELS
 from gapbench.train.graph_paths import EDGE_FEATURES, MEMORY
 
-PDE_KEYS = ("equation", "nu", "method", "resolution", "sigma", "model")
+PDE_KEYS = ("equation", "law", "nu", "method", "resolution", "sigma", "model")
 GRAPH_KEYS = ("experiment", "variant", "model")
 # Metrics a usable run must hold as finite numbers (NaN is written as null in metrics files).
 HEADLINE = {"pde": ("nrmse", "nrmse_final"), "graph": ("test",)}
@@ -129,11 +129,11 @@ def parse_path(path: Path) -> tuple[str, dict, int]:
         raise ValueError(f"{path}: expected .../seed<N>/metrics.json")
     seed = int(rest[-2][4:])
     if rest[0] == "pde":
-        if len(rest) != 7 or not rest[2].startswith("nu"):
-            raise ValueError(f"{path}: expected train/pde/<eq>/nu<nu>/<obs>/<model>/seed<N>/metrics.json")
-        method, resolution, sigma = parse_obs_key(rest[3])
-        ident = {"equation": rest[1], "nu": float(rest[2][2:]), "method": method,
-                 "resolution": resolution, "sigma": sigma, "model": rest[4], "obs": rest[3]}
+        if len(rest) != 8 or not rest[3].startswith("nu"):
+            raise ValueError(f"{path}: expected train/pde/<eq>/<law>/nu<nu>/<obs>/<model>/seed<N>/metrics.json")
+        method, resolution, sigma = parse_obs_key(rest[4])
+        ident = {"equation": rest[1], "law": rest[2], "nu": float(rest[3][2:]), "method": method,
+                 "resolution": resolution, "sigma": sigma, "model": rest[5], "obs": rest[4]}
         return "pde", ident, seed
     if len(rest) != 6:
         raise ValueError(f"{path}: expected train/graph/<kind>/<variant>/<model>/seed<N>/metrics.json")
@@ -281,10 +281,10 @@ def read_csv_rows(path: Path) -> list[dict]:
         return []
 
 
-def read_omega_f(data_dir: Path, equation: str, nu: float) -> dict[int, float]:
-    """``results/data/pde/{eq}/nu{nu}/omega_f.csv`` as {resolution: omega_f}; {} when absent."""
+def read_omega_f(data_dir: Path, equation: str, law: str, nu: float) -> dict[int, float]:
+    """``results/data/pde/{eq}/{law}/nu{nu}/omega_f.csv`` as {resolution: omega_f}; {} when absent."""
     out = {}
-    for row in read_csv_rows(Path(data_dir) / "pde" / equation / f"nu{fmt_num(nu)}" / "omega_f.csv"):
+    for row in read_csv_rows(Path(data_dir) / "pde" / equation / law / f"nu{fmt_num(nu)}" / "omega_f.csv"):
         try:
             out[int(float(row["resolution"]))] = float(row["omega_f"])
         except (KeyError, ValueError, TypeError):

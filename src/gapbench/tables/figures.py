@@ -170,9 +170,9 @@ def rollout(rows: list[PdeRow], figures_dir: Path) -> None:
 
 
 def _dataset_title(dataset: tuple) -> str:
-    """Panel title of a PDE dataset ``(equation, nu, method, resolution, sigma)``."""
-    eq, nu, method, res, sigma = dataset
-    return f"{_label(eq)} nu={nu:g} {method} r{res} s{sigma:g}"
+    """Panel title of a PDE dataset ``(equation, law, nu, method, resolution, sigma)``."""
+    eq, law, nu, method, res, sigma = dataset
+    return f"{_label(eq)} {law} nu={nu:g} {method} r{res} s{sigma:g}"
 
 
 def _hide_unused(axes, used: int) -> None:

@@ -1,5 +1,6 @@
-"""Part II tables: ``pde_{eq}`` per registered equation (``pde_ks``, ``pde_ns``, ...), one row per (nu, sigma,
-method, res, model).
+"""Part II tables: ``pde_{eq}`` per registered equation (``pde_ks``, ``pde_ns``, ...), one row per (law, nu, sigma,
+method, res, model); ``law`` is the data law of the stores (attractor | transient, docs/pde_data.md) and
+``omega_f`` the unobserved energy fraction over the scored frames of that law's test trajectories.
 
 Every run is scored over the equation's prediction horizon against the clean observed field (``train/pde_eval``):
 ``nrmse`` (mean over the horizon), ``nrmse_final`` (at its end), ``valid_time`` (first time nRMSE > threshold,
@@ -69,6 +70,7 @@ class PdeRow:
     """One (dataset, model) cell of a PDE table."""
 
     equation: str
+    law: str
     nu: float
     method: str
     resolution: int
@@ -82,6 +84,7 @@ class PdeRow:
     ratios: dict[str, TestResult | None]  # FFNO / model, per metric
     beats_persistence: bool | None  # learned models: mean nrmse below persistence's
     cell: Cell
+    warmup: int | None = None  # observed frames every predictor gets before its rollout
     traj: dict[str, np.ndarray | None] = field(default_factory=dict)  # metric -> (seeds, n_traj), per_traj.csv
     samples: tuple[int, ...] | None = None  # the test trajectories' sample indices (columns of ``traj``)
     paired: dict[str, Paired | None] = field(default_factory=dict)  # FFNO vs model over trajectories, per metric
@@ -95,7 +98,7 @@ class PdeRow:
 
     @property
     def dataset(self) -> tuple:
-        return (self.equation, self.nu, self.method, self.resolution, self.sigma)
+        return (self.equation, self.law, self.nu, self.method, self.resolution, self.sigma)
 
     @property
     def learned(self) -> bool:
@@ -146,20 +149,20 @@ def build_rows(coll: Collection, data_dir: Path, opts: StatsOptions) -> list[Pde
     datasets: dict[tuple, dict[str, Cell]] = {}
     for cell in coll.pde.values():
         i = cell.ident
-        datasets.setdefault((i["equation"], i["nu"], i["method"], i["resolution"], i["sigma"]), {})[
+        datasets.setdefault((i["equation"], i["law"], i["nu"], i["method"], i["resolution"], i["sigma"]), {})[
             i["model"]] = cell
     rows = []
     for ds in sorted(datasets):
-        eq, nu, method, res, sigma = ds
-        if (eq, nu) not in omega_cache:
-            omega_cache[(eq, nu)] = read_omega_f(data_dir, eq, nu)
+        eq, law, nu, method, res, sigma = ds
+        if (eq, law, nu) not in omega_cache:
+            omega_cache[(eq, law, nu)] = read_omega_f(data_dir, eq, law, nu)
         persistence = datasets[ds].get("persistence")
         base = summarize(persistence.values("nrmse")).mean if persistence else None
         ref_row = None
         for model in sorted(datasets[ds], key=model_rank):
             cell = datasets[ds][model]
             summaries = {m: summarize(cell.values(m), cell.n_expected) for m in SCORES}
-            row = PdeRow(eq, nu, method, res, sigma, model, omega_cache[(eq, nu)].get(res), None, None,
+            row = PdeRow(eq, law, nu, method, res, sigma, model, omega_cache[(eq, law, nu)].get(res), None, None,
                          summaries, {m: None for m in METRICS}, {m: None for m in METRICS}, None, cell)
             for m in METRICS:
                 row.traj[m], row.samples = read_trajectories(cell, m)
@@ -167,9 +170,10 @@ def build_rows(coll: Collection, data_dir: Path, opts: StatsOptions) -> list[Pde
                 ref_row = row
             if row.learned and base is not None and summaries["nrmse"].mean is not None:
                 row.beats_persistence = summaries["nrmse"].mean < base
-            n_params, horizon = cell.first("n_params"), cell.first("horizon")
+            n_params, horizon, warmup = cell.first("n_params"), cell.first("horizon"), cell.first("warmup")
             row.n_params = int(n_params) if isinstance(n_params, (int, float)) else None
             row.horizon = int(horizon) if isinstance(horizon, (int, float)) else None
+            row.warmup = int(warmup) if isinstance(warmup, (int, float)) else None
             rows.append(row)
         for row in rows:
             if row.dataset == ds and row.learned and ref_row is not None and row.model != REFERENCE_MODEL:
@@ -235,10 +239,10 @@ def paired_cols(prefix: str, t: Paired | None) -> dict:
 
 
 def row_dict(r: PdeRow) -> dict:
-    out = {"equation": r.equation, "nu": r.nu, "sigma": r.sigma, "method": r.method, "res": r.resolution,
-           "model": r.model, "n_seeds": r.summaries["nrmse"].n, "status": r.cell.status, "horizon": r.horizon,
-           "omega_f": r.omega_f, "n_params": r.n_params, "beats_persistence": r.beats_persistence,
-           "best_is_last": r.best_is_last}
+    out = {"equation": r.equation, "law": r.law, "nu": r.nu, "sigma": r.sigma, "method": r.method,
+           "res": r.resolution, "model": r.model, "n_seeds": r.summaries["nrmse"].n, "status": r.cell.status,
+           "warmup": r.warmup, "horizon": r.horizon, "omega_f": r.omega_f, "n_params": r.n_params,
+           "beats_persistence": r.beats_persistence, "best_is_last": r.best_is_last}
     for m in SCORES:
         out.update(summary_cols(m, r.summaries[m]))
     out.update(paired_cols("", r.paired.get("nrmse")))
@@ -251,7 +255,7 @@ def row_dict(r: PdeRow) -> dict:
 
 def pair_dict(p: Pair) -> dict:
     mem, mk = p.memory, p.markov
-    out = {"equation": mem.equation, "nu": mem.nu, "sigma": mem.sigma, "method": mem.method, "res": mem.resolution,
+    out = {"equation": mem.equation, "law": mem.law, "nu": mem.nu, "sigma": mem.sigma, "method": mem.method, "res": mem.resolution,
            "omega_f": mem.omega_f, "memory_model": mem.model, "markovian_model": mk.model, "metric": p.metric,
            "markovian_mean": mk.summaries[p.metric].mean, "memory_mean": mem.summaries[p.metric].mean,
            "n_seeds_markovian": mk.summaries[p.metric].n, "n_seeds_memory": mem.summaries[p.metric].n}
@@ -272,14 +276,15 @@ def pairs_markdown(found: list[Pair], opts: StatsOptions) -> str:
             f"{opts.bootstrap_resamples} resamples). Equivalence: TOST at alpha = {opts.alpha:g} with margin "
             f"{opts.equivalence_margin:g} x the Markovian model's mean nRMSE ({100 * (1 - 2 * opts.alpha):g}% CI "
             "shown). These tests take the test trajectories as the sample: they hold for this draw of the data.\n\n")
-    headers = ["equation", "nu", "sigma", "method", "res", "omega_f", "memory", "Markovian", "Markovian nRMSE",
+    headers = ["equation", "law", "nu", "sigma", "method", "res", "omega_f", "memory", "Markovian", "Markovian nRMSE",
                "memory nRMSE", "Delta [CI] p", "Markovian/memory [CI]", "n_traj", "seeds", "TOST margin",
                "TOST CI", "equivalent"]
     body = []
     for p in found:
         t, e = p.test, p.equivalence
-        body.append([p.memory.equation, fmt(p.memory.nu), fmt(p.memory.sigma), p.memory.method,
-                     str(p.memory.resolution), fmt(p.memory.omega_f, 3), p.memory.model, p.markov.model,
+        body.append([p.memory.equation, p.memory.law, fmt(p.memory.nu), fmt(p.memory.sigma), p.memory.method,
+                     str(p.memory.resolution), fmt(p.memory.omega_f, 3), display(p.memory.model),
+                     display(p.markov.model),
                      fmt(p.markov.summaries[p.metric].mean), fmt(p.memory.summaries[p.metric].mean),
                      paired_text(t), f"{t.ratio:.3g}x {_ci_text(*t.ratio_ci)}" if t and t.ratio_ci else "",
                      str(t.n_traj) if t else "", f"{t.n_seeds[0]}/{t.n_seeds[1]}" if t else "",
@@ -305,25 +310,31 @@ def _valid_time_text(s: dict[str, Summary]) -> str:
 def markdown(equation: str, rows: list[PdeRow], opts: StatsOptions) -> str:
     title = EQUATIONS[equation].title if equation in EQUATIONS else equation
     horizons = sorted({r.horizon for r in rows if r.horizon is not None})
-    head = [f"# {title}: nRMSE by viscosity, noise, observation, resolution and model\n",
-            f"Protocol: autoregressive prediction of {'/'.join(map(str, horizons)) or 'H'} steps from the observed "
-            "(noisy) first test frame, scored against the clean observed field. nRMSE: mean over samples and "
+    warmups = sorted({r.warmup for r in rows if r.warmup is not None})
+    head = [f"# {title}: nRMSE by data law, viscosity, noise, observation, resolution and model\n",
+            f"Protocol: every predictor gets {'/'.join(map(str, warmups)) or 'W'} observed (noisy) warm-up frames "
+            "of each test trajectory (memory models ingest all, FFNO and the solver start from the last, "
+            "`ffno_window` stacks them), then predicts the next "
+            f"{'/'.join(map(str, horizons)) or 'H'} steps autoregressively, scored against the clean observed "
+            "field; omega_f: unobserved energy fraction over those scored frames. law: attractor (frames after a "
+            "burn-in) or transient (frames from the initial condition). nRMSE: mean over samples and "
             "steps of ||pred - clean|| / ||clean||; final: at the last step of the horizon; valid time: time of "
-            "the last step still under the threshold (0 when the first fails), mean over trajectories, with the "
-            "share of trajectories that never crossed it (censored: their valid time is at least the horizon); "
-            "low/mid/high: nRMSE of the error in each third of the observed spectrum. mean ± std over seeds (n); "
-            "`!` after a mean: fewer seeds than configured. `persistence` predicts the first frame forever, "
-            "`zero` predicts 0 (nRMSE 1); `solver-rM` is the Dedalus solver on M points from the first frame "
-            "(spectrally interpolated), `solver_hv-rM` the stabilised run (hyperviscosity). **not < persistence**: "
-            "a learned model that does not beat persistence; best = last: seeds whose best validation epoch was "
-            "the last trained (still improving). Delta = nRMSE(FFNO) - nRMSE(model), positive = the model beats "
-            "FFNO, over the test trajectories: mean of the seed-averaged per-trajectory differences, "
+            "the last step still under the threshold, counted from the last warm-up frame (0 when the first "
+            "fails), mean over trajectories, with the share of trajectories that never crossed it (censored: their "
+            "valid time is at least the horizon); low/mid/high: nRMSE of the error in each third of the observed "
+            "spectrum. mean ± std over seeds (n); `!` after a mean: fewer seeds than configured. `persistence` "
+            "predicts the last warm-up frame forever, `zero` predicts 0 (nRMSE 1); `solver-rM` is the Dedalus "
+            "solver on M points from the last warm-up frame (spectrally interpolated), `solver_hv-rM` the "
+            "stabilised run (hyperviscosity). **not < persistence**: a learned model that does not beat "
+            "persistence; best = last: seeds whose best validation epoch was the last trained (still improving). "
+            "Delta = nRMSE(FFNO) - nRMSE(model), positive = the model beats FFNO, over the test trajectories: mean "
+            "of the seed-averaged per-trajectory differences, "
             f"{100 * (1 - opts.alpha):g}% hierarchical bootstrap CI (seeds, then trajectories), two-sided Wilcoxon "
             f"signed-rank p, * p < {opts.alpha:g}; FFNO/model: ratio of mean nRMSE with its bootstrap CI; n_traj "
             "test trajectories (the verdicts hold for this draw of the data). Delta over seeds: "
             f"{opts.describe()}, only with >= {MIN_SEEDS_SEED_LEVEL} seeds per model ((n/t) otherwise). s/traj: "
             "inference wall time per test trajectory, this machine.\n"]
-    headers = ["nu", "sigma", "method", "res", "omega_f", "model", "params", "nRMSE", "nRMSE final",
+    headers = ["law", "nu", "sigma", "method", "res", "omega_f", "model", "params", "nRMSE", "nRMSE final",
                "valid time", "best = last", "low / mid / high", "Delta nRMSE [CI] p", "FFNO/model [CI]", "n_traj",
                "Delta over seeds", "train s", "s/traj"]
     body = []
@@ -334,7 +345,8 @@ def markdown(equation: str, rows: list[PdeRow], opts: StatsOptions) -> str:
             if s["nrmse_low"].mean is not None else ""
         t = r.paired.get("nrmse")
         last = r.best_is_last
-        body.append([fmt(r.nu), fmt(r.sigma), r.method, str(r.resolution), fmt(r.omega_f, 3), display(r.model),
+        body.append([r.law, fmt(r.nu), fmt(r.sigma), r.method, str(r.resolution), fmt(r.omega_f, 3),
+                     display(r.model),
                      fmt(r.n_params), fmt_summary(s["nrmse"], r.cell.status) + flag,
                      fmt_summary(s["nrmse_final"], r.cell.status), _valid_time_text(s),
                      "" if last is None else f"{last}/{s['nrmse'].n}" + (" !" if last else ""), bands,
@@ -351,7 +363,7 @@ def run_rows(coll: Collection) -> list[dict]:
     """Every expected PDE run (usable or not), identity, status and all its scalar metrics."""
     out = []
     for run in sorted((r for r in coll.runs if r.task == "pde"), key=lambda r: (r.key, r.seed)):
-        row = {k: run.ident[k] for k in ("equation", "nu", "method", "resolution", "sigma", "model")}
+        row = {k: run.ident[k] for k in ("equation", "law", "nu", "method", "resolution", "sigma", "model")}
         row.update({"seed": run.seed, "status": run.status, "reason": run.reason, "path": str(run.path)})
         for k, v in run.metrics.items():
             if isinstance(v, dict):  # e.g. hyper, train: one level, prefixed
@@ -376,13 +388,13 @@ def write(coll: Collection, data_dir: Path, tables_dir: Path, opts: StatsOptions
     write_text(Path(tables_dir) / "pde_pairs.md", pairs_markdown(found, opts))
     runs = run_rows(coll)
     write_text(Path(tables_dir) / "runs_pde.csv", csv_text(runs, None if runs else [
-        "equation", "nu", "method", "resolution", "sigma", "model", "seed", "status", "reason", "path"]))
+        "equation", "law", "nu", "method", "resolution", "sigma", "model", "seed", "status", "reason", "path"]))
     return rows
 
 
 def _probe_row() -> PdeRow:
     dummy = Summary(None, None, 0, 0)
-    return PdeRow("", 0.0, "", 0, 0.0, "", None, None, None, {m: dummy for m in SCORES},
+    return PdeRow("", "", 0.0, "", 0, 0.0, "", None, None, None, {m: dummy for m in SCORES},
                   {m: None for m in METRICS}, {m: None for m in METRICS}, None, Cell((), {}, []))
 
 

@@ -23,13 +23,13 @@ def expected_metrics(*target_lists) -> Listed:
 
 
 def expected_omega_f(metrics: list[str], data_dir: str = "results/data") -> list[str]:
-    """The data stage's ``{data_dir}/pde/{eq}/nu{nu}/omega_f.csv`` of every PDE dataset among ``metrics``."""
+    """The data stage's ``{data_dir}/pde/{eq}/{law}/nu{nu}/omega_f.csv`` of every PDE dataset among ``metrics``."""
     out = []
     for p in metrics:
         parts = Path(p).parts
-        for i in range(len(parts) - 3):
+        for i in range(len(parts) - 4):
             if parts[i : i + 2] == ("train", "pde"):
-                out.append(str(Path(data_dir) / "pde" / parts[i + 2] / parts[i + 3] / "omega_f.csv"))
+                out.append(str(Path(data_dir, "pde", *parts[i + 2 : i + 5], "omega_f.csv")))
                 break
     return sorted(set(out))
 

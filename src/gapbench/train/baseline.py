@@ -1,9 +1,10 @@
 """`gapbench train pde-baseline`: the predictors a learned PDE surrogate has to beat, scored like the models.
 
-Every baseline predicts frames ``1..H`` of each test trajectory from its observed (noisy) frame 0 ``x0`` and is
-scored by ``pde_eval.score`` against the clean observed frames, over the same horizon as the models:
+Every baseline gets the same ``W`` observed (noisy) warm-up frames of each test trajectory as the models and
+predicts the next ``H`` frames from the last of them, ``x0`` (the frame before the first scored one); it is scored
+by ``pde_eval.score`` against the clean observed frames, over the same horizon as the models:
 
-* ``persistence``: ``p(t) = x0`` ("nothing changes");
+* ``persistence``: ``p(t) = x0`` ("nothing changes": the last warm-up frame repeated);
 * ``zero``: ``p(t) = 0`` (nRMSE exactly 1: a prediction that decays to zero scores this);
 * ``solver`` at resolution ``M`` (McGreivy & Hakim's numerical baseline): ``x0`` on ``f`` points is spectrally
   interpolated to ``M >= f`` points (:func:`interpolate`: zero-padding of its Fourier modes), the same Dedalus
@@ -82,8 +83,9 @@ def solve(attrs: dict, u0: np.ndarray, n_steps: int, hv: float = 0.0) -> np.ndar
     equation's solver (its registry entry) on ``u0``'s grid, ``n_steps`` save intervals of the store."""
     t_save = float(attrs["t_end"]) / (int(attrs["n_frames"]) - 1)
     params = SimParams(str(attrs["equation"]), float(attrs["nu"]), int(u0.shape[-1]), t_save * n_steps, n_steps + 1,
-                       float(attrs["dt"]), str(attrs["stepper"]), float(attrs["length"]))
-    return get(params.equation).solve(u0, params, hyperviscosity=hv)
+                       float(attrs["dt"]), str(attrs["stepper"]), float(attrs["length"]),
+                       forcing=tuple(attrs.get("forcing_params", ())))
+    return params.equation.solve(u0, params, hyperviscosity=hv)
 
 
 def solve_all(attrs: dict, u0: np.ndarray, n_steps: int, hv: float = 0.0) -> tuple[np.ndarray, list[int]]:
@@ -108,10 +110,11 @@ def solve_all(attrs: dict, u0: np.ndarray, n_steps: int, hv: float = 0.0) -> tup
 
 
 def predict(obs, predictor: str, resolution: int) -> tuple[np.ndarray, list[int], dict]:
-    """Frames ``1..H`` ``(S, H, *space)`` on the observed grid, diverged trajectories, and solver details."""
+    """The ``H`` frames after the warm-up ``(S, H, *space)`` on the observed grid, diverged trajectories, and solver
+    details; every predictor starts from the last warm-up frame."""
     from gapbench.pde.observe import observe_array
 
-    x0 = obs.splits["test"][:, 0].numpy().astype(np.float64)
+    x0 = obs.context("test")[:, -1].numpy().astype(np.float64)
     shape = (x0.shape[0], obs.horizon, *x0.shape[1:])
     if predictor == "persistence":
         return np.broadcast_to(x0[:, None], shape).copy(), [], {}
@@ -133,7 +136,7 @@ def model_name(predictor: str, resolution: int) -> str:
 
 
 def run_baseline(data_dir: Path, predictor: str, resolution: int, horizon: int, threshold: float,
-                 out: Path) -> dict:
+                 out: Path, warmup: int = 1) -> dict:
     """Score one baseline on the test split of ``data_dir``; write the run's files; return its metrics."""
     from gapbench.train.pde import load_observed
     from gapbench.train.pde_eval import score, write_per_traj_csv, write_predictions, write_rollout_csv
@@ -142,7 +145,7 @@ def run_baseline(data_dir: Path, predictor: str, resolution: int, horizon: int, 
         raise ConfigError(f"unknown baseline {predictor!r}; allowed: {', '.join(PREDICTORS)}")
     if not threshold > 0:
         raise ConfigError(f"valid threshold must be > 0, got {threshold}")
-    obs = load_observed(data_dir, ("test",), 0, horizon)
+    obs = load_observed(data_dir, ("test",), 0, horizon, warmup)
     sim_res = int(obs.attrs["sim_resolution"])
     if predictor.startswith("solver") and not (obs.resolution <= resolution and resolution % 2 == 0):
         raise ConfigError(f"solver resolution {resolution}: allowed even values from the observed resolution "
@@ -153,10 +156,11 @@ def run_baseline(data_dir: Path, predictor: str, resolution: int, horizon: int, 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     name = model_name(predictor, resolution)
-    x0 = obs.splits["test"][:, 0].numpy()
-    n_test = int(x0.shape[0])
-    head = {"task": "pde", "equation": obs.equation, "nu": obs.nu, "method": obs.method,
-            "resolution": obs.resolution, "sigma": obs.sigma, "model": name, "seed": 0}
+    context = obs.context("test").numpy()
+    n_test = int(context.shape[0])
+    head = {"task": "pde", "equation": obs.equation, "law": obs.attrs["law"], "burn_in": float(obs.attrs["burn_in"]),
+            "nu": obs.nu, "method": obs.method, "resolution": obs.resolution, "sigma": obs.sigma, "model": name,
+            "seed": 0, "warmup": obs.warmup}
     if diverged:
         scores = {k: float("nan") for k in ("nrmse", "nrmse_final", "valid_time", "valid_time_censored",
                                             "nrmse_low", "nrmse_mid", "nrmse_high")}
@@ -164,10 +168,10 @@ def run_baseline(data_dir: Path, predictor: str, resolution: int, horizon: int, 
                                                                   for t in obs.times])
         write_csv_atomic(out / "per_traj.csv", ["sample", "nrmse", "nrmse_final", "valid_time", "censored"], [])
     else:
-        scores, err = score(pred, obs.clean["test"][:, 1:].numpy(), obs.times, threshold)
+        scores, err = score(pred, obs.truth("test"), obs.times, threshold, obs.t0)
         write_rollout_csv(out / "rollout.csv", obs.times, err)
-        write_per_traj_csv(out / "per_traj.csv", obs.samples, err, obs.times, threshold)
-    write_predictions(out / "predictions.zarr", obs, x0, pred, name, 0)
+        write_per_traj_csv(out / "per_traj.csv", obs.samples, err, obs.times, threshold, obs.t0)
+    write_predictions(out / "predictions.zarr", obs, context, pred, name, 0)
     write_csv_atomic(out / "curves.csv", ["epoch", "train_loss", "valid_nrmse", "lr", "elapsed_s"], [])
     metrics = head | scores | {
         "horizon": obs.horizon, "valid_threshold": threshold, "n_params": 0, "train_time_s": 0.0,
@@ -183,7 +187,8 @@ def run_baseline(data_dir: Path, predictor: str, resolution: int, horizon: int, 
 
 
 def _handler(args: argparse.Namespace) -> int:
-    m = run_baseline(args.data_dir, args.predictor, args.resolution, args.horizon, args.valid_threshold, args.out)
+    m = run_baseline(args.data_dir, args.predictor, args.resolution, args.horizon, args.valid_threshold, args.out,
+                     args.warmup)
     print(pde_run_summary(m, args.out))
     return 0
 
@@ -198,7 +203,10 @@ def register(tsub) -> None:
     p.add_argument("--predictor", required=True, choices=PREDICTORS, help="which baseline")
     p.add_argument("--resolution", type=A.number(int, 0, 65536), default=0,
                    help="solver grid points per direction (solver, solver_hv): observed resolution or more")
-    p.add_argument("--horizon", type=A.number(int, 0, 100000), default=0, help="prediction horizon in steps (0: all stored frames)")
+    p.add_argument("--warmup", type=A.number(int, 1, 100000), default=10,
+                   help="observed frames before the rollout; the baselines start from the last of them")
+    p.add_argument("--horizon", type=A.number(int, 0, 100000), default=0,
+                   help="prediction horizon in steps after the warm-up (0: all stored frames)")
     p.add_argument("--valid-threshold", type=A.positive_float, default=0.5, help="nRMSE that ends the valid time")
     p.add_argument("--out", required=True, type=Path, help="run directory (metrics.json, predictions.zarr, ...)")
     p.set_defaults(handler=_handler)

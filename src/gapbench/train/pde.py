@@ -1,12 +1,13 @@
 """`gapbench train pde`: train one PDE surrogate on one observed dataset with one seed, then evaluate it.
 
-Training: inputs are the noisy observed frames ``0..H-1`` of a trajectory (``H``: the prediction horizon),
-the target of output ``t`` is the noisy observed frame ``t+1`` (teacher forcing over the observed history: a
-user of the data sees nothing cleaner), the loss is the relative L2 error (nRMSE-1 in ``pde_eval.py``)
-averaged over samples and steps. AdamW with a cosine learning-rate schedule (no scheduler state: the rate is a
-function of the global step), early stopping on the validation rollout nRMSE against the clean field, and the
-best checkpoint is evaluated on the test split by autoregressive rollout over ``H`` steps from the observed
-frame 0, scored against the clean observed frames (``pde_eval.py``).
+Protocol (``pde_eval.py``): every predictor gets the first ``W`` observed (noisy) frames of a trajectory, the
+warm-up, and predicts the next ``H`` frames ``W..W+H-1`` autoregressively (``H``: the prediction horizon).
+Training: inputs are the noisy observed frames ``0..W+H-2`` of a trajectory, the target of output ``t`` is the
+noisy observed frame ``t+1`` (teacher forcing over the observed history: a user of the data sees nothing
+cleaner), the loss is the relative L2 error (nRMSE-1 in ``pde_eval.py``) averaged over samples and steps. AdamW
+with a cosine learning-rate schedule (no scheduler state: the rate is a function of the global step), early
+stopping on the validation rollout nRMSE against the clean field, and the best checkpoint is evaluated on the
+test split by the same rollout, scored against the clean observed frames ``W..W+H-1``.
 
 Outputs in ``--out``: ``metrics.json`` (written last), ``rollout.csv``, ``predictions.zarr`` (the test rollout,
 ``pde_eval.write_predictions``), ``curves.csv``, ``last.pt`` (every
@@ -41,7 +42,8 @@ SPLITS = ("train", "valid", "test")
 class TrainParams:
     """Optimisation and evaluation settings (config ``train.pde.<equation>``; schema documents each)."""
 
-    horizon: int = 0  # prediction horizon in steps (0: every stored frame); training windows and evaluation
+    warmup: int = 10  # observed frames every predictor gets before its rollout (1: from one frame)
+    horizon: int = 0  # prediction horizon in steps after the warm-up (0: every stored frame); windows and evaluation
     valid_threshold: float = 0.5  # nRMSE that ends the valid time (pde_eval eq. VT)
     epochs: int = 30
     batch_size: int = 16
@@ -78,11 +80,12 @@ class RunParams:
 
 @dataclass(frozen=True)
 class Observed:
-    """One observed dataset (splits of ``results/data/pde/{eq}/nu{nu}/obs/{obs}/``) cut to the horizon, in memory.
+    """One observed dataset (splits of ``results/data/pde/{eq}/{law}/nu{nu}/obs/{obs}/``) cut to warm-up +
+    horizon, in memory.
 
-    ``splits[split]`` holds the noisy observed frames ``0..H`` (what models see), ``clean[split]`` the clean
-    observed frames ``0..H`` (what every nRMSE is scored against), both ``(samples, H + 1, *space)`` float32.
-    ``times`` are the times of frames ``1..H``.
+    ``splits[split]`` holds the noisy observed frames ``0..W+H-1`` (what models see), ``clean[split]`` the clean
+    observed frames ``0..W+H-1`` (what every nRMSE is scored against), both ``(samples, W + H, *space)`` float32.
+    ``times`` are the times of the scored frames ``W..W+H-1``, ``all_times`` those of frames ``0..W+H-1``.
     """
 
     equation: str
@@ -97,18 +100,35 @@ class Observed:
     clean: dict  # split -> torch.Tensor, clean
     samples: np.ndarray  # test split (when read): global sample indices
     seeds: np.ndarray  # test split (when read): per-sample seeds
+    warmup: int = 1  # observed frames before the scored ones
+    all_times: tuple[float, ...] = ()
+    test_attrs: dict | None = None  # the test store's attrs (its own split, noise seed), when read
 
     @property
     def horizon(self) -> int:
         return len(self.times)
 
+    @property
+    def t0(self) -> float:
+        """The time of the last warm-up frame, the predictors' input: valid time is counted from it."""
+        return self.all_times[self.warmup - 1]
 
-def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0, horizon: int = 0) -> Observed:
+    def context(self, split: str):
+        """The warm-up frames ``0..W-1`` of ``split`` (noisy, what every predictor gets): ``(S, W, *space)``."""
+        return self.splits[split][:, : self.warmup]
+
+    def truth(self, split: str) -> np.ndarray:
+        """The clean scored frames ``W..W+H-1`` of ``split``: ``(S, H, *space)``."""
+        return self.clean[split][:, self.warmup :].numpy()
+
+
+def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0, horizon: int = 0,
+                  warmup: int = 1) -> Observed:
     """Read the observed stores into memory (no Zarr reads in the training loop), check they agree, and keep
-    frames ``0..horizon`` (``horizon = 0``: every stored frame).
+    frames ``0..warmup+horizon-1`` (``horizon = 0``: every stored frame).
 
-    Raises StoreError (missing/bad store) or ConfigError (``resolution`` given and not the data's; a horizon
-    longer than the stored frames).
+    Raises StoreError (missing/bad store) or ConfigError (``resolution`` given and not the data's; warm-up plus
+    horizon longer than the stored frames).
     """
     import torch
 
@@ -123,12 +143,17 @@ def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0, horizon: i
             raise StoreError(f"{path}: a {a['kind']} store; training reads observed stores (.../obs/<variant>/)")
         if attrs is None:
             attrs, times = a, tuple(float(t) for t in ds["time"].values)
-            if not 0 <= horizon <= len(times) - 1:
-                raise ConfigError(f"horizon {horizon} steps: the data hold {len(times) - 1} steps after frame 0 "
-                                  f"({data_dir}); allowed: 1..{len(times) - 1}, or 0 for all")
-            keep = (horizon or len(times) - 1) + 1
+            if not 1 <= warmup <= len(times) - 1:
+                raise ConfigError(f"warm-up {warmup} frames: the data hold {len(times)} frames ({data_dir}) and at "
+                                  f"least one must be predicted; allowed: 1..{len(times) - 1}")
+            if not 0 <= horizon <= len(times) - warmup:
+                raise ConfigError(f"horizon {horizon} steps: the data hold {len(times) - warmup} frames after the "
+                                  f"{warmup} warm-up frames ({data_dir}); allowed: 1..{len(times) - warmup}, or 0 "
+                                  "for all")
+            keep = warmup + (horizon or len(times) - warmup)
         else:
-            for key in ("equation", "nu", "resolution", "obs_method", "sigma", "n_frames", "t_end"):
+            for key in ("equation", "law", "burn_in", "nu", "resolution", "obs_method", "sigma", "n_frames",
+                        "t_end"):
                 if a[key] != attrs[key]:
                     raise StoreError(f"{path}: attr {key}={a[key]!r} differs from the other splits ({attrs[key]!r})")
         name = field_name(a["equation"])
@@ -143,9 +168,10 @@ def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0, horizon: i
     return Observed(
         equation=attrs["equation"], nu=float(attrs["nu"]), method=attrs["obs_method"],
         resolution=int(attrs["resolution"]), sigma=float(attrs["sigma"]),
-        n_dims=get(attrs["equation"]).n_dims, times=times[1:keep], attrs=attrs, splits=arrays, clean=clean,
+        n_dims=get(attrs["equation"]).n_dims, times=times[warmup:keep], attrs=attrs, splits=arrays, clean=clean,
         samples=test["sample"].values if test is not None else np.zeros(0, np.int64),
         seeds=test["seed"].values if test is not None else np.zeros(0, np.uint64),
+        warmup=warmup, all_times=times[:keep], test_attrs=dict(test.attrs) if test is not None else None,
     )
 
 
@@ -191,8 +217,9 @@ def pushforward_inputs(model, inp, unroll: int):
 
 def _metrics_head(run: RunParams, obs: Observed) -> dict:
     return {
-        "task": "pde", "equation": obs.equation, "nu": obs.nu, "method": obs.method,
-        "resolution": obs.resolution, "sigma": obs.sigma, "model": run.model, "seed": run.seed,
+        "task": "pde", "equation": obs.equation, "law": obs.attrs["law"], "burn_in": float(obs.attrs["burn_in"]),
+        "nu": obs.nu, "method": obs.method, "resolution": obs.resolution, "sigma": obs.sigma, "model": run.model,
+        "seed": run.seed, "warmup": obs.warmup,
     }
 
 
@@ -215,7 +242,7 @@ class SurrogateTrainer:
         self.steps_per_epoch = math.ceil(self.n_train / tp.batch_size)
         self.total_steps = tp.epochs * self.steps_per_epoch
         self.train_dev = train_x.to(device)
-        self.valid_x, self.valid_clean = obs.splits["valid"], obs.clean["valid"].numpy()
+        self.valid_x, self.valid_clean = obs.context("valid"), obs.truth("valid")
         self.amp = tp.bf16 and device.type == "cuda"
 
     def restore(self, ckpt: dict) -> None:
@@ -264,9 +291,9 @@ class SurrogateTrainer:
 
         if state.epoch % self.tp.eval_every and state.epoch != self.tp.epochs:
             return None
-        pred, _ = rollout(self.model, self.valid_x[:, 0], self.obs.horizon, self.tp.eval_batch_size, self.device,
+        pred, _ = rollout(self.model, self.valid_x, self.obs.horizon, self.tp.eval_batch_size, self.device,
                           self.amp)
-        return score(pred, self.valid_clean[:, 1:], self.obs.times, self.tp.valid_threshold)[0]["nrmse"]
+        return score(pred, self.valid_clean, self.obs.times, self.tp.valid_threshold, self.obs.t0)[0]["nrmse"]
 
     def better(self, value: float, best: float) -> bool:
         return value < best
@@ -293,19 +320,20 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     check_model(run.model, hyper)
     if not 0 < tp.valid_threshold:
         raise ConfigError(f"valid_threshold must be > 0, got {tp.valid_threshold}")
-    for key in ("epochs", "batch_size", "eval_every", "patience", "eval_batch_size", "checkpoint_every", "unroll"):
+    for key in ("warmup", "epochs", "batch_size", "eval_every", "patience", "eval_batch_size", "checkpoint_every",
+                "unroll"):
         if getattr(tp, key) < 1:
             raise ConfigError(f"{key} must be >= 1, got {getattr(tp, key)}")
     if run.threads:
         torch.set_num_threads(run.threads)
-    obs = load_observed(run.data_dir, SPLITS, run.resolution, tp.horizon)
+    obs = load_observed(run.data_dir, SPLITS, run.resolution, tp.horizon, tp.warmup)
     hyper = resolve_modes(hyper, obs.resolution)
     device = C.select_device(run.device)
     out = Path(run.out)
     out.mkdir(parents=True, exist_ok=True)
     _lock = C.lock_output_dir(out)  # held until this function returns
     C.seed_everything(run.seed)
-    model = build_model(run.model, obs.n_dims, hyper)
+    model = build_model(run.model, obs.n_dims, hyper, window=tp.warmup)
     train_x = obs.splits["train"]
     if tp.max_train_samples:
         train_x = train_x[: tp.max_train_samples]
@@ -347,13 +375,13 @@ def train_and_evaluate(run: RunParams, hyper: ModelHyper, tp: TrainParams) -> di
     if best is None:  # removed by hand after training: retraining writes it again
         raise GapbenchError(f"{out / 'best.pt'} is missing: delete {out / 'last.pt'} to retrain")
     model.load_state_dict(best["model"])
-    x0 = obs.splits["test"][:, 0]
-    pred, seconds = rollout(model, x0, obs.horizon, tp.eval_batch_size, device, trainer.amp)
-    scores, err = score(pred, obs.clean["test"][:, 1:].numpy(), obs.times, tp.valid_threshold)
+    context = obs.context("test")
+    pred, seconds = rollout(model, context, obs.horizon, tp.eval_batch_size, device, trainer.amp)
+    scores, err = score(pred, obs.truth("test"), obs.times, tp.valid_threshold, obs.t0)
     write_rollout_csv(out / "rollout.csv", obs.times, err)
-    write_per_traj_csv(out / "per_traj.csv", obs.samples, err, obs.times, tp.valid_threshold)
-    write_predictions(out / "predictions.zarr", obs, x0.numpy(), pred, run.model, run.seed)
-    n_test = int(x0.shape[0])
+    write_per_traj_csv(out / "per_traj.csv", obs.samples, err, obs.times, tp.valid_threshold, obs.t0)
+    write_predictions(out / "predictions.zarr", obs, context.numpy(), pred, run.model, run.seed)
+    n_test = int(context.shape[0])
     metrics = _metrics_head(run, obs) | scores | {
         "horizon": obs.horizon, "valid_threshold": tp.valid_threshold,
         "n_params": n_params, "train_time_s": round(st.elapsed_s, 3),
@@ -426,10 +454,15 @@ def register(tsub) -> None:
                    help="a setting of the model's memory mixer's own (a plugin's; config train.pde.{eq}.{model})")
     t = TrainParams()
     g = p.add_argument_group("protocol")
+    g.add_argument("--warmup", type=A.number(int, 1, 100000), default=t.warmup,
+                   help="observed frames given before the rollout (memory models ingest all, FFNO uses the last, "
+                   "a windowed model stacks them)")
     g.add_argument("--horizon", type=A.number(int, 0, 100000), default=t.horizon,
-                   help="prediction horizon in steps: training windows and the test rollout (0: all stored frames)")
+                   help="prediction horizon in steps after the warm-up: training windows and the test rollout "
+                   "(0: all stored frames)")
     g.add_argument("--valid-threshold", type=A.positive_float, default=t.valid_threshold,
-                   help="valid time = first time the nRMSE against clean truth exceeds this")
+                   help="valid time = the last time the nRMSE against clean truth is still under this (0 when the "
+                   "first predicted frame exceeds it)")
     g = p.add_argument_group("optimisation")
     g.add_argument("--epochs", type=A.positive_int, default=t.epochs, help="maximum epochs")
     g.add_argument("--batch-size", type=A.positive_int, default=t.batch_size, help="trajectories per step")

@@ -1,9 +1,12 @@
 """Scoring of PDE predictions (learned models and baselines alike): nRMSE against clean truth, valid time,
 error by frequency band, and the output files of a run.
 
-Protocol (PDEBench's nRMSE, scored only where prediction is possible): a run predicts frames ``t = 1..H`` of
-every test trajectory from its observed (noisy) frame 0, where ``H`` is the equation's prediction ``horizon``
-(``H <= n_frames - 1``); every error is taken against the *clean* observed field ``c``:
+Protocol (PDEBench's nRMSE, scored only where prediction is possible): every predictor gets the first ``W``
+observed (noisy) frames of each test trajectory, the warm-up (``train.pde.{eq}.warmup``: a memory model ingests
+all of them, FFNO and the solver start from the last, persistence repeats it, a windowed model stacks them), and
+predicts the next ``H`` frames ``W..W+H-1``, ``H`` the equation's prediction ``horizon`` (``W + H <= n_frames``).
+Below ``t = 1..H`` counts the predicted frames (frame ``W - 1 + t``); every error is taken against the *clean*
+observed field ``c``:
 
     e(s, t)        = || p_s(t) - c_s(t) ||_2 / || c_s(t) ||_2        (norms over space)               (nRMSE-1)
     nRMSE(t)       = mean_s e(s, t)                                   -> rollout.csv                    (nRMSE-2)
@@ -48,17 +51,17 @@ def relative_l2(pred: torch.Tensor, true: torch.Tensor, n_space: int, eps: float
 
 
 @torch.no_grad()
-def rollout(model, x0: torch.Tensor, n_steps: int, batch_size: int, device: torch.device,
+def rollout(model, context: torch.Tensor, n_steps: int, batch_size: int, device: torch.device,
             amp: bool = False) -> tuple[np.ndarray, float]:
-    """Roll ``model`` out from the frames ``x0 (S, *space)`` over ``n_steps`` steps.
+    """Roll ``model`` out after the warm-up frames ``context (S, W, *space)`` over ``n_steps`` steps.
 
-    Returns ``(pred, seconds)``: ``pred (S, n_steps, *space)`` float32 (frames ``1..n_steps``) and the wall time
-    of the rollouts (CUDA synchronised), data transfers excluded.
+    Returns ``(pred, seconds)``: ``pred (S, n_steps, *space)`` float32 (the frames after the warm-up) and the
+    wall time of the rollouts (CUDA synchronised), data transfers excluded.
     """
     model.eval()
     preds, seconds = [], 0.0
-    for lo in range(0, x0.shape[0], batch_size):
-        batch = x0[lo : lo + batch_size].to(device, non_blocking=True)
+    for lo in range(0, context.shape[0], batch_size):
+        batch = context[lo : lo + batch_size].to(device, non_blocking=True)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         start = time.perf_counter()
@@ -150,23 +153,35 @@ def write_rollout_csv(path: Path | str, times: Sequence[float], err: np.ndarray)
     write_csv_atomic(path, ["time", "nrmse"], rows)
 
 
-def write_predictions(path: Path | str, obs, x0: np.ndarray, pred: np.ndarray, model: str, seed: int) -> Path:
+# Attrs of the observed store that describe a field a prediction store does not hold.
+NOT_IN_PREDICTIONS = ("complete", "noise_law")
+
+
+def write_predictions(path: Path | str, obs, context: np.ndarray, pred: np.ndarray, model: str, seed: int) -> Path:
     """``predictions.zarr``: the test rollout in the observed store's layout (``store.py``, kind "prediction").
 
-    The data variable (named like the data's field) holds frame 0 (the observed input ``x0``) and the predicted
-    frames ``1..H``; coords and attrs are the test store's, plus ``model``, ``seed`` and ``horizon``.
+    The data variable (named like the data's field) holds frames ``0..W+H-1``: the ``W`` observed (noisy) warm-up
+    frames ``context`` the predictor was given, then its ``H`` predicted frames; coords are the test store's
+    (``time`` of those frames), attrs the test store's (its split, noise seed) less those naming a field it does
+    not hold (the clean field, the noise law), plus ``kind: prediction``, ``model``, ``seed``, ``warmup``,
+    ``horizon``, ``t_end`` (time of the last frame) and ``frames`` (what they are, in words). Re-scoring:
+    ``pred[:, W:]`` against the test store's ``{field}_clean[:, W:W+H]``.
     """
     import xarray as xr
 
     from gapbench.pde.store import variable, write_store
 
     name, dims = variable(obs.equation)
-    frames = np.concatenate([np.asarray(x0, np.float32)[:, None], np.asarray(pred, np.float32)], axis=1)
-    coords = {"sample": obs.samples, "time": np.asarray((0.0, *obs.times))}
+    warmup = int(context.shape[1])
+    frames = np.concatenate([np.asarray(context, np.float32), np.asarray(pred, np.float32)], axis=1)
+    times = np.asarray(obs.all_times[: warmup + len(obs.times)])
+    coords = {"sample": obs.samples, "time": times}
     for d in dims[2:]:
         coords[d] = np.arange(obs.resolution) * float(obs.attrs["length"]) / obs.resolution
     ds = xr.Dataset({name: (dims, frames), "seed": ("sample", obs.seeds)}, coords=coords)
-    ds.attrs = {k: v for k, v in obs.attrs.items() if k != "complete"}
-    ds.attrs.update(kind="prediction", model=model, seed=int(seed), horizon=len(obs.times),
-                    n_frames=len(obs.times) + 1)
+    ds.attrs = {k: v for k, v in obs.test_attrs.items() if k not in NOT_IN_PREDICTIONS}
+    ds.attrs.update(kind="prediction", model=model, seed=int(seed), warmup=warmup,
+                    horizon=len(obs.times), n_frames=warmup + len(obs.times), t_end=float(times[-1]),
+                    frames=f"0..{warmup - 1}: the observed (noisy) warm-up frames given to the predictor; "
+                    f"{warmup}..{warmup + len(obs.times) - 1}: its prediction")
     return write_store(ds, path)

@@ -13,7 +13,7 @@ from gapbench.errors import ConfigError
 from gapbench.models.pde_registry import ModelHyper, hyper_errors
 from gapbench.naming import fmt_num, obs_key, parse_obs_key
 from gapbench.pde import plan as data_plan
-from gapbench.pde.equations import runs
+from gapbench.pde.equations import laws, runs
 from gapbench.registry import PDE_MODELS, mixer_settings
 
 ROOT = "results/train/pde"
@@ -27,20 +27,20 @@ def _selected(config: dict, equation: str) -> tuple[list[float], list[int], list
     return list(nus), list(sec["resolutions"] or obs["resolutions"]), list(sec["sigmas"] or obs["sigmas"])
 
 
-def datasets(config: dict) -> list[tuple[str, str, str]]:
-    """``(equation, fmt_num(nu), obs_key)`` of every observed dataset the stage trains on."""
+def datasets(config: dict) -> list[tuple[str, str, str, str]]:
+    """``(equation, law, fmt_num(nu), obs_key)`` of every observed dataset the stage trains on."""
     methods = config["pde"]["observe"]["methods"]
     out = []
     for eq in config["train"]["pde"]["equations"]:
         nus, resolutions, sigmas = _selected(config, eq)
         n = config["pde"][eq]["resolution"]
-        out += [(eq, fmt_num(nu), obs_key(m, f, s)) for nu in nus for m in methods for f in resolutions
-                if data_plan.observes(m, f, n) for s in sigmas]
+        out += [(eq, law, fmt_num(nu), obs_key(m, f, s)) for law in laws(config, eq) for nu in nus
+                for m in methods for f in resolutions if data_plan.observes(m, f, n) for s in sigmas]
     return out
 
 
-def run_dir(equation: str, nu: str, obs: str, model: str, seed: int) -> str:
-    return f"{ROOT}/{equation}/nu{nu}/{obs}/{model}/seed{seed}"
+def run_dir(equation: str, law: str, nu: str, obs: str, model: str, seed: int) -> str:
+    return f"{ROOT}/{equation}/{law}/nu{nu}/{obs}/{model}/seed{seed}"
 
 
 def solver_resolutions(config: dict, equation: str, resolution: int) -> list[int]:
@@ -67,10 +67,10 @@ def targets(config: dict) -> list[str]:
     """metrics.json of every job: each dataset x model x seed, plus the baselines (seed 0)."""
     sec = config["train"]["pde"]
     out = []
-    for eq, nu, obs in datasets(config):
+    for eq, law, nu, obs in datasets(config):
         seeds = sec[eq]["seeds"] or sec["seeds"]
-        out += [f"{run_dir(eq, nu, obs, m, s)}/metrics.json" for m in sec["models"] for s in seeds]
-        out += [f"{run_dir(eq, nu, obs, m, 0)}/metrics.json" for m in baseline_models(config, eq, obs)]
+        out += [f"{run_dir(eq, law, nu, obs, m, s)}/metrics.json" for m in sec["models"] for s in seeds]
+        out += [f"{run_dir(eq, law, nu, obs, m, 0)}/metrics.json" for m in baseline_models(config, eq, obs)]
     return out
 
 
@@ -97,10 +97,14 @@ def check(config: dict) -> None:
             if fmt_num(s) not in [fmt_num(x) for x in obs["sigmas"]]:
                 raise ConfigError(f"config key train.pde.{eq}.sigmas: {s} is not an observed noise level; "
                                   f"allowed: {', '.join(map(fmt_num, obs['sigmas']))}")
-        frames = [run.n_frames for run in runs(config, eq)]
-        if e["horizon"] > min(frames) - 1:
+        frames = min(run.n_frames for run in runs(config, eq))
+        if e["warmup"] > frames - 1:
+            raise ConfigError(f"config key train.pde.{eq}.warmup: {e['warmup']} frames, but the data hold {frames}"
+                              f" and at least one must be predicted; allowed: 1 .. {frames - 1}")
+        if e["horizon"] > frames - e["warmup"]:
             raise ConfigError(f"config key train.pde.{eq}.horizon: {e['horizon']} steps, but the data hold "
-                              f"{min(frames) - 1} after frame 0; allowed: 0 (all) .. {min(frames) - 1}")
+                              f"{frames - e['warmup']} after the {e['warmup']} warm-up frames; allowed: 0 (all) .. "
+                              f"{frames - e['warmup']}")
         hyper = ModelHyper(**{f.name: e[f.name] for f in fields(ModelHyper) if f.name != "mixer"})
         for m in sec["models"]:
             for key, value, allowed in hyper_errors(m, hyper):
@@ -120,9 +124,9 @@ def flags(config: dict) -> str:
 
 # train.pde.{eq} keys every training job passes to `gapbench train pde` (its model's memory settings follow, see
 # PDEModel.settings), and the train.pde keys shared by every equation.
-MODEL_KEYS = ("horizon", "width", "n_layers", "modes", "ff_factor", "epochs", "batch_size", "lr", "weight_decay",
-              "grad_clip", "patience", "eval_every", "train_noise", "unroll", "ssm_lr", "max_train_samples",
-              "eval_batch_size")
+MODEL_KEYS = ("warmup", "horizon", "width", "n_layers", "modes", "ff_factor", "epochs", "batch_size", "lr",
+              "weight_decay", "grad_clip", "patience", "eval_every", "train_noise", "unroll", "ssm_lr",
+              "max_train_samples", "eval_batch_size")
 SHARED_KEYS = ("valid_threshold", "checkpoint_every", "device")
 
 
@@ -143,6 +147,7 @@ def model_args(config: dict):
 
 
 def baseline_args(config: dict):
-    """Params function for the baseline rules: horizon (``train.pde.{eq}``) and valid threshold (``train.pde``)."""
+    """Params function for the baseline rules: warm-up and horizon (``train.pde.{eq}``) and valid threshold
+    (``train.pde``)."""
     return lambda wildcards: (section_args(config["train"]["pde"], ("valid_threshold",))
-                              + section_args(config["train"]["pde"][wildcards.eq], ("horizon",)))
+                              + section_args(config["train"]["pde"][wildcards.eq], ("warmup", "horizon")))
