@@ -63,7 +63,7 @@ def _files(root):
 
 def test_same_arguments_give_bit_identical_stores(tmp_path):
     cmd = ["gapbench", "simulate", "ks", "--nu", "0.1", "--n-samples", "3", "--resolution", "32", "--t-end", "0.5",
-           "--n-frames", "6", "--dt", "0.01", "--batch", "2", "--seed", "5"]
+           "--n-frames", "6", "--dt", "0.01", "--batch", "2", "--seed", "5", "--burn-in", "0.2"]
     for name in ("a", "b"):
         subprocess.run(cmd + ["--out", str(tmp_path / f"{name}.zarr")], check=True, capture_output=True)
     a, b = _files(tmp_path / "a.zarr"), _files(tmp_path / "b.zarr")

@@ -19,7 +19,7 @@ N = 40
 def row(model, values, res=32, nu=0.1, sigma=0.0, eq="ks", omega_f=None, samples=None) -> PdeRow:
     values = np.atleast_2d(np.asarray(values, dtype=float))
     summaries = {m: summarize([]) for m in SCORES} | {"nrmse": summarize(list(values.mean(axis=1)))}
-    r = PdeRow(eq, nu, "fourier", res, sigma, model, omega_f, None, None, summaries, {m: None for m in METRICS},
+    r = PdeRow(eq, "attractor", nu, "fourier", res, sigma, model, omega_f, None, None, summaries, {m: None for m in METRICS},
                {m: None for m in METRICS}, None, Cell((), {}, []))
     r.traj = {"nrmse": values, "nrmse_final": values}
     r.samples = tuple(range(values.shape[1])) if samples is None else samples

@@ -20,7 +20,7 @@ from gapbench.train.pde import RunParams, TrainParams, train_and_evaluate
 torch.set_num_threads(1)
 
 HYPER = ModelHyper(width=8, n_layers=2, modes=4, state_size=4)
-TRAIN = TrainParams(epochs=2, batch_size=4, lr=3e-3, patience=10, eval_batch_size=8, checkpoint_every=3)
+TRAIN = TrainParams(warmup=1, epochs=2, batch_size=4, lr=3e-3, patience=10, eval_batch_size=8, checkpoint_every=3)
 PDE_OUTPUTS = ("metrics.json", "rollout.csv", "curves.csv", "predictions.zarr")
 GRAPH_OUTPUTS = ("metrics.json", "sweep.csv", "curves.csv", "model.pt")
 SCORES = ("nrmse", "nrmse_final", "valid_nrmse", "best_epoch", "steps")
@@ -36,7 +36,8 @@ def _write_split(path: Path, split: str, n: int, seed: int, res: int = 16, frame
                      "seed": (("sample",), np.arange(1, n + 1, dtype=np.uint64))},
                     coords={"sample": np.arange(n), "time": t, "x": x})
     attrs = {a: "test" for a in REQUIRED_ATTRS}
-    attrs.update(equation="ks", kind="observation", nu=0.1, length=64.0, stepper="SBDF2", dt=0.01, t_end=0.4,
+    attrs.update(equation="ks", kind="observation", law="transient", burn_in=0.0, nu=0.1, length=64.0,
+                 stepper="SBDF2", dt=0.01, t_end=0.4,
                  n_frames=frames, sim_resolution=64, resolution=res, obs_method="fourier", sigma=0.0, noise_seed=1,
                  root_seed=0, split=split, redraws=[])
     ds.attrs = attrs

@@ -374,7 +374,7 @@ def check(config: dict) -> None:
 
 # ------------------------------------------------------------------------------------------------ built-ins
 register_pde_model("ffno", label="FFNO", color="tab:blue", marker="o")
-register_pde_model("ffno_window", label="FFNO (window)", color="tab:cyan", marker="v", window=True)
+register_pde_model("ffno_window", label="FFNO (window)", color="navy", marker="v", window=True)
 register_mixer("s4", "gapbench.models.memory:S4D", ("state_size",), model="memno", label="MemNO",
                color="tab:orange", marker="s")
 register_mixer("lstm", "gapbench.models.memory:LSTMMixer", label="LSTM", color="tab:green", marker="^")

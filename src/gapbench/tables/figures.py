@@ -393,8 +393,8 @@ def training_curves(pde_rows: list[PdeRow], graph_rows: list[GraphRow], figures_
         ax = next(panels)
         datasets = sorted({ds for _, ds, _ in curves})
         for model, ds, c in curves:
-            _, nu, method, res, sigma = ds
-            _draw_curve(ax, model, f"{display(model)}: nu={nu:g} {method} r{res} s{sigma:g}",
+            _, law, nu, method, res, sigma = ds
+            _draw_curve(ax, model, f"{display(model)}: {law} nu={nu:g} {method} r{res} s{sigma:g}",
                         LINESTYLES[datasets.index(ds) % len(LINESTYLES)], c)
         _curves_panel(ax, len(curves), "valid nRMSE", "PDE curves.csv", f"{_label(eq)}: PDE surrogates", log=True)
     for kind, curves in sorted(graph.items()):
