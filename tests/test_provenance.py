@@ -288,19 +288,37 @@ def test_a_metrics_file_copied_into_the_wrong_folder_is_marked_not_tabulated(tmp
     assert runs[bad].status == "mismatch" and not runs[bad].usable and "path says" in runs[bad].reason
 
 
+def test_runs_with_extra_inputs_belong_to_their_base_model(tmp_path):
+    """A MAP path-ids run (``{model}-ids-d-w``) and a Table 1 edge-features run (``{model}-ef``) record their base
+    model's name: usable, while a file of another model in such a folder is still a mismatch."""
+    from gapbench.tables.collect import collect
+
+    ids = _graph_metrics(tmp_path / "train/graph/map/n64/edge_gcn-ids-d2-w8/seed0/metrics.json", experiment="map",
+                         variant="n64", metric="accuracy", higher_is_better=True)
+    ef = _graph_metrics(tmp_path / "train/graph/benchmark/zinc/edge_gcn-ef/seed0/metrics.json",
+                        experiment="benchmark", variant="zinc", metric="mae")
+    other = _graph_metrics(tmp_path / "train/graph/map/n64/node_gcn-ids-d2-w8/seed0/metrics.json", experiment="map",
+                           variant="n64", metric="accuracy", higher_is_better=True)
+    runs = {r.path: r for r in collect([ids, ef, other]).runs}
+    assert runs[ids].usable and runs[ef].usable, (runs[ids].reason, runs[ef].reason)
+    assert runs[other].status == "mismatch" and "path says 'node_gcn'" in runs[other].reason
+
+
 def test_pde_identity_is_checked_against_the_path(tmp_path):
     from gapbench.tables.collect import collect
 
     path = (tmp_path / "train" / "pde" / "ks" / "attractor" / "nu0.1" / "fourier-r32-s0" / "ffno" / "seed0" /
             "metrics.json")
     path.parent.mkdir(parents=True)
-    m = {"task": "pde", "equation": "ks", "law": "attractor", "nu": 0.1, "method": "fourier", "resolution": 32, "sigma": 0.0,
-         "model": "ffno", "seed": 0, "nrmse": 0.1, "nrmse_final": 0.2, "status": "ok"}
+    m = {"task": "pde", "equation": "ks", "law": "attractor", "nu": 0.1, "method": "fourier", "resolution": 32,
+         "sigma": 0.0, "model": "ffno", "seed": 0, "nrmse": 0.1, "nrmse_final": 0.2, "status": "ok"}
     path.write_text(json.dumps(m))
     assert collect([path]).runs[0].usable
     path.write_text(json.dumps({**m, "resolution": 64}))  # a r64 run's file copied into the r32 folder
     run = collect([path]).runs[0]
     assert run.status == "mismatch" and "resolution: file says 64, path says 32" in run.reason
+    path.write_text(json.dumps({**m, "law": "transient"}))  # a transient-law run's file in the attractor folder
+    assert "law: file says 'transient', path says 'attractor'" in collect([path]).runs[0].reason
 
 
 def test_tables_build_outside_snakemake_warns_about_runs_not_in_its_config(tmp_path, repo, capsys):

@@ -30,7 +30,7 @@ from pathlib import Path
 from gapbench.graphs import variants
 from gapbench.naming import fmt_num, parse_obs_key
 from gapbench.registry import PDE_MODELS
-from gapbench.train.graph_paths import EDGE_FEATURES, MEMORY
+from gapbench.train.graph_paths import EXTRAS, MEMORY
 
 PDE_KEYS = ("equation", "law", "nu", "method", "resolution", "sigma", "model")
 GRAPH_KEYS = ("experiment", "variant", "model")
@@ -147,10 +147,11 @@ def identity_mismatch(task: str, ident: dict, seed: int, metrics: dict) -> list[
     """Where a metrics file's own identity (model, seed, equation or kind, variant) differs from its path's,
     as ``key: file says X, path says Y``; keys the file lacks are not compared."""
     if task == "pde":
-        expected = {k: ident[k] for k in ("equation", "nu", "method", "resolution", "sigma", "model")}
+        expected = {k: ident[k] for k in ("equation", "law", "nu", "method", "resolution", "sigma", "model")}
     else:
         base = ident["base_model"]
-        base = base[: -len(EDGE_FEATURES)] if base.endswith(EDGE_FEATURES) else base
+        for suffix in EXTRAS.values():  # an extra run (-ef, -ids) is its base model's run with more inputs
+            base = base[: -len(suffix)] if base.endswith(suffix) else base
         expected = {"experiment": ident["experiment"], "variant": ident["variant"], "model": base}
         if metrics.get("model") == ident["model"]:  # the run's folder name (with its budget) is fine too
             expected["model"] = ident["model"]
