@@ -518,8 +518,8 @@ def register(sub) -> None:
                    help="append each node's path identity (one-hot of the stored path_index; MAP datasets) to its "
                         "features: what the hub edges of the paper's edge protocol must know")
     p.add_argument("--schedule", default="cosine", choices=("cosine", "plateau", "constant"),
-                   help="learning-rate schedule: cosine decay per step, ReduceLROnPlateau on the validation "
-                        "metric per epoch (benchmarking-gnns, LRGB), or constant")
+                   help="learning-rate schedule: cosine decay per step, ReduceLROnPlateau on the validation loss "
+                        "per validated epoch (benchmarking-gnns, LRGB), or constant")
     p.add_argument("--plateau-factor", type=A.number(float, 0, 1, low_open=True), default=0.5,
                    help="plateau: lr multiplier on a plateau, in (0, 1]")
     p.add_argument("--plateau-patience", type=A.number(int, 0, 100000), default=10,
