@@ -207,7 +207,7 @@ def test_the_plugins_curves_are_in_the_figures_with_their_registered_style(plugi
     assert any(label.startswith("GIN: ") and (colour, marker) == ("#ff00ff", "X")
                for label, colour, marker in drawn["training_curves"]), drawn["training_curves"]
     # error-bar curves: their labels are in the legends
-    assert {"GIN (planted k=2)", "Gated edge (planted k=2)"} <= set(drawn["node_vs_edge_legend"]), drawn
+    assert {"GIN (planted paper k=2)", "Gated edge (planted paper k=2)"} <= set(drawn["node_vs_edge_legend"]), drawn
 
 
 def test_an_unregistered_model_or_a_missing_plugin_is_one_clear_line(tmp_path):
