@@ -189,6 +189,8 @@ class MessagePassingLayer(nn.Module):
         return h + self.drop(self.act(self.norm(self.lin(agg))))
 
     def forward(self, h: torch.Tensor, graph, edge_term: torch.Tensor | None = None) -> torch.Tensor:
+        """The layer's message passing: every concrete layer (built-in or a plugin's) overrides this; the base
+        class only states the contract, so calling it on the base is an error naming the subclass."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(h, graph[, edge_term])")
 
 
