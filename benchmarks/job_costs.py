@@ -12,8 +12,9 @@ by the shared loop), and prints
    runs), times the rule's jobs, over the run's CPU-seconds. Measure it on the machine that made the run, idle:
    it is what every job pays for being a process of its own;
 3. each training job's wall time over its optimiser steps' wall time (1.0: nothing but steps; both clocks in the
-   same process, so the load of a shared machine affects both). A graph job trains every model of its
-   experiment on one (variant, seed): its steps are those of all of them.
+   same process, so the load of a shared machine affects both). A job's steps are those of every run it trained:
+   a graph job covers a whole experiment (or one dataset and seed, ``train.graph.job_scope: dataset``), a PDE
+   job every model on one dataset and seed (or one run, ``train.pde.job_scope: run``).
 
 CPU seconds are the numbers to compare on a loaded machine; wall seconds are shown for reference.
 """
@@ -36,12 +37,12 @@ RULES = (
     (r"graphs/benchmark/", "graph_benchmark"),
     (r"graphs/", "graph_make"),
     (r"pde/.*/sim/[^/]+/shard\d+\.tsv$", "pde_shard"),
-    (r"pde/.*/sim/[^/]+\.merge\.tsv$", "pde_merge"),
+    (r"pde/.*/sim/merge\.tsv$", "pde_merge"),
     (r"pde/.*/obs/", "pde_observe"),
     (r"pde/.*/omega_f\.tsv$", "pde_omega"),
     (r"tables/", "tables_build"),
     (r"train/graph/(?P<kind>[^/]+)/", "train_graph_{kind}"),
-    (r"train/pde/.*/(persistence|zero)/seed\d+\.tsv$", "train_pde_trivial"),
+    (r"train/pde/.*/trivial\.tsv$", "train_pde_trivial"),
     (r"train/pde/.*/solver(_hv)?-r\d+/seed\d+\.tsv$", "train_pde_solver"),
     (r"train/pde/", "train_pde_model"),
 )
@@ -102,18 +103,44 @@ def startup_seconds(code: str, repeats: int = 3) -> float:
     return statistics.median(times)
 
 
+BASELINES = re.compile(r"(persistence|zero|solver.*)")  # PDE run directories of predictors without steps
+EXTRA_SUFFIXES = ("-ef", "-ids")  # graph run names of the labelled extra runs (gapbench.train.graph_paths.EXTRAS)
+
+
+def _graph_runs(directory: Path, seed: str, suffix: str) -> list[Path]:
+    """metrics.json of the graph runs under ``directory/{run}/seed{seed}`` of one job: those whose run name carries
+    the job's extra suffix (none: no extra suffix at all)."""
+    def ours(run: str) -> bool:
+        return suffix in run if suffix else not any(s in run for s in EXTRA_SUFFIXES)
+    return [p for p in directory.glob(f"*/seed{seed}/metrics.json") if ours(p.parent.parent.name)]
+
+
 def step_seconds(results: Path, job: dict) -> float | None:
-    """Summed ``step_time_s`` of the runs a training job wrote (None when a run has none)."""
+    """Summed ``step_time_s`` of the runs a training job wrote (None when a run has none). A PDE job is one run
+    (``{obs}/{model}/seed{s}.tsv``, job_scope run) or every model of a dataset and seed (``{obs}/seed{s}.tsv``); a
+    graph job every run of one dataset and seed (``{kind}/{variant}/seed{s}[-ef|-ids].tsv``) or of a whole
+    experiment (``{kind}/all[-ef|-ids].tsv``)."""
     rel = job["file"]
     if job["rule"] == "train_pde_model":
-        paths = [results / rel.removesuffix(".tsv") / "metrics.json"]
-    else:
-        m = re.fullmatch(r"train/graph/([^/]+)/([^/]+)/seed(\d+)(-ef)?\.tsv", rel)
-        if not m:
+        m = re.fullmatch(r"(train/pde/.+)/seed(\d+)\.tsv", rel)
+        if m is None:
             return None
-        kind, variant, seed, ef = m.groups()
-        paths = [p for p in (results / "train" / "graph" / kind / variant).glob(f"*/seed{seed}/metrics.json")
-                 if p.parent.parent.name.endswith("-ef") == bool(ef)]
+        run = results / rel.removesuffix(".tsv")
+        paths = ([run / "metrics.json"] if (run / "metrics.json").exists() else
+                 [p for p in (results / m.group(1)).glob(f"*/seed{m.group(2)}/metrics.json")
+                  if not BASELINES.fullmatch(p.parent.parent.name)])
+    else:
+        one = re.fullmatch(r"train/graph/([^/]+)/([^/]+)/seed(\d+)(-ef|-ids)?\.tsv", rel)
+        every = re.fullmatch(r"train/graph/([^/]+)/all(-ef|-ids)?\.tsv", rel)
+        if one:
+            kind, variant, seed, suffix = one.groups()
+            paths = _graph_runs(results / "train" / "graph" / kind / variant, seed, suffix or "")
+        elif every:
+            kind, suffix = every.groups()
+            paths = [p for variant in (results / "train" / "graph" / kind).iterdir() if variant.is_dir()
+                     for p in _graph_runs(variant, "*", suffix or "")]
+        else:
+            return None
     total = 0.0
     for path in paths:
         try:

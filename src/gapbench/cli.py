@@ -69,7 +69,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gapbench: error: {err}", file=sys.stderr)
         return 2
     parser = build_parser()
+    _register_each(parser)
+    return _run(parser, sys.argv[1:] if argv is None else list(argv))
+
+
+def _run(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    """Parse ``argv`` and run its subcommand (:func:`_handle`)."""
     args = parser.parse_args(argv)
+    if args.command == EACH:
+        return _each(parser, args)
+    return _handle(args)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    """Run a parsed subcommand's handler; a GapbenchError or OSError is one line and status 2."""
+    from gapbench.errors import GapbenchError
+
     if args.no_progress:  # every command accepts it; progress bars read GAPBENCH_PROGRESS
         os.environ["GAPBENCH_PROGRESS"] = "0"
     try:
@@ -81,6 +96,47 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{err.filename}: " if err.filename else ""
         print(f"gapbench {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
+
+
+EACH = "each"
+SEPARATOR = "--"
+
+
+def _register_each(parser: argparse.ArgumentParser) -> None:
+    """``gapbench each -- CMD ARGS -- CMD ARGS ...``: several subcommands, one after the other, in this process."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    p = sub.add_parser(EACH, help="run several gapbench commands one after the other in one process",
+                       description="Run several gapbench commands, separated by --, one after the other in this "
+                                   "process, so they pay the Python and torch start-up once (a Snakemake job that "
+                                   "makes several outputs of one stage); stops at the first that fails, with its "
+                                   "status. Example: gapbench each -- pde observe ... -- pde observe ...")
+    p.add_argument("commands", nargs=argparse.REMAINDER, help="-- CMD ARGS, repeated")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars in any of the commands")
+
+
+def _each(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Parse every command of ``gapbench each`` first (a bad one fails the job before any runs), then run them in
+    order; stop at the first that fails."""
+    commands, current = [], None
+    for word in args.commands:
+        if word == SEPARATOR:
+            current = []
+            commands.append(current)
+        elif current is None:
+            parser.error(f"each: expected {SEPARATOR} before the first command, got {word!r}")
+        else:
+            current.append(word)
+    if not commands or not all(commands) or any(c[0] == EACH for c in commands):
+        parser.error(f"each: give one or more commands, each after {SEPARATOR} (not empty, not each)")
+    parsed = [parser.parse_args(argv + (["--no-progress"] if args.no_progress else [])) for argv in commands]
+    for i, (argv, one) in enumerate(zip(commands, parsed), 1):
+        print(f"gapbench each [{i}/{len(commands)}]: {' '.join(argv)}", flush=True)
+        status = _handle(one)
+        if status:
+            print(f"gapbench each: command {i} of {len(commands)} failed (status {status}): {' '.join(argv)}",
+                  file=sys.stderr)
+            return status
+    return 0
 
 
 if __name__ == "__main__":

@@ -39,6 +39,12 @@ def gpu_slots(device):
     return 0 if device == "cpu" else 1
 
 
+def pde_runs_outputs(runs):
+    """The outputs of a train_pde rule that writes several run directories: each file name's list over ``runs``."""
+    outputs = [pde_run_outputs(run) for run in runs]
+    return {key: [out[key] for out in outputs] for key in outputs[0]}
+
+
 def pde_run_outputs(run):
     """The outputs of a train_pde rule: the files of run directory `run` (a model's and a baseline's alike)."""
     return dict(

@@ -5,7 +5,8 @@ from functools import partial
 
 from gapbench.graphs.data import ROOT as GRAPHS, dataset_paths
 from gapbench.graphs.kinds import DATASET_KINDS, generated_kinds
-from gapbench.graphs.variants import make_args, wildcard_regex
+from gapbench.graphs.variants import make_command, wildcard_regex
+from gapbench.train.graph_paths import datasets_by_kind
 
 
 wildcard_constraints:
@@ -20,30 +21,50 @@ graph_data_targets = partial(dataset_paths, config)
 
 
 # Every generated kind (planted star, MAP, Ising, duplicates, ... : src/gapbench/graphs/kinds.py): one dataset per
-# variant, its flags from the kind's registry entry and its config section graphs.{kind}.
-rule graph_make:
-    output:
-        data=directory(f"{GRAPHS}/{{kind}}/{{variant}}"),
-    log:
-        "results/logs/graphs/{kind}/{variant}.log",
-    benchmark:
-        "results/benchmarks/graphs/{kind}/{variant}.tsv"
-    wildcard_constraints:
-        kind="|".join(kind.name for kind in generated_kinds()),
-        variant="|".join(wildcard_regex(kind.name) for kind in generated_kinds()),
-    conda:
-        "../../envs/graphs.yaml"
-    params:
-        command=lambda wc: DATASET_KINDS[wc.kind].command,
-        args=lambda wc: make_args(config, wc.kind, wc.variant),
-        n_graphs=lambda wc: config["graphs"][DATASET_KINDS[wc.kind].config_section]["n_graphs"],
-        split=lookup(dpath="graphs/split", within=config),
-        seed=lookup(dpath="seed", within=config),
-    message:
-        "{wildcards.kind} dataset {wildcards.variant}"
-    shell:
-        "python3 -m gapbench graphs make {params.command:q} {params.args:q} --n-graphs {params.n_graphs:q}"
-        " --split {params.split:q} --seed {params.seed:q} --out {output.data} --no-progress > {log} 2>&1"
+# variant, its flags from the kind's registry entry and its config section graphs.{kind}. graphs.job_scope:
+# `kind` (the default) makes every dataset of a kind in one job, graph_make_{kind} (`gapbench each`: one process,
+# one Python/torch/PyG start-up), `dataset` one job per dataset (graph_make; configs/paper.yaml).
+if config["graphs"]["job_scope"] == "dataset":
+
+    rule graph_make:
+        output:
+            data=directory(f"{GRAPHS}/{{kind}}/{{variant}}"),
+        log:
+            "results/logs/graphs/{kind}/{variant}.log",
+        benchmark:
+            "results/benchmarks/graphs/{kind}/{variant}.tsv"
+        wildcard_constraints:
+            kind="|".join(kind.name for kind in generated_kinds()),
+            variant="|".join(wildcard_regex(kind.name) for kind in generated_kinds()),
+        conda:
+            "../../envs/graphs.yaml"
+        params:
+            command=lambda wc: make_command(config, wc.kind, wc.variant),
+        message:
+            "{wildcards.kind} dataset {wildcards.variant}"
+        shell:
+            "python3 -m gapbench {params.command:q} --no-progress > {log} 2>&1"
+
+else:
+    for kind, names in datasets_by_kind(config).items():
+
+        rule:
+            name:
+                f"graph_make_{kind}"
+            output:
+                data=[directory(f"{GRAPHS}/{kind}/{v}") for v in names],
+            log:
+                f"results/logs/graphs/{kind}/all.log",
+            benchmark:
+                f"results/benchmarks/graphs/{kind}/all.tsv"
+            conda:
+                "../../envs/graphs.yaml"
+            params:
+                commands=[w for v in names for w in ["--", *make_command(config, kind, v)]],
+            message:
+                f"{kind} datasets {', '.join(names)}"
+            shell:
+                "python3 -m gapbench each --no-progress {params.commands:q} > {log} 2>&1"
 
 
 # Download a benchmark's raw files, let PyG process them, check split sizes (download.py; runs locally).

@@ -23,7 +23,7 @@ wildcard_constraints:
 
 
 pde_data_targets = partial(plan.targets, config)
-pde_shards = plan.shard_inputs(config)
+pde_shards = plan.shard_inputs(config)  # every split's shards of one simulation
 
 
 # One shard of trajectories of one simulation of any registered equation (a temp store, merged below); its
@@ -46,51 +46,54 @@ rule pde_shard:
         " --shard {wildcards.shard} --out {output.store} --no-progress > {log} 2>&1"
 
 
-# Merge the shards of one split into one simulation store (lazy, bounded memory).
+# Merge the shards of each split into one simulation store per split (lazy, bounded memory); one job (`gapbench
+# each`: one process) merges the three splits of a simulation.
 rule pde_merge:
     input:
         shards=pde_shards,
     output:
-        store=directory(f"{PDE}/sim/{{split}}.zarr"),
+        **{split: directory(f"{PDE}/sim/{split}.zarr") for split in plan.SPLITS},
     log:
-        f"{PDE_LOG}/sim/{{split}}.merge.log",
+        f"{PDE_LOG}/sim/merge.log",
     benchmark:
-        f"{PDE_BENCH}/sim/{{split}}.merge.tsv"
-    conda:
-        "../../envs/pde.yaml"
-    message:
-        "{wildcards.eq} {wildcards.law} nu={wildcards.nu}: merging {wildcards.split} shards"
-    shell:
-        "python3 -m gapbench pde merge {input.shards} --out {output.store} --no-progress > {log} 2>&1"
-
-
-# Observe one simulation store: truncate/subsample to a resolution, add relative noise.
-rule pde_observe:
-    input:
-        sim=rules.pde_merge.output.store,
-    output:
-        store=directory(f"{PDE}/obs/{{method}}-r{{res}}-s{{sigma}}/{{split}}.zarr"),
-    log:
-        f"{PDE_LOG}/obs/{{method}}-r{{res}}-s{{sigma}}/{{split}}.log",
-    benchmark:
-        f"{PDE_BENCH}/obs/{{method}}-r{{res}}-s{{sigma}}/{{split}}.tsv"
+        f"{PDE_BENCH}/sim/merge.tsv"
     conda:
         "../../envs/pde.yaml"
     params:
-        seed=lookup(dpath="seed", within=config),
+        commands=plan.merge_commands(config),
     message:
-        "{wildcards.eq} {wildcards.law} nu={wildcards.nu}: observing {wildcards.split} by {wildcards.method} at "
+        "{wildcards.eq} {wildcards.law} nu={wildcards.nu}: merging the shards of each split"
+    shell:
+        "python3 -m gapbench each --no-progress {params.commands:q} > {log} 2>&1"
+
+
+# Observe the simulation stores of one simulation: truncate/subsample to a resolution, add relative noise; one
+# job (one process) observes the three splits.
+rule pde_observe:
+    input:
+        **rules.pde_merge.output,
+    output:
+        **{split: directory(f"{PDE}/obs/{{method}}-r{{res}}-s{{sigma}}/{split}.zarr") for split in plan.SPLITS},
+    log:
+        f"{PDE_LOG}/obs/{{method}}-r{{res}}-s{{sigma}}.log",
+    benchmark:
+        f"{PDE_BENCH}/obs/{{method}}-r{{res}}-s{{sigma}}.tsv"
+    conda:
+        "../../envs/pde.yaml"
+    params:
+        commands=plan.observe_commands(config),
+    message:
+        "{wildcards.eq} {wildcards.law} nu={wildcards.nu}: observing every split by {wildcards.method} at "
         "{wildcards.res} points, noise sigma={wildcards.sigma}"
     shell:
-        "python3 -m gapbench pde observe --sim {input.sim} --method {wildcards.method} --resolution {wildcards.res}"
-        " --sigma {wildcards.sigma} --seed {params.seed:q} --out {output.store} --no-progress > {log} 2>&1"
+        "python3 -m gapbench each --no-progress {params.commands:q} > {log} 2>&1"
 
 
 # Unobserved energy fraction omega_f per observed resolution, over the scored frames of the test trajectories
 # (after the warm-up, within the horizon: train.pde.{eq}.warmup / horizon).
 rule pde_omega:
     input:
-        sim=expand(rules.pde_merge.output.store, split="test", allow_missing=True),
+        sim=rules.pde_merge.output.test,
     output:
         table=f"{PDE}/omega_f.csv",
     log:

@@ -105,6 +105,18 @@ def of_config(config: dict, kind: str) -> list[str]:
     return [make(kind, **params) for params in grid_of_config(config, kind)]
 
 
+def make_command(config: dict, kind: str, variant: str) -> list[str]:
+    """The ``gapbench`` command (as words) that makes the dataset ``{kind}/{variant}``: ``graphs make`` with the
+    kind's flags (:func:`make_args`), the section's ``n_graphs``, ``graphs.split``, ``seed`` and ``--out``."""
+    from gapbench.graphs.data import ROOT
+
+    entry = DATASET_KINDS[kind]
+    return ["graphs", "make", entry.command, *make_args(config, kind, variant),
+            "--n-graphs", str(config["graphs"][entry.config_section]["n_graphs"]),
+            "--split", *map(str, config["graphs"]["split"]), "--seed", str(config["seed"]),
+            "--out", f"{ROOT}/{kind}/{variant}"]
+
+
 def make_args(config: dict, kind: str, variant: str) -> list[str]:
     """:func:`gapbench.graphs.kinds.rule_args` of the dataset ``{kind}/{variant}`` (the graph_data rule's
     wildcards)."""

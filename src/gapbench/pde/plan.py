@@ -62,14 +62,37 @@ def targets(config: dict) -> list[str]:
 
 # Snakemake input functions (closures over the config; the rule file itself holds no `def`).
 def shard_inputs(config: dict):
-    """Input function: the shard stores of wildcards (eq, law, nu, split), as many as n_samples / shard_size."""
+    """Input function: the shard stores of every split of wildcards (eq, law, nu), as many per split as
+    n_samples / shard_size."""
+    return lambda wildcards: [path for split in SPLITS for path in _shards(config, wildcards, split)]
 
-    def shards(wildcards) -> list[str]:
-        eq, split = wildcards.eq, wildcards.split
-        return [f"{run_dir(eq, wildcards.law, wildcards.nu)}/sim/{split}/shard{i}.zarr"
-                for i in range(n_shards(config, eq, split))]
 
-    return shards
+def _shards(config: dict, wildcards, split: str) -> list[str]:
+    return [f"{run_dir(wildcards.eq, wildcards.law, wildcards.nu)}/sim/{split}/shard{i}.zarr"
+            for i in range(n_shards(config, wildcards.eq, split))]
+
+
+def merge_commands(config: dict):
+    """Params function for ``pde_merge``: ``gapbench each`` words merging each split's shards of wildcards (eq,
+    law, nu) into ``sim/{split}.zarr``."""
+    return lambda wildcards: [word for split in SPLITS for word in (
+        "--", "pde", "merge", *_shards(config, wildcards, split),
+        "--out", f"{run_dir(wildcards.eq, wildcards.law, wildcards.nu)}/sim/{split}.zarr")]
+
+
+def observe_commands(config: dict):
+    """Params function for ``pde_observe``: ``gapbench each`` words observing each split of wildcards (eq, law,
+    nu) by (method, res, sigma) into ``obs/{method}-r{res}-s{sigma}/{split}.zarr``."""
+
+    def commands(wildcards) -> list[str]:
+        base = run_dir(wildcards.eq, wildcards.law, wildcards.nu)
+        obs = f"{wildcards.method}-r{wildcards.res}-s{wildcards.sigma}"
+        return [word for split in SPLITS for word in (
+            "--", "pde", "observe", "--sim", f"{base}/sim/{split}.zarr", "--method", wildcards.method,
+            "--resolution", wildcards.res, "--sigma", wildcards.sigma, "--seed", str(config["seed"]),
+            "--out", f"{base}/obs/{obs}/{split}.zarr")]
+
+    return commands
 
 
 def shard_args(config: dict):

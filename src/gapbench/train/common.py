@@ -341,11 +341,20 @@ def pde_run_summary(m: Mapping[str, Any], out: Path | str) -> str:
             f"{m['inference_time_per_trajectory_s']:.3g} s per test trajectory) -> {Path(out) / 'metrics.json'}")
 
 
-def add_common_arguments(parser) -> None:
-    """Flags every ``gapbench train ...`` subcommand accepts."""
-    parser.add_argument("--out", required=True, type=Path,
-                        help="output directory (metrics.json, curves.csv, checkpoints); a rerun resumes here")
-    parser.add_argument("--seed", type=argtypes.seed, default=0, help="training seed (model init, batch order, noise)")
+def add_common_arguments(parser, runs: bool = False) -> None:
+    """Flags every ``gapbench train ...`` subcommand accepts; with ``runs`` (a subcommand that trains several runs
+    one after the other in one process) ``--out`` and ``--seed`` take several values."""
+    if runs:
+        parser.add_argument("--out", required=True, nargs="+",
+                            help="output directory of each --data, a template with {seed} (and the subcommand's "
+                                 "own placeholders); a rerun resumes each run there")
+        parser.add_argument("--seed", type=argtypes.seed, nargs="+", default=[0],
+                            help="training seeds (model init, batch order, noise), each a run of its own")
+    else:
+        parser.add_argument("--out", required=True, type=Path,
+                            help="output directory (metrics.json, curves.csv, checkpoints); a rerun resumes here")
+        parser.add_argument("--seed", type=argtypes.seed, default=0,
+                            help="training seed (model init, batch order, noise)")
     parser.add_argument("--device", type=argtypes.device, default="auto",
                         help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N")
     parser.add_argument("--checkpoint-every", type=argtypes.positive_int, default=200, metavar="STEPS",

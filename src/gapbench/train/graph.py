@@ -430,9 +430,9 @@ def parse_head_layers(items: list[str], models: list[str]) -> dict[str, int]:
     return {m: per_model.get(m, default) for m in models}
 
 
-def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
-    """One :class:`GraphTrainSpec` per (model, budget); ``--out`` is formatted with model, depth, width."""
-    out = str(args.out)
+def specs_from_args(args: argparse.Namespace, data: Path, out: str, seed: int) -> list[GraphTrainSpec]:
+    """One :class:`GraphTrainSpec` per (model, budget) on dataset ``data`` with training seed ``seed``; ``out`` is
+    formatted with model, depth, width and seed."""
     budgets = args.budgets or [None]
     if len(args.model) > 1 and "{model}" not in out:
         raise ConfigError(f"--out {out!r}: several models need a {{model}} placeholder in --out")
@@ -443,9 +443,9 @@ def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
     for model in args.model:
         for budget in budgets:
             depths, widths = ([budget[0]], [budget[1]]) if budget else (args.depths, args.widths)
-            path = out.format(model=model, depth=depths[0], width=widths[0])
+            path = out.format(model=model, depth=depths[0], width=widths[0], seed=seed)
             specs.append(GraphTrainSpec(
-                data=args.data, out=Path(path), model=model, seed=args.seed, depths=depths, widths=widths,
+                data=data, out=Path(path), model=model, seed=seed, depths=depths, widths=widths,
                 lrs=args.lrs, epochs=args.epochs, eval_every=args.eval_every, batch_size=args.batch_size,
                 weight_decay=args.weight_decay,
                 activation=args.activation, reduce=args.reduce, pool=args.pool, norm=args.norm,
@@ -462,20 +462,37 @@ def specs_from_args(args: argparse.Namespace) -> list[GraphTrainSpec]:
     return specs
 
 
+def runs_from_args(args: argparse.Namespace) -> list[tuple[Path, list[GraphTrainSpec]]]:
+    """``(dataset, its specs)`` for each ``--data`` (paired with the ``--out`` template at the same position) and
+    each ``--seed``, checked before any training so a bad template fails the job before its first run."""
+    if len(args.out) != len(args.data):
+        raise ConfigError(f"--out: {len(args.out)} templates for {len(args.data)} --data directories; give one per "
+                          "dataset, in the same order")
+    if len(args.seed) > 1 and not all("{seed}" in out for out in args.out):
+        raise ConfigError("--out: several seeds need a {seed} placeholder in every --out template")
+    return [(data, [spec for seed in args.seed for spec in specs_from_args(args, data, out, seed)])
+            for data, out in zip(args.data, args.out)]
+
+
 def _handler(args: argparse.Namespace) -> int:
-    specs = specs_from_args(args)
-    prepared = prepare(args.data, args.device)
-    for spec in specs:
-        metrics = run(spec, prepared)
-        if metrics["status"] != "ok":
-            print(f"{metrics['experiment']}/{metrics['variant']} {metrics['model']} seed{metrics['seed']}: FAILED "
-                  f"({metrics['error']}) -> {spec.out}")
-            continue
-        print(f"{metrics['experiment']}/{metrics['variant']} {metrics['model']} seed{metrics['seed']}: "
-              f"test {metrics['metric']} {metrics['test']:.4g} (valid {metrics['valid']:.4g}, "
-              f"depth {metrics['hyper']['depth']}, width {metrics['hyper']['width']}, lr {metrics['hyper']['lr']:g})"
-              f" -> {spec.out}")
+    """Train every (dataset, seed, model, budget) in turn in this process (one Python and torch start-up for all of
+    them): datasets in the order given, each loaded once."""
+    for data, specs in runs_from_args(args):
+        prepared = prepare(data, args.device)
+        for spec in specs:
+            _report(run(spec, prepared), spec)
     return 0
+
+
+def _report(metrics: dict, spec: GraphTrainSpec) -> None:
+    if metrics["status"] != "ok":
+        print(f"{metrics['experiment']}/{metrics['variant']} {metrics['model']} seed{metrics['seed']}: FAILED "
+              f"({metrics['error']}) -> {spec.out}")
+        return
+    print(f"{metrics['experiment']}/{metrics['variant']} {metrics['model']} seed{metrics['seed']}: "
+          f"test {metrics['metric']} {metrics['test']:.4g} (valid {metrics['valid']:.4g}, "
+          f"depth {metrics['hyper']['depth']}, width {metrics['hyper']['width']}, lr {metrics['hyper']['lr']:g})"
+          f" -> {spec.out}")
 
 
 def register(sub) -> None:
@@ -484,7 +501,9 @@ def register(sub) -> None:
 
     p = sub.add_parser(COMMAND, help="train node/edge GCNs or DeepSets on a graph dataset (sweep, select by valid)",
                        description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, type=Path, help="dataset directory results/data/graphs/{kind}/{variant}")
+    p.add_argument("--data", required=True, type=Path, nargs="+",
+                   help="dataset directories results/data/graphs/{kind}/{variant}, trained on one after the other "
+                        "in this process (each with its own --out template)")
     p.add_argument("--model", required=True, nargs="+",
                    help=f"one or more of {', '.join(GRAPH_MODELS)} (plugins register more; "
                         "several: trained one after the other in this job; --out is then a template with "
@@ -538,5 +557,5 @@ def register(sub) -> None:
                         "ignore it)")
     p.add_argument("--protocol", type=A.label, default="",
                    help="name of the published protocol followed (recorded in metrics)")
-    add_common_arguments(p)
+    add_common_arguments(p, runs=True)
     p.set_defaults(handler=_handler)

@@ -5,8 +5,9 @@ the model name, or ``{model}-d{depth}-w{width}`` for the fixed-budget experiment
 labelled extra runs carry a suffix after the model name: ``{model}-ef`` for the benchmark runs that also see the
 edge features, ``{model}-ids-d{depth}-w{width}`` for the MAP runs whose nodes also get their path's identity
 (``train.graph.map.path_ids_from``: variants with ``n`` at least that). One Snakemake job per (experiment,
-dataset, seed) writes the files of every run of its experiment: one ``gapbench train graph`` process trains all
-the models (a process per run would pay the Python and torch start-up per run, about 5 CPU seconds each). The
+dataset, seed) - or, in the default ``train.graph.job_scope: experiment``, one job per experiment - writes the
+files of every run it covers: one ``gapbench train graph`` process trains all of them in turn (a process per run
+would pay the Python and torch start-up per run, about 3 CPU seconds each; :func:`job`). The
 experiments are the dataset kinds (:mod:`gapbench.graphs.kinds`, config section ``train.graph.{section}``) plus
 the memory experiment, which trains on the planted-star and duplicate datasets; its variant names the dataset:
 ``memory/{task}-{variant}``, e.g. ``memory/planted_star-n16-k1-paper-s0``, ``memory/duplicates-n8``.
@@ -111,6 +112,46 @@ def job_outputs(config: dict, experiment: str, variant: str, extra: str | None =
             for key, name in FILES.items()}
 
 
+def job_scope(config: dict, experiment: str) -> str:
+    """What one training job (one process) of ``experiment`` covers, ``train.graph.job_scope``: ``experiment``,
+    every dataset and seed of it (one Python and torch start-up for all), or ``dataset``, one (dataset, seed) -
+    the finer unit for a cluster, where jobs run side by side. Table 1 (benchmarks) always has one job per
+    benchmark: each has its own protocol flags."""
+    return "dataset" if experiment == "benchmarks" else config["train"]["graph"]["job_scope"]
+
+
+def job(config: dict, experiment: str, extra: str | None = None) -> dict:
+    """The training rule of (``experiment``, ``extra``) in its :func:`job_scope`: its named ``outputs``, the
+    ``data`` directories and ``out`` templates (one per dataset, functions of the wildcards), the ``seeds``, its
+    ``log`` and ``benchmark`` paths and wildcard ``constraints``. In the ``dataset`` scope the patterns keep the
+    wildcards ``{variant}`` and ``{seed}``; in the ``experiment`` scope they are concrete (no wildcards) and
+    ``None`` when the experiment has no datasets. Each ``out`` template has ``{seed}`` (and ``{model}``,
+    ``{depth}``, ``{width}``) for the trainer to fill in."""
+    kind = experiments()[experiment]
+    suffix = EXTRAS[extra] if extra else ""
+    if job_scope(config, experiment) == "dataset":
+        return {"outputs": job_outputs(config, experiment, "{variant}", extra),
+                "data": lambda wc: [dataset_dir(experiment, wc.variant)],
+                "out": lambda wc: [run_dir_template(config, experiment, wc.variant, "{seed}", extra)],
+                "seeds": lambda wc: [wc.seed],
+                "log": f"results/logs/train/graph/{kind}/{{variant}}/seed{{seed}}{suffix}.log",
+                "benchmark": f"results/benchmarks/train/graph/{kind}/{{variant}}/seed{{seed}}{suffix}.tsv",
+                "constraints": {"variant": variant_regex(experiment)}}
+    names = extra_variants(config, experiment, extra)
+    if not names:
+        return None
+    seeds = config["train"]["graph"][experiment]["seeds"]
+    per_variant = [job_outputs(config, experiment, v, extra) for v in names]
+    return {"outputs": {key: [p.replace("{seed}", str(s)) for out in per_variant for p in out[key] for s in seeds]
+                        for key in FILES},
+            "data": lambda wc: [dataset_dir(experiment, v) for v in names],
+            "out": lambda wc: [run_dir_template(config, experiment, v, "{seed}", extra) for v in names],
+            "seeds": lambda wc: list(seeds),
+            "log": f"results/logs/train/graph/{kind}/all{suffix}.log",
+            "benchmark": f"results/benchmarks/train/graph/{kind}/all{suffix}.tsv",
+            "constraints": {}}
+
+
 def variants(config: dict, experiment: str) -> list[str]:
     """Dataset variants of the graphs section this experiment trains on (none when it lists no models)."""
     if not config["train"]["graph"][experiment]["models"]:
@@ -132,6 +173,20 @@ def extra_variants(config: dict, experiment: str, extra: str | None) -> list[str
     least = config["train"]["graph"][experiment]["path_ids_from"]
     kind = experiments()[experiment]
     return [v for v in names if int(variant_names.parse(kind, v)["n"]) >= least]
+
+
+def datasets_by_kind(config: dict) -> dict[str, list[str]]:
+    """Every generated dataset the pipeline makes, ``{kind: [variant, ...]}`` in config order: those of the
+    ``graphs`` section and those a training experiment reads (the memory experiment's sizes), once each."""
+    from gapbench.graphs.kinds import generated_kinds
+
+    out = {kind.name: variant_names.of_config(config, kind.name) for kind in generated_kinds()}
+    for experiment in experiments(config):
+        for variant in variants(config, experiment):
+            kind, name = dataset_dir(experiment, variant)[len(DATA_ROOT) + 1:].split("/", 1)
+            if kind in out and name not in out[kind]:
+                out[kind].append(name)
+    return {kind: names for kind, names in out.items() if names}
 
 
 def targets(config: dict) -> list[str]:

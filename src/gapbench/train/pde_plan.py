@@ -7,6 +7,8 @@ Used by ``workflow/rules/train_pde.smk`` (targets) and registered in ``gapbench.
 from __future__ import annotations
 
 from dataclasses import fields
+from fnmatch import fnmatch
+from types import SimpleNamespace
 
 from gapbench.config import section_args
 from gapbench.errors import ConfigError
@@ -144,6 +146,51 @@ def model_args(config: dict):
         return section_args(sec, SHARED_KEYS) + section_args(sec[wildcards.eq], keys) + mixer
 
     return args
+
+
+def job_scope(config: dict) -> str:
+    """What one train_pde_model job (one process) covers, ``train.pde.job_scope``: ``dataset``, every model of
+    ``train.pde.models`` on one observed dataset with one seed, in turn (one Python and torch start-up for all;
+    the default), or ``run``, one (dataset, model, seed) - for a cluster, where the runs go side by side."""
+    return config["train"]["pde"]["job_scope"]
+
+
+def model_commands(config: dict):
+    """Params function for ``train_pde_model`` in the ``dataset`` scope: ``gapbench each`` words training every
+    model on wildcards (eq, law, nu, obs) with seed ``{seed}``, each with its own flags (:func:`model_args`) and
+    ``--inject-failure`` where its metrics path matches a ``debug.fail_jobs`` pattern."""
+    args = model_args(config)
+
+    def commands(wildcards, threads) -> list[str]:
+        data = f"results/data/pde/{wildcards.eq}/{wildcards.law}/nu{wildcards.nu}/obs/{wildcards.obs}"
+        words = []
+        for model in config["train"]["pde"]["models"]:
+            out = run_dir(wildcards.eq, wildcards.law, wildcards.nu, wildcards.obs, model, wildcards.seed)
+            fail = any(fnmatch(f"{out}/metrics.json", p) for p in config["debug"]["fail_jobs"])
+            words += ["--", "train", "pde", "--data-dir", data, "--model", model, "--seed", str(wildcards.seed),
+                      "--out", out, "--threads", str(threads),
+                      *args(SimpleNamespace(**dict(wildcards.items()), model=model)),
+                      *flags(config).split(), *(["--inject-failure"] if fail else [])]
+        return words
+
+    return commands
+
+
+TRIVIAL = ("persistence", "zero")  # the trivial predictors, scored in one job per observed dataset
+
+
+def trivial_commands(config: dict):
+    """Params function for ``train_pde_trivial``: ``gapbench each`` words scoring each of :data:`TRIVIAL` on the
+    test split of wildcards (eq, law, nu, obs) into ``{predictor}/seed0``."""
+    args = baseline_args(config)
+
+    def commands(wildcards) -> list[str]:
+        data = f"results/data/pde/{wildcards.eq}/{wildcards.law}/nu{wildcards.nu}/obs/{wildcards.obs}"
+        return [word for predictor in TRIVIAL for word in (
+            "--", "train", "pde-baseline", "--data-dir", data, "--predictor", predictor, *args(wildcards),
+            "--out", run_dir(wildcards.eq, wildcards.law, wildcards.nu, wildcards.obs, predictor, 0))]
+
+    return commands
 
 
 def baseline_args(config: dict):
