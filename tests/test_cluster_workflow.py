@@ -39,7 +39,14 @@ class Workflow:
 
     def __init__(self, root: Path):
         self.root = root
-        self.ci_config = root / "configs" / "ci.yaml"
+        # configs/ci.yaml with a cluster's job scopes (as configs/paper.yaml): one job per dataset and per run, the
+        # units these tests re-run, kill and fail one by one
+        self.ci_config = root / "configs" / "ci-cluster.yaml"
+        config = yaml.safe_load((root / "configs" / "ci.yaml").read_text())
+        config["graphs"]["job_scope"] = "dataset"
+        config["train"]["graph"]["job_scope"] = "dataset"
+        config["train"]["pde"]["job_scope"] = "run"
+        self.ci_config.write_text(yaml.safe_dump(config, sort_keys=False))
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)

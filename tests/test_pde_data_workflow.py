@@ -120,5 +120,6 @@ def test_ci_config_runs_the_pde_data_stage_end_to_end(ci_pipeline):
     assert (obs["seed"].values == sim["seed"].values).all() and obs.attrs["sigma"] == 0.1
     assert not list(tmp_path.glob("results/data/pde/*/*/*/sim/*/shard*.zarr"))  # temp() shards removed
     assert list(tmp_path.glob("results/logs/pde/ks/attractor/nu0.1/sim/train/shard1.log"))
-    assert list(tmp_path.glob("results/benchmarks/pde/ns/attractor/nu0.001/obs/fourier-r8-s0/valid.tsv"))
+    assert list(tmp_path.glob("results/benchmarks/pde/ns/attractor/nu0.001/obs/fourier-r8-s0.tsv"))  # every split
+    assert list(tmp_path.glob("results/benchmarks/pde/ns/attractor/nu0.001/sim/merge.tsv"))
     assert nothing_to_do(tmp_path, "pde_data")

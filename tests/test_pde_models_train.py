@@ -369,5 +369,43 @@ def test_ci_config_runs_the_train_pde_stage(ci_pipeline):
         assert m["task"] == "pde" and m["status"] in ("ok", "diverged")
         assert (tmp_path / target).with_name("rollout.csv").exists()
         assert (tmp_path / target).with_name("predictions.zarr").is_dir()
-    assert list(tmp_path.glob("results/logs/train/pde/ks/*/*/*/memno/seed0.log"))
+    logs = list(tmp_path.glob("results/logs/train/pde/ks/*/*/*/seed0.log"))  # one job per dataset and seed
+    assert logs and all("train pde" in log.read_text() and "--model memno" in log.read_text() for log in logs)
     assert nothing_to_do(tmp_path, *targets)
+
+
+@pytest.mark.slow
+def test_pooled_job_rerun_rereads_its_finished_runs(ci_pipeline, tmp_path):
+    """train.pde.job_scope dataset: a change to MemNO's memory settings re-runs the job of each KS dataset, but
+    the other models of that job resume their finished checkpoints (no training step) and write the same
+    results; only MemNO trains again."""
+    import shutil
+
+    import yaml
+
+    from conftest import BIN, REPO
+
+    from gapbench.config import validate_config
+
+    run = tmp_path / "run"
+    shutil.copytree(ci_pipeline, run, symlinks=True, ignore=shutil.ignore_patterns("locks", "log"))
+    config = validate_config(_config("configs/ci.yaml"))
+    assert config["train"]["pde"]["job_scope"] == "dataset"
+    config["train"]["pde"]["ks"]["state_size"] += 1
+    overlay = tmp_path / "memory.yaml"
+    overlay.write_text(yaml.safe_dump(config, sort_keys=False))
+    ffno = sorted((run / "results/train/pde/ks").glob("*/*/*/ffno/seed0/metrics.json"))
+    before = {p: json.loads(p.read_text()) for p in ffno}
+    proc = subprocess.run([str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory", str(run),
+                           "--configfile", str(overlay), "--cores", "2", "train"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    timing = ("train_time_s", "inference_time_s", "inference_time_per_trajectory_s", "device")
+    for path, old in before.items():
+        assert {k: v for k, v in json.loads(path.read_text()).items() if k not in timing} == \
+            {k: v for k, v in old.items() if k not in timing}, "FFNO's results did not change"
+        dataset = path.parents[2]  # results/train/pde/ks/{law}/nu{nu}/{obs}
+        log = run / "results/logs" / dataset.relative_to(run / "results") / "seed0.log"
+        assert f"resuming from {(path.parent / 'last.pt').relative_to(run)}" in log.read_text(), \
+            "the finished FFNO run was re-read from its checkpoint, not retrained"
+        memno = json.loads((dataset / "memno/seed0/metrics.json").read_text())
+        assert memno["hyper"]["state_size"] == config["train"]["pde"]["ks"]["state_size"]

@@ -18,12 +18,13 @@ localrules:
 
 
 graph_data_targets = partial(dataset_paths, config)
+graph_datasets = [(kind, v) for kind, names in datasets_by_kind(config).items() for v in names]
 
 
 # Every generated kind (planted star, MAP, Ising, duplicates, ... : src/gapbench/graphs/kinds.py): one dataset per
 # variant, its flags from the kind's registry entry and its config section graphs.{kind}. graphs.job_scope:
-# `kind` (the default) makes every dataset of a kind in one job, graph_make_{kind} (`gapbench each`: one process,
-# one Python/torch/PyG start-up), `dataset` one job per dataset (graph_make; configs/paper.yaml).
+# `all` (the default) makes every dataset in one job, graph_make_all (`gapbench each`: one process, one
+# Python/torch/PyG start-up for all), `dataset` one job per dataset (graph_make; configs/paper.yaml).
 if config["graphs"]["job_scope"] == "dataset":
 
     rule graph_make:
@@ -45,26 +46,23 @@ if config["graphs"]["job_scope"] == "dataset":
         shell:
             "python3 -m gapbench {params.command:q} --no-progress > {log} 2>&1"
 
-else:
-    for kind, names in datasets_by_kind(config).items():
+elif graph_datasets:
 
-        rule:
-            name:
-                f"graph_make_{kind}"
-            output:
-                data=[directory(f"{GRAPHS}/{kind}/{v}") for v in names],
-            log:
-                f"results/logs/graphs/{kind}/all.log",
-            benchmark:
-                f"results/benchmarks/graphs/{kind}/all.tsv"
-            conda:
-                "../../envs/graphs.yaml"
-            params:
-                commands=[w for v in names for w in ["--", *make_command(config, kind, v)]],
-            message:
-                f"{kind} datasets {', '.join(names)}"
-            shell:
-                "python3 -m gapbench each --no-progress {params.commands:q} > {log} 2>&1"
+    rule graph_make_all:
+        output:
+            data=[directory(f"{GRAPHS}/{kind}/{v}") for kind, v in graph_datasets],
+        log:
+            "results/logs/graphs/all.log",
+        benchmark:
+            "results/benchmarks/graphs/all.tsv"
+        conda:
+            "../../envs/graphs.yaml"
+        params:
+            commands=[w for kind, v in graph_datasets for w in ["--", *make_command(config, kind, v)]],
+        message:
+            f"every generated graph dataset ({len(graph_datasets)})"
+        shell:
+            "python3 -m gapbench each --no-progress {params.commands:q} > {log} 2>&1"
 
 
 # Download a benchmark's raw files, let PyG process them, check split sizes (download.py; runs locally).

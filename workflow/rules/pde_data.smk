@@ -35,6 +35,7 @@ rule pde_shard:
         f"{PDE_LOG}/sim/{{split}}/shard{{shard}}.log",
     benchmark:
         f"{PDE_BENCH}/sim/{{split}}/shard{{shard}}.tsv"
+    priority: 1  # the simulation chain feeds the longest training jobs: it goes before graph jobs
     conda:
         "../../envs/pde.yaml"
     params:
@@ -57,6 +58,7 @@ rule pde_merge:
         f"{PDE_LOG}/sim/merge.log",
     benchmark:
         f"{PDE_BENCH}/sim/merge.tsv"
+    priority: 1  # the simulation chain feeds the longest training jobs: it goes before graph jobs
     conda:
         "../../envs/pde.yaml"
     params:
@@ -78,6 +80,7 @@ rule pde_observe:
         f"{PDE_LOG}/obs/{{method}}-r{{res}}-s{{sigma}}.log",
     benchmark:
         f"{PDE_BENCH}/obs/{{method}}-r{{res}}-s{{sigma}}.tsv"
+    priority: 1  # the simulation chain feeds the longest training jobs: it goes before graph jobs
     conda:
         "../../envs/pde.yaml"
     params:

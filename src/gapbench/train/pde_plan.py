@@ -169,7 +169,7 @@ def model_commands(config: dict):
             fail = any(fnmatch(f"{out}/metrics.json", p) for p in config["debug"]["fail_jobs"])
             words += ["--", "train", "pde", "--data-dir", data, "--model", model, "--seed", str(wildcards.seed),
                       "--out", out, "--threads", str(threads),
-                      *args(SimpleNamespace(**dict(wildcards.items()), model=model)),
+                      *args(SimpleNamespace(eq=wildcards.eq, model=model)),
                       *flags(config).split(), *(["--inject-failure"] if fail else [])]
         return words
 
