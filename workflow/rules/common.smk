@@ -39,18 +39,9 @@ def gpu_slots(device):
     return 0 if device == "cpu" else 1
 
 
-def pde_runs_outputs(runs):
-    """The outputs of a train_pde rule that writes several run directories: each file name's list over ``runs``."""
-    outputs = [pde_run_outputs(run) for run in runs]
-    return {key: [out[key] for out in outputs] for key in outputs[0]}
-
-
-def pde_run_outputs(run):
-    """The outputs of a train_pde rule: the files of run directory `run` (a model's and a baseline's alike)."""
-    return dict(
-        metrics=f"{run}/metrics.json",
-        rollout=f"{run}/rollout.csv",
-        per_traj=f"{run}/per_traj.csv",
-        curves=f"{run}/curves.csv",
-        predictions=directory(f"{run}/predictions.zarr"),
-    )
+def pde_run_outputs(*runs):
+    """The outputs of a train_pde rule: the files of run directories ``runs`` (a model's and a baseline's alike),
+    each name's list over the runs."""
+    files = dict(metrics="metrics.json", rollout="rollout.csv", per_traj="per_traj.csv", curves="curves.csv")
+    return {**{key: [f"{run}/{name}" for run in runs] for key, name in files.items()},
+            "predictions": [directory(f"{run}/predictions.zarr") for run in runs]}

@@ -63,7 +63,7 @@ else:
             valid=f"{OBS_DATA}/valid.zarr",
             test=f"{OBS_DATA}/test.zarr",
         output:
-            **pde_runs_outputs([f"{TRAIN_PDE}/{m}/seed{{seed}}" for m in config["train"]["pde"]["models"]]),
+            **pde_run_outputs(*[f"{TRAIN_PDE}/{m}/seed{{seed}}" for m in config["train"]["pde"]["models"]]),
         log:
             "results/logs/train/pde/{eq}/{law}/nu{nu}/{obs}/seed{seed}.log",
         benchmark:
@@ -87,7 +87,7 @@ rule train_pde_trivial:
     input:
         test=f"{OBS_DATA}/test.zarr",
     output:
-        **pde_runs_outputs([f"{TRAIN_PDE}/{t}/seed0" for t in pde_plan.TRIVIAL]),
+        **pde_run_outputs(*[f"{TRAIN_PDE}/{t}/seed0" for t in pde_plan.TRIVIAL]),
     log:
         "results/logs/train/pde/{eq}/{law}/nu{nu}/{obs}/trivial.log",
     benchmark:
