@@ -1,0 +1,131 @@
+"""An ensemble of K graph models trains bit for bit as each member alone (gapbench.models.ensemble,
+gapbench.train.ensemble): float64, CPU, one thread, torch.equal on every parameter and loss."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gapbench.models import ensemble as E
+from gapbench.models.gnn import build_model
+from gapbench.train.ensemble import StackedAdam, train_step
+
+torch.set_num_threads(1)
+K, STEPS = 4, 3
+
+
+@pytest.fixture(scope="module")
+def planted():
+    from gapbench.graphs import planted
+    from gapbench.train.graph_batches import GraphBatches
+    from gapbench.train.graph_tasks import task_for
+
+    splits, meta, _ = planted.make(planted.PlantedStarParams(leaves=8, depth=2, n_graphs=40))
+    task = task_for(meta, splits["train"])
+    data = GraphBatches(splits["train"], task, "cpu")
+    data.x, data.y = [x.double() for x in data.x], [y.double() for y in data.y]
+    batches = list(data.batches(8, torch.Generator().manual_seed(0)))[:STEPS]
+    return task, data.feature_info(), batches
+
+
+def models(name, info, task, seeds, **kw):
+    out, width = [], kw.pop("width", 16)
+    for seed in seeds:
+        torch.manual_seed(seed)
+        out.append(build_model(name, info["in_dim"], task.out_dim, depth=2, width=width,
+                               level=task.level, **kw).double())
+    return out
+
+
+def train(members, lrs, task, batches):
+    """The members trained as one ensemble: its final member states and the losses ``[steps, K]``."""
+    ens = E.stack(members)
+    opt = StackedAdam(ens.parameters(), lrs)
+    losses = torch.stack([train_step(ens, opt, task, b) for b in batches])
+    return [E.member_state(ens, k) for k in range(len(members))], losses
+
+
+def assert_members_alone_equal(members, lrs, task, batches):
+    together, losses = train(members, lrs, task, batches)
+    for k, member in enumerate(members):
+        alone, alone_losses = train([member], lrs[k:k + 1], task, batches)
+        assert torch.equal(losses[:, k], alone_losses[:, 0]), f"member {k}: losses differ"
+        for name, value in alone[0].items():
+            assert torch.equal(together[k][name], value), f"member {k}: {name} differs"
+        assert not torch.equal(together[k]["head.0.weight"], member.state_dict()["head.0.weight"])  # it trained
+
+
+@pytest.mark.parametrize("name", ["node_gcn", "edge_gcn", "deepsets", "node_sage"])
+def test_members_with_different_seeds_train_as_alone(planted, name):
+    task, info, batches = planted
+    assert_members_alone_equal(models(name, info, task, range(K)), torch.full((K,), 1e-2, dtype=torch.float64), task, batches)
+
+
+@pytest.mark.parametrize("name", ["node_gcn", "edge_gcn", "deepsets"])
+def test_members_with_different_learning_rates_train_as_alone(planted, name):
+    task, info, batches = planted
+    lrs = torch.tensor([3e-2, 1e-2, 3e-3, 1e-3], dtype=torch.float64)
+    members = models(name, info, task, [0] * K)
+    assert_members_alone_equal(members, lrs, task, batches)
+    together, _ = train(members, lrs, task, batches)
+    assert not torch.equal(together[0]["head.0.weight"], together[1]["head.0.weight"])  # the rates mattered
+
+
+@pytest.mark.parametrize("kw", [dict(reduce="max", pool="sum", width=8, head_layers=2),
+                                dict(reduce="sum", pool="max", width=24, activation="tanh")])
+def test_other_aggregates_widths_and_heads_train_as_alone(planted, kw):
+    task, info, batches = planted
+    members = models("edge_gcn", info, task, range(K), **kw)
+    assert_members_alone_equal(members, torch.full((K,), 1e-2, dtype=torch.float64), task, batches)
+
+
+def test_an_ensemble_of_one_is_the_model_trained_with_torch_adam(planted):
+    """The ensemble computes the model itself: one member matches nn.Module + torch.optim.Adam (to rounding)."""
+    from gapbench.train.graph_tasks import loss_fn
+
+    task, info, batches = planted
+    member = models("edge_gcn", info, task, [0])[0]
+    (state,), losses = train([member], torch.tensor([1e-2], dtype=torch.float64), task, batches)
+    opt = torch.optim.Adam(member.parameters(), lr=1e-2)
+    for i, (x, ei, b, ea, ng, y, mask) in enumerate(batches):
+        opt.zero_grad()
+        loss = loss_fn(task, member(x, ei, b, ea, ng), y, mask)
+        loss.backward()
+        opt.step()
+        assert float(loss) == pytest.approx(float(losses[i, 0]), rel=1e-12)
+    for name, value in member.state_dict().items():
+        torch.testing.assert_close(state[name], value, rtol=1e-10, atol=1e-12)
+
+
+def test_a_batch_dependent_matrix_vector_product_breaks_the_equality(planted, monkeypatch):
+    """The sentinel: bmm for the width-1 head (its kernel depends on K) makes members differ from alone."""
+    def forward(self, x):  # StackedLinear.forward with bmm for out == 1 too
+        K, out, inp = self.weight.shape
+        xs = x.expand(K, x.shape[0], inp) if x.shape[1] == inp and K > 1 else x.view(x.shape[0], K, inp).transpose(0, 1)
+        y = torch.bmm(xs, self.weight.transpose(1, 2)) + self.bias.unsqueeze(1)
+        return E._MemberFirstGrad.apply(y).transpose(0, 1).reshape(x.shape[0], K * out)
+
+    monkeypatch.setattr(E.StackedLinear, "forward", forward)
+    task, info, batches = planted
+    with pytest.raises(AssertionError, match="differ"):
+        assert_members_alone_equal(models("node_gcn", info, task, range(K)), torch.full((K,), 1e-2, dtype=torch.float64), task, batches)
+
+
+def test_row_sums_of_member_folded_gradients_break_the_equality(planted, monkeypatch):
+    """The sentinel of the bias gradient: summed over rows of the member-folded gradient (no
+    ``_MemberFirstGrad``), width 8's bias gradients depend on K."""
+    monkeypatch.setattr(E._MemberFirstGrad, "apply", lambda y: y)
+    task, info, batches = planted
+    with pytest.raises(AssertionError, match="differs"):
+        assert_members_alone_equal(models("edge_gcn", info, task, range(K), width=8), torch.full((K,), 1e-2,
+                                   dtype=torch.float64), task, batches)
+
+
+def test_unsupported_members_are_refused(planted):
+    task, info, _ = planted
+    with pytest.raises(ValueError, match="dropout"):
+        E.stack(models("node_gcn", info, task, [0, 1], dropout=0.1))
+    with pytest.raises(ValueError, match="LayerNorm"):
+        E.stack(models("node_gcn", info, task, [0, 1], norm="layer"))
+    with pytest.raises(ValueError, match="not one of"):
+        E.stack(models("edge_gcn_directed", info, task, [0, 1]))
