@@ -24,8 +24,7 @@ def planted():
     task = task_for(meta, splits["train"])
     data = GraphBatches(splits["train"], task, "cpu")
     data.x, data.y = [x.double() for x in data.x], [y.double() for y in data.y]
-    batches = list(data.batches(8, torch.Generator().manual_seed(0)))[:STEPS]
-    return task, data.feature_info(), batches
+    return task, data.feature_info(), data
 
 
 def models(name, info, task, seeds, **kw):
@@ -37,56 +36,79 @@ def models(name, info, task, seeds, **kw):
     return out
 
 
-def train(members, lrs, task, batches):
-    """The members trained as one ensemble: its final member states and the losses ``[steps, K]``."""
+def train(members, lrs, task, data):
+    """The members trained as one ensemble for STEPS steps: its final member states and the losses ``[steps, K]``."""
     ens = E.stack(members)
     opt = StackedAdam(ens.parameters(), lrs)
+    batches = list(data.batches(8, torch.Generator().manual_seed(0), copies=len(members)))[:STEPS]
     losses = torch.stack([train_step(ens, opt, task, b) for b in batches])
     return [E.member_state(ens, k) for k in range(len(members))], losses
 
 
-def assert_members_alone_equal(members, lrs, task, batches):
-    together, losses = train(members, lrs, task, batches)
+def assert_members_alone_equal(members, lrs, task, data):
+    together, losses = train(members, lrs, task, data)
     for k, member in enumerate(members):
-        alone, alone_losses = train([member], lrs[k:k + 1], task, batches)
+        alone, alone_losses = train([member], lrs[k:k + 1], task, data)
         assert torch.equal(losses[:, k], alone_losses[:, 0]), f"member {k}: losses differ"
         for name, value in alone[0].items():
             assert torch.equal(together[k][name], value), f"member {k}: {name} differs"
-        assert not torch.equal(together[k]["head.0.weight"], member.state_dict()["head.0.weight"])  # it trained
+        assert any(not torch.equal(value, member.state_dict()[name]) for name, value in alone[0].items())  # trained
 
 
 @pytest.mark.parametrize("name", ["node_gcn", "edge_gcn", "deepsets", "node_sage"])
 def test_members_with_different_seeds_train_as_alone(planted, name):
-    task, info, batches = planted
-    assert_members_alone_equal(models(name, info, task, range(K)), torch.full((K,), 1e-2, dtype=torch.float64), task, batches)
+    task, info, data = planted
+    assert_members_alone_equal(models(name, info, task, range(K)), torch.full((K,), 1e-2, dtype=torch.float64), task, data)
 
 
 @pytest.mark.parametrize("name", ["node_gcn", "edge_gcn", "deepsets"])
 def test_members_with_different_learning_rates_train_as_alone(planted, name):
-    task, info, batches = planted
+    task, info, data = planted
     lrs = torch.tensor([3e-2, 1e-2, 3e-3, 1e-3], dtype=torch.float64)
     members = models(name, info, task, [0] * K)
-    assert_members_alone_equal(members, lrs, task, batches)
-    together, _ = train(members, lrs, task, batches)
+    assert_members_alone_equal(members, lrs, task, data)
+    together, _ = train(members, lrs, task, data)
     assert not torch.equal(together[0]["head.0.weight"], together[1]["head.0.weight"])  # the rates mattered
 
 
 @pytest.mark.parametrize("kw", [dict(reduce="max", pool="sum", width=8, head_layers=2),
                                 dict(reduce="sum", pool="max", width=24, activation="tanh")])
 def test_other_aggregates_widths_and_heads_train_as_alone(planted, kw):
-    task, info, batches = planted
+    task, info, data = planted
     members = models("edge_gcn", info, task, range(K), **kw)
-    assert_members_alone_equal(members, torch.full((K,), 1e-2, dtype=torch.float64), task, batches)
+    assert_members_alone_equal(members, torch.full((K,), 1e-2, dtype=torch.float64), task, data)
+
+
+@pytest.mark.parametrize("activation,width", [("relu", 2), ("relu", 5), ("relu", 10), ("tanh", 5), ("gelu", 5),
+                                              ("silu", 10)])
+@pytest.mark.parametrize("name", ["node_gcn", "edge_gcn", "deepsets"])
+def test_every_activation_at_small_widths_trains_as_alone(planted, name, activation, width):
+    """Widths whose weight blocks are not multiples of 64 bytes (the aligned weight gradient) and inexact
+    activations (applied member by member)."""
+    task, info, data = planted
+    members = models(name, info, task, range(K), width=width, activation=activation)
+    assert_members_alone_equal(members, torch.full((K,), 1e-2, dtype=torch.float64), task, data)
+
+
+def test_inexact_activations_applied_across_members_break_the_equality(planted, monkeypatch):
+    """The sentinel of MemberwiseActivation: gelu over the K copies at once (vector code on one member's last
+    elements, scalar code on another's) makes members differ from alone."""
+    monkeypatch.setattr(E, "INEXACT_ACTIVATIONS", ())
+    task, info, data = planted
+    with pytest.raises(AssertionError, match="differ"):
+        assert_members_alone_equal(models("node_gcn", info, task, range(K), width=5, activation="gelu"),
+                                   torch.full((K,), 1e-2, dtype=torch.float64), task, data)
 
 
 def test_an_ensemble_of_one_is_the_model_trained_with_torch_adam(planted):
     """The ensemble computes the model itself: one member matches nn.Module + torch.optim.Adam (to rounding)."""
     from gapbench.train.graph_tasks import loss_fn
 
-    task, info, batches = planted
+    task, info, data = planted
     member = models("edge_gcn", info, task, [0])[0]
-    (state,), losses = train([member], torch.tensor([1e-2], dtype=torch.float64), task, batches)
+    (state,), losses = train([member], torch.tensor([1e-2], dtype=torch.float64), task, data)
     opt = torch.optim.Adam(member.parameters(), lr=1e-2)
+    batches = list(data.batches(8, torch.Generator().manual_seed(0)))[:STEPS]
     for i, (x, ei, b, ea, ng, y, mask) in enumerate(batches):
         opt.zero_grad()
         loss = loss_fn(task, member(x, ei, b, ea, ng), y, mask)
@@ -101,24 +123,27 @@ def test_a_batch_dependent_matrix_vector_product_breaks_the_equality(planted, mo
     """The sentinel: bmm for the width-1 head (its kernel depends on K) makes members differ from alone."""
     def forward(self, x):  # StackedLinear.forward with bmm for out == 1 too
         K, out, inp = self.weight.shape
-        xs = x.expand(K, x.shape[0], inp) if x.shape[1] == inp and K > 1 else x.view(x.shape[0], K, inp).transpose(0, 1)
-        y = torch.bmm(xs, self.weight.transpose(1, 2)) + self.bias.unsqueeze(1)
-        return E._MemberFirstGrad.apply(y).transpose(0, 1).reshape(x.shape[0], K * out)
+        y = torch.bmm(x.view(K, -1, inp), self.weight.transpose(1, 2)) + self.bias.unsqueeze(1)
+        return y.view(-1, out)
 
     monkeypatch.setattr(E.StackedLinear, "forward", forward)
-    task, info, batches = planted
+    task, info, data = planted
     with pytest.raises(AssertionError, match="differ"):
-        assert_members_alone_equal(models("node_gcn", info, task, range(K)), torch.full((K,), 1e-2, dtype=torch.float64), task, batches)
+        assert_members_alone_equal(models("node_gcn", info, task, range(K)), torch.full((K,), 1e-2, dtype=torch.float64), task, data)
 
 
-def test_row_sums_of_member_folded_gradients_break_the_equality(planted, monkeypatch):
-    """The sentinel of the bias gradient: summed over rows of the member-folded gradient (no
-    ``_MemberFirstGrad``), width 8's bias gradients depend on K."""
-    monkeypatch.setattr(E._MemberFirstGrad, "apply", lambda y: y)
-    task, info, batches = planted
-    with pytest.raises(AssertionError, match="differs"):
-        assert_members_alone_equal(models("edge_gcn", info, task, range(K), width=8), torch.full((K,), 1e-2,
-                                   dtype=torch.float64), task, batches)
+def test_packed_weight_gradients_break_the_equality(planted, monkeypatch):
+    """The sentinel of the aligned weight gradient: width 5's 5 x 5 blocks packed back to back (200 bytes apart)
+    give members 1 and 3 other weight gradients than alone."""
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        return torch.bmm(grad, weight), torch.bmm(grad.transpose(1, 2), x)
+
+    monkeypatch.setattr(E._StackedMatmul, "backward", staticmethod(backward))
+    task, info, data = planted
+    with pytest.raises(AssertionError, match="member [13]: layers.* differs"):
+        assert_members_alone_equal(models("node_gcn", info, task, range(K), width=5),
+                                   torch.full((K,), 1e-2, dtype=torch.float64), task, data)
 
 
 def test_unsupported_members_are_refused(planted):

@@ -101,11 +101,11 @@ def neighbour_aggregate(h: torch.Tensor, graph: UndirectedGraph, reduce: str,
     """
     u, v = graph.edges
     if reduce == "max" or edge_term is not None:
-        msgs = torch.cat([h[v], h[u]])
+        msgs = torch.cat([h.index_select(0, v), h.index_select(0, u)])
         if edge_term is not None:
             msgs = msgs + torch.cat([edge_term, edge_term])
         return scatter_reduce_rows(msgs, torch.cat([u, v]), graph.num_nodes, reduce)
-    agg = h.new_zeros(h.shape).index_add_(0, u, h[v]).index_add_(0, v, h[u])
+    agg = h.new_zeros(h.shape).index_add_(0, u, h.index_select(0, v)).index_add_(0, v, h.index_select(0, u))
     if reduce == "mean":
         agg = agg.mul_(graph.inv_deg.to(h.dtype).unsqueeze(1))
     return agg
@@ -471,7 +471,8 @@ class EdgeMessagePassing(GraphModelBase):
         x, N, batch, num_graphs = self._inputs(x, edge_index, batch, num_graphs)
         g = undirected_graph(edge_index, N)
         u, v = g.edges
-        h = self.embed_sum(x[u] + x[v]) + self.embed_prod(x[u] * x[v])
+        xu, xv = x.index_select(0, u), x.index_select(0, v)
+        h = self.embed_sum(xu + xv) + self.embed_prod(xu * xv)
         a = self._edge_features(edge_attr, edge_index.shape[1])
         if a is not None:
             h = h + self.edge_embed(g.entry_mean(a))
@@ -577,7 +578,7 @@ class DeepSets(GraphModelBase):
         h = self.phi(x)
         pooled = scatter_reduce_rows(h, batch, num_graphs, self.pool)
         if self.level == "node":
-            return self.head(h + self.context(pooled)[batch])
+            return self.head(h + self.context(pooled).index_select(0, batch))
         return self.head(pooled)
 
 

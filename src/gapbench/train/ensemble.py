@@ -1,8 +1,9 @@
 """Training K graph models of one shape as one ensemble (:mod:`gapbench.models.ensemble`), bit for bit as each
 member trained alone: the members' losses, and Adam over the stacked parameters with a learning rate per member.
 
-Each member's loss is the task's own :func:`gapbench.train.graph_tasks.loss_fn` on that member's contiguous
-output block, so it is computed exactly as for an ensemble of 1. The gradient of the sum of the members' losses
+An ensemble reads every mini-batch collated K times (``GraphBatches.batches(..., copies=K)``), member ``k`` copy
+``k``. Each member's loss is the task's own :func:`gapbench.train.graph_tasks.loss_fn` on that member's contiguous
+output block and copy 0's targets, so it is computed exactly as for an ensemble of 1. The gradient of the sum of the members' losses
 with respect to member ``k``'s parameters is the gradient of its own loss (the sum's backward passes 1 to every
 member; no member's parameters reach another's loss).
 """
@@ -13,14 +14,25 @@ import math
 
 import torch
 
-from gapbench.models.ensemble import members
 from gapbench.train.graph_tasks import Task, loss_fn
 
 
 def member_losses(task: Task, out: torch.Tensor, y, mask, k: int) -> torch.Tensor:
-    """``[K]``: each member's loss on the batch, from the ensemble's output ``[R, K * out_dim]``."""
-    blocks = members(out, k)
-    return torch.stack([loss_fn(task, blocks[i], y, mask) for i in range(k)])
+    """``[K]``: each member's loss, from the ensemble's output ``[K * R, out_dim]`` on a batch collated K times
+    (targets ``y`` and ``mask`` of the K copies).
+
+    The MSE of node targets is computed for all members at once, ``mean_v (out[k, v] - y_v)^2`` over each
+    member's contiguous row of ``[K, labelled nodes]`` (subtraction and square round once, in vector code as in
+    scalar code; the mean reduces each row on its own); every other loss is the task's ``loss_fn`` on each
+    member's block (their exp and log may round differently in vector and scalar code, so a member's elements
+    must sit where they sit in an ensemble of 1)."""
+    n = y.shape[0] // k
+    y, mask = y[:n], None if mask is None else mask[:n]
+    blocks = out.view(k, -1, out.shape[1])
+    if task.level == "node" and task.loss == "mse":
+        diff = blocks[:, mask, 0] - y[mask].to(out.dtype)
+        return (diff * diff).mean(1)
+    return torch.stack([loss_fn(task, block, y, mask) for block in blocks.unbind(0)])
 
 
 class StackedAdam:
@@ -77,8 +89,8 @@ class StackedAdam:
 
 
 def train_step(model, opt: StackedAdam, task: Task, batch) -> torch.Tensor:
-    """One Adam step of every member of ``model`` (an ensemble of ``model.members``) on ``batch``; the members'
-    losses ``[K]`` (before the step)."""
+    """One Adam step of every member of ``model`` (an ensemble of ``model.members``) on ``batch`` (collated
+    ``model.members`` times); the members' losses ``[K]`` (before the step)."""
     x, ei, b, ea, ng, y, mask = batch
     opt.zero_grad()
     losses = member_losses(task, model(x, ei, b, ea, ng), y, mask, model.members)
