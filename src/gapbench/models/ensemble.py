@@ -137,3 +137,18 @@ def stack(models: list[nn.Module]) -> nn.Module:
 def member_state(ensemble: nn.Module, k: int) -> dict:
     """Member ``k``'s ``state_dict`` (loadable into one model of the architecture)."""
     return {name: t[k].detach().clone() for name, t in ensemble.state_dict().items()}
+
+
+def select(ensemble: nn.Module, keep: list[int]) -> nn.Module:
+    """The ensemble of members ``keep`` of ``ensemble`` (in that order): the members left when others stop."""
+    out = copy.deepcopy(ensemble)
+    for module in out.modules():
+        if isinstance(module, StackedLinear):
+            module.weight = nn.Parameter(module.weight.detach()[keep].clone())
+            if module.bias is not None:
+                module.bias = nn.Parameter(module.bias.detach()[keep].clone())
+            module.members = len(keep)
+        elif isinstance(module, MemberwiseActivation):
+            module.members = len(keep)
+    out.members = len(keep)
+    return out

@@ -71,6 +71,8 @@ class StackedAdam:
         step_size = self.lr / (1 - b1 ** self.t)
         for p, m, v in zip(self.params, self.m, self.v):
             g = p.grad
+            if g is None:  # not used by the loss (as torch.optim.Adam, no update)
+                continue
             if self.weight_decay:
                 g = g + p * self.weight_decay
             m.mul_(b1).add_(g * (1 - b1))
@@ -78,6 +80,13 @@ class StackedAdam:
             denom = (v.sqrt() / root2).add_(self.eps)
             size = step_size.to(p.dtype).view(-1, *([1] * (p.dim() - 1)))
             p.sub_(size * m / denom)
+
+    def select(self, params, keep: list[int]) -> None:
+        """Keep the members ``keep`` (in that order), whose parameters are now ``params`` (as ``select``ed)."""
+        self.params = list(params)
+        self.lr = self.lr[keep]
+        self.m = [m[keep] for m in self.m]
+        self.v = [v[keep] for v in self.v]
 
     def state_dict(self) -> dict:
         return {"t": self.t, "lr": self.lr.clone(), "m": [m.clone() for m in self.m], "v": [v.clone() for v in self.v]}
@@ -97,3 +106,30 @@ def train_step(model, opt: StackedAdam, task: Task, batch) -> torch.Tensor:
     losses.sum().backward()
     opt.step()
     return losses.detach()
+
+
+def evaluate_members(model, data, task: Task, batch_size: int, loss: bool = False) -> list[float]:
+    """Per member of ``model`` (an ensemble), the task metric over a whole split, or with ``loss`` the training
+    loss weighted by graphs per batch (the plateau schedule's validation loss); eval mode, no gradients, as
+    :func:`gapbench.train.graph_batches.evaluate` and ``evaluate_loss`` for one model."""
+    from gapbench.train.graph_tasks import MetricAccumulator
+
+    k = model.members
+    accs = [MetricAccumulator(task) for _ in range(k)]
+    totals, count = [0.0] * k, 0
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for x, ei, b, ea, ng, y, mask in data.batches(batch_size, copies=k):
+            out = model(x, ei, b, ea, ng)
+            if loss:
+                count += ng // k
+                totals = [t + float(v) * (ng // k) for t, v in zip(totals, member_losses(task, out, y, mask, k))]
+                continue
+            n = y.shape[0] // k
+            for acc, block in zip(accs, out.view(k, -1, out.shape[1]).unbind(0)):
+                acc.add(block, y[:n], None if mask is None else mask[:n])
+    model.train(was_training)
+    if loss:
+        return [t / count if count else float("nan") for t in totals]
+    return [acc.value() for acc in accs]
