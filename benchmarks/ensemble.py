@@ -12,11 +12,12 @@ For each model, K copies (initialised from seeds 0..K-1) take Adam steps on the 
 * **torch.optim** - one plain ``nn.Module`` with ``torch.optim.Adam`` and the task's ``loss_fn``, for reference
   (not the project's path; its first step also imports ``torch._dynamo``, timed separately below).
 
-It prints ``ensemble time / (K x one-model time)`` (CPU time, best of ``--repeats``; target <= 0.6), the same
-ratio against K x torch.optim, the operators one step launches per sample (graph x member; torch.profiler,
-top-level aten operators: each is at least one kernel on a GPU), and, in float64, the largest difference between
-the ensemble's parameters and those of each member trained alone after ``--check-steps`` steps: 0 means bit for
-bit (the ensemble is batch-invariant, gapbench.models.ensemble).
+It prints the CPU time of a step (ms; least of ``--repeats``) of one model, of the ensemble and of torch.optim,
+``ensemble time / (K x one-model time)`` (target <= 0.6), the same ratio against K x torch.optim, the operators
+one step launches per sample (graph x member; torch.profiler, top-level aten operators, a multi-tensor
+``_foreach`` operator counting once: each is at least one kernel on a GPU), and, in float64, the largest
+difference between the ensemble's parameters and those of each member trained alone after ``--check-steps``
+steps: 0 means bit for bit (the ensemble is batch-invariant, gapbench.models.ensemble).
 """
 
 from __future__ import annotations
@@ -134,8 +135,8 @@ def main() -> None:
           "(n32-k3), depth 2, width 32, float32")
     print(f"first optimiser step of a fresh process: torch.optim.Adam {first_step_seconds('torch'):.2f} s "
           f"(imports torch._dynamo), StackedAdam {first_step_seconds('stacked'):.2f} s")
-    print(f"{'model':>10} {'ens/(K x one)':>14} {'ens/(K x torch.optim)':>22} {'ops/sample one':>15} "
-          f"{'ops/sample ens':>15} {'float64 max |diff|':>19}")
+    print(f"{'model':>10} {'ms/step one':>12} {'ens':>7} {'torch.optim':>12} {'ens/(K x one)':>14} "
+          f"{'ens/(K x torch.optim)':>22} {'ops/sample one':>15} {'ops/sample ens':>15} {'float64 max |diff|':>19}")
     for name in args.models:
         task, models, data = _setup(name, args.k, torch.float32)
         one_step, _ = ensemble(task, models[:1], data)
@@ -153,8 +154,9 @@ def main() -> None:
             for a_step, _ in alone:
                 a_step(i)
         diff = max(float((e[n] - a()[0][n]).abs().max()) for e, (_, a) in zip(e_params(), alone) for n in e)
-        print(f"{name:>10} {ens / (args.k * one):14.2f} {ens / (args.k * plain):22.2f} {per_one:15.2f} "
-              f"{per_ens:15.2f} {diff:19.3g}")
+        ms = [1e3 * x / args.steps for x in (one, ens, plain)]
+        print(f"{name:>10} {ms[0]:12.2f} {ms[1]:7.2f} {ms[2]:12.2f} {ens / (args.k * one):14.2f} "
+              f"{ens / (args.k * plain):22.2f} {per_one:15.2f} {per_ens:15.2f} {diff:19.3g}")
 
 
 if __name__ == "__main__":

@@ -65,21 +65,27 @@ class StackedAdam:
 
     @torch.no_grad()
     def step(self) -> None:
+        """One update of every parameter with a gradient (one without is not used by the loss: as
+        ``torch.optim.Adam``, no update), as multi-tensor (``torch._foreach_*``) operations: the same
+        elementwise operations as one tensor at a time, with one call for all the parameters."""
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         root2 = math.sqrt(1 - b2 ** self.t)
-        step_size = self.lr / (1 - b1 ** self.t)
-        for p, m, v in zip(self.params, self.m, self.v):
-            g = p.grad
-            if g is None:  # not used by the loss (as torch.optim.Adam, no update)
-                continue
-            if self.weight_decay:
-                g = g + p * self.weight_decay
-            m.mul_(b1).add_(g * (1 - b1))
-            v.mul_(b2).add_(g * g * (1 - b2))
-            denom = (v.sqrt() / root2).add_(self.eps)
-            size = step_size.to(p.dtype).view(-1, *([1] * (p.dim() - 1)))
-            p.sub_(size * m / denom)
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        params, m, v = ([x[i] for i in live] for x in (self.params, self.m, self.v))
+        grads = [p.grad for p in params]
+        if self.weight_decay:
+            grads = torch._foreach_add(grads, torch._foreach_mul(params, self.weight_decay))
+        torch._foreach_mul_(m, b1)
+        torch._foreach_add_(m, torch._foreach_mul(grads, 1 - b1))
+        torch._foreach_mul_(v, b2)
+        torch._foreach_add_(v, torch._foreach_mul(torch._foreach_mul(grads, grads), 1 - b2))
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_div_(denom, root2)
+        torch._foreach_add_(denom, self.eps)
+        step_size = (self.lr / (1 - b1 ** self.t)).to(params[0].dtype) if params else None
+        sizes = [step_size.view(-1, *([1] * (p.dim() - 1))) for p in params]
+        torch._foreach_sub_(params, torch._foreach_div(torch._foreach_mul(m, sizes), denom))
 
     def select(self, params, keep: list[int]) -> None:
         """Keep the members ``keep`` (in that order), whose parameters are now ``params`` (as ``select``ed)."""
