@@ -1,6 +1,6 @@
 """K graph models trained as one batch-invariant ensemble vs one after the other: time ratio, operators, equality.
 
-    python benchmarks/ensemble.py [--k 4] [--steps 20] [--models node_gcn edge_gcn deepsets]
+    python benchmarks/ensemble.py [--k 4] [--steps 10] [--repeats 15] [--models node_gcn edge_gcn deepsets]
 
 For each model, K copies (initialised from seeds 0..K-1) take Adam steps on the same planted-star mini-batches
 (n32-k3, 32 graphs a batch, depth 2, width 32), on the CPU with one thread, three ways:
@@ -12,8 +12,10 @@ For each model, K copies (initialised from seeds 0..K-1) take Adam steps on the 
 * **torch.optim** - one plain ``nn.Module`` with ``torch.optim.Adam`` and the task's ``loss_fn``, for reference
   (not the project's path; its first step also imports ``torch._dynamo``, timed separately below).
 
-It prints the CPU time of a step (ms; least of ``--repeats``) of one model, of the ensemble and of torch.optim,
-``ensemble time / (K x one-model time)`` (target <= 0.6), the same ratio against K x torch.optim, the operators
+It prints the CPU time of a step (ms; the least of ``--repeats`` runs) of one model, of the ensemble and of
+torch.optim, ``ensemble time / (K x one-model time)`` (target <= 0.6; the median over runs of the ratio of
+neighbouring runs, the ways taking turns, so that a machine shared with other processes weighs on both sides
+of each ratio alike), the same ratio against K x torch.optim, the operators
 one step launches per sample (graph x member; torch.profiler, top-level aten operators, a multi-tensor
 ``_foreach`` operator counting once: each is at least one kernel on a GPU), and, in float64, the largest
 difference between the ensemble's parameters and those of each member trained alone after ``--check-steps``
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import statistics
 import subprocess
 import sys
 import time
@@ -88,18 +91,23 @@ def plain_torch(task, model, data, lr: float = 1e-3):
 
 
 def cpu_seconds(steps_of: dict, steps: int, repeats: int) -> dict:
-    """Per way, the least CPU time of ``steps`` steps over ``repeats`` runs, the ways taking turns (after one
-    warm-up step each), so that a load shared with other processes weighs on every way alike."""
+    """Per way, the CPU times of ``repeats`` runs of ``steps`` steps, the ways taking turns (after one warm-up step
+    each), so that run ``r`` of every way meets about the same load from other processes."""
     for step in steps_of.values():
         step(0)
-    best = dict.fromkeys(steps_of, float("inf"))
+    times: dict = {way: [] for way in steps_of}
     for _ in range(repeats):
         for way, step in steps_of.items():
             t0 = time.process_time()
             for i in range(steps):
                 step(i + 1)
-            best[way] = min(best[way], time.process_time() - t0)
-    return best
+            times[way].append(time.process_time() - t0)
+    return times
+
+
+def paired_ratio(num: list, den: list, k: int) -> float:
+    """The median over runs of ``num[r] / (k * den[r])``: each ratio from two neighbouring runs."""
+    return statistics.median(n / (k * d) for n, d in zip(num, den))
 
 
 def operators(step) -> int:
@@ -122,8 +130,8 @@ def first_step_seconds(optimizer: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--k", type=int, default=4, help="ensemble members")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per repeat")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats (the least is kept)")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per run")
+    parser.add_argument("--repeats", type=int, default=15, help="timed runs per way")
     parser.add_argument("--check-steps", type=int, default=3, help="float64 steps of the equality check")
     parser.add_argument("--models", nargs="+", default=["node_gcn", "edge_gcn", "deepsets"])
     args = parser.parse_args()
@@ -131,8 +139,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    print(f"CPU, 1 thread; K = {args.k}; {args.steps} Adam steps (best of {args.repeats}) of 32 planted-star graphs "
-          "(n32-k3), depth 2, width 32, float32")
+    print(f"CPU, 1 thread; K = {args.k}; {args.repeats} runs of {args.steps} Adam steps per way of 32 planted-star "
+          "graphs (n32-k3), depth 2, width 32, float32; ms/step: least run; ratios: median of neighbouring runs")
     print(f"first optimiser step of a fresh process: torch.optim.Adam {first_step_seconds('torch'):.2f} s "
           f"(imports torch._dynamo), StackedAdam {first_step_seconds('stacked'):.2f} s")
     print(f"{'model':>10} {'ms/step one':>12} {'ens':>7} {'torch.optim':>12} {'ens/(K x one)':>14} "
@@ -143,7 +151,6 @@ def main() -> None:
         ens_step, _ = ensemble(task, models, data)
         torch_step = plain_torch(task, models[0], data)
         t = cpu_seconds({"one": one_step, "ens": ens_step, "plain": torch_step}, args.steps, args.repeats)
-        one, ens, plain = t["one"], t["ens"], t["plain"]
         per_one = operators(one_step) / 32
         per_ens = operators(ens_step) / (32 * args.k)
         task, models, data = _setup(name, args.k, torch.float64)
@@ -154,9 +161,9 @@ def main() -> None:
             for a_step, _ in alone:
                 a_step(i)
         diff = max(float((e[n] - a()[0][n]).abs().max()) for e, (_, a) in zip(e_params(), alone) for n in e)
-        ms = [1e3 * x / args.steps for x in (one, ens, plain)]
-        print(f"{name:>10} {ms[0]:12.2f} {ms[1]:7.2f} {ms[2]:12.2f} {ens / (args.k * one):14.2f} "
-              f"{ens / (args.k * plain):22.2f} {per_one:15.2f} {per_ens:15.2f} {diff:19.3g}")
+        ms = [1e3 * min(t[way]) / args.steps for way in ("one", "ens", "plain")]
+        print(f"{name:>10} {ms[0]:12.2f} {ms[1]:7.2f} {ms[2]:12.2f} {paired_ratio(t['ens'], t['one'], args.k):14.2f} "
+              f"{paired_ratio(t['ens'], t['plain'], args.k):22.2f} {per_one:15.2f} {per_ens:15.2f} {diff:19.3g}")
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ class StackedLinear(nn.Module):
         else:
             y = _StackedMatmul.apply(xs, self.weight)
         if self.bias is not None:
-            y = y + self.bias.unsqueeze(1)
+            y = y.add_(self.bias.unsqueeze(1))  # in place: the product is not saved for the backward
         return y.view(-1, out)
 
 

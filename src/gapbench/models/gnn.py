@@ -111,6 +111,22 @@ def neighbour_aggregate(h: torch.Tensor, graph: UndirectedGraph, reduce: str,
     return agg
 
 
+def incident_pool(h: torch.Tensor, graph: UndirectedGraph, reduce: str) -> torch.Tensor:
+    """``pool{h_e : e at v}`` per node ``v`` over the undirected edges ``h [E, F]`` (0 for an isolated node): the node
+    read-off of the edge models. Sum and mean add every edge at its two ends in place, the additions and their
+    order of :func:`scatter_reduce_rows` over the doubled rows ``[h; h]`` at ``[u; v]`` without materialising
+    them; max goes through :func:`scatter_reduce_rows`."""
+    u, v = graph.edges
+    if reduce == "max":
+        return scatter_reduce_rows(torch.cat([h, h]), torch.cat([u, v]), graph.num_nodes, reduce)
+    out = h.new_zeros((graph.num_nodes, h.shape[1])).index_add_(0, u, h).index_add_(0, v, h)
+    if reduce == "sum":
+        return out
+    ones = torch.ones_like(u, dtype=h.dtype)
+    cnt = torch.zeros(graph.num_nodes, dtype=h.dtype, device=h.device).index_add_(0, u, ones).index_add_(0, v, ones)
+    return out / cnt.clamp(min=1.0).unsqueeze(1)
+
+
 class FeatureEncoder(nn.Module):
     """Float features ``[N, in_dim]`` pass through unchanged; integer (categorical) features ``[N, C]`` are
     embedded as ``sum_c Embedding_c(x[:, c])`` of width ``emb_dim`` (benchmarking-gnns' atom/bond encoders)."""
@@ -484,8 +500,7 @@ class EdgeMessagePassing(GraphModelBase):
         h, g, batch, num_graphs = self.edge_embeddings(x, edge_index, batch, edge_attr, num_graphs)
         u, v = g.edges
         if self.level == "node":
-            pooled = scatter_reduce_rows(torch.cat([h, h]), torch.cat([u, v]), g.num_nodes, self.pool)
-            return self.head(pooled)
+            return self.head(incident_pool(h, g, self.pool))
         return self._graph_head(h, batch[u], num_graphs)
 
 class EdgeGCN(EdgeMessagePassing):
