@@ -100,6 +100,24 @@ def test_inexact_activations_applied_across_members_break_the_equality(planted, 
                                    torch.full((K,), 1e-2, dtype=torch.float64), task, data)
 
 
+@pytest.mark.parametrize("name", ["node_gcn", "edge_gcn"])
+def test_members_with_edge_features_train_as_alone(planted, name):
+    """Float edge features (3 per edge entry), shared by the K copies, projected by each member's own weights."""
+    import copy
+
+    task, info, data = planted
+    data = copy.copy(data)
+    gen = torch.Generator().manual_seed(1)
+    data.ea = [torch.randn(ei.shape[1], 3, generator=gen, dtype=torch.float64) for ei in data.ei]
+    data.has_edge_attr = True
+    members = models(name, info, task, range(K), edge_dim=3)
+    lrs = torch.full((K,), 1e-2, dtype=torch.float64)
+    assert_members_alone_equal(members, lrs, task, data)
+    together, _ = train(members, lrs, task, data)
+    edge = [n for n in together[0] if n.startswith(("edge_proj", "edge_embed"))]
+    assert edge and all(not torch.equal(together[0][n], members[0].state_dict()[n]) for n in edge)  # used
+
+
 def test_an_ensemble_of_one_is_the_model_trained_with_torch_adam(planted):
     """The ensemble computes the model itself: one member matches nn.Module + torch.optim.Adam (to rounding)."""
     from gapbench.train.graph_tasks import loss_fn

@@ -83,7 +83,7 @@ class StackedAdam:
         denom = torch._foreach_sqrt(v)
         torch._foreach_div_(denom, root2)
         torch._foreach_add_(denom, self.eps)
-        step_size = (self.lr / (1 - b1 ** self.t)).to(params[0].dtype) if params else None
+        step_size = (self.lr / (1 - b1 ** self.t)).to(params[0].device, params[0].dtype) if params else None
         sizes = [step_size.view(-1, *([1] * (p.dim() - 1))) for p in params]
         torch._foreach_sub_(params, torch._foreach_div(torch._foreach_mul(m, sizes), denom))
 
