@@ -12,6 +12,7 @@ from gapbench.train.ensemble import StackedAdam, train_step
 
 torch.set_num_threads(1)
 K, STEPS = 4, 3
+LR = torch.full((K,), 1e-2, dtype=torch.float64)
 
 
 @pytest.fixture(scope="module")
@@ -36,19 +37,19 @@ def models(name, info, task, seeds, **kw):
     return out
 
 
-def train(members, lrs, task, data):
+def train(members, lrs, task, data, weight_decay=0.0):
     """The members trained as one ensemble for STEPS steps: its final member states and the losses ``[steps, K]``."""
     ens = E.stack(members)
-    opt = StackedAdam(ens.parameters(), lrs)
+    opt = StackedAdam(ens.parameters(), lrs, weight_decay=weight_decay)
     batches = list(data.batches(8, torch.Generator().manual_seed(0), copies=len(members)))[:STEPS]
     losses = torch.stack([train_step(ens, opt, task, b) for b in batches])
     return [E.member_state(ens, k) for k in range(len(members))], losses
 
 
-def assert_members_alone_equal(members, lrs, task, data):
-    together, losses = train(members, lrs, task, data)
+def assert_members_alone_equal(members, lrs, task, data, weight_decay=0.0):
+    together, losses = train(members, lrs, task, data, weight_decay)
     for k, member in enumerate(members):
-        alone, alone_losses = train([member], lrs[k:k + 1], task, data)
+        alone, alone_losses = train([member], lrs[k:k + 1], task, data, weight_decay)
         assert torch.equal(losses[:, k], alone_losses[:, 0]), f"member {k}: losses differ"
         for name, value in alone[0].items():
             assert torch.equal(together[k][name], value), f"member {k}: {name} differs"
@@ -58,7 +59,7 @@ def assert_members_alone_equal(members, lrs, task, data):
 @pytest.mark.parametrize("name", ["node_gcn", "edge_gcn", "deepsets", "node_sage"])
 def test_members_with_different_seeds_train_as_alone(planted, name):
     task, info, data = planted
-    assert_members_alone_equal(models(name, info, task, range(K)), torch.full((K,), 1e-2, dtype=torch.float64), task, data)
+    assert_members_alone_equal(models(name, info, task, range(K)), LR, task, data)
 
 
 @pytest.mark.parametrize("name", ["node_gcn", "edge_gcn", "deepsets"])
@@ -71,12 +72,18 @@ def test_members_with_different_learning_rates_train_as_alone(planted, name):
     assert not torch.equal(together[0]["head.0.weight"], together[1]["head.0.weight"])  # the rates mattered
 
 
+def test_members_with_weight_decay_train_as_alone(planted):
+    task, info, data = planted
+    members = models("node_gcn", info, task, range(K), width=5)
+    assert_members_alone_equal(members, LR, task, data, weight_decay=0.1)
+
+
 @pytest.mark.parametrize("kw", [dict(reduce="max", pool="sum", width=8, head_layers=2),
                                 dict(reduce="sum", pool="max", width=24, activation="tanh")])
 def test_other_aggregates_widths_and_heads_train_as_alone(planted, kw):
     task, info, data = planted
     members = models("edge_gcn", info, task, range(K), **kw)
-    assert_members_alone_equal(members, torch.full((K,), 1e-2, dtype=torch.float64), task, data)
+    assert_members_alone_equal(members, LR, task, data)
 
 
 @pytest.mark.parametrize("activation,width", [("relu", 2), ("relu", 5), ("relu", 10), ("tanh", 5), ("gelu", 5),
@@ -87,7 +94,7 @@ def test_every_activation_at_small_widths_trains_as_alone(planted, name, activat
     activations (applied member by member)."""
     task, info, data = planted
     members = models(name, info, task, range(K), width=width, activation=activation)
-    assert_members_alone_equal(members, torch.full((K,), 1e-2, dtype=torch.float64), task, data)
+    assert_members_alone_equal(members, LR, task, data)
 
 
 def test_inexact_activations_applied_across_members_break_the_equality(planted, monkeypatch):
@@ -97,7 +104,7 @@ def test_inexact_activations_applied_across_members_break_the_equality(planted, 
     task, info, data = planted
     with pytest.raises(AssertionError, match="differ"):
         assert_members_alone_equal(models("node_gcn", info, task, range(K), width=5, activation="gelu"),
-                                   torch.full((K,), 1e-2, dtype=torch.float64), task, data)
+                                   LR, task, data)
 
 
 @pytest.mark.parametrize("name", ["node_gcn", "edge_gcn"])
@@ -111,9 +118,8 @@ def test_members_with_edge_features_train_as_alone(planted, name):
     data.ea = [torch.randn(ei.shape[1], 3, generator=gen, dtype=torch.float64) for ei in data.ei]
     data.has_edge_attr = True
     members = models(name, info, task, range(K), edge_dim=3)
-    lrs = torch.full((K,), 1e-2, dtype=torch.float64)
-    assert_members_alone_equal(members, lrs, task, data)
-    together, _ = train(members, lrs, task, data)
+    assert_members_alone_equal(members, LR, task, data)
+    together, _ = train(members, LR, task, data)
     edge = [n for n in together[0] if n.startswith(("edge_proj", "edge_embed"))]
     assert edge and all(not torch.equal(together[0][n], members[0].state_dict()[n]) for n in edge)  # used
 
@@ -147,7 +153,7 @@ def test_a_batch_dependent_matrix_vector_product_breaks_the_equality(planted, mo
     monkeypatch.setattr(E.StackedLinear, "forward", forward)
     task, info, data = planted
     with pytest.raises(AssertionError, match="differ"):
-        assert_members_alone_equal(models("node_gcn", info, task, range(K)), torch.full((K,), 1e-2, dtype=torch.float64), task, data)
+        assert_members_alone_equal(models("node_gcn", info, task, range(K)), LR, task, data)
 
 
 def test_packed_weight_gradients_break_the_equality(planted, monkeypatch):
@@ -161,7 +167,7 @@ def test_packed_weight_gradients_break_the_equality(planted, monkeypatch):
     task, info, data = planted
     with pytest.raises(AssertionError, match="member [13]: layers.* differs"):
         assert_members_alone_equal(models("node_gcn", info, task, range(K), width=5),
-                                   torch.full((K,), 1e-2, dtype=torch.float64), task, data)
+                                   LR, task, data)
 
 
 def test_unsupported_members_are_refused(planted):

@@ -48,7 +48,8 @@ class StackedLinear(nn.Module):
 
     def __init__(self, linears: list[nn.Linear]):
         super().__init__()
-        self.members, self.in_features, self.out_features = len(linears), linears[0].in_features, linears[0].out_features
+        self.members = len(linears)
+        self.in_features, self.out_features = linears[0].in_features, linears[0].out_features
         self.weight = nn.Parameter(torch.stack([lin.weight.detach() for lin in linears]))
         self.bias = (nn.Parameter(torch.stack([lin.bias.detach() for lin in linears]))
                      if linears[0].bias is not None else None)

@@ -2,10 +2,10 @@
 member trained alone: the members' losses, and Adam over the stacked parameters with a learning rate per member.
 
 An ensemble reads every mini-batch collated K times (``GraphBatches.batches(..., copies=K)``), member ``k`` copy
-``k``. Each member's loss is the task's own :func:`gapbench.train.graph_tasks.loss_fn` on that member's contiguous
-output block and copy 0's targets, so it is computed exactly as for an ensemble of 1. The gradient of the sum of the members' losses
-with respect to member ``k``'s parameters is the gradient of its own loss (the sum's backward passes 1 to every
-member; no member's parameters reach another's loss).
+``k``. Each member's loss is computed from its contiguous output block and copy 0's targets exactly as for an
+ensemble of 1 (:func:`member_losses`). The gradient of the sum of the members' losses with respect to member
+``k``'s parameters is the gradient of its own loss (the sum's backward passes 1 to every member; no member's
+parameters reach another's loss).
 """
 
 from __future__ import annotations

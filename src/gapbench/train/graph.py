@@ -332,7 +332,8 @@ def train_config(spec, ci, grid, prepared, clock, steps_per_epoch, sweep_part, l
            "n_params": common.count_parameters(trainer.model), "best_epoch": state.best_epoch - 1 if ok else "",
            "valid": state.best if ok else math.nan, "test": trainer.best_test if ok else math.nan,
            "train_time_s": round(state.elapsed_s, 3), "status": status, "failed_epoch": failed_epoch,
-           "reason": reason, "epochs_run": state.epoch, "step_time_s": round(state.step_time_s, 3)}  # (not a sweep.csv column)
+           "reason": reason, "epochs_run": state.epoch,
+           "step_time_s": round(state.step_time_s, 3)}  # (not a sweep.csv column)
     return row, trainer.best_state if ok else None
 
 
