@@ -221,7 +221,9 @@ class Loop:
                 if acc[0] is None:
                     import torch
 
-                    acc[0] = torch.tensor(state.loss_sum, dtype=torch.float64, device=term.device)
+                    acc[0] = (torch.tensor(state.loss_sum, dtype=torch.float64, device=term.device)
+                              if isinstance(state.loss_sum, list)  # one sum per member
+                              else torch.full((), state.loss_sum, dtype=torch.float64, device=term.device))  # no copy
                 acc[0] = acc[0] + term
                 state.step_time_s += time.perf_counter() - t0
                 state.step += 1
