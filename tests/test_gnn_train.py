@@ -10,7 +10,7 @@ import torch
 
 from gapbench.errors import ConfigError
 from gapbench.train import graph as tg
-from gapbench.train import graph_tasks
+from gapbench.train import graph_group, graph_tasks
 
 torch.set_num_threads(1)
 
@@ -60,7 +60,7 @@ def test_outputs_and_metric_keys(star, tmp_path):
 def test_resume_after_interruption_gives_identical_results(star, tmp_path, monkeypatch):
     full = tg.run(spec(star, tmp_path / "full"))
     calls = {"n": 0}
-    real = tg.loss_fn
+    real = graph_group.train_step
 
     def interrupting(*args):
         calls["n"] += 1
@@ -68,10 +68,10 @@ def test_resume_after_interruption_gives_identical_results(star, tmp_path, monke
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(tg, "loss_fn", interrupting)
+    monkeypatch.setattr(graph_group, "train_step", interrupting)
     with pytest.raises(KeyboardInterrupt):
         tg.run(spec(star, tmp_path / "cut", checkpoint_every=1))
-    monkeypatch.setattr(tg, "loss_fn", real)
+    monkeypatch.setattr(graph_group, "train_step", real)
     assert not (tmp_path / "cut" / "metrics.json").exists()
     resumed = tg.run(spec(star, tmp_path / "cut", checkpoint_every=1))
     for key in ("test", "valid", "hyper", "n_params", "best_epoch"):
@@ -250,8 +250,9 @@ def bench_has_edge_features(data) -> bool:
 
 @pytest.mark.parametrize("lrs,epochs", [([0.01], 2), ([0.01, 0.003, 0.001], 6)])
 def test_sweep_bookkeeping_per_epoch_and_configuration_is_constant(star, tmp_path, monkeypatch, lrs, epochs):
-    """A long sweep writes what a short one does per configuration: two checkpoints (its end and the sweep's), and
-    curves.csv / sweep.csv in full once or twice per process (rows are appended), whatever the epochs."""
+    """A long sweep writes what a short one does per shape group (its learning rates train as one ensemble): two
+    checkpoints (its end and the sweep's), and curves.csv / sweep.csv in full once or twice per process (rows are
+    appended), whatever the epochs."""
     from gapbench.train import common, loop
 
     ckpts, full = [], []
@@ -263,7 +264,7 @@ def test_sweep_bookkeeping_per_epoch_and_configuration_is_constant(star, tmp_pat
     n_configs = 2 * len(lrs)
     assert m["n_configs"] == n_configs and 0 < m["step_time_s"] <= m["train_time_s"]
     names = [p.name for p in ckpts]
-    assert names.count("checkpoint.pt") == 2 * n_configs and names.count("model.pt") == 1, names
+    assert names.count("checkpoint.pt") == 2 * 2 and names.count("model.pt") == 1, names  # depths 1 and 2
     assert sorted(full) == ["curves.csv", "curves.csv", "sweep.csv"]
     assert len(read_csv(tmp_path / "curves.csv")) == n_configs * epochs
 
@@ -278,3 +279,80 @@ def test_eval_every_validates_every_kth_epoch_and_the_last(star, tmp_path):
     assert validated == [3, 5, 6] and sparse["best_epoch"] + 1 in validated
     assert [r["train_loss"] for r in rows] == [r["train_loss"] for r in read_csv(tmp_path / "k1" / "curves.csv")]
     assert every["n_configs"] == sparse["n_configs"] == 1
+
+
+# ---------------------------------------------------------------------------------------------- shape groups as ensembles
+def sweep_outputs(out):
+    """What a sweep wrote, less its times: sweep.csv, curves.csv (by configuration and epoch: a group writes its
+    members' rows epoch by epoch), metrics and the selected weights."""
+    metrics = json.loads((out / "metrics.json").read_text())
+    curves = sorted(read_csv(out / "curves.csv", ["elapsed_s"]), key=lambda r: (int(r["config"]), int(r["epoch"])))
+    return (read_csv(out / "sweep.csv", ["train_time_s"]), curves,
+            {k: metrics[k] for k in ("test", "valid", "hyper", "best_epoch", "n_params", "status")},
+            torch.load(out / "model.pt"))
+
+
+def assert_same_outputs(a, b):
+    (sweep_a, curves_a, metrics_a, model_a), (sweep_b, curves_b, metrics_b, model_b) = a, b
+    assert sweep_a == sweep_b and curves_a == curves_b and metrics_a == metrics_b
+    assert model_a.keys() == model_b.keys() and all(torch.equal(model_a[k], model_b[k]) for k in model_a)
+
+
+@pytest.mark.parametrize("model,kw", [
+    ("node_gcn", dict(schedule="cosine")),
+    ("edge_gcn", dict(schedule="plateau", plateau_patience=0, plateau_factor=0.1, min_lr=0.005, stop_below_min_lr=True,
+                      epochs=5)),
+    ("deepsets", dict(schedule="constant", report="last", eval_every=2)),
+])
+def test_a_shape_group_trains_as_its_configurations_one_by_one(star, tmp_path, model, kw):
+    """Learning rates of one depth and width train as one ensemble; every sweep.csv row, curves row, metric and
+    the selected weights equal those of --no-ensemble (each configuration an ensemble of 1), a diverging member
+    (lr 1e300) included, whose row fails while the others go on; plateau members stop at their own epochs."""
+    lrs, kw = [0.03, 0.01, 1e300, 0.003], dict(model=model, widths=[5], **kw)  # 5 x 5 weights: 100 bytes apart
+    together = tg.run(spec(star, tmp_path / "group", lrs=lrs, **kw))
+    alone = tg.run(spec(star, tmp_path / "alone", lrs=lrs, ensemble=False, **kw))
+    assert together["status"] == alone["status"] == "ok"
+    assert_same_outputs(sweep_outputs(tmp_path / "group"), sweep_outputs(tmp_path / "alone"))
+    rows = read_csv(tmp_path / "group" / "sweep.csv")
+    assert [r["status"] for r in rows] == ["ok", "ok", "failed", "ok"] * 2
+    assert all("training diverged" in r["reason"] for r in rows if r["status"] == "failed")
+    if kw.get("stop_below_min_lr"):  # lr 0.03 and 0.01 drop below 0.005 at other epochs than 0.003 does
+        assert len({r["epochs_run"] for r in rows if r["status"] == "ok"}) > 1
+
+
+def test_a_group_interrupted_resumes_as_uninterrupted(star, tmp_path, monkeypatch):
+    """A group cut inside an epoch (after its diverging member left) and resumed from its checkpoint ends with
+    the outputs of an uninterrupted run."""
+    kw = dict(lrs=[0.01, 1e300, 0.003], depths=[1], epochs=3, checkpoint_every=1)
+    tg.run(spec(star, tmp_path / "full", **kw))
+    calls = {"n": 0}
+    real = graph_group.train_step
+
+    def interrupting(*args):
+        calls["n"] += 1
+        if calls["n"] == 7:  # epoch 2 (4 steps per epoch), the diverged member gone at epoch 1's end
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(graph_group, "train_step", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        tg.run(spec(star, tmp_path / "cut", **kw))
+    monkeypatch.setattr(graph_group, "train_step", real)
+    tg.run(spec(star, tmp_path / "cut", **kw))
+    assert_same_outputs(sweep_outputs(tmp_path / "cut"), sweep_outputs(tmp_path / "full"))
+
+
+@pytest.mark.parametrize("model,ensemble,grouped", [("edge_gcn", True, True), ("edge_gcn", False, False),
+                                                    ("edge_gcn_directed", True, False)])
+def test_batch_order_is_the_shape_groups(star, tmp_path, monkeypatch, model, ensemble, grouped):
+    """Epoch t's batch order is drawn from derived_seed(seed, "batches", depth, width, t) for every configuration
+    (grouped, alone, and in the torch.optim path of models the ensemble does not take): learning rates of one
+    shape see the same mini-batches."""
+    from gapbench.train import common
+
+    drawn, real = [], common.generator
+    monkeypatch.setattr(common, "generator", lambda *parts, **kw: (drawn.append(parts), real(*parts, **kw))[1])
+    tg.run(spec(star, tmp_path, model=model, lrs=[0.01, 0.003], ensemble=ensemble, epochs=2))
+    batches = [p for p in drawn if p[1] == "batches"]
+    per_shape = [(0, "batches", depth, 8, t) for depth in (1, 2) for t in range(2)]
+    assert batches == (per_shape if grouped else per_shape[:2] * 2 + per_shape[2:] * 2)  # a group draws once

@@ -101,14 +101,30 @@ def neighbour_aggregate(h: torch.Tensor, graph: UndirectedGraph, reduce: str,
     """
     u, v = graph.edges
     if reduce == "max" or edge_term is not None:
-        msgs = torch.cat([h[v], h[u]])
+        msgs = torch.cat([h.index_select(0, v), h.index_select(0, u)])
         if edge_term is not None:
             msgs = msgs + torch.cat([edge_term, edge_term])
         return scatter_reduce_rows(msgs, torch.cat([u, v]), graph.num_nodes, reduce)
-    agg = h.new_zeros(h.shape).index_add_(0, u, h[v]).index_add_(0, v, h[u])
+    agg = h.new_zeros(h.shape).index_add_(0, u, h.index_select(0, v)).index_add_(0, v, h.index_select(0, u))
     if reduce == "mean":
         agg = agg.mul_(graph.inv_deg.to(h.dtype).unsqueeze(1))
     return agg
+
+
+def incident_pool(h: torch.Tensor, graph: UndirectedGraph, reduce: str) -> torch.Tensor:
+    """``pool{h_e : e at v}`` per node ``v`` over the undirected edges ``h [E, F]`` (0 for an isolated node): the node
+    read-off of the edge models. Sum and mean add every edge at its two ends in place, the additions and their
+    order of :func:`scatter_reduce_rows` over the doubled rows ``[h; h]`` at ``[u; v]`` without materialising
+    them; max goes through :func:`scatter_reduce_rows`."""
+    u, v = graph.edges
+    if reduce == "max":
+        return scatter_reduce_rows(torch.cat([h, h]), torch.cat([u, v]), graph.num_nodes, reduce)
+    out = h.new_zeros((graph.num_nodes, h.shape[1])).index_add_(0, u, h).index_add_(0, v, h)
+    if reduce == "sum":
+        return out
+    ones = torch.ones_like(u, dtype=h.dtype)
+    cnt = torch.zeros(graph.num_nodes, dtype=h.dtype, device=h.device).index_add_(0, u, ones).index_add_(0, v, ones)
+    return out / cnt.clamp(min=1.0).unsqueeze(1)
 
 
 class FeatureEncoder(nn.Module):
@@ -471,7 +487,8 @@ class EdgeMessagePassing(GraphModelBase):
         x, N, batch, num_graphs = self._inputs(x, edge_index, batch, num_graphs)
         g = undirected_graph(edge_index, N)
         u, v = g.edges
-        h = self.embed_sum(x[u] + x[v]) + self.embed_prod(x[u] * x[v])
+        xu, xv = x.index_select(0, u), x.index_select(0, v)
+        h = self.embed_sum(xu + xv) + self.embed_prod(xu * xv)
         a = self._edge_features(edge_attr, edge_index.shape[1])
         if a is not None:
             h = h + self.edge_embed(g.entry_mean(a))
@@ -483,8 +500,7 @@ class EdgeMessagePassing(GraphModelBase):
         h, g, batch, num_graphs = self.edge_embeddings(x, edge_index, batch, edge_attr, num_graphs)
         u, v = g.edges
         if self.level == "node":
-            pooled = scatter_reduce_rows(torch.cat([h, h]), torch.cat([u, v]), g.num_nodes, self.pool)
-            return self.head(pooled)
+            return self.head(incident_pool(h, g, self.pool))
         return self._graph_head(h, batch[u], num_graphs)
 
 class EdgeGCN(EdgeMessagePassing):
@@ -577,7 +593,7 @@ class DeepSets(GraphModelBase):
         h = self.phi(x)
         pooled = scatter_reduce_rows(h, batch, num_graphs, self.pool)
         if self.level == "node":
-            return self.head(h + self.context(pooled)[batch])
+            return self.head(h + self.context(pooled).index_select(0, batch))
         return self.head(pooled)
 
 

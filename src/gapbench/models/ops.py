@@ -164,11 +164,11 @@ def line_graph_aggregate(h_edge: torch.Tensor, edge_index: torch.Tensor, num_nod
         return torch.where(torch.isneginf(out), torch.zeros_like(out), out)
     S = h_edge.new_zeros((num_nodes, F))
     S.index_add_(0, src, h_edge).index_add_(0, dst, h_edge)
-    total = S[src].add_(S[dst]).sub_(h_edge, alpha=2.0)  # S_u + S_v - 2 h_e
+    total = S.index_select(0, src).add_(S.index_select(0, dst)).sub_(h_edge, alpha=2.0)  # S_u + S_v - 2 h_e
     if index.group is not None:
         # each parallel neighbour f of e was added at both endpoints: remove one copy
         P = h_edge.new_zeros((index.group_size.numel(), F)).index_add_(0, index.group, h_edge)
-        total = total - (P[index.group] - h_edge)
+        total = total - (P.index_select(0, index.group) - h_edge)
     if reduce == "sum":
         return total
     return total.mul_(index.inv_count.to(h_edge.dtype).unsqueeze(1))

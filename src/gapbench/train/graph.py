@@ -20,7 +20,7 @@ validation"). Outputs in ``--out``:
   that never has a finite validation value is a ``failed`` row (NaN valid and test, the epoch and the reason);
   the sweep goes on and selects among the others.
 * ``curves.csv`` - one row per epoch of every configuration: ``config,depth,width,lr,epoch,train_loss,valid,
-  lr_now,elapsed_s``.
+  lr_now,elapsed_s`` (a shape group writes its members' rows epoch by epoch).
 * ``checkpoint.pt`` (resume state, written every ``--checkpoint-every`` steps of an epoch, at an epoch's end when
   ``--checkpoint-interval`` seconds have passed, at the end of each configuration and on SIGTERM) and
   ``model.pt`` (the selected model's weights).
@@ -28,10 +28,20 @@ validation"). Outputs in ``--out``:
 Tasks, losses and metrics: :mod:`gapbench.train.graph_tasks`; mini-batches: :mod:`gapbench.train.graph_batches`;
 each configuration runs the shared epoch loop (:mod:`gapbench.train.loop`, no early stopping).
 
+Shape groups: the configurations of one depth and width (they differ only in the learning rate) train as one
+batch-invariant ensemble (:mod:`gapbench.train.graph_group`) when the model is one the ensemble takes
+(node_gcn, node_sage, edge_gcn, deepsets without norm, dropout or categorical features; a single configuration
+is an ensemble of 1); every member keeps its own schedule, best epoch, rows and failure, and its results are bit
+for bit those of the configuration trained on its own (``--no-ensemble``). Its members share the group's time:
+each row's ``train_time_s`` and ``step_time_s`` is the group's over its size. Other models train one
+configuration at a time (:class:`ConfigTrainer`: ``nn.Module`` and ``torch.optim``).
+
 Reproducibility and resume: model initialisation of configuration ``c`` uses ``derived_seed(seed, "init", c)``,
-the batch order of epoch ``t`` uses ``derived_seed(seed, "batches", c, t)`` and dropout re-seeds at every epoch,
-so a job killed (SIGTERM: checkpoint, exit 143) and restarted resumes where its checkpoint stands and ends with
-exactly the metrics of an uninterrupted run (CPU).
+the batch order of epoch ``t`` uses ``derived_seed(seed, "batches", depth, width, t)`` (the shape's, so that a
+group's members see the same mini-batches; before shape groups it was the configuration's,
+``derived_seed(seed, "batches", c, t)``) and dropout re-seeds at every epoch, so a job killed (SIGTERM:
+checkpoint, exit 143) and restarted resumes where its checkpoint stands and ends with exactly the metrics of an
+uninterrupted run (CPU).
 """
 
 from __future__ import annotations
@@ -50,7 +60,8 @@ from gapbench.train import common, resume
 from gapbench.train.common import add_common_arguments
 from gapbench.train.graph_batches import Prepared, evaluate, evaluate_loss, node_correct, prepare
 from gapbench.train.graph_tasks import Task, better, loss_fn, select
-from gapbench.train.loop import Loop, LoopState, TrainingDiverged, fresh_or_restored, resumable_checkpoint
+from gapbench.train.loop import (Loop, LoopState, MembersDiverged, TrainingDiverged, fresh_or_restored,
+                                 resumable_checkpoint)
 
 COMMAND = "graph"
 CURVE_COLUMNS = ("config", "depth", "width", "lr", "epoch", "train_loss", "valid", "lr_now", "elapsed_s")
@@ -107,6 +118,7 @@ class GraphTrainSpec:
     checkpoint_interval: float = 60.0
     progress: bool = True
     inject_failure: bool = False
+    ensemble: bool = True
 
     def grid(self) -> list[Hyper]:
         return [Hyper(d, w, lr) for d, w, lr in itertools.product(self.depths, self.widths, self.lrs)]
@@ -154,7 +166,8 @@ class ConfigTrainer:
     split, the validation metric every ``eval_every`` epochs and after the last (also stepping the plateau
     schedule), and at each best epoch its test metric and weights.
 
-    The batch order of epoch ``t`` is drawn from ``derived_seed(seed, "batches", c, t)``; dropout draws from the
+    The batch order of epoch ``t`` is drawn from ``derived_seed(seed, "batches", depth, width, t)`` (the shape's:
+    the same for every learning rate, as in a group); dropout draws from the
     global torch RNG, re-seeded with ``derived_seed(seed, "dropout", c, t)`` at the start of epoch ``t`` and
     restored from the checkpoint when resuming inside an epoch.
     """
@@ -195,7 +208,7 @@ class ConfigTrainer:
         else:  # resuming inside an epoch: same batch order, skip the batches already done
             torch.set_rng_state(self.rng)
         self.model.train()
-        gen = common.generator(self.spec.seed, "batches", self.ci, state.epoch)
+        gen = common.generator(self.spec.seed, "batches", self.hyper.depth, self.hyper.width, state.epoch)
         return self.data["train"].batches(self.spec.batch_size, gen, start=state.batch)
 
     def step(self, batch, state: LoopState):
@@ -250,8 +263,78 @@ def settings(spec: GraphTrainSpec) -> dict:
 def signature(spec: GraphTrainSpec, meta: dict) -> dict:
     """What a checkpoint must agree on to be resumed: settings, code, dataset card and content (``resume.py``)."""
     files = [Path(spec.data) / "processed" / f"{s}.pt" for s in ("train", "valid", "test")]
-    return resume.signature(settings(spec), plugin_code(spec.model),
+    return resume.signature({**settings(spec), "ensemble": spec.ensemble}, plugin_code(spec.model),
                             {"card": meta, "content": resume.content_digest(files)})
+
+
+def units(spec: GraphTrainSpec, grid: list[Hyper], ensemble: bool) -> list[list[int]]:
+    """The configurations trained together, in sweep order: each shape group (the configurations of one depth and
+    width, consecutive in the grid) when the model trains as an ensemble (``ensemble``), else (or with
+    ``--no-ensemble``) one configuration at a time."""
+    if not (spec.ensemble and ensemble):
+        return [[ci] for ci in range(len(grid))]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for ci, hyper in enumerate(grid):
+        groups.setdefault((hyper.depth, hyper.width), []).append(ci)
+    return list(groups.values())
+
+
+def ensemble_model(spec: GraphTrainSpec, grid: list[Hyper], prepared: Prepared) -> bool:
+    """Does the sweep's model train as an ensemble (:func:`gapbench.models.ensemble.unsupported_reason`: built-in
+    row-wise models without norm, dropout or categorical features; a single configuration is an ensemble of 1)?
+    Else each configuration trains as one ``nn.Module`` with ``torch.optim`` (:class:`ConfigTrainer`)."""
+    from gapbench.models.ensemble import unsupported_reason
+
+    return unsupported_reason(build(spec, grid[0], prepared.task, prepared.info)) is None
+
+
+def train_group(spec, unit, grid, prepared, clock, steps_per_epoch, sweep_part, loop, ckpt, bar, guard) -> list:
+    """The configurations ``unit`` (one shape) as one ensemble (:mod:`gapbench.train.graph_group`), resuming from
+    ``ckpt`` when given; every member's sweep row and best weights."""
+    from gapbench.train.graph_group import GroupTrainer
+
+    trainer = GroupTrainer(spec, unit, grid, prepared, clock, steps_per_epoch, sweep_part, build)
+    state = fresh_or_restored(ckpt, LoopState(best=math.nan), trainer.restore)
+    loop.label = (f"config {unit[0] + 1}/{len(grid)} " if len(unit) == 1
+                  else f"configs {unit[0] + 1}-{unit[-1] + 1}/{len(grid)} ")
+    while not state.done:
+        try:
+            state = loop.run(trainer, state, bar, guard)
+        except MembersDiverged as err:  # those members fail, the others go on
+            for i in err.members:
+                print(f"gapbench train graph: {spec.model} config {trainer.active[i].config} failed ({err.where}); "
+                      "the sweep goes on", file=sys.stderr)
+            trainer.diverged(err, state)
+    return trainer.rows(state, prepared.task.metric)
+
+
+def train_config(spec, ci, grid, prepared, clock, steps_per_epoch, sweep_part, loop, ckpt, bar, guard):
+    """Configuration ``ci`` on its own (:class:`ConfigTrainer`), resuming from ``ckpt`` when given; its sweep row
+    and best weights."""
+    hyper, task = grid[ci], prepared.task
+    trainer = ConfigTrainer(spec, ci, hyper, prepared, clock, steps_per_epoch, sweep_part)
+    state = fresh_or_restored(ckpt, LoopState(best=math.nan), trainer.restore)
+    loop.label = f"config {ci + 1}/{len(grid)} "
+    status, reason, failed_epoch = "ok", "", ""
+    try:
+        state = loop.run(trainer, state, bar, guard)
+    except (FloatingPointError, TrainingDiverged) as err:  # diverged: a failed row, the sweep goes on
+        status, reason, failed_epoch = "failed", str(err), getattr(err, "epoch", state.epoch)
+        print(f"gapbench train graph: {spec.model} config {ci} failed ({err}); the sweep goes on", file=sys.stderr)
+    if status == "ok" and not math.isfinite(state.best):
+        status, reason = "failed", f"no finite validation {task.metric} in {spec.epochs} epochs"
+        failed_epoch = spec.epochs - 1
+    ok = status == "ok"
+    if ok and spec.report == "last":  # the last epoch's weights and metrics (benchmarking-gnns), not the best's
+        state.best, state.best_epoch = trainer.last_valid, state.epoch
+        trainer.keep_best(state)
+    row = {"config": ci, "depth": hyper.depth, "width": hyper.width, "lr": hyper.lr,
+           "n_params": common.count_parameters(trainer.model), "best_epoch": state.best_epoch - 1 if ok else "",
+           "valid": state.best if ok else math.nan, "test": trainer.best_test if ok else math.nan,
+           "train_time_s": round(state.elapsed_s, 3), "status": status, "failed_epoch": failed_epoch,
+           "reason": reason, "epochs_run": state.epoch,
+           "step_time_s": round(state.step_time_s, 3)}  # (not a sweep.csv column)
+    return row, trainer.best_state if ok else None
 
 
 def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
@@ -293,8 +376,11 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
     steps_per_epoch = math.ceil(len(data["train"]) / spec.batch_size)
     loop = Loop(out / CHECKPOINT, sig, curves, spec.epochs, spec.checkpoint_every, count_in_epoch=True,
                 save_interval_s=spec.checkpoint_interval)
+    group_path = ensemble_model(spec, grid, prepared)
+    groups = units(spec, grid, group_path)
+    first = sum(1 for unit in groups if unit[-1] < sweep["config"])  # units done
     start = ckpt["state"]["epoch"] if ckpt is not None and "state" in ckpt else 0
-    bar = common.progress(total=len(grid) * spec.epochs, initial=sweep["config"] * spec.epochs + start,
+    bar = common.progress(total=len(groups) * spec.epochs, initial=first * spec.epochs + start,
                           desc=f"{meta['kind']}/{meta['variant']} {spec.model}", enabled=spec.progress)
     best_model_state = sweep["best_model_state"]
 
@@ -303,36 +389,20 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
                 "elapsed_s": clock.elapsed}
 
     with common.SigtermGuard() as guard:
-        for ci in range(sweep["config"], len(grid)):
-            hyper = grid[ci]
-            trainer = ConfigTrainer(spec, ci, hyper, prepared, clock, steps_per_epoch, sweep_part)
-            state = fresh_or_restored(ckpt if ci == sweep["config"] else None, LoopState(best=math.nan),
-                                      trainer.restore)
-            loop.label = f"config {ci + 1}/{len(grid)} "
-            status, reason, failed_epoch = "ok", "", ""
-            try:
-                state = loop.run(trainer, state, bar, guard)
-            except (FloatingPointError, TrainingDiverged) as err:  # diverged: a failed row, the sweep goes on
-                status, reason, failed_epoch = "failed", str(err), getattr(err, "epoch", state.epoch)
-                print(f"gapbench train graph: {spec.model} config {ci} failed ({err}); the sweep goes on",
-                      file=sys.stderr)
-            if status == "ok" and not math.isfinite(state.best):
-                status, reason = "failed", f"no finite validation {task.metric} in {spec.epochs} epochs"
-                failed_epoch = spec.epochs - 1
-            ok = status == "ok"
-            if ok and spec.report == "last":  # the last epoch's weights and metrics (benchmarking-gnns), not the best's
-                state.best, state.best_epoch = trainer.last_valid, state.epoch
-                trainer.keep_best(state)
-            row = {"config": ci, "depth": hyper.depth, "width": hyper.width, "lr": hyper.lr,
-                   "n_params": common.count_parameters(trainer.model), "best_epoch": state.best_epoch - 1 if ok else "",
-                   "valid": state.best if ok else math.nan, "test": trainer.best_test if ok else math.nan,
-                   "train_time_s": round(state.elapsed_s, 3), "status": status, "failed_epoch": failed_epoch,
-                   "reason": reason, "epochs_run": state.epoch, "step_time_s": round(state.step_time_s, 3)}  # (not a sweep.csv column)
-            sweep_rows.append(row)
-            if ok and select(task, sweep_rows) is row:
-                best_model_state = trainer.best_state
+        for unit in groups[first:]:
+            resume_from = ckpt if unit[0] == sweep["config"] else None
+            if group_path:
+                rows = train_group(spec, unit, grid, prepared, clock, steps_per_epoch, sweep_part, loop, resume_from,
+                                   bar, guard)
+            else:
+                rows = [train_config(spec, unit[0], grid, prepared, clock, steps_per_epoch, sweep_part, loop,
+                                     resume_from, bar, guard)]
+            for row, best_state in rows:
+                sweep_rows.append(row)
+                if row["status"] == "ok" and select(task, sweep_rows) is row:
+                    best_model_state = best_state
             common.save_checkpoint(out / CHECKPOINT, {"signature": sig, "curves": curves.state(),
-                                                      "sweep": sweep_part(ci + 1)})
+                                                      "sweep": sweep_part(unit[-1] + 1)})
     bar.close()
     curves.write()  # a finished sweep re-run rewrites every output from its checkpoint
     common.write_csv_atomic(out / "sweep.csv", SWEEP_COLUMNS, sweep_rows)
@@ -458,7 +528,7 @@ def specs_from_args(args: argparse.Namespace, data: Path, out: str, seed: int) -
                 device=args.device,
                 threads=args.threads, checkpoint_every=args.checkpoint_every,
                 checkpoint_interval=args.checkpoint_interval, progress=not args.no_progress,
-                inject_failure=args.inject_failure))
+                inject_failure=args.inject_failure, ensemble=not args.no_ensemble))
     return specs
 
 
@@ -557,5 +627,8 @@ def register(sub) -> None:
                         "ignore it)")
     p.add_argument("--protocol", type=A.label, default="",
                    help="name of the published protocol followed (recorded in metrics)")
+    p.add_argument("--no-ensemble", action="store_true",
+                   help="train every configuration on its own (an ensemble of 1), not those of one depth and width "
+                        "as one ensemble: the same results (bit for bit on the CPU), in more time")
     add_common_arguments(p, runs=True)
     p.set_defaults(handler=_handler)

@@ -88,14 +88,15 @@ class GraphBatches:
             mask = torch.cat(masks)
         return x, ei, batch, ea, len(idx), y, mask
 
-    def batches(self, batch_size: int, generator=None, start: int = 0):
-        """Mini-batches in the order drawn from ``generator`` (in storage order without), from batch ``start``."""
+    def batches(self, batch_size: int, generator=None, start: int = 0, copies: int = 1):
+        """Mini-batches in the order drawn from ``generator`` (in storage order without), from batch ``start``;
+        each collated ``copies`` times in a row (an ensemble of that many members, gapbench.models.ensemble)."""
         import torch
 
         order = (torch.randperm(len(self), generator=generator).tolist() if generator is not None
                  else list(range(len(self))))
         for first in range(start * batch_size, len(order), batch_size):
-            yield self.collate(order[first:first + batch_size])
+            yield self.collate(order[first:first + batch_size] * copies)
 
     def feature_info(self) -> dict:
         """Model input description: float width, or categorical column sizes (max over this split + 1)."""

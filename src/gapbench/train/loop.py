@@ -24,7 +24,9 @@ same for every trainer, and guarantees:
 * **No host synchronisation per step.** The epoch's loss sum is accumulated on the loss's device (float64, the
   same additions as Python floats, so CPU results are unchanged); it is read, and checked finite, every
   ``finite_every`` steps, at checkpoints and at the end of the epoch. A non-finite loss raises
-  ``GapbenchError("training diverged: ...")`` naming the steps where it appeared. ``state.step_time_s`` sums the
+  ``GapbenchError("training diverged: ...")`` naming the steps where it appeared. A trainer of several members
+  (an ensemble: ``Trainer.step`` returns one loss per member) has one sum per member; the members whose sums
+  turn non-finite raise :class:`MembersDiverged`, so that the others can go on. ``state.step_time_s`` sums the
   wall time of the optimiser steps (on CUDA: the time to queue them, plus the waits at those reads).
 * **Best epoch.** An epoch's validation value ``v`` that is better (``Trainer.better``) than ``state.best`` makes
   it the best (``state.best``, ``state.best_epoch`` = epochs finished then) and calls ``Trainer.keep_best``
@@ -58,6 +60,17 @@ class TrainingDiverged(GapbenchError):
         self.epoch = epoch
 
 
+class MembersDiverged(TrainingDiverged):
+    """The losses of some members of a run that trains several (``Trainer.step`` returns one loss per member)
+    turned non-finite: ``members`` (their positions in the loss vector), ``where`` (epoch and steps, as in the
+    message of a single run). The other members' loss sums are already in ``LoopState.loss_sum``; the caller
+    removes the diverged members (from the trainer and from the sums) and may run the loop again."""
+
+    def __init__(self, members: list[int], where: str, epoch: int):
+        super().__init__(f"training diverged: members {members}: {where}", epoch)
+        self.members, self.where = members, where
+
+
 @dataclass
 class LoopState:
     """Where a run stands; plain values only, so it survives ``torch.load(weights_only=True)``."""
@@ -65,7 +78,7 @@ class LoopState:
     epoch: int = 0  # epochs finished
     batch: int = 0  # optimiser steps done in the current epoch
     step: int = 0  # optimiser steps done in all
-    loss_sum: float = 0.0  # sum over this epoch's steps of weight * loss
+    loss_sum: float | list[float] = 0.0  # sum over this epoch's steps of weight * loss (one per member: a list)
     loss_n: float = 0  # sum of the weights (1 per step, or the batch's graphs)
     best: float = math.inf  # best validation value so far (the trainer's start value when it has none)
     best_epoch: int = 0  # epochs finished when ``best`` was reached (0: none yet)
@@ -75,8 +88,10 @@ class LoopState:
     step_time_s: float = 0.0  # wall time inside ``Trainer.step``, summed over resumes
 
     @property
-    def train_loss(self) -> float:
-        """Weighted mean loss of the current epoch's steps."""
+    def train_loss(self) -> float | list[float]:
+        """Weighted mean loss of the current epoch's steps (one per member when the trainer trains several)."""
+        if isinstance(self.loss_sum, list):
+            return [s / max(self.loss_n, 1) for s in self.loss_sum]
         return self.loss_sum / max(self.loss_n, 1)
 
 
@@ -87,10 +102,12 @@ class Trainer(Protocol):
         """The batches of epoch ``state.epoch`` from step ``state.batch`` on (seeding what the epoch draws)."""
 
     def step(self, batch: Any, state: LoopState) -> tuple[Any, float]:
-        """One optimiser step (``state.step`` steps done before it): the loss (a tensor) and its weight."""
+        """One optimiser step (``state.step`` steps done before it): the loss (a tensor; a vector, one loss per
+        member, for a trainer of several members) and its weight."""
 
     def validate(self, state: LoopState) -> float | None:
-        """The validation value after ``state.epoch`` finished epochs, or None when this epoch has none."""
+        """The validation value after ``state.epoch`` finished epochs, or None when this epoch has none (a
+        trainer of several members keeps their best epochs itself and returns None)."""
 
     def better(self, value: float, best: float) -> bool:
         """Is ``value`` strictly better than ``best``?"""
@@ -98,8 +115,8 @@ class Trainer(Protocol):
     def keep_best(self, state: LoopState) -> None:
         """Keep what the run needs of its new best epoch (``state.best`` was just set)."""
 
-    def curve_row(self, state: LoopState, train_loss: float, valid: float | None, elapsed: float) -> dict:
-        """The ``curves.csv`` row of the epoch just finished."""
+    def curve_row(self, state: LoopState, train_loss, valid: float | None, elapsed: float) -> dict | list[dict]:
+        """The ``curves.csv`` row of the epoch just finished (one per member: a list)."""
 
     def checkpoint(self) -> dict:
         """The trainer's own part of a checkpoint (model, optimiser, ...: tensors and plain values)."""
@@ -178,11 +195,16 @@ class Loop:
         def sync() -> None:
             """Fold the device-side loss sum into ``state.loss_sum`` (a host synchronisation); check it finite."""
             if acc[0] is not None:
-                state.loss_sum = float(acc[0])
-                if not math.isfinite(state.loss_sum):
-                    raise TrainingDiverged(f"training diverged: {self.label}non-finite loss in epoch {state.epoch + 1}, "
-                                           f"steps {acc[1] + 1}..{state.step} of the run{self.diverged_hint}",
-                                           state.epoch)
+                state.loss_sum = acc[0].tolist()
+                where = (f"non-finite loss in epoch {state.epoch + 1}, steps {acc[1] + 1}..{state.step} of the run"
+                         f"{self.diverged_hint}")
+                if isinstance(state.loss_sum, list):
+                    bad = [i for i, v in enumerate(state.loss_sum) if not math.isfinite(v)]
+                    if bad:
+                        acc[0], acc[1] = None, state.step
+                        raise MembersDiverged(bad, where, state.epoch)
+                elif not math.isfinite(state.loss_sum):
+                    raise TrainingDiverged(f"training diverged: {self.label}{where}", state.epoch)
             acc[0], acc[1] = None, state.step
 
         def save() -> None:
@@ -199,7 +221,9 @@ class Loop:
                 if acc[0] is None:
                     import torch
 
-                    acc[0] = torch.full((), state.loss_sum, dtype=torch.float64, device=term.device)  # no copy
+                    acc[0] = (torch.tensor(state.loss_sum, dtype=torch.float64, device=term.device)
+                              if isinstance(state.loss_sum, list)  # one sum per member
+                              else torch.full((), state.loss_sum, dtype=torch.float64, device=term.device))  # no copy
                 acc[0] = acc[0] + term
                 state.step_time_s += time.perf_counter() - t0
                 state.step += 1
@@ -230,13 +254,21 @@ class Loop:
                 state.bad_evals += 1
                 state.done = state.done or (bool(self.patience) and state.bad_evals >= self.patience)
         state.done = state.done or state.epoch == self.epochs
-        self.curves.append(**trainer.curve_row(state, train_loss, valid, watch.elapsed))
-        shown = math.nan if valid is None else valid
+        rows = trainer.curve_row(state, train_loss, valid, watch.elapsed)
+        for row in rows if isinstance(rows, list) else [rows]:
+            self.curves.append(**row)
+        if isinstance(rows, list):  # several members: their losses and validation values, no run-wide best
+            loss = " ".join(f"{row['train_loss']:.5f}" for row in rows)
+            shown = " ".join(f"{row['valid']:.5f}" for row in rows)
+            best, postfix = "", {}
+        else:
+            loss, shown = f"{train_loss:.5f}", f"{math.nan if valid is None else valid:.5f}"
+            best, postfix = f" best {state.best:.5f}", {"best": f"{state.best:.4g}"}
         bar.update(1)
-        bar.set_postfix(loss=f"{train_loss:.4f}", valid=f"{shown:.4g}", best=f"{state.best:.4g}")
+        bar.set_postfix(loss=loss, valid=shown, **postfix)
         if bar.disable:  # no bar (logs): one plain line per epoch
-            print(f"{self.label}epoch {state.epoch}/{self.epochs} train_loss {train_loss:.5f} valid {shown:.5f} "
-                  f"best {state.best:.5f} elapsed {watch.elapsed:.1f}s", file=sys.stderr)
+            print(f"{self.label}epoch {state.epoch}/{self.epochs} train_loss {loss} valid {shown}{best} "
+                  f"elapsed {watch.elapsed:.1f}s", file=sys.stderr)
 
 
 def fresh_or_restored(ckpt: dict | None, start: LoopState, restore: Callable[[dict], None]) -> LoopState:
