@@ -190,8 +190,8 @@ def test_data_commands_parse(config):
     from gapbench.pde import plan
 
     parser = build_parser()
-    args = parser.parse_args(make_command(config, "planted_star", "n16-k1-paper-s2"))
-    assert str(args.out) == "results/data/graphs/planted_star/n16-k1-paper-s2"
+    args = parser.parse_args(make_command(config, "planted_star", "n16-k1-paper-s2", "out/dir"))
+    assert (args.leaves, args.law, str(args.out)) == (16, "paper", "out/dir")
     wc = _wildcards(eq="ns", law="attractor", nu="0.001", method="fourier", res="10", sigma="0.1")
     merges = _commands(plan.merge_commands(config)(wc))
     assert [str(parser.parse_args(c).out) for c in merges] == [

@@ -43,5 +43,7 @@ def pde_run_outputs(*runs):
     """The outputs of a train_pde rule: the files of run directories ``runs`` (a model's and a baseline's alike),
     each name's list over the runs."""
     files = dict(metrics="metrics.json", rollout="rollout.csv", per_traj="per_traj.csv", curves="curves.csv")
-    return {**{key: [f"{run}/{name}" for run in runs] for key, name in files.items()},
-            "predictions": [directory(f"{run}/predictions.zarr") for run in runs]}
+    return {
+        **{key: [f"{run}/{name}" for run in runs] for key, name in files.items()},
+        "predictions": [directory(f"{run}/predictions.zarr") for run in runs],
+    }

@@ -40,7 +40,7 @@ if config["graphs"]["job_scope"] == "dataset":
         conda:
             "../../envs/graphs.yaml"
         params:
-            command=lambda wc: make_command(config, wc.kind, wc.variant),
+            command=lambda wc, output: make_command(config, wc.kind, wc.variant, output.data),
         message:
             "{wildcards.kind} dataset {wildcards.variant}"
         shell:
@@ -58,7 +58,9 @@ elif graph_datasets:
         conda:
             "../../envs/graphs.yaml"
         params:
-            commands=[w for kind, v in graph_datasets for w in ["--", *make_command(config, kind, v)]],
+            commands=[
+                w for kind, v in graph_datasets for w in ["--", *make_command(config, kind, v, f"{GRAPHS}/{kind}/{v}")]
+            ],
         message:
             f"every generated graph dataset ({len(graph_datasets)})"
         shell:

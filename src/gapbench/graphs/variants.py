@@ -105,16 +105,15 @@ def of_config(config: dict, kind: str) -> list[str]:
     return [make(kind, **params) for params in grid_of_config(config, kind)]
 
 
-def make_command(config: dict, kind: str, variant: str) -> list[str]:
-    """The ``gapbench`` command (as words) that makes the dataset ``{kind}/{variant}``: ``graphs make`` with the
-    kind's flags (:func:`make_args`), the section's ``n_graphs``, ``graphs.split``, ``seed`` and ``--out``."""
-    from gapbench.graphs.data import ROOT
-
+def make_command(config: dict, kind: str, variant: str, out: str) -> list[str]:
+    """The ``gapbench`` command (as words) that makes the dataset ``{kind}/{variant}`` in directory ``out``:
+    ``graphs make`` with the kind's flags (:func:`make_args`), the section's ``n_graphs``, ``graphs.split`` and
+    ``seed``."""
     entry = DATASET_KINDS[kind]
     return ["graphs", "make", entry.command, *make_args(config, kind, variant),
             "--n-graphs", str(config["graphs"][entry.config_section]["n_graphs"]),
             "--split", *map(str, config["graphs"]["split"]), "--seed", str(config["seed"]),
-            "--out", f"{ROOT}/{kind}/{variant}"]
+            "--out", out]
 
 
 def make_args(config: dict, kind: str, variant: str) -> list[str]:
