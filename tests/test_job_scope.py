@@ -169,7 +169,7 @@ def test_pde_dataset_scope_commands_are_the_run_scope_jobs(config):
     run_dir = pde_plan.run_dir("ks", "attractor", "0.1", "fourier-r32-s0", "memno", 0)
     config["debug"]["fail_jobs"] = [f"{run_dir}/metrics.json"]
     wc = _wildcards(eq="ks", law="attractor", nu="0.1", obs="fourier-r32-s0", seed="0")
-    commands = _commands(pde_plan.model_commands(config)(wc, 1))
+    commands = _commands(pde_plan.model_commands(config)(wc))
     parser = build_parser()
     assert [c[c.index("--model") + 1] for c in commands] == config["train"]["pde"]["models"]
     for words in commands:

@@ -86,8 +86,9 @@ def test_paper_config_builds_the_whole_dag():
     out = proc.stdout
     counts = dict(re.findall(r"^(pde_\w+)\s+(\d+)$", out, re.M))
     # shards: KS 2 laws x 3 nus x (2048/256 + 1 + 1) = 60, NS 2 regimes x (800/40 + 100/40 + 100/40 rounded up) =
-    # 52; observed: KS 2 laws x 3 nus x (4 fourier + 3 subsample) x 3 splits, NS 2 regimes x (2 + 2) x 4 sigmas x 3
-    assert counts == {"pde_shard": "112", "pde_merge": "24", "pde_observe": "222", "pde_omega": "8"}, counts
+    # 52; merged: one job per simulation (its 3 splits), 8; observed: one job per observed dataset (its 3 splits),
+    # KS 2 laws x 3 nus x (4 fourier + 3 subsample), NS 2 regimes x (2 + 2) x 4 sigmas
+    assert counts == {"pde_shard": "112", "pde_merge": "8", "pde_observe": "74", "pde_omega": "8"}, counts
     shards = re.findall(r"^Job \d+: (\w+) (\w+) nu=\S+: simulating shard \d+ of the \w+ split$", out, re.M)
     assert sorted(set(shards)) == [("ks", "attractor"), ("ks", "transient"), ("ns", "attractor")]
     assert (shards.count(("ks", "attractor")), shards.count(("ks", "transient")), shards.count(("ns", "attractor"))) \

@@ -161,8 +161,10 @@ def model_commands(config: dict):
     ``--inject-failure`` where its metrics path matches a ``debug.fail_jobs`` pattern."""
     args = model_args(config)
 
-    def commands(wildcards, threads) -> list[str]:
+    def commands(wildcards) -> list[str]:  # threads from the config: a params function of threads would be
+        # evaluated at run time and miss Snakemake's params trigger (a changed setting would not re-run the job)
         data = f"results/data/pde/{wildcards.eq}/{wildcards.law}/nu{wildcards.nu}/obs/{wildcards.obs}"
+        threads = config["train"]["pde"]["threads"]
         words = []
         for model in config["train"]["pde"]["models"]:
             out = run_dir(wildcards.eq, wildcards.law, wildcards.nu, wildcards.obs, model, wildcards.seed)
