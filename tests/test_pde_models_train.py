@@ -399,7 +399,8 @@ def test_pooled_job_rerun_rereads_its_finished_runs(ci_pipeline, tmp_path):
     proc = subprocess.run([str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory", str(run),
                            "--configfile", str(overlay), "--cores", "2", "train"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    timing = ("train_time_s", "inference_time_s", "inference_time_per_trajectory_s", "device")
+    # wall-clock times, and the checkout's state at write time (a test run beside edits sees a dirty tree)
+    timing = ("train_time_s", "inference_time_s", "inference_time_per_trajectory_s", "device", "dirty", "git_commit")
     for path, old in before.items():
         assert {k: v for k, v in json.loads(path.read_text()).items() if k not in timing} == \
             {k: v for k, v in old.items() if k not in timing}, "FFNO's results did not change"
