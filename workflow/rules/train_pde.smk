@@ -45,15 +45,11 @@ if pde_plan.job_scope(config) == "run":
         resources:
             gpu=gpu_slots(lookup(dpath="train/pde/device", within=config)),
         params:
-            args=pde_plan.model_args(config),
-            flags=pde_plan.flags(config),
-            fail=inject_failure,
+            command=pde_plan.model_command(config),
         message:
             "PDE {wildcards.eq} {wildcards.law} nu={wildcards.nu} {wildcards.obs}: training {wildcards.model}, seed {wildcards.seed}"
         shell:
-            "python3 -m gapbench train pde --data-dir $(dirname {input.train}) --model {wildcards.model} --seed {wildcards.seed}"
-            " --out $(dirname {output.metrics}) --threads {threads} {params.args:q} {params.flags} {params.fail}"
-            " --no-progress > {log} 2>&1"
+            "python3 -m gapbench {params.command:q} --threads {threads} --no-progress > {log} 2>&1"
 
 else:
 

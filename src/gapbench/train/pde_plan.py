@@ -155,27 +155,36 @@ def job_scope(config: dict) -> str:
     return config["train"]["pde"]["job_scope"]
 
 
-def model_commands(config: dict):
-    """Params function for ``train_pde_model`` in the ``dataset`` scope: ``gapbench each`` words training every
-    model on wildcards (eq, law, nu, obs) with seed ``{seed}``, each with its own flags (:func:`model_args`) and
-    ``--inject-failure`` where its metrics path matches a ``debug.fail_jobs`` pattern."""
+def model_command(config: dict):
+    """Params function (``train_pde_model``, job_scope run) and building block of :func:`model_commands`: the
+    ``gapbench train pde`` words of one run - wildcards (eq, law, nu, obs, seed) and ``model`` (a wildcard, or
+    given) - with the model's own flags (:func:`model_args`) and ``--inject-failure`` where its metrics path
+    matches a ``debug.fail_jobs`` pattern; ``--threads`` only when ``n_threads`` is given (the rule's shell adds
+    the job's threads: a params function taking ``threads`` would be evaluated at run time and miss Snakemake's
+    params trigger)."""
     args = model_args(config)
 
-    def commands(wildcards) -> list[str]:  # threads from the config: a params function of threads would be
-        # evaluated at run time and miss Snakemake's params trigger (a changed setting would not re-run the job)
+    def command(wildcards, model: str | None = None, n_threads: str | None = None) -> list[str]:
+        model = model or wildcards.model
         data = f"results/data/pde/{wildcards.eq}/{wildcards.law}/nu{wildcards.nu}/obs/{wildcards.obs}"
-        threads = config["train"]["pde"]["threads"]
-        words = []
-        for model in config["train"]["pde"]["models"]:
-            out = run_dir(wildcards.eq, wildcards.law, wildcards.nu, wildcards.obs, model, wildcards.seed)
-            fail = any(fnmatch(f"{out}/metrics.json", p) for p in config["debug"]["fail_jobs"])
-            words += ["--", "train", "pde", "--data-dir", data, "--model", model, "--seed", str(wildcards.seed),
-                      "--out", out, "--threads", str(threads),
-                      *args(SimpleNamespace(eq=wildcards.eq, model=model)),
-                      *flags(config).split(), *(["--inject-failure"] if fail else [])]
-        return words
+        out = run_dir(wildcards.eq, wildcards.law, wildcards.nu, wildcards.obs, model, wildcards.seed)
+        fail = any(fnmatch(f"{out}/metrics.json", p) for p in config["debug"]["fail_jobs"])
+        return ["train", "pde", "--data-dir", data, "--model", model, "--seed", str(wildcards.seed), "--out", out,
+                *(["--threads", n_threads] if n_threads else []),
+                *args(SimpleNamespace(eq=wildcards.eq, model=model)), *flags(config).split(),
+                *(["--inject-failure"] if fail else [])]
 
-    return commands
+    return command
+
+
+def model_commands(config: dict):
+    """Params function for ``train_pde_model`` in the ``dataset`` scope: ``gapbench each`` words training every
+    model of ``train.pde.models`` on wildcards (eq, law, nu, obs) with seed ``{seed}`` (:func:`model_command`),
+    each with ``train.pde.threads``."""
+    command = model_command(config)
+    threads = str(config["train"]["pde"]["threads"])
+    return lambda wildcards: [word for model in config["train"]["pde"]["models"]
+                              for word in ("--", *command(wildcards, model, threads))]
 
 
 TRIVIAL = ("persistence", "zero")  # the trivial predictors, scored in one job per observed dataset
