@@ -410,3 +410,34 @@ def test_pooled_job_rerun_rereads_its_finished_runs(ci_pipeline, tmp_path):
             "the finished FFNO run was re-read from its checkpoint, not retrained"
         memno = json.loads((dataset / "memno/seed0/metrics.json").read_text())
         assert memno["hyper"]["state_size"] == config["train"]["pde"]["ks"]["state_size"]
+
+
+def test_load_observed_reuses_the_last_read_until_a_store_changes(tmp_path, monkeypatch):
+    """The next model of a pooled job gets the stores read once, as a copy (a run writing into its tensors
+    leaves the next run's data alone); a store rewritten since (same size, even) is read again."""
+    from gapbench.train import pde
+
+    path = tmp_path / "fourier-r16-s0"
+    for i, (split, n) in enumerate((("train", 6), ("valid", 2), ("test", 2))):
+        _write_split(path, split, n, seed=i)
+    reads = []
+    real = pde._read_observed
+    monkeypatch.setattr(pde, "_read_observed", lambda *a: reads.append(a) or real(*a))
+    first = pde.load_observed(path, pde.SPLITS, 0, 0, 2)
+    first.splits["train"].add_(1.0)
+    first.attrs["nu"] = -1
+    second = pde.load_observed(path, pde.SPLITS, 0, 0, 2)
+    assert len(reads) == 1
+    fresh = real(path, pde.SPLITS, 0, 0, 2)
+    for split in pde.SPLITS:
+        assert torch.equal(second.splits[split], fresh.splits[split])
+        assert torch.equal(second.clean[split], fresh.clean[split])
+    assert second.attrs == fresh.attrs and second.times == fresh.times
+    pde.load_observed(path, pde.SPLITS, 0, 0, 3)  # other arguments: read
+    assert len(reads) == 2
+    pde.load_observed(path, pde.SPLITS, 0, 0, 3)
+    assert len(reads) == 2
+    _write_split(path, "valid", 2, seed=7)  # the same shapes and sizes, other values
+    changed = pde.load_observed(path, pde.SPLITS, 0, 0, 3)
+    assert len(reads) == 3
+    assert not torch.equal(changed.splits["valid"], fresh.splits["valid"])

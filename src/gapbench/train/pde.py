@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -122,14 +122,48 @@ class Observed:
         return self.clean[split][:, self.warmup :].numpy()
 
 
+# The stores read last in this process, for the next run on them (the models of a pooled job, in turn):
+# ((arguments, fingerprint of the stores' files), Observed).
+_last_read: list = []
+
+
+def _store_files(data_dir: Path, splits) -> tuple:
+    """(relative path, size, modification time in ns, inode) of every file of the split stores: a store rewritten, even a
+    chunk in place, gives another tuple."""
+    files = []
+    for split in splits:
+        root = Path(data_dir) / f"{split}.zarr"
+        for path in sorted(root.rglob("*")) if root.is_dir() else ():
+            st = path.stat()
+            files.append((str(path.relative_to(data_dir)), st.st_size, st.st_mtime_ns, st.st_ino))
+    return tuple(files)
+
+
 def load_observed(data_dir: Path, splits=SPLITS, resolution: int = 0, horizon: int = 0,
                   warmup: int = 1) -> Observed:
     """Read the observed stores into memory (no Zarr reads in the training loop), check they agree, and keep
     frames ``0..warmup+horizon-1`` (``horizon = 0``: every stored frame).
 
+    The same call again in one process (the next model of a pooled job), with the stores' files unchanged
+    (:func:`_store_files`), returns a copy of what the last call read (its tensors, arrays and dicts copied: no run
+    sees what another did to them) instead of reading and verifying the stores again.
+
     Raises StoreError (missing/bad store) or ConfigError (``resolution`` given and not the data's; warm-up plus
     horizon longer than the stored frames).
     """
+    key = ((str(Path(data_dir).resolve()), tuple(splits), resolution, horizon, warmup),
+           _store_files(data_dir, splits))
+    if not _last_read or _last_read[0][0] != key:
+        _last_read[:] = [(key, _read_observed(data_dir, splits, resolution, horizon, warmup))]
+    obs = _last_read[0][1]
+    return replace(obs, splits={k: v.clone() for k, v in obs.splits.items()},
+                   clean={k: v.clone() for k, v in obs.clean.items()}, attrs=dict(obs.attrs),
+                   samples=obs.samples.copy(), seeds=obs.seeds.copy(),
+                   test_attrs=None if obs.test_attrs is None else dict(obs.test_attrs))
+
+
+def _read_observed(data_dir: Path, splits, resolution: int, horizon: int, warmup: int) -> Observed:
+    """:func:`load_observed` without the copy of the last read."""
     import torch
 
     from gapbench.pde.store import clean_name, field_name, load
@@ -235,8 +269,10 @@ class SurrogateTrainer:
     def __init__(self, run: RunParams, tp: TrainParams, obs: Observed, model, train_x, device, out: Path):
         import torch
 
+        from gapbench.train.adamw import AdamW
+
         self.run, self.tp, self.obs, self.model, self.device, self.out = run, tp, obs, model, device, out
-        self.optimizer = torch.optim.AdamW(param_groups(model, tp), lr=tp.lr, weight_decay=tp.weight_decay)
+        self.optimizer = AdamW(param_groups(model, tp), lr=tp.lr, weight_decay=tp.weight_decay)
         self.forward = torch.compile(model) if tp.compile else model
         self.n_train = train_x.shape[0]
         self.steps_per_epoch = math.ceil(self.n_train / tp.batch_size)
