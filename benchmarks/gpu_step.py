@@ -52,12 +52,13 @@ def _pde_case(model_name: str, n_dims: int, device, bf16: bool):
     import torch
 
     from gapbench.models.pde_registry import ModelHyper, build_model
+    from gapbench.train.adamw import AdamW
     from gapbench.train.pde_eval import relative_l2
 
     res, batch, frames = (64, 16, 20) if n_dims == 1 else (64, 8, 10)
     torch.manual_seed(0)
     model = build_model(model_name, n_dims, ModelHyper(width=32, n_layers=4, modes=16)).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    opt = AdamW([{"params": model.parameters()}], lr=1e-3)  # the optimiser of `gapbench train pde`
     u = torch.randn(batch, frames, *([res] * n_dims), device=device)
 
     def step(i: int):
