@@ -356,3 +356,87 @@ def test_batch_order_is_the_shape_groups(star, tmp_path, monkeypatch, model, ens
     batches = [p for p in drawn if p[1] == "batches"]
     per_shape = [(0, "batches", depth, 8, t) for depth in (1, 2) for t in range(2)]
     assert batches == (per_shape if grouped else per_shape[:2] * 2 + per_shape[2:] * 2)  # a group draws once
+
+
+# ---------------------------------------------------------------------------------------------- the deferred test metric
+def record_tests_at_best_epochs(monkeypatch) -> dict:
+    """What the code wrote before the test metric was deferred to the end of a run: the test metric evaluated at
+    every new best epoch (the last one kept per configuration), recorded beside the run without changing it."""
+    from gapbench.train.ensemble import evaluate_members
+    from gapbench.train.graph_batches import evaluate
+
+    seen = {}
+    keep, keep_best = graph_group.GroupTrainer._keep, tg.ConfigTrainer.keep_best
+
+    def group_keep(self, positions):
+        tests = evaluate_members(self.model, self.data["test"], self.task, self.eval_bs)
+        seen.update({self.active[i].config: tests[i] for i in positions})
+        keep(self, positions)
+
+    def config_keep_best(self, state):
+        seen[self.ci] = evaluate(self.model, self.data["test"], self.task, self.eval_bs)
+        keep_best(self, state)
+
+    monkeypatch.setattr(graph_group.GroupTrainer, "_keep", group_keep)
+    monkeypatch.setattr(tg.ConfigTrainer, "keep_best", config_keep_best)
+    return seen
+
+
+def selected_model_test(s, m):
+    """The test metric of the saved model.pt (the selected configuration's best weights), evaluated afresh as it
+    trained: an ensemble of 1 for the models the ensemble takes, else the model itself."""
+    from gapbench.models.ensemble import stack, unsupported_reason
+    from gapbench.train.ensemble import evaluate_members
+    from gapbench.train.graph_batches import evaluate, prepare
+
+    prepared = prepare(s.data, "cpu")
+    model = tg.build(s, tg.Hyper(m["hyper"]["depth"], m["hyper"]["width"], m["hyper"]["lr"]), prepared.task,
+                     prepared.info)
+    test, bs = prepared.data["test"], max(s.batch_size * 4, 64)
+    if unsupported_reason(model) is not None:
+        model.load_state_dict(torch.load(s.out / "model.pt"))
+        return evaluate(model, test, prepared.task, bs)
+    ensemble = stack([model])
+    ensemble.load_state_dict({k: v.unsqueeze(0) for k, v in torch.load(s.out / "model.pt").items()})
+    return evaluate_members(ensemble, test, prepared.task, bs)[0]
+
+
+@pytest.mark.parametrize("model,kw", [
+    ("edge_gcn", dict(schedule="cosine", lrs=[0.03, 0.01, 1e300, 0.003])),
+    ("edge_gcn", dict(schedule="plateau", plateau_patience=0, plateau_factor=0.1, min_lr=0.005, stop_below_min_lr=True,
+                      epochs=5, lrs=[0.03, 0.01, 1e300, 0.003])),
+    ("deepsets", dict(schedule="constant", report="last", eval_every=2, lrs=[0.03, 0.003])),
+    ("edge_gcn_directed", dict(schedule="constant", lrs=[0.3, 0.1], epochs=6)),  # best epochs before the last
+    ("node_gcn", dict(dropout=0.2, report="last", lrs=[0.01])),
+])
+def test_the_test_metric_of_the_best_weights_is_the_one_at_the_best_epoch(star, tmp_path, monkeypatch, model, kw):
+    """Every ok row's test metric, computed once from the member's or configuration's best weights, is bit for
+    bit the one evaluated at its best epoch (members that stop, diverge or report the last epoch; the torch.optim
+    path with and without dropout), and the reported test metric is model.pt's."""
+    seen = record_tests_at_best_epochs(monkeypatch)
+    m = tg.run(s := spec(star, tmp_path, model=model, widths=[5], **kw))
+    rows = [r for r in read_csv(tmp_path / "sweep.csv") if r["status"] == "ok"]
+    assert rows and all(float(r["test"]) == seen[int(r["config"])] for r in rows)
+    assert m["test"] == selected_model_test(s, m)
+
+
+def test_a_config_interrupted_after_its_best_epoch_resumes_as_uninterrupted(star, tmp_path, monkeypatch):
+    """The torch.optim path cut after a best epoch (its weights then come from the checkpoint) ends with the
+    outputs of an uninterrupted run."""
+    kw = dict(model="edge_gcn_directed", lrs=[0.03, 0.003], depths=[1], epochs=3, checkpoint_every=1)
+    tg.run(spec(star, tmp_path / "full", **kw))
+    calls = {"n": 0}
+    real = tg.loss_fn
+
+    def interrupting(*args):
+        calls["n"] += 1
+        if calls["n"] == 11:  # the first configuration's third epoch (4 steps per epoch)
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(tg, "loss_fn", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        tg.run(spec(star, tmp_path / "cut", **kw))
+    monkeypatch.setattr(tg, "loss_fn", real)
+    tg.run(spec(star, tmp_path / "cut", **kw))
+    assert_same_outputs(sweep_outputs(tmp_path / "cut"), sweep_outputs(tmp_path / "full"))

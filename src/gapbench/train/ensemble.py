@@ -126,7 +126,7 @@ def evaluate_members(model, data, task: Task, batch_size: int, loss: bool = Fals
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        for x, ei, b, ea, ng, y, mask in data.batches(batch_size, copies=k):
+        for x, ei, b, ea, ng, y, mask in data.evaluation_batches(batch_size, copies=k):
             out = model(x, ei, b, ea, ng)
             if loss:
                 count += ng // k

@@ -164,7 +164,8 @@ def _scheduler(optimizer, spec: GraphTrainSpec, steps_per_epoch: int, task: Task
 class ConfigTrainer:
     """One configuration of the sweep as a :class:`gapbench.train.loop.Trainer`: Adam steps on the training
     split, the validation metric every ``eval_every`` epochs and after the last (also stepping the plateau
-    schedule), and at each best epoch its test metric and weights.
+    schedule), and at each best epoch its weights (checkpointed), whose test metric :meth:`best_test` computes
+    once the run is over: the number it would have had at that epoch (the same weights and batches).
 
     The batch order of epoch ``t`` is drawn from ``derived_seed(seed, "batches", depth, width, t)`` (the shape's:
     the same for every learning rate, as in a group); dropout draws from the
@@ -182,14 +183,14 @@ class ConfigTrainer:
         self.model = build(spec, hyper, prepared.task, prepared.info).to(prepared.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=hyper.lr, weight_decay=spec.weight_decay)
         self.sched = _scheduler(self.opt, spec, steps_per_epoch, prepared.task)
-        self.best_test, self.best_state, self.rng = float("nan"), None, None
+        self.best_state, self.rng = None, None
         self.last_valid = float("nan")
 
     def restore(self, ckpt: dict) -> None:
         self.model.load_state_dict(ckpt["model"])
         self.opt.load_state_dict(ckpt["optimizer"])
         self.sched.load_state_dict(ckpt["scheduler"])
-        self.best_test, self.best_state, self.rng = ckpt["best_test"], ckpt["best_state"], ckpt["rng"]
+        self.best_state, self.rng = ckpt["best_state"], ckpt["rng"]
         self.last_valid = ckpt.get("last_valid", float("nan"))
 
     def checkpoint(self) -> dict:
@@ -197,7 +198,7 @@ class ConfigTrainer:
 
         return {"sweep": self.sweep_part(self.ci), "model": common.tensor_state(self.model.state_dict()),
                 "optimizer": common.tensor_state(self.opt.state_dict()), "scheduler": self.sched.state_dict(),
-                "best_test": self.best_test, "best_state": self.best_state, "rng": torch.get_rng_state(),
+                "best_state": self.best_state, "rng": torch.get_rng_state(),
                 "last_valid": self.last_valid}
 
     def batches(self, state: LoopState):
@@ -241,8 +242,12 @@ class ConfigTrainer:
         return better(self.task, value, best)
 
     def keep_best(self, state: LoopState) -> None:
-        self.best_test = evaluate(self.model, self.data["test"], self.task, self.eval_bs)
         self.best_state = common.tensor_state(self.model.state_dict())
+
+    def best_test(self) -> float:
+        """The test metric of the best weights, loaded into the model (call once training is over)."""
+        self.model.load_state_dict(self.best_state)
+        return evaluate(self.model, self.data["test"], self.task, self.eval_bs)
 
     def curve_row(self, state: LoopState, train_loss: float, valid: float | None, elapsed: float) -> dict:
         h = self.hyper
@@ -330,7 +335,7 @@ def train_config(spec, ci, grid, prepared, clock, steps_per_epoch, sweep_part, l
         trainer.keep_best(state)
     row = {"config": ci, "depth": hyper.depth, "width": hyper.width, "lr": hyper.lr,
            "n_params": common.count_parameters(trainer.model), "best_epoch": state.best_epoch - 1 if ok else "",
-           "valid": state.best if ok else math.nan, "test": trainer.best_test if ok else math.nan,
+           "valid": state.best if ok else math.nan, "test": trainer.best_test() if ok else math.nan,
            "train_time_s": round(state.elapsed_s, 3), "status": status, "failed_epoch": failed_epoch,
            "reason": reason, "epochs_run": state.epoch,
            "step_time_s": round(state.step_time_s, 3)}  # (not a sweep.csv column)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from gapbench.train.graph_tasks import MetricAccumulator, Task, loss_fn, task_for
 
+EVALUATION_CACHE_ENTRIES = 1 << 22  # edge entries x copies of a split whose evaluation batches are kept
+
 
 class GraphBatches:
     """A split held as per-graph tensors on the device, collated into mini-batches by concatenation.
@@ -19,6 +21,14 @@ class GraphBatches:
     superpixels); targets ``y`` with ``label_mask`` for node tasks. The graph structure the layers need is
     derived once per graph here and concatenated per batch (graphs/structure.py; ``structure=False`` leaves
     it to every forward, as a reference for benchmarks/gnn_step.py).
+
+    Evaluation reads a split in storage order (:meth:`evaluation_batches`): those batches are collated once per
+    ``(batch_size, copies)`` and kept, with the structure their ``edge_index`` carries (derived on first use,
+    then kept with them), while the split has at most :data:`EVALUATION_CACHE_ENTRIES` edge entries times
+    ``copies`` (a few hundred MB at most); a larger split is collated on every call. Kept batches are read only
+    (no model or metric edits its inputs in place). A shallow copy (``copy.copy``: :meth:`Prepared.
+    node_features_only`, :meth:`Prepared.with_path_ids`) keeps none of them, and batches collated from other
+    per-graph lists or another ``has_edge_attr`` than the current ones are never returned.
     """
 
     def __init__(self, dataset, task: Task, device, structure: bool = True):
@@ -52,6 +62,14 @@ class GraphBatches:
             self.path_index.append(None if path is None else path.to(device))
         self.has_edge_attr = all(a is not None for a in self.ea) and len(self.ea) > 0
         self.structure = SplitStructure(self.ei, self.n) if structure else None
+        self._kept = None  # (batch_size, copies, the inputs they were collated from, the batches)
+
+    def __copy__(self) -> "GraphBatches":
+        """The same split without the kept evaluation batches (a copy may change its features)."""
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out._kept = None
+        return out
 
     def __len__(self) -> int:
         return len(self.x)
@@ -97,6 +115,24 @@ class GraphBatches:
                  else list(range(len(self))))
         for first in range(start * batch_size, len(order), batch_size):
             yield self.collate(order[first:first + batch_size] * copies)
+
+    def _inputs(self) -> tuple:
+        """What collation reads: the per-graph lists (by identity), the structure and ``has_edge_attr``."""
+        return self.x, self.ei, self.ea, self.y, self.mask, self.n, self.structure, self.has_edge_attr
+
+    def evaluation_batches(self, batch_size: int, copies: int = 1):
+        """The batches of ``batches(batch_size, copies=copies)`` (storage order), equal tensor for tensor: kept
+        from the first call while the split is small enough (see the class docstring), so that later calls
+        return the same tensors and the structure they carry is derived once. Read only."""
+        kept = self._kept
+        if kept is not None and kept[:2] == (batch_size, copies) and all(
+                a is b for a, b in zip(kept[2], self._inputs())):
+            return kept[3]
+        if sum(int(e.shape[1]) for e in self.ei) * copies > EVALUATION_CACHE_ENTRIES:
+            return self.batches(batch_size, copies=copies)
+        batches = list(self.batches(batch_size, copies=copies))
+        self._kept = (batch_size, copies, self._inputs(), batches)
+        return batches
 
     def feature_info(self) -> dict:
         """Model input description: float width, or categorical column sizes (max over this split + 1)."""
@@ -197,7 +233,7 @@ def evaluate(model, data: GraphBatches, task: Task, batch_size: int) -> float:
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        for x, ei, batch, ea, ng, y, mask in data.batches(batch_size):
+        for x, ei, batch, ea, ng, y, mask in data.evaluation_batches(batch_size):
             acc.add(model(x, ei, batch, ea, ng), y, mask)
     model.train(was_training)
     return acc.value()
@@ -212,7 +248,7 @@ def evaluate_loss(model, data: GraphBatches, task: Task, batch_size: int) -> flo
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        for x, ei, batch, ea, ng, y, mask in data.batches(batch_size):
+        for x, ei, batch, ea, ng, y, mask in data.evaluation_batches(batch_size):
             total += float(loss_fn(task, model(x, ei, batch, ea, ng), y, mask)) * ng
             count += ng
     model.train(was_training)

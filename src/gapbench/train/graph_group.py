@@ -3,12 +3,14 @@ only in their learning rate - trained as one ensemble (:mod:`gapbench.models.ens
 
 Every member keeps what is its own in a sweep: its initialisation (``derived_seed(seed, "init", c)``), its
 learning rate and schedule (cosine, plateau - with its own patience counter and ``--stop-below-min-lr`` stop -
-or constant), its validation, its best epoch and the test metric there, its curves rows and its sweep row. A
+or constant), its validation, its best epoch and its weights there, its curves rows and its sweep row. A
 member whose loss turns non-finite becomes that configuration's ``failed`` row and leaves the ensemble; a member
 that stops (``--stop-below-min-lr``) leaves it at the end of that epoch; the others go on. The members see the
 same mini-batches (their order drawn from ``derived_seed(seed, "batches", depth, width, epoch)``), and since the
 ensemble is batch-invariant each member's parameters, losses and metrics are bit for bit those of the
-configuration trained on its own (``--no-ensemble``: ensembles of 1).
+configuration trained on its own (``--no-ensemble``: ensembles of 1). The test metric of a member is computed
+once, when the group ends, from its best weights (kept, and checkpointed, at every new best epoch): the weights
+and batches it would have been evaluated with at that epoch, so the same number.
 
 The schedules, per member with base rate ``lr``: cosine ``lr * (1 + cos(pi * t / T)) / 2`` at step ``t`` of
 ``T = epochs * steps per epoch`` (stepped per batch, as ``CosineAnnealingLR``); plateau as ``ReduceLROnPlateau``
@@ -42,7 +44,6 @@ class Member:
     lr_now: float  # the rate of its next step
     best: float = math.nan  # best validation metric so far, at epoch ``best_epoch`` (epochs finished then)
     best_epoch: int = 0
-    best_test: float = math.nan
     best_state: dict | None = None
     last_valid: float = math.nan
     valid: float = math.nan  # this epoch's validation metric (NaN: none)
@@ -56,8 +57,9 @@ class Member:
 
 class GroupTrainer:
     """The members ``configs`` (one shape) as one :class:`gapbench.train.loop.Trainer` of several members: its
-    step returns the members' losses; ``validate`` keeps every member's best epoch itself (and returns None, so
-    the loop's own best-epoch bookkeeping, ``better`` and ``keep_best``, is not used)."""
+    step returns the members' losses; ``validate`` keeps every member's best epoch and weights itself (and returns
+    None, so the loop's own best-epoch bookkeeping, ``better`` and ``keep_best``, is not used); ``rows`` computes
+    the test metric of each member's best weights."""
 
     def __init__(self, spec, configs: list[int], grid, prepared, clock, steps_per_epoch: int, sweep_part, build):
         self.spec, self.configs, self.clock, self.sweep_part = spec, configs, clock, sweep_part
@@ -139,7 +141,7 @@ class GroupTrainer:
 
     def validate(self, state: LoopState) -> None:
         """Every active member's validation metric (epochs with validation: every ``eval_every``-th and the last),
-        best epoch and test metric there; the plateau schedule and ``--stop-below-min-lr`` per member."""
+        best epoch and weights there; the plateau schedule and ``--stop-below-min-lr`` per member."""
         active = self.active
         for m in active:
             m.valid, m.epochs_run = math.nan, state.epoch
@@ -181,12 +183,20 @@ class GroupTrainer:
             m.plateau_bad = 0
 
     def _keep(self, positions: list[int]) -> None:
-        """The test metric and weights of the active members at ``positions`` (their new best epoch)."""
-        tests = evaluate_members(self.model, self.data["test"], self.task, self.eval_bs)
+        """The weights of the active members at ``positions`` (their new best epoch)."""
         active = self.active
         for i in positions:
-            active[i].best_test = tests[i]
             active[i].best_state = member_state(self.model, i)
+
+    def best_tests(self, members: list[Member]) -> list[float]:
+        """The test metric of each of ``members``' best weights, evaluated as one ensemble of them (batch-invariant:
+        each member's number is that of its weights alone, as in the ensemble it was part of at its best epoch)."""
+        if not members:
+            return []
+        ensemble = select(self.model, [0] * len(members))
+        ensemble.load_state_dict({name: torch.stack([m.best_state[name] for m in members])
+                                  for name in ensemble.state_dict()})
+        return evaluate_members(ensemble, self.data["test"], self.task, self.eval_bs)
 
     def curve_row(self, state: LoopState, train_loss, valid, elapsed: float) -> list[dict]:
         h = self.hyper
@@ -195,22 +205,30 @@ class GroupTrainer:
                 for m, loss in zip(self.active, train_loss)]
 
     def rows(self, state: LoopState, metric: str) -> list[tuple[dict, dict | None]]:
-        """Every member's sweep row (and its best weights), in configuration order; the members share the group's
-        training and optimiser-step time equally (``train_time_s``, ``step_time_s``: the group's over K)."""
+        """Every member's sweep row (and its best weights), in configuration order, with the test metric of its
+        best weights (:meth:`best_tests`); the members share the group's training and optimiser-step time equally
+        (``train_time_s``, ``step_time_s``: the group's over K)."""
         out, share = [], len(self.members)
         h = self.hyper
+        failures = {m.config: self._failure(m, metric) for m in self.members}
+        ok_members = [m for m in self.members if failures[m.config] is None]
+        tests = dict(zip((m.config for m in ok_members), self.best_tests(ok_members)))
         for m in self.members:
-            status, reason, failed_epoch = "ok", "", ""
-            if m.failure:
-                status, reason, failed_epoch = "failed", m.failure["reason"], m.failure["failed_epoch"]
-            elif not math.isfinite(m.best):
-                status, reason = "failed", f"no finite validation {metric} in {self.spec.epochs} epochs"
-                failed_epoch = self.spec.epochs - 1
+            status, reason, failed_epoch = failures[m.config] or ("ok", "", "")
             ok = status == "ok"
             row = {"config": m.config, "depth": h.depth, "width": h.width, "lr": m.lr, "n_params": self.n_params,
                    "best_epoch": m.best_epoch - 1 if ok else "", "valid": m.best if ok else math.nan,
-                   "test": m.best_test if ok else math.nan, "train_time_s": round(state.elapsed_s / share, 3),
+                   "test": tests[m.config] if ok else math.nan, "train_time_s": round(state.elapsed_s / share, 3),
                    "status": status, "failed_epoch": failed_epoch, "reason": reason, "epochs_run": m.epochs_run,
                    "step_time_s": round(state.step_time_s / share, 3)}
             out.append((row, m.best_state if ok else None))
         return out
+
+    def _failure(self, m: Member, metric: str) -> tuple[str, str, int] | None:
+        """``(status, reason, failed_epoch)`` of a member that failed (diverged, or no finite validation value);
+        None for one that has best weights."""
+        if m.failure:
+            return "failed", m.failure["reason"], m.failure["failed_epoch"]
+        if not math.isfinite(m.best):
+            return "failed", f"no finite validation {metric} in {self.spec.epochs} epochs", self.spec.epochs - 1
+        return None

@@ -30,7 +30,7 @@ same for every trainer, and guarantees:
   wall time of the optimiser steps (on CUDA: the time to queue them, plus the waits at those reads).
 * **Best epoch.** An epoch's validation value ``v`` that is better (``Trainer.better``) than ``state.best`` makes
   it the best (``state.best``, ``state.best_epoch`` = epochs finished then) and calls ``Trainer.keep_best``
-  (write ``best.pt``, keep weights and test score), before that epoch's checkpoint.
+  (write ``best.pt``, keep the weights), before that epoch's checkpoint.
 * **Patience.** ``patience`` validations in a row without improvement end the run (0: never early); an epoch
   without validation (``Trainer.validate`` returns None) counts for neither.
 * **Done.** ``state.done`` is set when the run stops (patience, the last epoch, or ``Trainer.validate`` setting
