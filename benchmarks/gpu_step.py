@@ -52,7 +52,7 @@ def _pde_case(model_name: str, n_dims: int, device, bf16: bool):
     import torch
 
     from gapbench.models.pde_registry import ModelHyper, build_model
-    from gapbench.train.adamw import AdamW
+    from gapbench.train.optim import AdamW
     from gapbench.train.pde_eval import relative_l2
 
     res, batch, frames = (64, 16, 20) if n_dims == 1 else (64, 8, 10)

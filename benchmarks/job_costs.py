@@ -48,11 +48,9 @@ RULES = (
 )
 
 # What a job of each rule imports before it works: the CLI (every job builds the whole parser), then the
-# modules its handler loads. A graph training job counts torch.optim's import of torch._dynamo (its first step
-# imports it: only the models outside the batched ensemble use torch.optim, so this over-counts the jobs
-# without them); PDE training uses gapbench.train.adamw, which does not.
+# modules its handler loads. Training uses gapbench.train.optim (and the ensemble's StackedAdam), not
+# torch.optim, whose first step imports torch._dynamo.
 CLI = "import gapbench.cli as c; c.build_parser()"
-OPTIMISER = "import torch; torch.optim.Adam([torch.zeros(1, requires_grad=True)])"
 IMPORTS = {
     "graph_make": f"{CLI}; import gapbench.graphs.data, gapbench.graphs.kinds, torch_geometric.data",
     "graph_download": f"{CLI}; import gapbench.graphs.download, torch_geometric.datasets",
@@ -63,9 +61,10 @@ IMPORTS = {
     "pde_omega": f"{CLI}; import gapbench.pde.omega",
     "tables_build": f"{CLI}; from gapbench.tables import claims, collect, figures, graphs, memory, pde; "
                     "import matplotlib.pyplot",
-    "train_graph": f"{CLI}; import gapbench.train.graph, gapbench.models.gnn, gapbench.graphs.storage; {OPTIMISER}",
+    "train_graph": f"{CLI}; import gapbench.train.graph, gapbench.models.gnn, gapbench.graphs.storage, "
+                   "gapbench.train.optim",
     "train_pde_model": f"{CLI}; import gapbench.train.pde, gapbench.train.pde_eval, gapbench.models.pde_registry, "
-                       "gapbench.pde.store, gapbench.train.adamw",
+                       "gapbench.pde.store, gapbench.train.optim",
     "train_pde_trivial": f"{CLI}; import gapbench.train.baseline, gapbench.train.pde, gapbench.pde.store",
     "train_pde_solver": f"{CLI}; import gapbench.train.baseline, gapbench.train.pde, gapbench.pde.store, "
                         "dedalus.public",

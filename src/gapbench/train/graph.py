@@ -34,7 +34,8 @@ batch-invariant ensemble (:mod:`gapbench.train.graph_group`) when the model is o
 is an ensemble of 1); every member keeps its own schedule, best epoch, rows and failure, and its results are bit
 for bit those of the configuration trained on its own (``--no-ensemble``). Its members share the group's time:
 each row's ``train_time_s`` and ``step_time_s`` is the group's over its size. Other models train one
-configuration at a time (:class:`ConfigTrainer`: ``nn.Module`` and ``torch.optim``).
+configuration at a time (:class:`ConfigTrainer`: ``nn.Module`` and :mod:`gapbench.train.optim`, torch.optim.Adam's
+update and schedules).
 
 Reproducibility and resume: model initialisation of configuration ``c`` uses ``derived_seed(seed, "init", c)``,
 the batch order of epoch ``t`` uses ``derived_seed(seed, "batches", depth, width, t)`` (the shape's, so that a
@@ -149,16 +150,15 @@ def _scheduler(optimizer, spec: GraphTrainSpec, steps_per_epoch: int, task: Task
     """cosine: decay to 0 over all steps (stepped per batch); plateau: benchmarking-gnns / LRGB's
     ReduceLROnPlateau on the validation loss (lr *= factor after ``patience`` epochs without improvement, not
     below ``min_lr`` - or without a floor with ``stop_below_min_lr``, benchmarking-gnns' stopping rule; stepped
-    per epoch); constant."""
-    import torch
+    per epoch); constant. (:mod:`gapbench.train.optim`: torch.optim.lr_scheduler's arithmetic.)"""
+    from gapbench.train.optim import Constant, Cosine, Plateau
 
     if spec.schedule == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=spec.plateau_factor, patience=spec.plateau_patience,
-            min_lr=0.0 if spec.stop_below_min_lr else spec.min_lr)
+        return Plateau(optimizer, factor=spec.plateau_factor, patience=spec.plateau_patience,
+                       min_lr=0.0 if spec.stop_below_min_lr else spec.min_lr)
     if spec.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(spec.epochs * steps_per_epoch, 1))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+        return Cosine(optimizer, max(spec.epochs * steps_per_epoch, 1))
+    return Constant(optimizer)
 
 
 class ConfigTrainer:
@@ -177,11 +177,13 @@ class ConfigTrainer:
                  sweep_part):
         import torch
 
+        from gapbench.train.optim import Adam
+
         self.spec, self.ci, self.hyper, self.clock, self.sweep_part = spec, ci, hyper, clock, sweep_part
         self.task, self.data, self.eval_bs = prepared.task, prepared.data, max(spec.batch_size * 4, 64)
         torch.manual_seed(common.derived_seed(spec.seed, "init", ci))
         self.model = build(spec, hyper, prepared.task, prepared.info).to(prepared.device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=hyper.lr, weight_decay=spec.weight_decay)
+        self.opt = Adam(self.model.parameters(), lr=hyper.lr, weight_decay=spec.weight_decay)
         self.sched = _scheduler(self.opt, spec, steps_per_epoch, prepared.task)
         self.best_state, self.rng = None, None
         self.last_valid = float("nan")
@@ -287,7 +289,7 @@ def units(spec: GraphTrainSpec, grid: list[Hyper], ensemble: bool) -> list[list[
 def ensemble_model(spec: GraphTrainSpec, grid: list[Hyper], prepared: Prepared) -> bool:
     """Does the sweep's model train as an ensemble (:func:`gapbench.models.ensemble.unsupported_reason`: built-in
     row-wise models without norm, dropout or categorical features; a single configuration is an ensemble of 1)?
-    Else each configuration trains as one ``nn.Module`` with ``torch.optim`` (:class:`ConfigTrainer`)."""
+    Else each configuration trains as one ``nn.Module`` with :mod:`gapbench.train.optim` (:class:`ConfigTrainer`)."""
     from gapbench.models.ensemble import unsupported_reason
 
     return unsupported_reason(build(spec, grid[0], prepared.task, prepared.info)) is None

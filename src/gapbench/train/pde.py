@@ -269,7 +269,7 @@ class SurrogateTrainer:
     def __init__(self, run: RunParams, tp: TrainParams, obs: Observed, model, train_x, device, out: Path):
         import torch
 
-        from gapbench.train.adamw import AdamW
+        from gapbench.train.optim import AdamW
 
         self.run, self.tp, self.obs, self.model, self.device, self.out = run, tp, obs, model, device, out
         self.optimizer = AdamW(param_groups(model, tp), lr=tp.lr, weight_decay=tp.weight_decay)
