@@ -320,25 +320,33 @@ def test_a_shape_group_trains_as_its_configurations_one_by_one(star, tmp_path, m
         assert len({r["epochs_run"] for r in rows if r["status"] == "ok"}) > 1
 
 
+def _interrupt_then_resume(monkeypatch, module, name: str, at: int, run) -> None:
+    """``run()`` with ``module.name`` raising KeyboardInterrupt at its ``at``-th call (a kill), then ``run()`` again
+    with the real function (the resume)."""
+    real = getattr(module, name)
+    calls = {"n": 0}
+
+    def interrupting(*args):
+        calls["n"] += 1
+        if calls["n"] == at:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(module, name, interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    monkeypatch.setattr(module, name, real)
+    run()
+
+
 def test_a_group_interrupted_resumes_as_uninterrupted(star, tmp_path, monkeypatch):
     """A group cut inside an epoch (after its diverging member left) and resumed from its checkpoint ends with
     the outputs of an uninterrupted run."""
     kw = dict(lrs=[0.01, 1e300, 0.003], depths=[1], epochs=3, checkpoint_every=1)
     tg.run(spec(star, tmp_path / "full", **kw))
-    calls = {"n": 0}
-    real = graph_group.train_step
-
-    def interrupting(*args):
-        calls["n"] += 1
-        if calls["n"] == 7:  # epoch 2 (4 steps per epoch), the diverged member gone at epoch 1's end
-            raise KeyboardInterrupt
-        return real(*args)
-
-    monkeypatch.setattr(graph_group, "train_step", interrupting)
-    with pytest.raises(KeyboardInterrupt):
-        tg.run(spec(star, tmp_path / "cut", **kw))
-    monkeypatch.setattr(graph_group, "train_step", real)
-    tg.run(spec(star, tmp_path / "cut", **kw))
+    # interrupted in epoch 2 (4 steps per epoch), the diverged member gone at epoch 1's end
+    _interrupt_then_resume(monkeypatch, graph_group, "train_step", 7,
+                           lambda: tg.run(spec(star, tmp_path / "cut", **kw)))
     assert_same_outputs(sweep_outputs(tmp_path / "cut"), sweep_outputs(tmp_path / "full"))
 
 
@@ -425,18 +433,6 @@ def test_a_config_interrupted_after_its_best_epoch_resumes_as_uninterrupted(star
     outputs of an uninterrupted run."""
     kw = dict(model="edge_gcn_directed", lrs=[0.03, 0.003], depths=[1], epochs=3, checkpoint_every=1)
     tg.run(spec(star, tmp_path / "full", **kw))
-    calls = {"n": 0}
-    real = tg.loss_fn
-
-    def interrupting(*args):
-        calls["n"] += 1
-        if calls["n"] == 11:  # the first configuration's third epoch (4 steps per epoch)
-            raise KeyboardInterrupt
-        return real(*args)
-
-    monkeypatch.setattr(tg, "loss_fn", interrupting)
-    with pytest.raises(KeyboardInterrupt):
-        tg.run(spec(star, tmp_path / "cut", **kw))
-    monkeypatch.setattr(tg, "loss_fn", real)
-    tg.run(spec(star, tmp_path / "cut", **kw))
+    # interrupted in the first configuration's third epoch (4 steps per epoch)
+    _interrupt_then_resume(monkeypatch, tg, "loss_fn", 11, lambda: tg.run(spec(star, tmp_path / "cut", **kw)))
     assert_same_outputs(sweep_outputs(tmp_path / "cut"), sweep_outputs(tmp_path / "full"))
