@@ -19,24 +19,23 @@ from gapbench.train.graph_tasks import Task, task_for
 torch.set_num_threads(1)
 
 
-def node_split(make, n_graphs):
-    splits, meta = make(n_graphs)
-    info = GB.merge_feature_info(*(GB.GraphBatches(splits["train"], task_for(meta, splits["train"]), "cpu")
-                                   .feature_info(),))
+def node_split(made, **kw) -> GB.Prepared:
+    splits, meta = made
     task = task_for(meta, splits["train"])
-    return GB.Prepared(meta, task, {"train": GB.GraphBatches(splits["train"], task, "cpu")}, info, "cpu")
+    data = GB.GraphBatches(splits["train"], task, "cpu", **kw)
+    return GB.Prepared(meta, task, {"train": data}, data.feature_info(), "cpu")
 
 
 def ising_masked():
     """Node task without edge features; some graphs without a label mask (all nodes scored)."""
-    data = node_split(lambda n: ising.make(ising.IsingParams("path", n, split=(0.8, 0.1, 0.1))), 30).data["train"]
+    data = node_split(ising.make(ising.IsingParams("path", 30, split=(0.8, 0.1, 0.1)))).data["train"]
     gen = torch.Generator().manual_seed(1)
     data.mask = [torch.rand(n, generator=gen) > 0.3 if i % 3 else None for i, n in enumerate(data.n)]
     return data
 
 
-def map_split(n_graphs=30):
-    return node_split(lambda n: map_paths.make(map_paths.MapParams(16, n, 0.1, (0.8, 0.1, 0.1))), n_graphs)
+def map_split(n_graphs=30, **kw) -> GB.Prepared:
+    return node_split(map_paths.make(map_paths.MapParams(16, n_graphs, 0.1, (0.8, 0.1, 0.1))), **kw)
 
 
 def graph_level(categorical: bool):
@@ -68,6 +67,7 @@ SPLITS = {
     "graph_categorical": lambda: graph_level(True),
     "graph_float_pos": lambda: graph_level(False),
     "smaller_than_a_batch": lambda: map_split(6).data["train"],
+    "no_structure": lambda: map_split(structure=False).data["train"],
 }
 
 
@@ -79,7 +79,9 @@ def assert_batch_equal(a, b):
             assert (u.dtype, u.shape, u.stride(), u.device) == (v.dtype, v.shape, v.stride(), v.device)
             assert torch.equal(u, v)
     sa, sb = S.attached(a[1], a[0].shape[0]), S.attached(b[1], b[0].shape[0])
-    assert sa is not None and sb is not None
+    assert (sa is None) == (sb is None)
+    if sa is None:
+        return
     ua, ub = sa.undirected, sb.undirected
     assert ua.num_nodes == ub.num_nodes
     for name in ("edges", "entry_to_edge"):
@@ -103,6 +105,7 @@ def test_every_batch_of_an_epoch_equals_collating_it_alone(name, copies, start):
     assert len(got) == len(expected) and (len(got) > 1 or start > 0 or len(data) < batch_size)
     for batch, idx in zip(got, expected):
         assert_batch_equal(batch, data.collate(idx))
+        assert (S.attached(batch[1], batch[0].shape[0]) is None) == (data.structure is None)
     # storage order (evaluation), the last batch partial
     for batch, first in zip(data.batches(5, copies=copies), range(0, len(data), 5)):
         assert_batch_equal(batch, data.collate(list(range(first, min(first + 5, len(data)))) * copies))
