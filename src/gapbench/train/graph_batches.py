@@ -121,8 +121,10 @@ class GraphBatches:
         dtypes, shapes, strides and device, its ``edge_index`` carrying the same structure (derived on first use).
         But the epoch is gathered at once, when its first batch is asked for: index arrays computed on the host
         and copied to the device at once (pinned on CUDA: no synchronisation), one gather per field for all the
-        batches, each batch then a slice of those epoch tensors. Memory: the epoch's tensors are one copy of its
-        graphs (the split from batch ``start`` on) times ``copies``, held while any of its batches is."""
+        batches, each batch then views of those epoch tensors (its ``edge_index`` a contiguous copy of its
+        columns): a fixed number of torch calls per epoch and two per batch. Memory: the epoch's tensors are one
+        copy of its graphs (the split from batch ``start`` on) times ``copies``, held while any of its batches
+        is."""
         import torch
 
         from gapbench.graphs.structure import attach, segment_ranges
@@ -144,32 +146,24 @@ class GraphBatches:
         nodes, n_nodes, node_starts = segment_ranges(flat.node_ptr, graphs)
         entries, n_entries, _ = segment_ranges(flat.entry_ptr, graphs)
         rows, n_rows, _ = segment_ranges(flat.y_ptr, graphs)
-        per_batch = [np.add.reduceat(n, graph_starts) for n in (n_nodes, n_entries, n_rows)]
         # each entry's node offset: the nodes of the graphs before its own in its batch
         shift = np.repeat(node_starts - np.repeat(node_starts[graph_starts], lengths), n_entries)
-        # edge_index laid out batch after batch as its [2, E_b] block (sources, then targets): contiguous slices
-        e_b = per_batch[1]
-        e_first = (np.cumsum(e_b) - e_b)[np.repeat(np.arange(len(e_b)), 2 * e_b)]  # each element's batch's first entry
-        e_len = np.repeat(e_b, 2 * e_b)
-        within = np.arange(2 * len(entries)) - 2 * e_first  # the element's place in its batch's block
-        target = within >= e_len  # in the second row
-        column = e_first + within - e_len * target  # its entry's place in ``entries``
-        parts = [nodes, entries, rows, entries[column] + target * flat.ei.shape[1], shift[column],
-                 np.repeat(pos, n_nodes)]
+        # last: the edges' ends in ``flat.ei`` flattened (sources, then targets), gathered as one
+        parts = [nodes, rows, shift, np.repeat(pos, n_nodes), entries, entries + flat.ei.shape[1]]
         host = to_device(torch.from_numpy(np.concatenate(parts)), self.device)
-        nodes, entries, rows, source, shift, batch = torch.split(host, [len(p) for p in parts])
-        x, y = flat.x.index_select(0, nodes), flat.y.index_select(0, rows)
-        ei = flat.ei.reshape(-1).index_select(0, source) + shift
-        ea = flat.ea.index_select(0, entries) if self.has_edge_attr else None
-        mask = flat.mask.index_select(0, nodes) if flat.mask is not None else None
-        n0 = e0 = r0 = 0
-        for g0, g, n, e, r in zip(graph_starts.tolist(), lengths.tolist(), *(c.tolist() for c in per_batch)):
-            edge_index = ei.narrow(0, 2 * e0, 2 * e).view(2, e)
+        nodes, rows, shift, batch, entries, _ = torch.split(host, [len(p) for p in parts])
+        ends = host[len(host) - 2 * len(shift):]
+        n_b, e_b, r_b = (np.add.reduceat(n, graph_starts).tolist() for n in (n_nodes, n_entries, n_rows))
+        xs, ys = flat.x.index_select(0, nodes).split(n_b), flat.y.index_select(0, rows).split(r_b)
+        graph_of = batch.split(n_b)
+        eis = (flat.ei.reshape(-1).index_select(0, ends).view(2, -1) + shift).split(e_b, dim=1)
+        eas = flat.ea.index_select(0, entries).split(e_b) if self.has_edge_attr else [None] * len(e_b)
+        masks = flat.mask.index_select(0, nodes).split(n_b) if flat.mask is not None else [None] * len(n_b)
+        for k, (g0, g) in enumerate(zip(graph_starts.tolist(), lengths.tolist())):
+            edge_index = eis[k].contiguous()  # [2, E_b] laid out as collate's
             if self.structure is not None:
                 edge_index = attach(edge_index, self.structure.batch(graphs[g0:g0 + g], edge_index))
-            yield (x.narrow(0, n0, n), edge_index, batch.narrow(0, n0, n), None if ea is None else ea.narrow(0, e0, e),
-                   g, y.narrow(0, r0, r), None if mask is None else mask.narrow(0, n0, n))
-            n0, e0, r0 = n0 + n, e0 + e, r0 + r
+            yield xs[k], edge_index, graph_of[k], eas[k], g, ys[k], masks[k]
 
     def _flat_split(self) -> "FlatSplit":
         """The split's tensors concatenated once, built again when a per-graph list is replaced (a copy's own
