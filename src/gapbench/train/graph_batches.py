@@ -21,7 +21,7 @@ class GraphBatches:
     Faster than ``torch_geometric.loader.DataLoader`` for many small graphs (no per-step Python collation of
     ``Data`` objects): :meth:`collate` concatenates one batch's graphs; :meth:`batches` gathers a whole epoch of
     batches at once from the split's tensors concatenated once (:class:`FlatSplit`, kept while the per-graph
-    lists it came from are the current ones), with as many torch calls for an epoch as for a batch. Node
+    lists it came from are the current ones): a fixed number of torch calls per epoch, and two per batch. Node
     features: ``x`` (with ``pos`` appended when present, as benchmarking-gnns does for superpixels); targets
     ``y`` with ``label_mask`` for node tasks. The graph structure the layers need is derived once per graph here
     and concatenated per batch (graphs/structure.py; ``structure=False`` leaves it to every forward, as a
