@@ -142,7 +142,7 @@ def graph_structure(edge_index: torch.Tensor, num_nodes: int) -> GraphStructure:
     return GraphStructure(num_nodes, int(edge_index.shape[1]), lambda: undirected, lambda: directed)
 
 
-def _ranges(ptr: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def segment_ranges(ptr: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For the segments ``idx`` of a flat array with boundaries ``ptr``: the positions of their elements in
     order (``gather``), each segment's length and where it starts in the result."""
     lengths = ptr[idx + 1] - ptr[idx]
@@ -185,9 +185,9 @@ class SplitStructure:
         num_nodes = int((self.node_ptr[idx + 1] - self.node_ptr[idx]).sum())
 
         def undirected() -> UndirectedGraph:
-            node_gather, _, node_starts = _ranges(self.node_ptr, idx)
-            entry_gather, n_entries, _ = _ranges(self.entry_ptr, idx)
-            edge_gather, n_edges, edge_starts = _ranges(self.edge_ptr, idx)
+            node_gather, _, node_starts = segment_ranges(self.node_ptr, idx)
+            entry_gather, n_entries, _ = segment_ranges(self.entry_ptr, idx)
+            edge_gather, n_edges, edge_starts = segment_ranges(self.edge_ptr, idx)
             eg = on_device(edge_gather)
             edges = self.edges[:, eg] + on_device(np.repeat(node_starts, n_edges))
             local = self.entry_to_edge[on_device(entry_gather)]
@@ -200,7 +200,7 @@ class SplitStructure:
         def directed() -> DirectedGraph | None:
             if self.rev is None:
                 return None
-            entry_gather, n_entries, entry_starts = _ranges(self.entry_ptr, idx)
+            entry_gather, n_entries, entry_starts = segment_ranges(self.entry_ptr, idx)
             rev = self.rev[on_device(entry_gather)] + on_device(np.repeat(entry_starts, n_entries))
             return DirectedGraph(num_nodes, edge_index.long(), rev)
 

@@ -8,27 +8,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from gapbench.train.graph_tasks import MetricAccumulator, Task, loss_fn, task_for
 
 EVALUATION_CACHE_ENTRIES = 1 << 22  # edge entries x copies of a split whose evaluation batches are kept
 
 
 class GraphBatches:
-    """A split held as per-graph tensors on the device, collated into mini-batches by concatenation.
+    """A split held as per-graph tensors on the device, collated into mini-batches.
 
     Faster than ``torch_geometric.loader.DataLoader`` for many small graphs (no per-step Python collation of
-    ``Data`` objects). Node features: ``x`` (with ``pos`` appended when present, as benchmarking-gnns does for
-    superpixels); targets ``y`` with ``label_mask`` for node tasks. The graph structure the layers need is
-    derived once per graph here and concatenated per batch (graphs/structure.py; ``structure=False`` leaves
-    it to every forward, as a reference for benchmarks/gnn_step.py).
+    ``Data`` objects): :meth:`collate` concatenates one batch's graphs; :meth:`batches` gathers a whole epoch of
+    batches at once from the split's tensors concatenated once (:class:`FlatSplit`, kept while the per-graph
+    lists it came from are the current ones): a fixed number of torch calls per epoch, and two per batch. Node
+    features: ``x`` (with ``pos`` appended when present, as benchmarking-gnns does for superpixels); targets
+    ``y`` with ``label_mask`` for node tasks. The graph structure the layers need is derived once per graph here
+    and concatenated per batch (graphs/structure.py; ``structure=False`` leaves it to every forward, as a
+    reference for benchmarks/gnn_step.py).
 
     Evaluation reads a split in storage order (:meth:`evaluation_batches`): those batches are collated once per
     ``(batch_size, copies)`` and kept, with the structure their ``edge_index`` carries (derived on first use,
     then kept with them), while the split has at most :data:`EVALUATION_CACHE_ENTRIES` edge entries times
-    ``copies`` (a few hundred MB at most); a larger split is collated on every call. Kept batches are read only
-    (no model or metric edits its inputs in place). A shallow copy (``copy.copy``: :meth:`Prepared.
-    node_features_only`, :meth:`Prepared.with_path_ids`) keeps none of them, and batches collated from other
-    per-graph lists or another ``has_edge_attr`` than the current ones are never returned.
+    ``copies`` (a few hundred MB at most); a larger split is collated on every call (all of it at once, see
+    :meth:`batches`). Kept batches are read only (no model or metric edits its inputs in place). A shallow copy
+    (``copy.copy``: :meth:`Prepared.node_features_only`, :meth:`Prepared.with_path_ids`) keeps none of them, and
+    batches collated from other per-graph lists or another ``has_edge_attr`` than the current ones are never
+    returned.
     """
 
     def __init__(self, dataset, task: Task, device, structure: bool = True):
@@ -63,6 +69,7 @@ class GraphBatches:
         self.has_edge_attr = all(a is not None for a in self.ea) and len(self.ea) > 0
         self.structure = SplitStructure(self.ei, self.n) if structure else None
         self._kept = None  # (batch_size, copies, the inputs they were collated from, the batches)
+        self._flat = None  # the FlatSplit of the current per-graph lists (built on first use)
 
     def __copy__(self) -> "GraphBatches":
         """The same split without the kept evaluation batches (a copy may change its features)."""
@@ -108,13 +115,63 @@ class GraphBatches:
 
     def batches(self, batch_size: int, generator=None, start: int = 0, copies: int = 1):
         """Mini-batches in the order drawn from ``generator`` (in storage order without), from batch ``start``;
-        each collated ``copies`` times in a row (an ensemble of that many members, gapbench.models.ensemble)."""
+        each collated ``copies`` times in a row (an ensemble of that many members, gapbench.models.ensemble).
+
+        Batch ``k`` is exactly ``collate(order[k * batch_size:(k + 1) * batch_size] * copies)``: the same values,
+        dtypes, shapes, strides and device, its ``edge_index`` carrying the same structure (derived on first use).
+        But the epoch is gathered at once, when its first batch is asked for: index arrays computed on the host
+        and copied to the device at once (pinned on CUDA: no synchronisation), one gather per field for all the
+        batches, each batch then views of those epoch tensors (its ``edge_index`` a contiguous copy of its
+        columns): a fixed number of torch calls per epoch and two per batch. Memory: the epoch's tensors are one
+        copy of its graphs (the split from batch ``start`` on) times ``copies``, held while any of its batches
+        is."""
         import torch
+
+        from gapbench.graphs.structure import attach, segment_ranges
+        from gapbench.train.common import to_device
 
         order = (torch.randperm(len(self), generator=generator).tolist() if generator is not None
                  else list(range(len(self))))
-        for first in range(start * batch_size, len(order), batch_size):
-            yield self.collate(order[first:first + batch_size] * copies)
+        order = np.asarray(order[start * batch_size:], dtype=np.int64)
+        if not len(order):
+            return
+        flat = self._flat_split()
+        # the batches' graph lists in a row (each ``copies`` times) and each graph's position in its batch
+        firsts = np.arange(0, len(order), batch_size)
+        sizes = np.minimum(len(order) - firsts, batch_size)
+        lengths = sizes * copies
+        graph_starts = np.cumsum(lengths) - lengths
+        pos = np.arange(int(lengths.sum())) - np.repeat(graph_starts, lengths)
+        graphs = order[np.repeat(firsts, lengths) + pos % np.repeat(sizes, lengths)]
+        nodes, n_nodes, node_starts = segment_ranges(flat.node_ptr, graphs)
+        entries, n_entries, _ = segment_ranges(flat.entry_ptr, graphs)
+        rows, n_rows, _ = segment_ranges(flat.y_ptr, graphs)
+        # each entry's node offset: the nodes of the graphs before its own in its batch
+        shift = np.repeat(node_starts - np.repeat(node_starts[graph_starts], lengths), n_entries)
+        # last: the edges' ends in ``flat.ei`` flattened (sources, then targets), gathered as one
+        parts = [nodes, rows, shift, np.repeat(pos, n_nodes), entries, entries + flat.ei.shape[1]]
+        host = to_device(torch.from_numpy(np.concatenate(parts)), self.device)
+        nodes, rows, shift, batch, entries, _ = torch.split(host, [len(p) for p in parts])
+        ends = host[len(host) - 2 * len(shift):]
+        n_b, e_b, r_b = (np.add.reduceat(n, graph_starts).tolist() for n in (n_nodes, n_entries, n_rows))
+        xs, ys = flat.x.index_select(0, nodes).split(n_b), flat.y.index_select(0, rows).split(r_b)
+        graph_of = batch.split(n_b)
+        eis = (flat.ei.reshape(-1).index_select(0, ends).view(2, -1) + shift).split(e_b, dim=1)
+        eas = flat.ea.index_select(0, entries).split(e_b) if self.has_edge_attr else [None] * len(e_b)
+        masks = flat.mask.index_select(0, nodes).split(n_b) if flat.mask is not None else [None] * len(n_b)
+        for k, (g0, g) in enumerate(zip(graph_starts.tolist(), lengths.tolist())):
+            edge_index = eis[k].contiguous()  # [2, E_b] laid out as collate's
+            if self.structure is not None:
+                edge_index = attach(edge_index, self.structure.batch(graphs[g0:g0 + g], edge_index))
+            yield xs[k], edge_index, graph_of[k], eas[k], g, ys[k], masks[k]
+
+    def _flat_split(self) -> "FlatSplit":
+        """The split's tensors concatenated once, built again when a per-graph list is replaced (a copy's own
+        features: :meth:`Prepared.with_path_ids`); not when a listed tensor is edited in place."""
+        inputs = (self.x, self.ei, self.ea, self.y, self.mask, self.n)
+        if self._flat is None or not all(a is b for a, b in zip(self._flat.inputs, inputs)):
+            self._flat = FlatSplit.of(self, inputs)
+        return self._flat
 
     def _inputs(self) -> tuple:
         """What collation reads: the per-graph lists (by identity), the structure and ``has_edge_attr``."""
@@ -152,6 +209,39 @@ class GraphBatches:
                     int(max(int((a if a.dim() > 1 else a.unsqueeze(1))[:, c].max()) for a in self.ea if a.numel()))
                     + 1 for c in range(int(a0.shape[1]))]
         return info
+
+
+@dataclass
+class FlatSplit:
+    """A split's per-graph tensors concatenated along their first dimension (``ei``, the ``edge_index`` with node
+    indices local to each graph, along its second), with each graph's segment boundaries: ``node_ptr`` (rows of
+    ``x`` and ``mask``), ``entry_ptr`` (columns of ``ei``, rows of ``ea``), ``y_ptr`` (rows of ``y``). ``ea`` is
+    None unless every graph has edge features (whether a batch shows them is ``has_edge_attr``'s, so a copy
+    hiding them shares these tensors); ``mask`` (node tasks: all True for a graph without one) None for graph
+    tasks. ``inputs``: the per-graph lists it was built from. Memory: one more copy of the split."""
+
+    inputs: tuple
+    node_ptr: np.ndarray
+    entry_ptr: np.ndarray
+    y_ptr: np.ndarray
+    x: object
+    ei: object
+    ea: object
+    y: object
+    mask: object
+
+    @classmethod
+    def of(cls, data: GraphBatches, inputs: tuple) -> "FlatSplit":
+        import torch
+
+        ptr = lambda sizes: np.cumsum([0, *sizes], dtype=np.int64)  # noqa: E731
+        mask = None
+        if data.task.level == "node":
+            mask = torch.cat([m if m is not None else torch.ones(n, dtype=torch.bool, device=data.device)
+                              for m, n in zip(data.mask, data.n)])
+        ea = torch.cat(data.ea) if all(a is not None for a in data.ea) else None
+        return cls(inputs, ptr(data.n), ptr(int(e.shape[1]) for e in data.ei), ptr(int(y.shape[0]) for y in data.y),
+                   torch.cat(data.x), torch.cat(data.ei, dim=1), ea, torch.cat(data.y), mask)
 
 
 def merge_feature_info(*infos: dict) -> dict:
