@@ -163,6 +163,27 @@ def test_breakdown_counts_and_ceiling():
     assert abs(((p1 > 0.5) == labels).mean() - out["local_ceiling"]) < 0.04
 
 
+def test_posterior_once_computes_each_content_once(monkeypatch):
+    """The models of one job share the test split: its local posterior is computed once per reach, and other
+    content (or reach, or scale) is computed anew; each caller gets its own copy."""
+    n, scale = 16, 0.2
+    types, theta, _, _ = map_paths.draw_instances(n, 4, scale, np.random.default_rng(8), 1.0)
+    calls = []
+    real = map_reach.posterior
+    monkeypatch.setattr(map_reach, "posterior", lambda *a: calls.append(a[3]) or real(*a))
+    monkeypatch.setattr(map_reach, "_posteriors", {})
+    first = map_reach.posterior_once(n, types, theta, 1, scale)
+    first[:] = -1.0
+    again = map_reach.posterior_once(n, types.copy(), theta.copy(), 1, scale)
+    assert calls == [1] and np.array_equal(again, real(n, types, theta, 1, scale))
+    map_reach.posterior_once(n, types, theta, 2, scale)
+    map_reach.posterior_once(n, types, theta, 1, 0.3)
+    other = theta.copy()
+    other[0, 3] += 1.0
+    map_reach.posterior_once(n, types, other, 1, scale)
+    assert calls == [1, 2, 1, 1]
+
+
 def test_trainer_records_the_hub_route_and_path_ids(tmp_path):
     """`train graph` on a MAP dataset: metrics.json holds the breakdown; --path-ids appends the path one-hot."""
     import torch
@@ -189,6 +210,15 @@ def test_trainer_records_the_hub_route_and_path_ids(tmp_path):
     hubs_right = m["test"] * 3 * 17 - (b["acc_within_reach"] * 36 + b["acc_hub_only"] * 12)  # 3 test graphs
     assert min(abs(hubs_right - k) for k in range(4)) < 1e-6  # overall = the two groups plus the hubs
     assert 0.5 <= b["local_ceiling"] <= 1
+    # the trainer reads the stored attributes without PyG: the same breakdown as from PyG's graphs
+    from gapbench.graphs.data import load
+    test = load(tmp_path / "map", "test")
+    model = tg.build(tg.GraphTrainSpec(data=tmp_path / "map", out=tmp_path / "x", model="node_gcn"),
+                     tg.Hyper(depth=2, width=8, lr=0.01), prepared.task, prepared.info)
+    correct = tg.node_correct(model, prepared.data["test"], prepared.task, 64)
+    assert tg.test_breakdown(tg.GraphTrainSpec(data=tmp_path / "map", out=tmp_path / "x", model="node_gcn"),
+                             prepared, model, tg.Hyper(depth=2, width=8, lr=0.01)) == \
+        map_reach.breakdown([test[i] for i in range(len(test))], correct, "node", 2, prepared.meta)
     plain = prepare(tmp_path / "map", "cpu")
     for batches in plain.data.values():
         batches.path_index = [None] * len(batches)

@@ -47,6 +47,7 @@ completions of the unseen parts.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from functools import lru_cache
 
@@ -182,6 +183,26 @@ def posterior(n: int, types: np.ndarray, theta: np.ndarray, radius: int, scale: 
 
 
 # ------------------------------------------------------------------------------------------ the table's numbers
+# posterior() results of this process by content (the models of one job share a test split and often a reach)
+_posteriors: dict = {}
+_KEPT_POSTERIORS = 16
+
+
+def posterior_once(n: int, types: np.ndarray, theta: np.ndarray, radius: int, scale: float) -> np.ndarray:
+    """:func:`posterior`, computed once per content of ``types`` and ``theta``, ``radius`` and ``scale`` in a
+    process (the last :data:`_KEPT_POSTERIORS` kept); a copy."""
+    digest = hashlib.sha256()
+    for a in (types, theta):
+        digest.update(f"{a.dtype}{a.shape}".encode())
+        digest.update(np.ascontiguousarray(a).tobytes())
+    key = (n, radius, scale, digest.hexdigest())
+    if key not in _posteriors:
+        if len(_posteriors) >= _KEPT_POSTERIORS:
+            _posteriors.pop(next(iter(_posteriors)))
+        _posteriors[key] = posterior(n, types, theta, radius, scale)
+    return _posteriors[key].copy()
+
+
 def breakdown(graphs: list, correct: list[np.ndarray], family: str | None, depth: int, meta: dict) -> dict:
     """Test accuracy split by reach, beside the local ceiling, for one model (``correct[g][v]``: prediction right).
 
@@ -203,7 +224,7 @@ def breakdown(graphs: list, correct: list[np.ndarray], family: str | None, depth
     types = np.stack([g.pair_type.numpy() for g in graphs])
     if float(meta["params"].get("hard_fraction", 0.0)) == 1.0 and is_hard_law(n, types):
         theta = np.stack([g.node_energy[:, 1].double().numpy() for g in graphs])
-        p1 = posterior(n, types, theta, radius, float(meta["params"]["unary_scale"]))
+        p1 = posterior_once(n, types, theta, radius, float(meta["params"]["unary_scale"]))
         best = np.maximum(p1, 1.0 - p1)
         out["local_ceiling"] = float(best.mean())
         out["ceiling_within_reach"] = float(best[inside].mean()) if inside.any() else None

@@ -462,17 +462,16 @@ def run(spec: GraphTrainSpec, prepared: Prepared | None = None) -> dict:
 def test_breakdown(spec: GraphTrainSpec, prepared: Prepared, model, hyper: Hyper) -> dict | None:
     """The dataset kind's breakdown of the selected model's test metric (``DatasetKind.test_breakdown``; MAP:
     accuracy within reach / hub only beside the local ceiling), or None when the kind has none."""
-    from gapbench.graphs.data import load
     from gapbench.graphs.kinds import DATASET_KINDS
+    from gapbench.graphs.storage import read_split
     from gapbench.registry import family_of, resolve
 
     kind = DATASET_KINDS.get(prepared.meta["kind"])
     if kind is None or kind.test_breakdown is None or prepared.task.level != "node":
         return None
-    test = load(spec.data, "test")
+    _, test = read_split(spec.data, "test")  # every stored attribute per graph, without importing PyG
     correct = node_correct(model, prepared.data["test"], prepared.task, max(spec.batch_size * 4, 64))
-    return resolve(kind.test_breakdown)([test[i] for i in range(len(test))], correct, family_of(spec.model),
-                                        hyper.depth, prepared.meta)
+    return resolve(kind.test_breakdown)(test, correct, family_of(spec.model), hyper.depth, prepared.meta)
 
 
 # ---------------------------------------------------------------------------------------------- CLI
