@@ -168,7 +168,7 @@ class GraphBatches:
     def _flat_split(self) -> "FlatSplit":
         """The split's tensors concatenated once, built again when a per-graph list is replaced (a copy's own
         features: :meth:`Prepared.with_path_ids`); not when a listed tensor is edited in place."""
-        inputs = (self.x, self.ei, self.ea, self.y, self.mask, self.n)
+        inputs = self._inputs()[:6]  # the per-graph lists
         if self._flat is None or not all(a is b for a, b in zip(self._flat.inputs, inputs)):
             self._flat = FlatSplit.of(self, inputs)
         return self._flat
